@@ -1,0 +1,182 @@
+import { z } from 'zod';
+
+/** Thrown for bad configuration; the message names every bad variable. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+const int = (min: number, max: number) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d+$/, 'must be a whole number')
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+
+const url = (protocols: string[]) =>
+  z
+    .string()
+    .trim()
+    .refine((value) => {
+      try {
+        return protocols.includes(new URL(value).protocol);
+      } catch {
+        return false;
+      }
+    }, `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`);
+
+const onOff = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .refine((v) => ['on', 'off', 'true', 'false', '1', '0'].includes(v), 'must be on or off')
+  .transform((v) => v === 'on' || v === 'true' || v === '1');
+
+const HOUR = 3_600_000;
+
+/**
+ * Every setting, keyed by its environment variable. Defaults point at local services.
+ * VR_BASE_URL has no default on purpose: unset means "use the built-in simulator" for
+ * `vr-lister start`, and is an error for the workers (see requireVrSite).
+ */
+const envSchema = z.object({
+  DATABASE_URL: url(['postgres:', 'postgresql:']).default('postgres://postgres@127.0.0.1:5432/vr_lister'),
+  REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
+  VR_BASE_URL: url(['http:', 'https:']).optional(),
+  VR_USERNAME: z.string().min(1, 'must not be empty').optional(),
+  VR_PASSWORD: z.string().min(1, 'must not be empty').optional(),
+  QUEUE_PREFIX: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1 to 64 letters, digits, dots, dashes or underscores')
+    .default('vr-lister'),
+  MAX_BATCH_SIZE: int(1, 1000).default(10),
+  API_HOST: z.string().trim().min(1).default('127.0.0.1'),
+  API_PORT: int(0, 65535).default(3000),
+  API_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  API_INSECURE: onOff.default(false),
+  CHROMIUM_PATH: z.string().trim().min(1).default('/usr/bin/chromium'),
+  VR_REF_MARKER: onOff.default(true),
+  VR_REF_MARKER_TEMPLATE: z
+    .string()
+    .refine((v) => v.includes('{ref}'), 'must contain {ref}')
+    .refine((v) => !/[<>&"]/.test(v), 'must not contain < > & or "')
+    .default('Ref: {ref}'),
+  VR_FALLBACK_BRAND: z.string().trim().min(1).default('Unbranded'),
+  FLUSH_SETTLE_MS: int(0, HOUR).default(5_000),
+  MAX_RESOLUTION_ATTEMPTS: int(1, 100).default(3),
+  RESOLUTION_BACKOFF_MS: int(0, 24 * HOUR).default(30_000),
+  STALE_PENDING_MS: int(1_000, 30 * 24 * HOUR).default(HOUR),
+  CREATE_ATTEMPTS: int(1, 100).default(5),
+  CREATE_BACKOFF_MS: int(0, HOUR).default(5_000),
+  SWEEP_INTERVAL_MS: int(1_000, 24 * HOUR).default(60_000),
+  VR_PAGE_TIMEOUT_MS: int(1_000, 10 * 60_000).default(30_000),
+  VR_SUBMIT_TIMEOUT_MS: int(1_000, 10 * 60_000).default(90_000),
+  VR_EXPORT_TIMEOUT_MS: int(1_000, HOUR).default(300_000),
+  SHUTDOWN_TIMEOUT_MS: int(1_000, HOUR).default(120_000),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type Env = z.input<typeof envSchema>;
+
+export interface Config {
+  databaseUrl: string;
+  redisUrl: string;
+  vrBaseUrl: string | undefined;
+  vrUsername: string | undefined;
+  vrPassword: string | undefined;
+  queuePrefix: string;
+  maxBatchSize: number;
+  apiHost: string;
+  apiPort: number;
+  apiToken: string | undefined;
+  apiInsecure: boolean;
+  chromiumPath: string;
+  refMarker: boolean;
+  refMarkerTemplate: string;
+  fallbackBrand: string;
+  flushSettleMs: number;
+  maxResolutionAttempts: number;
+  resolutionBackoffMs: number;
+  stalePendingMs: number;
+  createAttempts: number;
+  createBackoffMs: number;
+  sweepIntervalMs: number;
+  pageTimeoutMs: number;
+  submitTimeoutMs: number;
+  exportTimeoutMs: number;
+  shutdownTimeoutMs: number;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+}
+
+/** Reads and validates the environment once; throws a ConfigError naming every bad variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  // An empty variable means "unset", as in most shells' `FOO= cmd`.
+  const present = Object.fromEntries(
+    Object.keys(envSchema.shape).flatMap((key) => {
+      const value = env[key];
+      return value === undefined || value === '' ? [] : [[key, value]];
+    }),
+  );
+  const parsed = envSchema.safeParse(present);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => {
+      const name = String(issue.path[0] ?? 'environment');
+      const shown = name.includes('PASSWORD') || name.includes('TOKEN') ? '' : ` (got ${JSON.stringify(present[name])})`;
+      return `  ${name}: ${issue.message}${present[name] === undefined ? '' : shown}`;
+    });
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  if (e.VR_BASE_URL && (!e.VR_USERNAME || !e.VR_PASSWORD)) {
+    const missing = ['VR_USERNAME', 'VR_PASSWORD'].filter((k) => !present[k]);
+    throw new ConfigError(
+      `Invalid configuration:\n${missing.map((k) => `  ${k}: required when VR_BASE_URL is set`).join('\n')}`,
+    );
+  }
+  return {
+    databaseUrl: e.DATABASE_URL,
+    redisUrl: e.REDIS_URL,
+    vrBaseUrl: e.VR_BASE_URL?.replace(/\/+$/, ''),
+    vrUsername: e.VR_USERNAME,
+    vrPassword: e.VR_PASSWORD,
+    queuePrefix: e.QUEUE_PREFIX,
+    maxBatchSize: e.MAX_BATCH_SIZE,
+    apiHost: e.API_HOST,
+    apiPort: e.API_PORT,
+    apiToken: e.API_TOKEN,
+    apiInsecure: e.API_INSECURE,
+    chromiumPath: e.CHROMIUM_PATH,
+    refMarker: e.VR_REF_MARKER,
+    refMarkerTemplate: e.VR_REF_MARKER_TEMPLATE,
+    fallbackBrand: e.VR_FALLBACK_BRAND,
+    flushSettleMs: e.FLUSH_SETTLE_MS,
+    maxResolutionAttempts: e.MAX_RESOLUTION_ATTEMPTS,
+    resolutionBackoffMs: e.RESOLUTION_BACKOFF_MS,
+    stalePendingMs: e.STALE_PENDING_MS,
+    createAttempts: e.CREATE_ATTEMPTS,
+    createBackoffMs: e.CREATE_BACKOFF_MS,
+    sweepIntervalMs: e.SWEEP_INTERVAL_MS,
+    pageTimeoutMs: e.VR_PAGE_TIMEOUT_MS,
+    submitTimeoutMs: e.VR_SUBMIT_TIMEOUT_MS,
+    exportTimeoutMs: e.VR_EXPORT_TIMEOUT_MS,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    logLevel: e.LOG_LEVEL,
+  };
+}
+
+export interface VrSite {
+  baseUrl: string;
+  username: string;
+  password: string;
+}
+
+/** The V&R site a worker talks to; the workers refuse to start without one. */
+export function requireVrSite(config: Config): VrSite {
+  if (!config.vrBaseUrl || !config.vrUsername || !config.vrPassword) {
+    throw new ConfigError(
+      'Invalid configuration:\n  VR_BASE_URL: required for the workers (use `vr-lister start` to run on the built-in simulator)',
+    );
+  }
+  return { baseUrl: config.vrBaseUrl, username: config.vrUsername, password: config.vrPassword };
+}

@@ -1,0 +1,150 @@
+import { z } from 'zod';
+
+/** Limits on what one listing may carry; anything over is refused with the limit named. */
+export const LIMITS = {
+  productRef: 100,
+  brand: 100,
+  model: 200,
+  finish: 100,
+  category: 200,
+  description: 60_000,
+  images: 20,
+  imageUrl: 2_000,
+  price: 10_000_000,
+  bulkListings: 10_000,
+} as const;
+
+export const CURRENCIES = ['GBP', 'EUR', 'USD', 'CHF', 'SEK', 'NOK', 'DKK', 'JPY', 'AUD', 'CAD'] as const;
+
+// Lone surrogates cannot be stored as UTF-8; control characters have no place in a listing.
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/;
+const CONTROL_OR_NEWLINE = /[\u0000-\u001F\u007F]/;
+
+function text(max: number, { multiline = false } = {}) {
+  return z
+    .string({ error: (issue) => (issue.input === undefined ? 'is required' : 'must be a string') })
+    .max(max, `must be at most ${max} characters`)
+    .refine((v) => !LONE_SURROGATE.test(v), 'contains invalid unicode (a lone surrogate)')
+    .refine((v) => !(multiline ? CONTROL : CONTROL_OR_NEWLINE).test(v), 'contains control characters')
+    .transform((v) => (multiline ? v : v.trim()));
+}
+
+const required = (max: number) => text(max).pipe(z.string().min(1, 'must not be empty'));
+
+const thisYear = new Date().getUTCFullYear();
+
+export const listingSchema = z.strictObject(
+  {
+    productRef: z
+      .string({ error: (issue) => (issue.input === undefined ? 'is required' : 'must be a string') })
+      .regex(
+        /^[A-Za-z0-9][A-Za-z0-9._:/#@+-]*$/,
+        'must start with a letter or digit and use only letters, digits and . _ : / # @ + -',
+      )
+      .max(LIMITS.productRef, `must be at most ${LIMITS.productRef} characters`),
+    brand: required(LIMITS.brand),
+    model: required(LIMITS.model),
+    price: z
+      .number({ error: (issue) => (issue.input === undefined ? 'is required' : 'must be a number') })
+      .int('must be a whole number (V&R prices are whole units)')
+      .positive('must be greater than 0')
+      .max(LIMITS.price, `must be at most ${LIMITS.price}`),
+    currency: z.enum(CURRENCIES, { error: `must be one of ${CURRENCIES.join(', ')}` }).optional(),
+    year: z
+      .number({ error: 'must be a number' })
+      .int('must be a whole number')
+      .min(1800, 'must be 1800 or later')
+      .max(thisYear + 1, `must be ${thisYear + 1} or earlier`)
+      .optional(),
+    finish: text(LIMITS.finish).optional(),
+    description: text(LIMITS.description, { multiline: true }).optional(),
+    category: text(LIMITS.category)
+      .refine((v) => v.split('>').every((part) => part.trim().length > 0), 'must be names separated by >')
+      .optional(),
+    images: z
+      .array(
+        z
+          .string({ error: 'must be a string' })
+          .max(LIMITS.imageUrl, `must be at most ${LIMITS.imageUrl} characters`)
+          .refine((v) => /^https?:\/\/[^\s]+$/.test(v), 'must be an http(s) URL'),
+        { error: 'must be an array of image URLs' },
+      )
+      .max(LIMITS.images, `must have at most ${LIMITS.images} images`)
+      .optional(),
+    allowFallbackBrand: z.boolean({ error: 'must be true or false' }).optional(),
+  },
+  { error: (issue) => (issue.code === 'unrecognized_keys' ? undefined : 'must be an object') },
+);
+
+/** A listing as the producer takes it. */
+export type ListingInput = z.input<typeof listingSchema>;
+/** A listing after validation: trimmed, typed, as stored in `vr_jobs.payload.listing`. */
+export type Listing = z.output<typeof listingSchema>;
+
+export interface FieldError {
+  /** Index in a bulk call; absent for a single listing. */
+  index?: number;
+  field: string;
+  message: string;
+}
+
+/** Thrown for an invalid listing; nothing has been written or enqueued. */
+export class ValidationError extends Error {
+  override name = 'ValidationError';
+  constructor(readonly errors: FieldError[]) {
+    super(
+      `Invalid listing: ${errors
+        .slice(0, 20)
+        .map((e) => `${e.index === undefined ? '' : `[${e.index}] `}${e.field} ${e.message}`)
+        .join('; ')}${errors.length > 20 ? `; and ${errors.length - 20} more` : ''}`,
+    );
+  }
+}
+
+function fieldErrors(error: z.ZodError, index?: number): FieldError[] {
+  return error.issues.flatMap((issue) => {
+    if (issue.code === 'unrecognized_keys') {
+      return issue.keys.map((key) => ({ index, field: key, message: 'is not a known field' }));
+    }
+    const field = issue.path.length ? issue.path.map(String).join('.') : '(listing)';
+    return [{ index, field, message: issue.message }];
+  });
+}
+
+export function validateListing(input: unknown): Listing {
+  const parsed = listingSchema.safeParse(input);
+  if (!parsed.success) throw new ValidationError(fieldErrors(parsed.error));
+  return parsed.data;
+}
+
+/** Validates every listing; one bad entry rejects the whole batch, with every error listed. */
+export function validateListings(inputs: unknown): Listing[] {
+  if (!Array.isArray(inputs)) {
+    throw new ValidationError([{ field: '(listings)', message: 'must be an array of listings' }]);
+  }
+  if (inputs.length === 0) throw new ValidationError([{ field: '(listings)', message: 'must not be empty' }]);
+  if (inputs.length > LIMITS.bulkListings) {
+    throw new ValidationError([
+      { field: '(listings)', message: `must have at most ${LIMITS.bulkListings} listings per call` },
+    ]);
+  }
+  const errors: FieldError[] = [];
+  const listings: Listing[] = [];
+  const seen = new Map<string, number>();
+  inputs.forEach((input, index) => {
+    const parsed = listingSchema.safeParse(input);
+    if (!parsed.success) {
+      errors.push(...fieldErrors(parsed.error, index));
+      return;
+    }
+    const first = seen.get(parsed.data.productRef);
+    if (first !== undefined) {
+      errors.push({ index, field: 'productRef', message: `repeats the productRef of listing ${first}` });
+    }
+    seen.set(parsed.data.productRef, index);
+    listings.push(parsed.data);
+  });
+  if (errors.length) throw new ValidationError(errors);
+  return listings;
+}
