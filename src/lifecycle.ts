@@ -1,0 +1,21 @@
+/** Runs every close step in order, even when one fails, then reports the first failure. */
+export async function closeAll(steps: (() => Promise<unknown>)[]): Promise<void> {
+  let firstError: unknown;
+  for (const step of steps) {
+    try {
+      await step();
+    } catch (error) {
+      firstError ??= error;
+    }
+  }
+  if (firstError !== undefined) throw firstError;
+}
+
+/** Runs `close` once; later calls get the same promise (stop is safe to call twice). */
+export function once(close: () => Promise<void>): () => Promise<void> {
+  let closing: Promise<void> | undefined;
+  return () => {
+    closing ??= close();
+    return closing;
+  };
+}

@@ -1,0 +1,20 @@
+import { type Logger, pino } from 'pino';
+
+export type { Logger };
+
+/** pino JSON on stderr, so stdout stays free for command output (`--json`, the simulator's URL). */
+export function createLogger(level: string = 'info', bindings: Record<string, unknown> = {}): Logger {
+  return pino(
+    {
+      level,
+      base: { pid: process.pid, ...bindings },
+      redact: {
+        paths: ['password', '*.password', 'token', '*.token', 'authorization', '*.authorization', 'cookie'],
+        censor: '[redacted]',
+      },
+    },
+    pino.destination({ fd: 2, sync: false }),
+  );
+}
+
+export const silentLogger: Logger = pino({ level: 'silent' });

@@ -1,0 +1,36 @@
+import type { JobsOptions } from 'bullmq';
+import { Redis, type RedisOptions } from 'ioredis';
+
+export const CREATE_QUEUE = 'vr-create';
+export const RESOLVE_QUEUE = 'vr-resolve';
+
+/** Data of a creation job: the row is the truth, the job only points at it. */
+export interface CreateJobData {
+  rowId: number;
+  productRef: string;
+}
+
+/** BullMQ ids can't be plain integers; the generation makes a manual retry's job new. */
+export function creationJobId(row: { id: number; generation: number }): string {
+  return `listing-${row.id}-${row.generation}`;
+}
+
+export function creationJobOptions(opts: { createAttempts: number; createBackoffMs: number }): JobsOptions {
+  return {
+    attempts: opts.createAttempts,
+    backoff: { type: 'exponential', delay: opts.createBackoffMs },
+    removeOnComplete: { age: 7 * 24 * 3600, count: 10_000 },
+    removeOnFail: { age: 30 * 24 * 3600 },
+  };
+}
+
+/**
+ * A connection for workers and queues. `maxRetriesPerRequest: null` is what BullMQ workers need
+ * to ride out a Redis outage; producers pass `forProducer` so a call fails fast instead of hanging.
+ */
+export function createRedis(url: string, { forProducer = false } = {}): Redis {
+  const options: RedisOptions = forProducer
+    ? { maxRetriesPerRequest: 1, connectTimeout: 5_000 }
+    : { maxRetriesPerRequest: null };
+  return new Redis(url, options);
+}

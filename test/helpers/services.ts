@@ -1,0 +1,91 @@
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import postgres from 'postgres';
+import { type Config, loadConfig } from '../../src/config.ts';
+import { connectDatabase, type Database } from '../../src/db/client.ts';
+import { runMigrations } from '../../src/db/migrate.ts';
+
+export const PG_ADMIN_URL =
+  process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+export function randomName(prefix: string): string {
+  return `${prefix}_${randomBytes(5).toString('hex')}`;
+}
+
+export interface TestServices {
+  databaseUrl: string;
+  redisUrl: string;
+  queuePrefix: string;
+  database: Database;
+  redis: Redis;
+  /** A config for this test file: fresh database, random queue prefix, fast timings. */
+  config(overrides?: Record<string, string>): Config;
+  env(overrides?: Record<string, string>): Record<string, string>;
+  cleanup(): Promise<void>;
+}
+
+/** A fresh, migrated database and a random queue prefix for one test file. */
+export async function setupServices(): Promise<TestServices> {
+  const dbName = randomName('vrl_test');
+  const databaseUrl = new URL(PG_ADMIN_URL);
+  databaseUrl.pathname = `/${dbName}`;
+  await runMigrations(databaseUrl.toString());
+  const database = connectDatabase(databaseUrl.toString(), { max: 4 });
+  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+  const queuePrefix = randomName('vrlt');
+  const baseEnv = {
+    DATABASE_URL: databaseUrl.toString(),
+    REDIS_URL,
+    QUEUE_PREFIX: queuePrefix,
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+  };
+  const env = (overrides: Record<string, string> = {}) => ({ ...baseEnv, ...overrides });
+  return {
+    databaseUrl: databaseUrl.toString(),
+    redisUrl: REDIS_URL,
+    queuePrefix,
+    database,
+    redis,
+    env,
+    config: (overrides = {}) => loadConfig(env(overrides)),
+    async cleanup() {
+      await database.close();
+      await deleteKeys(redis, `${queuePrefix}:*`);
+      redis.disconnect();
+      const admin = postgres(PG_ADMIN_URL, { max: 1, onnotice: () => {} });
+      try {
+        await admin.unsafe(`drop database if exists "${dbName}" with (force)`);
+      } finally {
+        await admin.end();
+      }
+    },
+  };
+}
+
+export async function deleteKeys(redis: Redis, pattern: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length) await redis.del(...keys);
+  } while (cursor !== '0');
+}
+
+/** Polls until `check` returns a truthy value; fails with `what` after `timeoutMs` (not a timing assert). */
+export async function waitFor<T>(what: string, check: () => Promise<T> | T, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value) return value;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
