@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
-import { type Config, ConfigError, loadConfig } from './config.ts';
+import { type Config, ConfigError, loadConfig, requireVrSite } from './config.ts';
 import { connectDatabase } from './db/client.ts';
 import { runMigrations } from './db/migrate.ts';
 import { jobView, listJobs, statusReport } from './db/queries.ts';
@@ -14,6 +14,7 @@ import {
   type EnqueuedJob,
   QueueUnavailableError,
 } from './producer/producer.ts';
+import { stopOnSignals } from './signals.ts';
 
 const HELP = `vr-lister: lists instruments on Vintage & Rare and resolves their V&R ids in batches.
 
@@ -21,6 +22,7 @@ Usage: vr-lister <command> [options]
 
 Commands:
   migrate                  apply the database migrations in drizzle/ (creates the database if missing)
+  worker create            run the creation worker (needs VR_BASE_URL, VR_USERNAME, VR_PASSWORD)
   simulator [options]      run the V&R simulator alone (--help for its options)
   enqueue FILE [--json]    enqueue listings from a CSV or JSON file (- for standard input)
   status [--json]          counts per status, pending resolutions, last resolution
@@ -157,6 +159,21 @@ async function commandMigrate(): Promise<void> {
   out('migrations applied');
 }
 
+async function commandWorker(args: string[]): Promise<void> {
+  const [kind, ...rest] = args;
+  if (rest.length) throw new UsageError(`unexpected arguments: ${rest.join(' ')}`);
+  const config = loadConfig();
+  const site = requireVrSite(config);
+  const logger = createLogger(config.logLevel, { process: `worker-${kind}` });
+  if (kind === 'create') {
+    const { startCreationProcess } = await import('./creation/main.ts');
+    const running = startCreationProcess({ config, site, logger });
+    stopOnSignals(logger, config.shutdownTimeoutMs, running.stop);
+    return;
+  }
+  throw new UsageError('usage: vr-lister worker create');
+}
+
 async function main(argv: string[]): Promise<void> {
   const [command, ...args] = argv;
   switch (command) {
@@ -172,6 +189,8 @@ async function main(argv: string[]): Promise<void> {
       const { runSimulatorCommand } = await import('./simulator/main.ts');
       return runSimulatorCommand(args);
     }
+    case 'worker':
+      return commandWorker(args);
     case 'enqueue':
       return commandEnqueue(args);
     case 'status':
