@@ -22,7 +22,12 @@ Usage: vr-lister <command> [options]
 
 Commands:
   migrate                  apply the database migrations in drizzle/ (creates the database if missing)
-  worker create            run the creation worker (needs VR_BASE_URL, VR_USERNAME, VR_PASSWORD)
+  start                    everything in one process: migrations, API, both workers, and the built-in
+                           V&R simulator when VR_BASE_URL is unset
+  api                      the HTTP API (/api/vr/..., /healthz)
+  worker create            the creation worker (needs VR_BASE_URL, VR_USERNAME, VR_PASSWORD)
+  worker resolve           the resolution worker and the periodic sweep
+  resolve [--json]         download the export now, resolve what it can, and print the outcome
   simulator [options]      run the V&R simulator alone (--help for its options)
   enqueue FILE [--json]    enqueue listings from a CSV or JSON file (- for standard input)
   status [--json]          counts per status, pending resolutions, last resolution
@@ -171,7 +176,60 @@ async function commandWorker(args: string[]): Promise<void> {
     stopOnSignals(logger, config.shutdownTimeoutMs, running.stop);
     return;
   }
-  throw new UsageError('usage: vr-lister worker create');
+  if (kind === 'resolve') {
+    const { startResolutionProcess } = await import('./resolution/main.ts');
+    const running = startResolutionProcess({ config, site, logger });
+    stopOnSignals(logger, config.shutdownTimeoutMs, running.stop);
+    return;
+  }
+  throw new UsageError('usage: vr-lister worker create|resolve');
+}
+
+async function commandResolve(args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { json: { type: 'boolean', default: false } } });
+  const config = loadConfig();
+  const site = requireVrSite(config);
+  const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
+  const { runFlush } = await import('./resolution/flush.ts');
+  const { VrHttpSession } = await import('./vr/http-session.ts');
+  const database = connectDatabase(config.databaseUrl, { max: 3 });
+  try {
+    const session = new VrHttpSession(site, logger, config.pageTimeoutMs);
+    const result = await runFlush({ database, session, config, logger }, 'cli');
+    const summary = {
+      resolved: result.resolved,
+      failed: result.failed + result.needsReview,
+      errors: result.errors,
+    };
+    if (values.json) out(JSON.stringify(summary));
+    else {
+      out(
+        `resolved ${result.resolved}, still waiting ${result.waiting}, failed ${result.failed}, needs review ${result.needsReview} (${result.rowsScanned} export rows)`,
+      );
+      for (const e of result.errors) out(`  ${e}`);
+    }
+  } finally {
+    await database.close();
+  }
+}
+
+async function commandApi(): Promise<void> {
+  const config = loadConfig();
+  const site = requireVrSite(config);
+  const logger = createLogger(config.logLevel, { process: 'api' });
+  const { startApiProcess } = await import('./api/main.ts');
+  const running = await startApiProcess({ config, site, logger });
+  out(`API listening on ${running.url}`);
+  stopOnSignals(logger, config.shutdownTimeoutMs, running.stop);
+}
+
+async function commandStart(args: string[]): Promise<void> {
+  if (args.length) throw new UsageError(`unexpected arguments: ${args.join(' ')}`);
+  const { startAll } = await import('./start.ts');
+  const config = loadConfig();
+  const logger = createLogger(config.logLevel, { process: 'start' });
+  const running = await startAll(config, logger, out);
+  stopOnSignals(logger, config.shutdownTimeoutMs, running.stop);
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -191,6 +249,12 @@ async function main(argv: string[]): Promise<void> {
     }
     case 'worker':
       return commandWorker(args);
+    case 'resolve':
+      return commandResolve(args);
+    case 'api':
+      return commandApi();
+    case 'start':
+      return commandStart(args);
     case 'enqueue':
       return commandEnqueue(args);
     case 'status':

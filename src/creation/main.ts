@@ -1,8 +1,10 @@
+import { Queue } from 'bullmq';
 import type { Config, VrSite } from '../config.ts';
 import { connectDatabase } from '../db/client.ts';
 import { closeAll, once } from '../lifecycle.ts';
 import type { Logger } from '../logger.ts';
-import { createRedis } from '../queues.ts';
+import { CREATE_QUEUE, createRedis, RESOLVE_QUEUE } from '../queues.ts';
+import { countDuePending, decideFlush, type FlushJobData, requestFlush } from '../resolution/trigger.ts';
 import { withDeadline } from '../signals.ts';
 import { BrowserSession } from './browser.ts';
 import { startCreationWorker } from './worker.ts';
@@ -16,18 +18,22 @@ export interface CreationProcessOptions {
   config: Config;
   site: VrSite;
   logger: Logger;
-  afterCreation?: () => Promise<void>;
 }
 
-export function startCreationProcess({
-  config,
-  site,
-  logger,
-  afterCreation,
-}: CreationProcessOptions): RunningProcess {
+export function startCreationProcess({ config, site, logger }: CreationProcessOptions): RunningProcess {
   const database = connectDatabase(config.databaseUrl);
   const connection = createRedis(config.redisUrl);
   connection.on('error', (error) => logger.warn({ err: error.message }, 'redis connection error'));
+  const createQueue = new Queue(CREATE_QUEUE, { connection, prefix: config.queuePrefix });
+  const resolveQueue = new Queue<FlushJobData>(RESOLVE_QUEUE, { connection, prefix: config.queuePrefix });
+  const flushDecision = {
+    db: database.db,
+    createQueue,
+    resolveQueue,
+    maxBatchSize: config.maxBatchSize,
+    flushSettleMs: config.flushSettleMs,
+    logger,
+  };
   const browser = new BrowserSession({
     site,
     chromiumPath: config.chromiumPath,
@@ -35,7 +41,16 @@ export function startCreationProcess({
     logger,
   });
   const worker = startCreationWorker(
-    { db: database.db, browser, config, logger, connection, afterCreation },
+    {
+      db: database.db,
+      browser,
+      config,
+      logger,
+      connection,
+      afterCreation: async () => {
+        await decideFlush(flushDecision);
+      },
+    },
     config.queuePrefix,
   );
   logger.info({ queuePrefix: config.queuePrefix, site: site.baseUrl }, 'creation worker started');
@@ -50,7 +65,19 @@ export function startCreationProcess({
         logger.warn('the current listing did not finish in time; handing it back');
         await worker.close(true).catch(() => {});
       }
-      await closeAll([() => browser.close(), () => connection.quit(), () => database.close()]);
+      await closeAll([
+        // Listings submitted but not resolved keep a flush scheduled, whoever picks it up.
+        async () => {
+          if ((await countDuePending(database.db)).pending > 0) {
+            await requestFlush(resolveQueue, 'creation worker stopped', config.flushSettleMs);
+          }
+        },
+        () => browser.close(),
+        () => createQueue.close(),
+        () => resolveQueue.close(),
+        () => connection.quit(),
+        () => database.close(),
+      ]);
     }),
   };
 }

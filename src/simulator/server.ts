@@ -96,6 +96,8 @@ export interface FaultSettings {
   neverIndexNext: number;
   indexDelayMs: number;
   submitFailRate: number;
+  /** Also adjustable while running, so a test can make one download slow. */
+  exportLatencyMs: number;
 }
 
 export interface Simulator {
@@ -192,7 +194,6 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     pageLatencyMs: opts.pageLatencyMs ?? 0,
     submitLatencyMs: opts.submitLatencyMs ?? 0,
     ajaxLatencyMs: opts.ajaxLatencyMs ?? 0,
-    exportLatencyMs: opts.exportLatencyMs ?? 0,
     seed: opts.seed ?? 1,
     username: opts.username ?? 'demo',
     password: opts.password ?? 'demo',
@@ -206,6 +207,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     neverIndexNext: 0,
     indexDelayMs: opts.indexDelayMs ?? 0,
     submitFailRate: opts.submitFailRate ?? 0,
+    exportLatencyMs: opts.exportLatencyMs ?? 0,
   };
   const counters: SimCounters = {
     logins: 0,
@@ -313,6 +315,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
         case 'failNextExports':
         case 'neverIndexNext':
         case 'indexDelayMs':
+        case 'exportLatencyMs':
           next[key] = Math.floor(nonNegativeNumber(value, key));
           break;
         case 'submitFailRate':
@@ -478,7 +481,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       'content-disposition': 'attachment; filename="inventory.csv"',
       'cache-control': 'no-store',
     });
-    const pause = o.exportLatencyMs > 0 ? o.exportLatencyMs / chunks.length : 0;
+    const pause = faults.exportLatencyMs > 0 ? faults.exportLatencyMs / chunks.length : 0;
     for (const chunk of chunks) {
       if (pause > 0) await delay(pause);
       if (res.destroyed || closing.signal.aborted) return;

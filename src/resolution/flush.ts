@@ -1,0 +1,292 @@
+import { and, desc, eq, inArray, isNotNull, isNull, sql } from 'drizzle-orm';
+import type { Config } from '../config.ts';
+import type { Database } from '../db/client.ts';
+import { type VrJob, vrJobs, vrProductLinks, vrResolutionRuns } from '../db/schema.ts';
+import type { Logger } from '../logger.ts';
+import type { VrHttpSession } from '../vr/http-session.ts';
+import { scanExport } from './export-stream.ts';
+import { createMatcher, type MatchOutcome, type PendingJob } from './match.ts';
+
+export interface FlushDeps {
+  database: Database;
+  session: VrHttpSession;
+  config: Config;
+  logger: Logger;
+}
+
+export interface FlushResult {
+  runId: number | null;
+  resolved: number;
+  failed: number;
+  needsReview: number;
+  waiting: number;
+  /** Rows handed back to creation: their submit's outcome was unknown and V&R never showed them. */
+  resubmitted: { id: number; generation: number; productRef: string; status: 'queued' }[];
+  rowsScanned: number;
+  bytes: number;
+  errors: string[];
+  /** When the earliest listing still waiting is due for another look, if any. */
+  nextDueAt: Date | null;
+}
+
+// One flush at a time across every process: pg advisory lock key.
+const FLUSH_LOCK = 727275;
+
+function backoffMs(config: Config, attempts: number): number {
+  return config.resolutionBackoffMs * 2 ** Math.max(0, attempts - 1);
+}
+
+type Update = Partial<typeof vrJobs.$inferInsert>;
+
+/**
+ * Decides what each pending job becomes after this export. Pure: the caller writes the result.
+ * A job only uses up a try when the export could have shown it (submitted before the download
+ * began and due for another look).
+ */
+export function planUpdates(
+  jobs: VrJob[],
+  outcome: MatchOutcome,
+  config: Config,
+  exportRequestedAt: Date,
+  now: Date,
+): { updates: Map<number, Update>; links: { productRef: string; vrListingId: number; jobId: number }[] } {
+  const byId = new Map(jobs.map((job) => [job.id, job]));
+  const updates = new Map<number, Update>();
+  const links: { productRef: string; vrListingId: number; jobId: number }[] = [];
+  for (const match of outcome.matched) {
+    const job = byId.get(match.jobId)!;
+    updates.set(job.id, {
+      status: 'completed',
+      vrListingId: match.vrListingId,
+      completedAt: now,
+      error: null,
+    });
+    links.push({ productRef: job.productRef, vrListingId: match.vrListingId, jobId: job.id });
+  }
+  for (const duplicate of outcome.duplicates) {
+    const job = byId.get(duplicate.jobId)!;
+    updates.set(job.id, {
+      status: 'needs_review',
+      error: `the item is on V&R ${duplicate.vrListingIds.length} times (ids ${duplicate.vrListingIds.join(', ')}): remove the extra listing, then link the right id`,
+      payload: { ...job.payload, candidates: duplicate.vrListingIds },
+    });
+  }
+  const waiting = [
+    ...outcome.ambiguous.map((a) => ({ jobId: a.jobId, candidates: a.candidates })),
+    ...outcome.unmatched.map((jobId) => ({ jobId, candidates: [] as number[] })),
+  ];
+  for (const { jobId, candidates } of waiting) {
+    const job = byId.get(jobId)!;
+    const stale = job.submittedAt && now.getTime() - job.submittedAt.getTime() > config.stalePendingMs;
+    // V&R indexes with a delay: a listing submitted just before the download doesn't use up a try.
+    const couldBeInExport =
+      job.submittedAt !== null &&
+      job.submittedAt.getTime() <= exportRequestedAt.getTime() - config.flushSettleMs &&
+      (job.nextResolutionAt === null || job.nextResolutionAt <= exportRequestedAt);
+    if (!couldBeInExport && !stale) {
+      // Too fresh to count as a try; look again once V&R has had time to index it.
+      updates.set(job.id, {
+        nextResolutionAt: new Date(now.getTime() + backoffMs(config, job.resolutionAttempts + 1)),
+      });
+      continue;
+    }
+    const attempts = job.resolutionAttempts + (couldBeInExport ? 1 : 0);
+    if (candidates.length && (attempts >= 2 || stale)) {
+      // It waited one more export and the evidence still can't tell the candidates apart.
+      updates.set(job.id, {
+        status: 'needs_review',
+        resolutionAttempts: attempts,
+        error: `cannot tell which V&R listing is ours: candidates ${candidates.join(', ')}`,
+        payload: { ...job.payload, candidates },
+      });
+    } else if (stale) {
+      updates.set(job.id, {
+        status: 'needs_review',
+        resolutionAttempts: attempts,
+        error: `pending for over ${Math.round(config.stalePendingMs / 60_000)} minutes without being found in the V&R export`,
+      });
+    } else if (attempts >= config.maxResolutionAttempts && job.submitOutcomeUnknown) {
+      // The submit never landed: V&R would show it by now. Submit again, once more through creation.
+      updates.set(job.id, {
+        status: 'queued',
+        resolutionAttempts: 0,
+        submitStartedAt: null,
+        submittedAt: null,
+        submitOutcomeUnknown: false,
+        nextResolutionAt: null,
+        generation: job.generation + 1,
+        error: `not found in the V&R export after ${attempts} attempts (${job.error ?? 'submit outcome unknown'}): submitting again`,
+      });
+    } else if (attempts >= config.maxResolutionAttempts) {
+      updates.set(job.id, {
+        status: 'failed',
+        resolutionAttempts: attempts,
+        error: `not found in the V&R export after ${attempts} attempts`,
+      });
+    } else {
+      updates.set(job.id, {
+        resolutionAttempts: attempts,
+        nextResolutionAt: new Date(now.getTime() + backoffMs(config, attempts)),
+      });
+    }
+  }
+  return { updates, links };
+}
+
+/** Downloads the export once, matches every pending job, and writes the results in one transaction. */
+export async function runFlush(deps: FlushDeps, trigger: string): Promise<FlushResult> {
+  const lock = await deps.database.sql.reserve();
+  try {
+    await lock`select pg_advisory_lock(${FLUSH_LOCK})`;
+    return await flushLocked(deps, trigger);
+  } finally {
+    await lock`select pg_advisory_unlock(${FLUSH_LOCK})`.catch(() => {});
+    lock.release();
+  }
+}
+
+async function flushLocked(deps: FlushDeps, trigger: string): Promise<FlushResult> {
+  const { database, config, logger, session } = deps;
+  const { db } = database;
+  const started = Date.now();
+  const jobs = await db
+    .select()
+    .from(vrJobs)
+    .where(eq(vrJobs.status, 'completed_pending_id'))
+    .orderBy(vrJobs.id);
+  const result: FlushResult = {
+    runId: null,
+    resolved: 0,
+    failed: 0,
+    needsReview: 0,
+    waiting: 0,
+    resubmitted: [],
+    rowsScanned: 0,
+    bytes: 0,
+    errors: [],
+    nextDueAt: null,
+  };
+  if (!jobs.length) return result;
+
+  const [run] = await db
+    .insert(vrResolutionRuns)
+    .values({ trigger, pendingAtStart: jobs.length })
+    .returning({ id: vrResolutionRuns.id });
+  result.runId = run!.id;
+  const log = logger.child({ runId: run!.id, trigger });
+
+  try {
+    const linked = await db.select({ id: vrProductLinks.vrListingId }).from(vrProductLinks);
+    const pending: PendingJob[] = jobs.flatMap((job) =>
+      job.payload.matchCriteria
+        ? [
+            {
+              id: job.id,
+              submittedAt: job.submittedAt ?? job.createdAt,
+              criteria: job.payload.matchCriteria,
+              resolutionAttempts: job.resolutionAttempts,
+            },
+          ]
+        : [],
+    );
+    const matcher = createMatcher({
+      jobs: pending,
+      linkedIds: new Set(linked.map((l) => l.id)),
+      markerTemplate: config.refMarkerTemplate,
+    });
+    const [previous] = await db
+      .select({ maxProductId: vrResolutionRuns.maxProductId })
+      .from(vrResolutionRuns)
+      .where(and(isNotNull(vrResolutionRuns.finishedAt), isNull(vrResolutionRuns.error)))
+      .orderBy(desc(vrResolutionRuns.id))
+      .limit(1);
+
+    const exportRequestedAt = new Date();
+    await db.update(vrResolutionRuns).set({ exportRequestedAt }).where(eq(vrResolutionRuns.id, run!.id));
+    log.info({ pending: jobs.length }, 'downloading the V&R export');
+    const body = await session.openExport(AbortSignal.timeout(config.exportTimeoutMs));
+    const stats = await scanExport(body, (row) => matcher.offer(row));
+    result.rowsScanned = stats.rows;
+    result.bytes = stats.bytes;
+    // V&R ids only grow: an export that stops short of ids seen before is incomplete.
+    if (previous?.maxProductId && stats.maxProductId < previous.maxProductId) {
+      throw new Error(
+        `the export looks incomplete: its highest id is ${stats.maxProductId}, an earlier export had ${previous.maxProductId}`,
+      );
+    }
+    const outcome = matcher.finish();
+    const now = new Date();
+    const { updates, links } = planUpdates(jobs, outcome, config, exportRequestedAt, now);
+
+    await db.transaction(async (tx) => {
+      if (links.length) await tx.insert(vrProductLinks).values(links);
+      for (const [id, update] of updates) {
+        // Only rows still pending: a manual change meanwhile wins.
+        await tx
+          .update(vrJobs)
+          .set({ ...update, updatedAt: now })
+          .where(and(eq(vrJobs.id, id), eq(vrJobs.status, 'completed_pending_id')));
+      }
+    });
+
+    for (const [id, update] of updates) {
+      if (update.status === 'completed') result.resolved += 1;
+      else if (update.status === 'failed') result.failed += 1;
+      else if (update.status === 'needs_review') result.needsReview += 1;
+      else if (update.status === 'queued') {
+        const job = jobs.find((j) => j.id === id)!;
+        result.resubmitted.push({
+          id,
+          generation: update.generation!,
+          productRef: job.productRef,
+          status: 'queued',
+        });
+      }
+      if (update.error && update.status !== 'queued') result.errors.push(`job ${id}: ${update.error}`);
+    }
+    result.waiting =
+      jobs.length - result.resolved - result.failed - result.needsReview - result.resubmitted.length;
+    const [next] = await db
+      .select({ at: sql<Date | null>`min(${vrJobs.nextResolutionAt})` })
+      .from(vrJobs)
+      .where(inArray(vrJobs.status, ['completed_pending_id']));
+    result.nextDueAt = next?.at ? new Date(next.at) : null;
+
+    await db
+      .update(vrResolutionRuns)
+      .set({
+        finishedAt: new Date(),
+        rowsScanned: stats.rows,
+        maxProductId: stats.maxProductId,
+        bytes: stats.bytes,
+        matched: result.resolved,
+        unmatched: result.waiting,
+        needsReview: result.needsReview,
+        failed: result.failed,
+        durationMs: Date.now() - started,
+      })
+      .where(eq(vrResolutionRuns.id, run!.id));
+    log.info(
+      {
+        rows: stats.rows,
+        bytes: stats.bytes,
+        resolved: result.resolved,
+        waiting: result.waiting,
+        failed: result.failed,
+        needsReview: result.needsReview,
+        resubmitted: result.resubmitted.length,
+      },
+      'flush finished',
+    );
+    return result;
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    await db
+      .update(vrResolutionRuns)
+      .set({ finishedAt: new Date(), error: message, durationMs: Date.now() - started })
+      .where(eq(vrResolutionRuns.id, run!.id))
+      .catch(() => {});
+    log.warn({ err: error }, 'flush failed; nothing was written');
+    throw error;
+  }
+}

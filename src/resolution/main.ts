@@ -1,0 +1,27 @@
+import type { Config, VrSite } from '../config.ts';
+import { connectDatabase } from '../db/client.ts';
+import { closeAll, once } from '../lifecycle.ts';
+import type { Logger } from '../logger.ts';
+import { createRedis } from '../queues.ts';
+import { VrHttpSession } from '../vr/http-session.ts';
+import { startResolutionWorker } from './worker.ts';
+
+export function startResolutionProcess({
+  config,
+  site,
+  logger,
+}: {
+  config: Config;
+  site: VrSite;
+  logger: Logger;
+}) {
+  const database = connectDatabase(config.databaseUrl);
+  const connection = createRedis(config.redisUrl);
+  connection.on('error', (error) => logger.warn({ err: error.message }, 'redis connection error'));
+  const session = new VrHttpSession(site, logger, config.pageTimeoutMs);
+  const resolution = startResolutionWorker({ database, session, config, logger, connection });
+  logger.info({ queuePrefix: config.queuePrefix, site: site.baseUrl }, 'resolution worker started');
+  return {
+    stop: once(() => closeAll([() => resolution.stop(), () => connection.quit(), () => database.close()])),
+  };
+}

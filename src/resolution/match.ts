@@ -1,0 +1,394 @@
+/**
+ * Matching pending jobs to rows of the V&R export: pure, streaming (`offer` each row once, then
+ * `finish`), and conservative. A job gets an id only when the evidence leaves no doubt; otherwise it
+ * is ambiguous (a person must look), a duplicate (the item is on V&R twice), or unmatched (it waits
+ * for the next export, since V&R indexes new listings with a delay).
+ *
+ * Rules (see DESIGN.md, "Matching a pending job to a CSV row"):
+ * 1. A row is a candidate for a job only if its product_id is above the job's lastKnownId, it is not
+ *    already linked to a product, and its brand key equals the job's.
+ * 2. Marker on: only rows whose description carries the job's own ref; one → matched, several →
+ *    duplicates. A row carrying some marker is no candidate for a marker-off job (unless its
+ *    description is exactly the one that job submitted, marker text included).
+ * 3. Marker off: tiers of evidence (description, model, price), ranked within a tier by how many of
+ *    year and finish are as submitted; year, finish or price that disagree disqualify; a model
+ *    similarity under 0.85 disqualifies; only a job's best rank counts.
+ * 4. One-to-one: jobs with identical criteria form a group; its best-tier rows pair with its jobs
+ *    (submission order ↔ product_id order) only when there are exactly as many rows as jobs.
+ * 5. Any doubt: ambiguous or unmatched, never a match.
+ */
+import type { MatchCriteria } from '../db/schema.ts';
+import type { ExportRow } from './export-stream.ts';
+import {
+  bigrams,
+  brandKey,
+  createMarkerExtractor,
+  DEFAULT_MARKER_TEMPLATE,
+  descriptionHash,
+  diceOfBigrams,
+  finishKey,
+  htmlToText,
+  isRefChar,
+  modelKey,
+} from './normalize.ts';
+
+export interface PendingJob {
+  id: number;
+  submittedAt: Date;
+  criteria: MatchCriteria;
+  resolutionAttempts: number;
+}
+
+export interface MatchOutcome {
+  matched: Array<{ jobId: number; vrListingId: number; evidence: string }>;
+  /** Candidates the evidence can't tell apart (or a row wanted by two groups): needs a person. */
+  ambiguous: Array<{ jobId: number; candidates: number[] }>;
+  /** A marker found on several rows: the item is on V&R more than once. */
+  duplicates: Array<{ jobId: number; vrListingIds: number[] }>;
+  /** Nothing certain yet: the job waits for the next export. */
+  unmatched: number[];
+}
+
+export interface MatcherOptions {
+  jobs: readonly PendingJob[];
+  /** V&R ids already linked to a product: never candidates. */
+  linkedIds: ReadonlySet<number>;
+  markerTemplate?: string;
+}
+
+export interface Matcher {
+  offer(row: ExportRow): void;
+  finish(): MatchOutcome;
+}
+
+/** Minimum model similarity for a row whose model key differs from the job's. */
+export const MODEL_SIMILARITY_THRESHOLD = 0.85;
+
+/** Evidence tiers, strongest first. */
+export const TIER = {
+  marker: 4,
+  /** Description and model equal. */
+  A: 3,
+  /** Description equal, or model and price equal. */
+  B: 2,
+  /** Similar model and equal price. */
+  C: 1,
+} as const;
+
+type Evidence = 'marker' | 'description+model' | 'description' | 'model+price' | 'fuzzy-model+price';
+
+/** Evidence rank: the tier, then how many of year and finish agree (0..2) within it. */
+const rank = (tier: number, agreement: number) => tier * 4 + agreement;
+const MARKER_RANK = rank(TIER.marker, 2);
+
+interface Candidate {
+  id: number;
+  /** `rank(tier, agreement)`: higher is stronger. */
+  tier: number;
+  evidence: Evidence;
+}
+
+interface JobRef {
+  job: PendingJob;
+  order: number;
+}
+
+interface Group {
+  kind: 'marker' | 'plain';
+  /** Jobs in submission order (submittedAt, then id). */
+  jobs: JobRef[];
+  minLastKnownId: number;
+  candidates: Candidate[];
+  // Marker groups (always one job):
+  ref?: string;
+  /** Marker text to look for literally when it can't be parsed with the current template. */
+  literalMarker?: string;
+  // Plain groups:
+  modelKey: string;
+  modelBigrams: number[];
+  descriptionHash: string | null;
+  year: number | null;
+  finishKey: string | null;
+  price: number;
+}
+
+interface BrandBucket {
+  minLastKnownId: number;
+  markerByRef: Map<string, Group[]>;
+  literalMarkers: Group[];
+  plain: Group[];
+}
+
+const byCandidateId = (a: Candidate, b: Candidate) => a.id - b.id;
+
+function compareJobs(a: PendingJob, b: PendingJob): number {
+  return a.submittedAt.getTime() - b.submittedAt.getTime() || a.id - b.id;
+}
+
+/** Where `marker` occurs in `text` as a whole token (not followed by another ref character). */
+function containsMarker(text: string, marker: string): boolean {
+  let from = 0;
+  while (true) {
+    const at = text.indexOf(marker, from);
+    if (at < 0) return false;
+    const next = text[at + marker.length];
+    const prev = at > 0 ? text[at - 1] : undefined;
+    const clearBefore = prev === undefined || !/[A-Za-z0-9]/.test(prev) || !/^[A-Za-z0-9]/.test(marker);
+    if ((next === undefined || !isRefChar(next)) && clearBefore) return true;
+    from = at + 1;
+  }
+}
+
+export function createMatcher(options: MatcherOptions): Matcher {
+  const template = options.markerTemplate ?? DEFAULT_MARKER_TEMPLATE;
+  const extractRefs = createMarkerExtractor(template);
+  const linkedIds = options.linkedIds;
+
+  const buckets = new Map<string, BrandBucket>();
+  const groups: Group[] = [];
+  const plainByKey = new Map<string, Group>();
+
+  const sortedJobs = [...options.jobs].sort(compareJobs);
+  sortedJobs.forEach((job, order) => {
+    const c = job.criteria;
+    // Keys are normalised again: idempotent for keys made by this module, a safety net for others.
+    const bKey = brandKey(c.brandKey);
+    let bucket = buckets.get(bKey);
+    if (bucket === undefined) {
+      bucket = { minLastKnownId: c.lastKnownId, markerByRef: new Map(), literalMarkers: [], plain: [] };
+      buckets.set(bKey, bucket);
+    }
+    bucket.minLastKnownId = Math.min(bucket.minLastKnownId, c.lastKnownId);
+    const mKey = modelKey(c.modelKey);
+    const base = {
+      jobs: [{ job, order }],
+      minLastKnownId: c.lastKnownId,
+      candidates: [],
+      modelKey: mKey,
+      modelBigrams: bigrams(mKey),
+      descriptionHash: c.descriptionHash,
+      year: c.year,
+      finishKey: finishKey(c.finishKey),
+      price: c.price,
+    };
+    if (c.marker !== null) {
+      const refs = extractRefs(c.marker);
+      const group: Group = { ...base, kind: 'marker' };
+      if (refs.length === 1 && refs[0] !== undefined) {
+        group.ref = refs[0];
+        const list = bucket.markerByRef.get(refs[0]);
+        if (list) list.push(group);
+        else bucket.markerByRef.set(refs[0], [group]);
+      } else {
+        // Written with another template: look for the marker text itself.
+        group.literalMarker = htmlToText(c.marker);
+        bucket.literalMarkers.push(group);
+      }
+      groups.push(group);
+      return;
+    }
+    const key = JSON.stringify([bKey, mKey, c.descriptionHash, c.year, base.finishKey, c.price]);
+    const existing = plainByKey.get(key);
+    if (existing) {
+      existing.jobs.push({ job, order });
+      existing.minLastKnownId = Math.min(existing.minLastKnownId, c.lastKnownId);
+      return;
+    }
+    const group: Group = { ...base, kind: 'plain' };
+    plainByKey.set(key, group);
+    bucket.plain.push(group);
+    groups.push(group);
+  });
+
+  // Brand names repeat a lot in an export: normalise each spelling once.
+  const brandKeys = new Map<string, string>();
+  let finished = false;
+
+  function offer(row: ExportRow): void {
+    if (finished) throw new Error('matcher: offer() after finish()');
+    let bKey = brandKeys.get(row.brandName);
+    if (bKey === undefined) {
+      bKey = brandKey(row.brandName);
+      brandKeys.set(row.brandName, bKey);
+    }
+    const bucket = buckets.get(bKey);
+    if (bucket === undefined) return;
+    const id = row.productId;
+    if (id <= bucket.minLastKnownId || linkedIds.has(id)) return;
+
+    // Markers. The extractor probes the raw description before decoding it, so rows without any
+    // marker cost one `includes`; and it runs only when some job of this brand needs it.
+    let refs: string[] | undefined;
+    let literalFound = false;
+    if (bucket.markerByRef.size > 0) {
+      refs = extractRefs(row.description);
+      for (const ref of refs) {
+        for (const group of bucket.markerByRef.get(ref) ?? []) {
+          if (id > group.minLastKnownId && !group.candidates.some((c) => c.id === id)) {
+            group.candidates.push({ id, tier: MARKER_RANK, evidence: 'marker' });
+          }
+        }
+      }
+    }
+    if (bucket.literalMarkers.length > 0) {
+      const text = htmlToText(row.description);
+      for (const group of bucket.literalMarkers) {
+        if (group.literalMarker && containsMarker(text, group.literalMarker)) {
+          literalFound = true;
+          if (id > group.minLastKnownId) group.candidates.push({ id, tier: MARKER_RANK, evidence: 'marker' });
+        }
+      }
+    }
+
+    if (bucket.plain.length === 0) return;
+    const rowModel = modelKey(row.modelName);
+    let rowBigrams: number[] | undefined;
+    let rowFinish: string | null | undefined;
+    let rowHash: string | null | undefined;
+    for (const group of bucket.plain) {
+      if (id <= group.minLastKnownId) continue;
+      // Contradictions first: they are cheap and disqualify whatever else agrees.
+      if (group.year !== null && row.year !== null && group.year !== row.year) continue;
+      if (row.price !== null && Math.abs(row.price - group.price) > 1) continue;
+      if (rowFinish === undefined) rowFinish = finishKey(row.finish);
+      if (group.finishKey !== null && rowFinish !== null && rowFinish !== group.finishKey) continue;
+      const modelEqual = rowModel === group.modelKey;
+      if (!modelEqual) {
+        rowBigrams ??= bigrams(rowModel);
+        const n = rowBigrams.length + group.modelBigrams.length;
+        // Dice can't exceed 2·min/(n+m): skip the merge when the lengths alone rule it out.
+        const bound = n === 0 ? 0 : (2 * Math.min(rowBigrams.length, group.modelBigrams.length)) / n;
+        if (bound < MODEL_SIMILARITY_THRESHOLD) continue;
+        if (diceOfBigrams(rowBigrams, group.modelBigrams) < MODEL_SIMILARITY_THRESHOLD) continue;
+      }
+      let descriptionEqual = false;
+      if (group.descriptionHash !== null) {
+        if (rowHash === undefined) rowHash = descriptionHash(row.description);
+        descriptionEqual = rowHash === group.descriptionHash;
+      }
+      // A row with a marker belongs to a marker-on listing, not to a marker-off job, unless the
+      // description is exactly the one this job submitted (its own text then carries that marker).
+      if (!descriptionEqual) {
+        refs ??= extractRefs(row.description);
+        if (refs.length > 0 || literalFound) continue;
+      }
+      const priceEqual = row.price !== null && row.price === group.price;
+      let tier = 0;
+      let evidence: Evidence = 'description+model';
+      if (descriptionEqual && modelEqual) tier = TIER.A;
+      else if (descriptionEqual) [tier, evidence] = [TIER.B, 'description'];
+      else if (modelEqual && priceEqual) [tier, evidence] = [TIER.B, 'model+price'];
+      else if (priceEqual) [tier, evidence] = [TIER.C, 'fuzzy-model+price'];
+      if (tier === 0) continue;
+      // Within a tier, a row whose year and finish are as submitted (both given and equal, or both
+      // absent) beats one that lacks what we sent or carries what we didn't: V&R keeps fields as sent.
+      const agreement = Number(group.year === row.year) + Number(group.finishKey === rowFinish);
+      group.candidates.push({ id, tier: rank(tier, agreement), evidence });
+    }
+  }
+
+  function finish(): MatchOutcome {
+    finished = true;
+    const outcome: MatchOutcome = { matched: [], ambiguous: [], duplicates: [], unmatched: [] };
+
+    // Each group's best tier and the rows at that tier (all of them; rows below never count).
+    const best = new Map<Group, { tier: number; rows: Candidate[] }>();
+    for (const group of groups) {
+      let tier = 0;
+      for (const c of group.candidates) if (c.tier > tier) tier = c.tier;
+      const rows = group.candidates.filter((c) => c.tier === tier).sort(byCandidateId);
+      best.set(group, { tier, rows });
+    }
+
+    // A row that is the best candidate of two groups at the same tier: neither group can have it.
+    const claims = new Map<string, Group[]>();
+    for (const group of groups) {
+      const b = best.get(group)!;
+      for (const c of b.rows) {
+        const key = `${c.id}:${b.tier}`;
+        const list = claims.get(key);
+        if (list) list.push(group);
+        else claims.set(key, [group]);
+      }
+    }
+    const contested = new Set<Group>();
+    for (const list of claims.values()) if (list.length > 1) for (const g of list) contested.add(g);
+
+    // Strongest evidence first, then earliest submission.
+    const order = [...groups].sort((a, b) => {
+      const ta = best.get(a)!.tier;
+      const tb = best.get(b)!.tier;
+      return tb - ta || (a.jobs[0]?.order ?? 0) - (b.jobs[0]?.order ?? 0);
+    });
+
+    const taken = new Set<number>();
+    const ambiguous = (group: Group, ids: number[]) => {
+      for (const { job } of group.jobs) outcome.ambiguous.push({ jobId: job.id, candidates: ids });
+    };
+    const unmatched = (group: Group) => {
+      for (const { job } of group.jobs) outcome.unmatched.push(job.id);
+    };
+
+    for (const group of order) {
+      const b = best.get(group)!;
+      const allIds = b.rows.map((c) => c.id);
+      // Rows already explained by a stronger (or earlier) group are not ours to pair.
+      const rows = b.rows.filter((c) => !taken.has(c.id));
+      // Whatever happens, these rows are not given to a weaker group afterwards.
+      for (const id of allIds) taken.add(id);
+
+      if (contested.has(group)) {
+        ambiguous(group, allIds);
+        continue;
+      }
+      if (group.kind === 'marker') {
+        const job = group.jobs[0]!.job;
+        if (b.rows.length === 0) outcome.unmatched.push(job.id);
+        else if (b.rows.length > 1) outcome.duplicates.push({ jobId: job.id, vrListingIds: allIds });
+        else if (rows.length === 1) {
+          outcome.matched.push({ jobId: job.id, vrListingId: rows[0]!.id, evidence: 'marker' });
+        } else ambiguous(group, allIds);
+        continue;
+      }
+      if (rows.length === 0 || rows.length < group.jobs.length) {
+        // Fewer rows than jobs: can't tell which listing is still missing from the export; wait.
+        unmatched(group);
+        continue;
+      }
+      if (rows.length > group.jobs.length) {
+        // More rows than jobs: some were made by hand (or twice); ours can't be told apart.
+        ambiguous(
+          group,
+          rows.map((c) => c.id),
+        );
+        continue;
+      }
+      const pairsOk = group.jobs.every(({ job }, i) => rows[i]!.id > job.criteria.lastKnownId);
+      if (!pairsOk) {
+        ambiguous(
+          group,
+          rows.map((c) => c.id),
+        );
+        continue;
+      }
+      group.jobs.forEach(({ job }, i) => {
+        const row = rows[i]!;
+        outcome.matched.push({ jobId: job.id, vrListingId: row.id, evidence: row.evidence });
+      });
+    }
+
+    const byJob = (a: { jobId: number }, b: { jobId: number }) => a.jobId - b.jobId;
+    outcome.matched.sort(byJob);
+    outcome.ambiguous.sort(byJob);
+    outcome.duplicates.sort(byJob);
+    outcome.unmatched.sort((a, b) => a - b);
+    return outcome;
+  }
+
+  return { offer, finish };
+}
+
+/** One line for logs: `matched 3, ambiguous 1, duplicates 0, unmatched 2`. */
+export function summarizeOutcome(o: MatchOutcome): string {
+  return `matched ${o.matched.length}, ambiguous ${o.ambiguous.length}, duplicates ${o.duplicates.length}, unmatched ${o.unmatched.length}`;
+}

@@ -1,0 +1,88 @@
+import type { Queue } from 'bullmq';
+import { and, eq, lte, sql } from 'drizzle-orm';
+import type { Db } from '../db/client.ts';
+import { vrJobs } from '../db/schema.ts';
+import type { Logger } from '../logger.ts';
+
+export const FLUSH_JOB = 'flush';
+/** One flush waiting and one running at most: BullMQ deduplication with keepLastIfActive. */
+export const FLUSH_DEDUP_ID = 'flush';
+/** The backoff timer for listings V&R hasn't indexed yet; separate so a running flush can't swallow it. */
+export const RETRY_DEDUP_ID = 'flush-retry';
+
+export interface FlushJobData {
+  reason: string;
+  requestedAt: string;
+}
+
+const FLUSH_JOB_OPTIONS = {
+  attempts: 6,
+  backoff: { type: 'exponential', delay: 10_000 },
+  removeOnComplete: { count: 500 },
+  removeOnFail: { count: 500 },
+} as const;
+
+/**
+ * Asks for a flush after `delayMs`. A request that arrives while a flush runs yields exactly one
+ * more flush after it; a request for "now" brings forward a flush that is waiting out its delay.
+ */
+export async function requestFlush(queue: Queue<FlushJobData>, reason: string, delayMs = 0): Promise<void> {
+  await queue.add(
+    FLUSH_JOB,
+    { reason, requestedAt: new Date().toISOString() },
+    { ...FLUSH_JOB_OPTIONS, delay: delayMs, deduplication: { id: FLUSH_DEDUP_ID, keepLastIfActive: true } },
+  );
+  if (delayMs > 0) return;
+  const existingId = await queue.getDeduplicationJobId(FLUSH_DEDUP_ID);
+  const existing = existingId ? await queue.getJob(existingId) : undefined;
+  if (existing && (await existing.isDelayed())) await existing.promote().catch(() => {});
+}
+
+/** Wakes the resolver when the earliest unmatched listing is due again. */
+export async function scheduleRetryFlush(queue: Queue<FlushJobData>, delayMs: number): Promise<void> {
+  await queue.add(
+    FLUSH_JOB,
+    { reason: 'retry', requestedAt: new Date().toISOString() },
+    { ...FLUSH_JOB_OPTIONS, delay: Math.max(0, delayMs), deduplication: { id: RETRY_DEDUP_ID } },
+  );
+}
+
+export async function countDuePending(db: Db): Promise<{ due: number; pending: number }> {
+  const [row] = await db
+    .select({
+      pending: sql<number>`count(*)::int`,
+      due: sql<number>`(count(*) filter (where ${lte(vrJobs.nextResolutionAt, sql`now()`)}))::int`,
+    })
+    .from(vrJobs)
+    .where(and(eq(vrJobs.status, 'completed_pending_id')));
+  return { due: row?.due ?? 0, pending: row?.pending ?? 0 };
+}
+
+export interface FlushDecisionDeps {
+  db: Db;
+  createQueue: Queue;
+  resolveQueue: Queue<FlushJobData>;
+  maxBatchSize: number;
+  flushSettleMs: number;
+  logger: Logger;
+}
+
+/**
+ * Decided from Postgres and queue counts after every creation, not from an in-memory event:
+ * a full batch flushes now; an empty creation queue flushes once V&R has had time to index.
+ */
+export async function decideFlush(deps: FlushDecisionDeps): Promise<'batch' | 'drain' | 'none'> {
+  const { due, pending } = await countDuePending(deps.db);
+  if (due >= deps.maxBatchSize) {
+    await requestFlush(deps.resolveQueue, 'batch');
+    deps.logger.info({ due }, 'batch full: flush requested');
+    return 'batch';
+  }
+  if (pending === 0) return 'none';
+  const counts = await deps.createQueue.getJobCounts('waiting', 'delayed', 'prioritized');
+  const waiting = Object.values(counts).reduce((a, b) => a + b, 0);
+  if (waiting > 0) return 'none';
+  await requestFlush(deps.resolveQueue, 'drain', deps.flushSettleMs);
+  deps.logger.info({ pending, settleMs: deps.flushSettleMs }, 'creation queue drained: flush scheduled');
+  return 'drain';
+}

@@ -1,0 +1,109 @@
+import { type Job, Queue, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Config } from '../config.ts';
+import type { Database } from '../db/client.ts';
+import { closeAll, once } from '../lifecycle.ts';
+import type { Logger } from '../logger.ts';
+import { addCreationJobs } from '../producer/producer.ts';
+import { CREATE_QUEUE, type CreateJobData, creationJobOptions, RESOLVE_QUEUE } from '../queues.ts';
+import { withDeadline } from '../signals.ts';
+import type { VrHttpSession } from '../vr/http-session.ts';
+import { type FlushResult, runFlush } from './flush.ts';
+import { countDuePending, type FlushJobData, requestFlush, scheduleRetryFlush } from './trigger.ts';
+
+export const SWEEP_JOB = 'sweep';
+
+export interface ResolutionWorkerDeps {
+  database: Database;
+  session: VrHttpSession;
+  config: Config;
+  logger: Logger;
+  connection: Redis;
+}
+
+/** Queued rows whose job Redis lost get it back; re-adding an existing job id is a no-op. */
+async function sweep(
+  deps: ResolutionWorkerDeps,
+  createQueue: Queue<CreateJobData>,
+  resolveQueue: Queue<FlushJobData>,
+) {
+  const { db } = deps.database;
+  const queued = await db.query.vrJobs.findMany({
+    where: (t, { eq }) => eq(t.status, 'queued'),
+    columns: { id: true, generation: true, productRef: true, status: true },
+  });
+  await addCreationJobs(
+    { queue: createQueue, jobOptions: creationJobOptions(deps.config), queueTimeoutMs: 10_000 },
+    queued,
+  );
+  const { due } = await countDuePending(db);
+  if (due > 0) await requestFlush(resolveQueue, 'sweep');
+  return { requeued: queued.length, due };
+}
+
+export function startResolutionWorker(deps: ResolutionWorkerDeps): { worker: Worker; stop(): Promise<void> } {
+  const { config, logger, connection } = deps;
+  const prefix = config.queuePrefix;
+  const resolveQueue = new Queue<FlushJobData>(RESOLVE_QUEUE, { connection, prefix });
+  const createQueue = new Queue<CreateJobData>(CREATE_QUEUE, { connection, prefix });
+  const afterFlush = async (result: FlushResult) => {
+    if (result.resubmitted.length) {
+      await addCreationJobs(
+        { queue: createQueue, jobOptions: creationJobOptions(config), queueTimeoutMs: 10_000 },
+        result.resubmitted,
+      );
+    }
+    if (result.nextDueAt) await scheduleRetryFlush(resolveQueue, result.nextDueAt.getTime() - Date.now());
+  };
+  const worker = new Worker<FlushJobData>(
+    RESOLVE_QUEUE,
+    async (job: Job<FlushJobData>) => {
+      if (job.name === SWEEP_JOB) return sweep(deps, createQueue, resolveQueue);
+      if (job.data.reason === 'retry') {
+        // The retry timer deduplicates only while it waits, so this flush can set the next one.
+        await job.removeDeduplicationKey();
+        const creating = await createQueue.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
+        if (Object.values(creating).some((n) => n > 0)) {
+          // Listings are still being created: the flush that follows them will look again.
+          await job.log('retry skipped: the creation queue is busy and will trigger a flush');
+          return { skipped: true };
+        }
+      }
+      await job.log(`flush requested: ${job.data.reason}`);
+      const result = await runFlush(deps, job.data.reason);
+      await job.log(
+        `resolved ${result.resolved}, waiting ${result.waiting}, failed ${result.failed}, needs review ${result.needsReview}, rows ${result.rowsScanned}`,
+      );
+      await afterFlush(result);
+      return result;
+    },
+    { connection, prefix, concurrency: 1, lockDuration: 120_000 },
+  );
+  worker.on('error', (error) => logger.error({ err: error }, 'resolution worker error'));
+  worker.on('failed', (job, error) =>
+    logger.warn({ jobId: job?.id, attempt: job?.attemptsMade, err: error.message }, 'resolution job failed'),
+  );
+  // A flush at a time across processes, too.
+  void resolveQueue
+    .setGlobalConcurrency(1)
+    .catch((error) => logger.warn({ err: error }, 'setGlobalConcurrency'));
+  void resolveQueue
+    .upsertJobScheduler(
+      SWEEP_JOB,
+      { every: config.sweepIntervalMs },
+      { name: SWEEP_JOB, data: { reason: 'sweep', requestedAt: '' } },
+    )
+    .catch((error) => logger.warn({ err: error }, 'could not schedule the sweep'));
+  return {
+    worker,
+    stop: once(async () => {
+      // A running flush finishes first: its results are written in one transaction.
+      const closed = await withDeadline(
+        worker.close().then(() => true),
+        config.shutdownTimeoutMs,
+      );
+      if (!closed) await worker.close(true).catch(() => {});
+      await closeAll([() => resolveQueue.close(), () => createQueue.close()]);
+    }),
+  };
+}
