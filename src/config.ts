@@ -77,6 +77,7 @@ const envSchema = z.object({
   VR_SUBMIT_TIMEOUT_MS: int(1_000, 10 * 60_000).default(90_000),
   VR_EXPORT_TIMEOUT_MS: int(1_000, HOUR).default(300_000),
   SHUTDOWN_TIMEOUT_MS: int(1_000, HOUR).default(120_000),
+  WORKER_LOCK_MS: int(1_000, HOUR).default(60_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -109,6 +110,8 @@ export interface Config {
   submitTimeoutMs: number;
   exportTimeoutMs: number;
   shutdownTimeoutMs: number;
+  /** How long a crashed worker's job stays locked before another worker takes it over. */
+  workerLockMs: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
 
@@ -165,6 +168,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     submitTimeoutMs: e.VR_SUBMIT_TIMEOUT_MS,
     exportTimeoutMs: e.VR_EXPORT_TIMEOUT_MS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    workerLockMs: e.WORKER_LOCK_MS,
     logLevel: e.LOG_LEVEL,
   };
 }

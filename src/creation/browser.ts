@@ -63,6 +63,11 @@ export class BrowserSession {
       executablePath: this.options.chromiumPath,
       headless: true,
       args: CHROMIUM_ARGS,
+      // Our own signal handling finishes the current listing first; Playwright's would kill
+      // Chromium mid-submit.
+      handleSIGINT: false,
+      handleSIGTERM: false,
+      handleSIGHUP: false,
     });
     browser.on('disconnected', () => {
       if (this.#browser === browser) {

@@ -66,8 +66,9 @@ export function startCreationWorker(deps: CreationWorkerDeps, prefix: string): W
     connection: deps.connection,
     prefix,
     concurrency: 1,
-    // A submit can take a minute or more on the real site; the lock is renewed while it runs.
-    lockDuration: 60_000,
+    // The lock is renewed while a job runs; after a crash the job is taken over once it expires.
+    lockDuration: deps.config.workerLockMs,
+    stalledInterval: Math.max(1_000, Math.floor(deps.config.workerLockMs / 2)),
     maxStalledCount: 3,
   });
   worker.on('error', (error) => deps.logger.error({ err: error }, 'creation worker error'));
