@@ -26,7 +26,7 @@ export interface FormValues {
   images: ImageFile[];
 }
 
-export async function openForm(page: Page, url: string): Promise<void | typeof SESSION_EXPIRED> {
+export async function openForm(page: Page, url: string): Promise<'opened' | typeof SESSION_EXPIRED> {
   const response = await page.goto(url, { waitUntil: 'domcontentloaded' });
   if (isLoginUrl(page.url())) return SESSION_EXPIRED;
   const status = response?.status() ?? 0;
@@ -36,6 +36,7 @@ export async function openForm(page: Page, url: string): Promise<void | typeof S
       `expected the add-listing form at ${page.url()}, got "${await page.title()}"`,
     );
   }
+  return 'opened';
 }
 
 async function selectByLabel(page: Page, name: string, label: string, timeoutMs: number): Promise<void> {

@@ -1,0 +1,149 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { FastifyInstance } from 'fastify';
+import { buildApi } from '../src/api/server.ts';
+import { buildMatchCriteria, descriptionWithMarker } from '../src/creation/create-listing.ts';
+import { vrJobs } from '../src/db/schema.ts';
+import { validateListing } from '../src/listing.ts';
+import { silentLogger } from '../src/logger.ts';
+import { markerFor } from '../src/resolution/normalize.ts';
+import { type Simulator, startSimulator } from '../src/simulator/server.ts';
+import { runCli } from './helpers/cli.ts';
+import { setupServices, type TestServices } from './helpers/services.ts';
+import { SimClient } from './helpers/simulator-client.ts';
+
+const TOKEN = 'test-token-0123456789';
+
+describe('resolution API and CLI', () => {
+  let services: TestServices;
+  let sim: Simulator;
+  let app: FastifyInstance;
+
+  before(async () => {
+    services = await setupServices();
+    sim = await startSimulator({ port: 0, catalogRows: 100, seed: 9 });
+    app = await buildApi({
+      database: services.database,
+      config: services.config({ API_TOKEN: TOKEN, FLUSH_SETTLE_MS: '0' }),
+      site: { baseUrl: sim.url, username: 'demo', password: 'demo' },
+      logger: silentLogger,
+    });
+  });
+
+  after(async () => {
+    await app.close();
+    await sim.close();
+    await services.cleanup();
+  });
+
+  /** A listing submitted to V&R as the creation worker would have, and its pending row. */
+  async function submitted(productRef: string): Promise<void> {
+    const listing = validateListing({
+      productRef,
+      brand: 'Gretsch',
+      model: 'Country Gentleman',
+      price: 4200,
+    });
+    const description = descriptionWithMarker(listing, markerFor('Ref: {ref}', productRef));
+    const client = new SimClient(sim.url);
+    await client.login();
+    const form = new FormData();
+    form.set('categ_level_0', '51');
+    form.set('recipient_name', listing.brand);
+    form.set('model_name', listing.model);
+    form.set('price', String(listing.price));
+    form.set('item_desc', description);
+    assert.match(
+      await (await client.fetch('/instruments/add_edit_item', { method: 'POST', body: form })).text(),
+      /published/,
+    );
+    const criteria = buildMatchCriteria(
+      listing,
+      listing.brand,
+      description,
+      markerFor('Ref: {ref}', productRef),
+      0,
+    );
+    const past = new Date(Date.now() - 60_000);
+    await services.database.db.insert(vrJobs).values({
+      productRef,
+      status: 'completed_pending_id',
+      payload: { listing, matchCriteria: criteria },
+      submitStartedAt: past,
+      submittedAt: past,
+      nextResolutionAt: past,
+    });
+  }
+
+  test('every route but the health check needs the token', async () => {
+    assert.equal((await app.inject({ url: '/healthz' })).statusCode, 200);
+    for (const [method, url] of [
+      ['GET', '/api/vr/resolution-status'],
+      ['POST', '/api/vr/resolve-pending'],
+    ] as const) {
+      assert.equal((await app.inject({ method, url })).statusCode, 401);
+      assert.equal(
+        (await app.inject({ method, url, headers: { authorization: 'Bearer wrong-token-000000' } }))
+          .statusCode,
+        401,
+      );
+    }
+  });
+
+  test('resolve-pending runs a flush and answers when it is done; resolution-status reflects it', async () => {
+    await submitted('API-1');
+    const auth = { authorization: `Bearer ${TOKEN}` };
+    const before = (await app.inject({ url: '/api/vr/resolution-status', headers: auth })).json();
+    assert.equal(before.pending_count, 1);
+    assert.ok(before.oldest_pending);
+    assert.equal(before.last_resolution, null);
+
+    const response = await app.inject({ method: 'POST', url: '/api/vr/resolve-pending', headers: auth });
+    assert.equal(response.statusCode, 200);
+    assert.deepEqual(response.json(), { resolved: 1, failed: 0, errors: [] });
+
+    const afterwards = (await app.inject({ url: '/api/vr/resolution-status', headers: auth })).json();
+    assert.equal(afterwards.pending_count, 0);
+    assert.equal(afterwards.oldest_pending, null);
+    assert.equal(afterwards.last_resolution.matched, 1);
+    assert.equal(afterwards.last_resolution.rowsScanned, 101);
+    assert.equal(afterwards.last_resolution.error, null);
+    const [row] = await services.database
+      .sql`select status, vr_listing_id::int as id from vr_jobs where product_ref = 'API-1'`;
+    assert.equal(row!.status, 'completed');
+    const onVr = sim.state('form').listings.find((l) => l.product_description.includes('Ref: API-1<'));
+    assert.equal(row!.id, onVr!.product_id);
+  });
+
+  test('vr-lister resolve does the same from the command line', async () => {
+    await submitted('CLI-1');
+    const env = services.env({
+      VR_BASE_URL: sim.url,
+      VR_USERNAME: 'demo',
+      VR_PASSWORD: 'demo',
+      FLUSH_SETTLE_MS: '0',
+    });
+    const result = await runCli(['resolve', '--json'], env);
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(JSON.parse(result.stdout), { resolved: 1, failed: 0, errors: [] });
+    const status = JSON.parse((await runCli(['status', '--json'], env)).stdout);
+    assert.equal(status.counts.completed, 2);
+    assert.equal(status.pending_count, 0);
+  });
+
+  test('the API refuses to start without a token unless told to run insecurely', async () => {
+    const site = { baseUrl: sim.url, username: 'demo', password: 'demo' };
+    await assert.rejects(
+      buildApi({ database: services.database, config: services.config(), site, logger: silentLogger }),
+      /API_TOKEN is not set/,
+    );
+    const open = await buildApi({
+      database: services.database,
+      config: services.config({ API_INSECURE: 'on' }),
+      site,
+      logger: silentLogger,
+    });
+    assert.equal((await open.inject({ url: '/api/vr/resolution-status' })).statusCode, 200);
+    await open.close();
+  });
+});
