@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Queue } from 'bullmq';
 import { startCreationProcess } from '../src/creation/main.ts';
+import type { JobPayload } from '../src/db/schema.ts';
 import { silentLogger } from '../src/logger.ts';
 import { createProducer, type Producer } from '../src/producer/producer.ts';
 import { CREATE_QUEUE } from '../src/queues.ts';
@@ -49,7 +50,7 @@ describe('creation worker', () => {
         product_ref: string;
         status: string;
         error: string | null;
-        payload: any;
+        payload: JobPayload;
         submit_outcome_unknown: boolean;
       }[]
     >`select * from vr_jobs where product_ref like ${`${refPrefix}%`} order by id`;
@@ -137,7 +138,7 @@ describe('creation worker', () => {
       assert.ok(criteria, `${row.product_ref} has match criteria`);
       assert.equal(criteria.marker, `Ref: ${row.product_ref}`);
       assert.equal(typeof criteria.lastKnownId, 'number');
-      assert.match(criteria.descriptionHash, /^[0-9a-f]{40}$/);
+      assert.match(criteria.descriptionHash ?? '', /^[0-9a-f]{40}$/);
       assert.equal(row.error, null);
     }
   });
