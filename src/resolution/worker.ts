@@ -9,7 +9,8 @@ import { CREATE_QUEUE, type CreateJobData, creationJobOptions, RESOLVE_QUEUE } f
 import { withDeadline } from '../signals.ts';
 import type { VrHttpSession } from '../vr/http-session.ts';
 import { type FlushResult, runFlush } from './flush.ts';
-import { countDuePending, type FlushJobData, requestFlush, scheduleRetryFlush } from './trigger.ts';
+import { sweep } from './sweep.ts';
+import { type FlushJobData, scheduleRetryFlush } from './trigger.ts';
 
 export const SWEEP_JOB = 'sweep';
 
@@ -19,26 +20,6 @@ export interface ResolutionWorkerDeps {
   config: Config;
   logger: Logger;
   connection: Redis;
-}
-
-/** Queued rows whose job Redis lost get it back; re-adding an existing job id is a no-op. */
-async function sweep(
-  deps: ResolutionWorkerDeps,
-  createQueue: Queue<CreateJobData>,
-  resolveQueue: Queue<FlushJobData>,
-) {
-  const { db } = deps.database;
-  const queued = await db.query.vrJobs.findMany({
-    where: (t, { eq }) => eq(t.status, 'queued'),
-    columns: { id: true, generation: true, productRef: true, status: true },
-  });
-  await addCreationJobs(
-    { queue: createQueue, jobOptions: creationJobOptions(deps.config), queueTimeoutMs: 10_000 },
-    queued,
-  );
-  const { due } = await countDuePending(db);
-  if (due > 0) await requestFlush(resolveQueue, 'sweep');
-  return { requeued: queued.length, due };
 }
 
 export function startResolutionWorker(deps: ResolutionWorkerDeps): { worker: Worker; stop(): Promise<void> } {
@@ -58,7 +39,9 @@ export function startResolutionWorker(deps: ResolutionWorkerDeps): { worker: Wor
   const worker = new Worker<FlushJobData>(
     RESOLVE_QUEUE,
     async (job: Job<FlushJobData>) => {
-      if (job.name === SWEEP_JOB) return sweep(deps, createQueue, resolveQueue);
+      if (job.name === SWEEP_JOB) {
+        return sweep({ db: deps.database.db, config, logger, createQueue, resolveQueue });
+      }
       if (job.data.reason === 'retry') {
         // The retry timer deduplicates only while it waits, so this flush can set the next one.
         await job.removeDeduplicationKey();

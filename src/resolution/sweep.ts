@@ -1,0 +1,89 @@
+import type { Queue } from 'bullmq';
+import { and, eq, lt, sql } from 'drizzle-orm';
+import type { Config } from '../config.ts';
+import { markOutcomeUnknown } from '../creation/create-listing.ts';
+import type { Db } from '../db/client.ts';
+import { vrJobs } from '../db/schema.ts';
+import type { Logger } from '../logger.ts';
+import { addCreationJobs } from '../producer/producer.ts';
+import { type CreateJobData, creationJobId, creationJobOptions } from '../queues.ts';
+import { countDuePending, type FlushJobData, requestFlush } from './trigger.ts';
+
+export interface SweepDeps {
+  db: Db;
+  config: Config;
+  logger: Logger;
+  createQueue: Queue<CreateJobData>;
+  resolveQueue: Queue<FlushJobData>;
+}
+
+export interface SweepResult {
+  queued: number;
+  recovered: number;
+  stale: number;
+  flushRequested: boolean;
+}
+
+/**
+ * Rebuilds from Postgres whatever Redis lost. Idempotent, and safe when two processes run it at
+ * once: re-adding an existing job id is a no-op, and every row update is conditional on its status.
+ */
+export async function sweep(deps: SweepDeps): Promise<SweepResult> {
+  const { db, config, logger, createQueue, resolveQueue } = deps;
+  const queueDeps = { queue: createQueue, jobOptions: creationJobOptions(config), queueTimeoutMs: 10_000 };
+
+  // The outbox: queued rows get their creation job (again).
+  const queued = await db
+    .select({
+      id: vrJobs.id,
+      generation: vrJobs.generation,
+      productRef: vrJobs.productRef,
+      status: vrJobs.status,
+    })
+    .from(vrJobs)
+    .where(eq(vrJobs.status, 'queued'));
+  await addCreationJobs(queueDeps, queued);
+
+  // Rows a vanished worker held. Give a live worker's lock time to expire first.
+  const heldSince = new Date(Date.now() - 2 * config.workerLockMs);
+  const held = await db
+    .select()
+    .from(vrJobs)
+    .where(and(eq(vrJobs.status, 'in_progress'), lt(vrJobs.updatedAt, heldSince)));
+  let recovered = 0;
+  for (const row of held) {
+    const job = await createQueue.getJob(creationJobId(row));
+    const state = job ? await job.getState() : 'missing';
+    if (state === 'active' || state === 'waiting' || state === 'delayed' || state === 'prioritized') continue;
+    recovered += 1;
+    if (row.submitStartedAt) {
+      // It may have been submitted: resolution decides, never a second submit.
+      await markOutcomeUnknown(db, row.id, 'the worker holding it disappeared after it began submitting');
+      continue;
+    }
+    const [back] = await db
+      .update(vrJobs)
+      .set({ status: 'queued', generation: sql`${vrJobs.generation} + 1`, updatedAt: new Date() })
+      .where(and(eq(vrJobs.id, row.id), eq(vrJobs.status, 'in_progress')))
+      .returning();
+    if (back) await addCreationJobs(queueDeps, [back]);
+  }
+
+  // Pending too long: a person must look.
+  const staleBefore = new Date(Date.now() - config.stalePendingMs);
+  const stale = await db
+    .update(vrJobs)
+    .set({
+      status: 'needs_review',
+      error: `pending for over ${Math.round(config.stalePendingMs / 60_000)} minutes without being found in the V&R export`,
+      updatedAt: new Date(),
+    })
+    .where(and(eq(vrJobs.status, 'completed_pending_id'), lt(vrJobs.submittedAt, staleBefore)))
+    .returning({ id: vrJobs.id });
+
+  const { due } = await countDuePending(db);
+  if (due > 0) await requestFlush(resolveQueue, 'sweep');
+  const result = { queued: queued.length, recovered, stale: stale.length, flushRequested: due > 0 };
+  if (recovered || stale.length) logger.info(result, 'sweep repaired state');
+  return result;
+}
