@@ -73,13 +73,17 @@ export async function deleteKeys(redis: Redis, pattern: string): Promise<void> {
 }
 
 /** Polls until `check` returns a truthy value; fails with `what` after `timeoutMs` (not a timing assert). */
-export async function waitFor<T>(what: string, check: () => Promise<T> | T, timeoutMs = 60_000): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T> | T,
+  timeoutMs = 60_000,
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
     try {
       const value = await check();
-      if (value) return value;
+      if (value) return value as NonNullable<T>;
     } catch (error) {
       last = error;
     }
