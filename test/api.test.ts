@@ -115,6 +115,24 @@ describe('resolution API and CLI', () => {
     assert.equal(row!.id, onVr!.product_id);
   });
 
+  test('a truncated export resolves nothing and is retried', async () => {
+    await submitted('TRUNC-1');
+    const auth = { authorization: `Bearer ${TOKEN}` };
+    sim.setFaults({ truncateNextExports: 1 });
+    const failed = await app.inject({ method: 'POST', url: '/api/vr/resolve-pending', headers: auth });
+    assert.ok(failed.statusCode >= 500, `status ${failed.statusCode}`);
+    assert.match(failed.body, /export ends/);
+    const [pending] = await services.database
+      .sql`select status, resolution_attempts from vr_jobs where product_ref = 'TRUNC-1'`;
+    assert.equal(pending!.status, 'completed_pending_id');
+    assert.equal(pending!.resolution_attempts, 0, 'a broken export uses up no try');
+    const status = (await app.inject({ url: '/api/vr/resolution-status', headers: auth })).json();
+    assert.match(status.last_resolution.error, /export ends/);
+
+    const retried = await app.inject({ method: 'POST', url: '/api/vr/resolve-pending', headers: auth });
+    assert.deepEqual(retried.json(), { resolved: 1, failed: 0, errors: [] });
+  });
+
   test('vr-lister resolve does the same from the command line', async () => {
     await submitted('CLI-1');
     const env = services.env({
@@ -127,7 +145,7 @@ describe('resolution API and CLI', () => {
     assert.equal(result.code, 0, result.stderr);
     assert.deepEqual(JSON.parse(result.stdout), { resolved: 1, failed: 0, errors: [] });
     const status = JSON.parse((await runCli(['status', '--json'], env)).stdout);
-    assert.equal(status.counts.completed, 2);
+    assert.equal(status.counts.completed, 3);
     assert.equal(status.pending_count, 0);
   });
 
