@@ -8,36 +8,9 @@ import {
   readExportRows,
   scanExport,
 } from '../src/resolution/export-stream.ts';
+import { EXPORT_COLUMNS } from '../src/vr/export-format.ts';
 
-const COLUMNS = [
-  'product_id',
-  'brand_name',
-  'category_name',
-  'external_id',
-  'product_model_name',
-  'product_price',
-  'product_price_notax',
-  'product_description',
-  'product_year',
-  'product_sold',
-  'product_finish',
-  'product_in_collective',
-  'product_in_inventory',
-  'product_in_reseller',
-  'collective_discount',
-  'free_shipping',
-  'buy_now',
-  'show_vat',
-  'decade',
-  'product_order',
-  'local_pickup',
-  'available_for_shipment',
-  'processing_time',
-  'offer_discount',
-  'image_url',
-  'video_url',
-  'external_link',
-];
+const COLUMNS = EXPORT_COLUMNS;
 
 const quote = (v: string) => (/[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
 
@@ -68,7 +41,7 @@ function line(r: GenRow): string {
   return `${COLUMNS.map((c) => quote(values[c] ?? '')).join(',')},\n`;
 }
 
-function header(names: string[] = COLUMNS): string {
+function header(names: readonly string[] = COLUMNS): string {
   return `${names.join(',')},\n`;
 }
 

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createReadStream, existsSync } from 'node:fs';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { buildMatchCriteria, descriptionWithMarker } from '../src/creation/create-listing.ts';
 import type { MatchCriteria } from '../src/db/schema.ts';
 import { type ExportRow, readExportRows } from '../src/resolution/export-stream.ts';
 import {
@@ -30,24 +31,26 @@ interface Product {
   description: string;
 }
 
-/** Criteria as the creation worker records them just before Publish. */
+/** Criteria as the creation worker records them just before Publish, through its own code. */
 function criteriaFor(p: Product, lastKnownId: number, ref: string | null = null): MatchCriteria {
   const marker = ref === null ? null : markerFor(DEFAULT_MARKER_TEMPLATE, ref);
-  const description = marker === null ? p.description : `${p.description}<p>${marker}</p>`;
-  return {
+  const listing = {
+    productRef: ref ?? 'any',
     brand: p.brand,
-    brandKey: brandKey(p.brand),
     model: p.model,
-    modelKey: modelKey(p.model),
-    year: p.year ?? null,
-    finish: p.finish ?? null,
-    finishKey: finishKey(p.finish),
     price: p.price,
-    descriptionHash: descriptionHash(description),
+    year: p.year ?? undefined,
+    finish: p.finish ?? undefined,
+    description: p.description,
+  };
+  const criteria = buildMatchCriteria(
+    listing,
+    p.brand,
+    descriptionWithMarker(listing, marker),
     marker,
     lastKnownId,
-    recordedAt: new Date(T0).toISOString(),
-  };
+  );
+  return { ...criteria, recordedAt: new Date(T0).toISOString() };
 }
 
 let nextJobId = 1;

@@ -5,9 +5,9 @@ import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'csv-parse/sync';
-import { EXPORT_COLUMNS } from '../src/simulator/catalog.ts';
 import { parseSimulatorArgs } from '../src/simulator/main.ts';
 import { type SimState, type Simulator, startSimulator } from '../src/simulator/server.ts';
+import { EXPORT_COLUMNS } from '../src/vr/export-format.ts';
 import { SimClient } from './helpers/simulator-client.ts';
 
 const INDEX_DELAY_MS = 300;

@@ -1,3 +1,4 @@
+import { EXPORT_COLUMNS } from '../vr/export-format.ts';
 import { BRANDS } from './brands.ts';
 import { mulberry32, pick, type Rng, randInt } from './prng.ts';
 
@@ -73,36 +74,6 @@ export interface Listing {
   /** Cached export line (with the trailing comma and the newline). */
   csv_line?: Buffer;
 }
-
-export const EXPORT_COLUMNS = [
-  'product_id',
-  'brand_name',
-  'category_name',
-  'external_id',
-  'product_model_name',
-  'product_price',
-  'product_price_notax',
-  'product_description',
-  'product_year',
-  'product_sold',
-  'product_finish',
-  'product_in_collective',
-  'product_in_inventory',
-  'product_in_reseller',
-  'collective_discount',
-  'free_shipping',
-  'buy_now',
-  'show_vat',
-  'decade',
-  'product_order',
-  'local_pickup',
-  'available_for_shipment',
-  'processing_time',
-  'offer_discount',
-  'image_url',
-  'video_url',
-  'external_link',
-] as const;
 
 export const EXPORT_HEADER = Buffer.from(`${EXPORT_COLUMNS.join(',')},\n`, 'utf8');
 
