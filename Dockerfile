@@ -1,0 +1,28 @@
+# One image for every vr-lister process: api, worker create, worker resolve, migrate, simulator, start.
+
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
+COPY src ./src
+COPY drizzle ./drizzle
+# `npm ci` runs the package's `prepare` script, which compiles src/ into dist/.
+RUN npm ci --no-audit --no-fund
+
+FROM node:20-bookworm-slim AS runtime
+# Debian's Chromium: Playwright can't download its own browser, and needs none.
+RUN apt-get update \
+  && apt-get install -y --no-install-recommends chromium fonts-liberation \
+  && rm -rf /var/lib/apt/lists/*
+ENV NODE_ENV=production \
+    CHROMIUM_PATH=/usr/bin/chromium \
+    API_HOST=0.0.0.0
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+COPY --from=build /app/dist ./dist
+COPY drizzle ./drizzle
+USER node
+EXPOSE 3000
+# Exec form, so SIGTERM reaches Node and the current listing can finish.
+ENTRYPOINT ["node", "dist/cli.js"]
+CMD ["api"]
