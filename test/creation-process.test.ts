@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startCreationProcess } from '../src/creation/main.ts';
 import { silentLogger } from '../src/logger.ts';
-import { createProducer, type Producer } from '../src/producer/producer.ts';
+import type { Producer } from '../src/producer/producer.ts';
 import { startResolutionProcess } from '../src/resolution/main.ts';
 import { type Simulator, startSimulator } from '../src/simulator/server.ts';
 import { type CliProcess, startCli } from './helpers/cli.ts';
@@ -17,17 +17,11 @@ describe('creation worker process', () => {
   before(async () => {
     services = await setupServices();
     sim = await startSimulator({ port: 0, catalogRows: 50, seed: 3 });
-    producer = createProducer({
-      databaseUrl: services.databaseUrl,
-      redisUrl: services.redisUrl,
-      queuePrefix: services.queuePrefix,
-      createBackoffMs: 200,
-    });
+    producer = services.producer();
   });
 
   after(async () => {
     for (const { child } of children) if (child.exitCode === null) child.kill('SIGKILL');
-    await producer.close();
     await sim.close();
     await services.cleanup();
   });

@@ -4,7 +4,7 @@ import { Queue } from 'bullmq';
 import { startCreationProcess } from '../src/creation/main.ts';
 import type { JobPayload } from '../src/db/schema.ts';
 import { silentLogger } from '../src/logger.ts';
-import { createProducer, type Producer } from '../src/producer/producer.ts';
+import type { Producer } from '../src/producer/producer.ts';
 import { CREATE_QUEUE } from '../src/queues.ts';
 import { descriptionText } from '../src/resolution/normalize.ts';
 import { type Simulator, startSimulator } from '../src/simulator/server.ts';
@@ -19,17 +19,11 @@ describe('creation worker', () => {
   before(async () => {
     services = await setupServices();
     sim = await startSimulator({ port: 0, catalogRows: 50, seed: 7 });
-    producer = createProducer({
-      databaseUrl: services.databaseUrl,
-      redisUrl: services.redisUrl,
-      queuePrefix: services.queuePrefix,
-      createBackoffMs: 200,
-    });
+    producer = services.producer();
     queue = new Queue(CREATE_QUEUE, { connection: services.redis, prefix: services.queuePrefix });
   });
 
   after(async () => {
-    await producer.close();
     await queue.close();
     await sim.close();
     await services.cleanup();

@@ -28,17 +28,13 @@ describe('producer', () => {
 
   before(async () => {
     services = await setupServices();
-    producer = createProducer({
-      databaseUrl: services.databaseUrl,
-      redisUrl: services.redisUrl,
-      queuePrefix: services.queuePrefix,
-    });
+    producer = services.producer();
     queue = new Queue(CREATE_QUEUE, { connection: services.redis, prefix: services.queuePrefix });
   });
 
   after(async () => {
     await producer.close();
-    await producer.close(); // safe twice
+    await producer.close(); // safe twice, and again in cleanup
     await queue.close();
     await services.cleanup();
   });

@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { Queue } from 'bullmq';
 import { startCreationProcess } from '../src/creation/main.ts';
 import { silentLogger } from '../src/logger.ts';
-import { createProducer, type Producer } from '../src/producer/producer.ts';
+import type { Producer } from '../src/producer/producer.ts';
 import { RESOLVE_QUEUE } from '../src/queues.ts';
 import { startResolutionProcess } from '../src/resolution/main.ts';
 import { type FlushJobData, requestFlush } from '../src/resolution/trigger.ts';
@@ -63,6 +63,16 @@ async function createByHand(
   return mine.at(-1)!.product_id;
 }
 
+/** Two Strats a person lists meanwhile: same brand and model as ours, their own descriptions. */
+async function createTwoHandMadeStrats(sim: Simulator): Promise<number[]> {
+  const ids: number[] = [];
+  for (const n of [1, 2]) {
+    const description = `<p>My own strat ${n}</p>`;
+    ids.push(await createByHand(sim, { brand: 'Fender', model: 'Stratocaster', price: 1500, description }));
+  }
+  return ids;
+}
+
 function scenario(prefix: string) {
   const identicalDescription = '<p>Player grade, refret 2019.</p>\n<p>Ships in a gig bag.</p>';
   const listings: Record<string, unknown>[] = [];
@@ -107,16 +117,10 @@ describe('resolution', () => {
   before(async () => {
     services = await setupServices();
     sim = await startSimulator({ port: 0, catalogRows: 300, seed: 11, indexDelayMs: 150 });
-    producer = createProducer({
-      databaseUrl: services.databaseUrl,
-      redisUrl: services.redisUrl,
-      queuePrefix: services.queuePrefix,
-      createBackoffMs: 200,
-    });
+    producer = services.producer();
   });
 
   after(async () => {
-    await producer.close();
     await sim.close();
     await services.cleanup();
   });
@@ -155,16 +159,7 @@ describe('resolution', () => {
     const handMade: number[] = [];
     try {
       await waitFor('5 submitted', async () => (await jobs('MK')).filter((j) => j.submitted_at).length >= 5);
-      for (const n of [1, 2]) {
-        handMade.push(
-          await createByHand(sim, {
-            brand: 'Fender',
-            model: 'Stratocaster',
-            price: 1500,
-            description: `<p>My own strat ${n}</p>`,
-          }),
-        );
-      }
+      handMade.push(...(await createTwoHandMadeStrats(sim)));
       await waitFor('every job settled', async () => settled(await jobs('MK')), 120_000);
     } finally {
       await workers.stop();
@@ -199,16 +194,7 @@ describe('resolution', () => {
     const handMade: number[] = [];
     try {
       await waitFor('5 submitted', async () => (await jobs('NM')).filter((j) => j.submitted_at).length >= 5);
-      for (const n of [1, 2]) {
-        handMade.push(
-          await createByHand(sim, {
-            brand: 'Fender',
-            model: 'Stratocaster',
-            price: 1500,
-            description: `<p>My own strat ${n}</p>`,
-          }),
-        );
-      }
+      handMade.push(...(await createTwoHandMadeStrats(sim)));
       // A person copies one of our listings word for word: nothing can tell them apart.
       handMade.push(
         await createByHand(sim, {

@@ -4,6 +4,7 @@ import postgres from 'postgres';
 import { type Config, loadConfig } from '../../src/config.ts';
 import { connectDatabase, type Database } from '../../src/db/client.ts';
 import { runMigrations } from '../../src/db/migrate.ts';
+import { createProducer, type Producer } from '../../src/producer/producer.ts';
 
 export const PG_ADMIN_URL =
   process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -22,6 +23,8 @@ export interface TestServices {
   /** A config for this test file: fresh database, random queue prefix, fast timings. */
   config(overrides?: Record<string, string>): Config;
   env(overrides?: Record<string, string>): Record<string, string>;
+  /** A producer on this file's database and queue prefix, closed by cleanup(). */
+  producer(): Producer;
   cleanup(): Promise<void>;
 }
 
@@ -41,6 +44,7 @@ export async function setupServices(): Promise<TestServices> {
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
   };
   const env = (overrides: Record<string, string> = {}) => ({ ...baseEnv, ...overrides });
+  const producers: Producer[] = [];
   return {
     databaseUrl: databaseUrl.toString(),
     redisUrl: REDIS_URL,
@@ -49,7 +53,18 @@ export async function setupServices(): Promise<TestServices> {
     redis,
     env,
     config: (overrides = {}) => loadConfig(env(overrides)),
+    producer() {
+      const producer = createProducer({
+        databaseUrl: databaseUrl.toString(),
+        redisUrl: REDIS_URL,
+        queuePrefix,
+        createBackoffMs: 200,
+      });
+      producers.push(producer);
+      return producer;
+    },
     async cleanup() {
+      await Promise.allSettled(producers.map((p) => p.close()));
       await database.close();
       await deleteKeys(redis, `${queuePrefix}:*`);
       redis.disconnect();
