@@ -1,0 +1,78 @@
+import type { MatchCriteria } from '../src/db/schema.ts';
+import { scanExport } from '../src/resolution/export-stream.ts';
+import { createMatcher, type PendingJob } from '../src/resolution/match.ts';
+import { brandKey, descriptionHash, finishKey, modelKey } from '../src/resolution/normalize.ts';
+import { csvLine, EXPORT_HEADER, generateCatalog } from '../src/simulator/catalog.ts';
+
+export interface CsvCaseResult {
+  rows: number;
+  jobs: number;
+  bytes: number;
+  parseOnlyMBps: number;
+  parseAndMatchMBps: number;
+  matched: number;
+  rssGrowthMB: number;
+}
+
+async function* chunks(buffer: Buffer, size = 64 * 1024): AsyncGenerator<Uint8Array> {
+  for (let offset = 0; offset < buffer.length; offset += size) yield buffer.subarray(offset, offset + size);
+}
+
+/** Pending jobs whose listings are the last `count` rows of the export, as the resolver would see them. */
+function pendingJobsFor(catalog: ReturnType<typeof generateCatalog>, count: number): PendingJob[] {
+  const tail = catalog.slice(-count);
+  const lastKnownId = (catalog[catalog.length - count - 1]?.product_id ?? 0) as number;
+  return tail.map((listing, index) => {
+    const criteria: MatchCriteria = {
+      brand: listing.brand_name,
+      brandKey: brandKey(listing.brand_name),
+      model: listing.product_model_name,
+      modelKey: modelKey(listing.product_model_name),
+      year: listing.product_year ? Number(listing.product_year) : null,
+      finish: listing.product_finish || null,
+      finishKey: finishKey(listing.product_finish),
+      price: Number(listing.product_price),
+      descriptionHash: descriptionHash(listing.product_description),
+      marker: null,
+      lastKnownId,
+      recordedAt: new Date().toISOString(),
+    };
+    return { id: index + 1, submittedAt: new Date(index), criteria, resolutionAttempts: 0 };
+  });
+}
+
+/** Parse, and parse + match, of a generated export; the file is built in memory first. */
+export async function runCsvCase(rows: number, jobs: number): Promise<CsvCaseResult> {
+  const catalog = generateCatalog(rows, 42);
+  const file = Buffer.concat([EXPORT_HEADER, ...catalog.map((l) => csvLine(l))]);
+  const pending = pendingJobsFor(catalog, Math.min(jobs, rows));
+
+  const parseStart = performance.now();
+  await scanExport(chunks(file), () => {});
+  const parseSeconds = (performance.now() - parseStart) / 1000;
+
+  global.gc?.();
+  const rssBefore = process.memoryUsage().rss;
+  let rssPeak = rssBefore;
+  const sampler = setInterval(() => {
+    rssPeak = Math.max(rssPeak, process.memoryUsage().rss);
+  }, 20);
+  const matchStart = performance.now();
+  const matcher = createMatcher({ jobs: pending, linkedIds: new Set() });
+  await scanExport(chunks(file), (row) => matcher.offer(row));
+  const outcome = matcher.finish();
+  const matchSeconds = (performance.now() - matchStart) / 1000;
+  clearInterval(sampler);
+  rssPeak = Math.max(rssPeak, process.memoryUsage().rss);
+
+  const mb = file.length / 1e6;
+  return {
+    rows,
+    jobs: pending.length,
+    bytes: file.length,
+    parseOnlyMBps: mb / parseSeconds,
+    parseAndMatchMBps: mb / matchSeconds,
+    matched: outcome.matched.length,
+    rssGrowthMB: (rssPeak - rssBefore) / 1e6,
+  };
+}
