@@ -3,6 +3,8 @@ import { Redis, type RedisOptions } from 'ioredis';
 
 export const CREATE_QUEUE = 'vr-create';
 export const RESOLVE_QUEUE = 'vr-resolve';
+/** Postgres NOTIFY channel: rows committed in a host's transaction that need their jobs. */
+export const OUTBOX_CHANNEL = 'vr_lister_outbox';
 
 /** Data of a creation job: the row is the truth, the job only points at it. */
 export interface CreateJobData {

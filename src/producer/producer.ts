@@ -1,8 +1,10 @@
 import { Queue } from 'bullmq';
-import { and, eq, inArray, sql } from 'drizzle-orm';
+import { type SQL, sql } from 'drizzle-orm';
+import { PgDialect } from 'drizzle-orm/pg-core';
 import type { Redis } from 'ioredis';
+import type postgres from 'postgres';
 import { connectDatabase, type Database, type Db } from '../db/client.ts';
-import { ACTIVE_STATUSES, type JobStatus, type VrJob, vrJobs, vrProductLinks } from '../db/schema.ts';
+import { ACTIVE_STATUSES, type JobStatus, type VrJob } from '../db/schema.ts';
 import { closeAll, once } from '../lifecycle.ts';
 import { type Listing, type ListingInput, validateListing, validateListings } from '../listing.ts';
 import { type Logger, silentLogger } from '../logger.ts';
@@ -12,6 +14,7 @@ import {
   createRedis,
   creationJobId,
   creationJobOptions,
+  OUTBOX_CHANNEL,
 } from '../queues.ts';
 
 export interface EnqueuedJob {
@@ -61,8 +64,11 @@ export interface ProducerOptions {
 }
 
 export interface Producer {
-  enqueueListing(listing: ListingInput | unknown): Promise<EnqueuedJob>;
-  enqueueListings(listings: readonly (ListingInput | unknown)[]): Promise<EnqueuedJob[]>;
+  enqueueListing(listing: ListingInput | unknown, options?: EnqueueOptions): Promise<EnqueuedJob>;
+  enqueueListings(
+    listings: readonly (ListingInput | unknown)[],
+    options?: EnqueueOptions,
+  ): Promise<EnqueuedJob[]>;
   close(): Promise<void>;
 }
 
@@ -74,58 +80,89 @@ export interface ProducerDeps {
   queueTimeoutMs: number;
 }
 
-/** Refuses products that already have a V&R id or a job waiting for a person. */
-async function refuseListed(db: Db, listings: Listing[]): Promise<void> {
-  const refs = listings.map((l) => l.productRef);
-  const linked = await db
-    .select({ productRef: vrProductLinks.productRef, vrListingId: vrProductLinks.vrListingId })
-    .from(vrProductLinks)
-    .where(inArray(vrProductLinks.productRef, refs));
-  const first = linked[0];
-  if (first) {
-    throw new AlreadyListedError(first.productRef, `already on V&R as listing ${first.vrListingId}`);
-  }
-  const review = await db
-    .select({ id: vrJobs.id, productRef: vrJobs.productRef })
-    .from(vrJobs)
-    .where(and(inArray(vrJobs.productRef, refs), eq(vrJobs.status, 'needs_review')))
-    .limit(1);
-  if (review[0]) {
-    throw new AlreadyListedError(
-      review[0].productRef,
-      `job ${review[0].id} needs review (it may already be on V&R); resolve or retry that job instead`,
-    );
-  }
+/** A host application's own transaction: a drizzle transaction or a postgres.js `sql.begin` one. */
+export type HostTransaction = Db | postgres.TransactionSql;
+
+export interface EnqueueOptions {
+  /**
+   * Write the rows inside this transaction. The jobs reach Redis after the commit (the resolution
+   * worker listens for it, and the sweep catches anything missed), and never if it rolls back.
+   */
+  tx?: HostTransaction;
 }
 
-/** Writes the rows in one transaction; an active job for the same product is returned, not duplicated. */
-export async function insertJobs(db: Db, listings: Listing[]): Promise<(VrJob & { created: boolean })[]> {
-  return db.transaction(async (tx) => {
-    await refuseListed(tx as unknown as Db, listings);
-    const inserted = await tx
-      .insert(vrJobs)
-      .values(listings.map((listing) => ({ productRef: listing.productRef, payload: { listing } })))
-      .onConflictDoNothing({
-        target: vrJobs.productRef,
-        where: sql`status in ('queued', 'in_progress', 'completed_pending_id')`,
-      })
-      .returning();
-    const byRef = new Map(inserted.map((row) => [row.productRef, { ...row, created: true }]));
-    const missing = listings.filter((l) => !byRef.has(l.productRef)).map((l) => l.productRef);
-    if (missing.length) {
-      const existing = await tx
-        .select()
-        .from(vrJobs)
-        .where(and(inArray(vrJobs.productRef, missing), inArray(vrJobs.status, [...ACTIVE_STATUSES])));
-      for (const row of existing) byRef.set(row.productRef, { ...row, created: false });
-    }
-    return listings.map((l) => {
-      const row = byRef.get(l.productRef);
-      // Only reachable if the active job finished between the insert and the select.
-      if (!row)
-        throw new Error(`productRef ${l.productRef}: its job changed state while enqueueing; try again`);
-      return row;
-    });
+/** The rows a job needs to be enqueued; `created` is false when an active job already existed. */
+export type InsertedJob = Pick<VrJob, 'id' | 'productRef' | 'status' | 'generation'> & { created: boolean };
+
+type Run = (query: SQL) => Promise<Record<string, unknown>[]>;
+
+const dialect = new PgDialect();
+
+/** Runs drizzle SQL on either kind of transaction, so one insert path serves both. */
+function runnerFor(tx: HostTransaction): Run {
+  if (typeof tx === 'function') {
+    return async (query) => {
+      const { sql: text, params } = dialect.sqlToQuery(query);
+      return [...(await tx.unsafe(text, params as postgres.ParameterOrJSON<never>[]))];
+    };
+  }
+  return async (query) => [...(await tx.execute(query))] as Record<string, unknown>[];
+}
+
+const ACTIVE = sql.raw(`(${ACTIVE_STATUSES.map((s) => `'${s}'`).join(', ')})`);
+
+const toInserted = (row: Record<string, unknown>, created: boolean): InsertedJob => ({
+  id: Number(row.id),
+  productRef: String(row.product_ref),
+  status: row.status as JobStatus,
+  generation: Number(row.generation),
+  created,
+});
+
+/**
+ * Writes the rows inside the given transaction. Refuses products already on V&R or waiting for a
+ * person; an active job for the same product is returned, not duplicated (the partial unique
+ * index makes that race-free).
+ */
+async function insertJobsIn(run: Run, listings: Listing[]): Promise<InsertedJob[]> {
+  const refs = listings.map((l) => l.productRef);
+  const [linked] = await run(
+    sql`select product_ref, vr_listing_id from vr_product_links where product_ref = any(${sql.param(refs)}::text[]) limit 1`,
+  );
+  if (linked) {
+    throw new AlreadyListedError(
+      String(linked.product_ref),
+      `already on V&R as listing ${linked.vr_listing_id}`,
+    );
+  }
+  const [review] = await run(
+    sql`select id, product_ref from vr_jobs where product_ref = any(${sql.param(refs)}::text[]) and status = 'needs_review' limit 1`,
+  );
+  if (review) {
+    throw new AlreadyListedError(
+      String(review.product_ref),
+      `job ${review.id} needs review (it may already be on V&R); resolve or retry that job instead`,
+    );
+  }
+  const payloads = listings.map((listing) => JSON.stringify({ listing }));
+  const inserted = await run(sql`
+    insert into vr_jobs (product_ref, payload)
+    select ref, payload::jsonb from unnest(${sql.param(refs)}::text[], ${sql.param(payloads)}::text[]) as t(ref, payload)
+    on conflict (product_ref) where status in ${ACTIVE} do nothing
+    returning id, product_ref, status, generation`);
+  const byRef = new Map(inserted.map((row) => [String(row.product_ref), toInserted(row, true)]));
+  const missing = refs.filter((ref) => !byRef.has(ref));
+  if (missing.length) {
+    const existing = await run(sql`
+      select id, product_ref, status, generation from vr_jobs
+      where product_ref = any(${sql.param(missing)}::text[]) and status in ${ACTIVE}`);
+    for (const row of existing) byRef.set(String(row.product_ref), toInserted(row, false));
+  }
+  return refs.map((ref) => {
+    const row = byRef.get(ref);
+    // Only reachable if the active job finished between the insert and the select.
+    if (!row) throw new Error(`productRef ${ref}: its job changed state while enqueueing; try again`);
+    return row;
   });
 }
 
@@ -157,14 +194,20 @@ export async function addCreationJobs(
   );
 }
 
-export async function enqueueValidated(deps: ProducerDeps, listings: Listing[]): Promise<EnqueuedJob[]> {
-  const rows = await insertJobs(deps.db, listings);
-  const jobs = rows.map((row) => ({
-    id: row.id,
-    productRef: row.productRef,
-    status: row.status,
-    created: row.created,
-  }));
+export async function enqueueValidated(
+  deps: ProducerDeps,
+  listings: Listing[],
+  options: EnqueueOptions = {},
+): Promise<EnqueuedJob[]> {
+  if (options.tx) {
+    const run = runnerFor(options.tx);
+    const rows = await insertJobsIn(run, listings);
+    // NOTIFY is delivered only if the host's transaction commits.
+    await run(sql`select pg_notify(${OUTBOX_CHANNEL}, '')`);
+    return rows.map(({ generation: _, ...job }) => job);
+  }
+  const rows = await deps.db.transaction((tx) => insertJobsIn(runnerFor(tx as unknown as Db), listings));
+  const jobs = rows.map(({ generation: _, ...job }) => job);
   try {
     await addCreationJobs(deps, rows);
   } catch (error) {
@@ -200,11 +243,11 @@ export function createProducer(options: ProducerOptions): Producer {
     queueTimeoutMs: options.queueTimeoutMs ?? 10_000,
   };
   return {
-    async enqueueListing(input) {
-      const [job] = await enqueueValidated(deps, [validateListing(input)]);
+    async enqueueListing(input, options) {
+      const [job] = await enqueueValidated(deps, [validateListing(input)], options);
       return job!;
     },
-    enqueueListings: async (inputs) => enqueueValidated(deps, validateListings(inputs)),
+    enqueueListings: async (inputs, options) => enqueueValidated(deps, validateListings(inputs), options),
     close: once(() => closeAll([() => queue.close(), () => redis.quit(), () => database.close()])),
   };
 }

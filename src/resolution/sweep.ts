@@ -24,16 +24,9 @@ export interface SweepResult {
   flushRequested: boolean;
 }
 
-/**
- * Rebuilds from Postgres whatever Redis lost. Idempotent, and safe when two processes run it at
- * once: re-adding an existing job id is a no-op, and every row update is conditional on its status.
- */
-export async function sweep(deps: SweepDeps): Promise<SweepResult> {
-  const { db, config, logger, createQueue, resolveQueue } = deps;
-  const queueDeps = { queue: createQueue, jobOptions: creationJobOptions(config), queueTimeoutMs: 10_000 };
-
-  // The outbox: queued rows get their creation job (again).
-  const queued = await db
+/** The outbox: queued rows get their creation job (again). Returns how many rows are queued. */
+export async function enqueueOutbox(deps: Pick<SweepDeps, 'db' | 'config' | 'createQueue'>): Promise<number> {
+  const queued = await deps.db
     .select({
       id: vrJobs.id,
       generation: vrJobs.generation,
@@ -42,7 +35,24 @@ export async function sweep(deps: SweepDeps): Promise<SweepResult> {
     })
     .from(vrJobs)
     .where(eq(vrJobs.status, 'queued'));
+  const queueDeps = {
+    queue: deps.createQueue,
+    jobOptions: creationJobOptions(deps.config),
+    queueTimeoutMs: 10_000,
+  };
   await addCreationJobs(queueDeps, queued);
+  return queued.length;
+}
+
+/**
+ * Rebuilds from Postgres whatever Redis lost. Idempotent, and safe when two processes run it at
+ * once: re-adding an existing job id is a no-op, and every row update is conditional on its status.
+ */
+export async function sweep(deps: SweepDeps): Promise<SweepResult> {
+  const { db, config, logger, createQueue, resolveQueue } = deps;
+  const queueDeps = { queue: createQueue, jobOptions: creationJobOptions(config), queueTimeoutMs: 10_000 };
+
+  const queued = await enqueueOutbox(deps);
 
   // Rows a vanished worker held. Give a live worker's lock time to expire first.
   const heldSince = new Date(Date.now() - 2 * config.workerLockMs);
@@ -83,7 +93,7 @@ export async function sweep(deps: SweepDeps): Promise<SweepResult> {
 
   const { due } = await countDuePending(db);
   if (due > 0) await requestFlush(resolveQueue, 'sweep');
-  const result = { queued: queued.length, recovered, stale: stale.length, flushRequested: due > 0 };
+  const result = { queued, recovered, stale: stale.length, flushRequested: due > 0 };
   if (recovered || stale.length) logger.info(result, 'sweep repaired state');
   return result;
 }

@@ -5,11 +5,17 @@ import type { Database } from '../db/client.ts';
 import { closeAll, once } from '../lifecycle.ts';
 import type { Logger } from '../logger.ts';
 import { addCreationJobs } from '../producer/producer.ts';
-import { CREATE_QUEUE, type CreateJobData, creationJobOptions, RESOLVE_QUEUE } from '../queues.ts';
+import {
+  CREATE_QUEUE,
+  type CreateJobData,
+  creationJobOptions,
+  OUTBOX_CHANNEL,
+  RESOLVE_QUEUE,
+} from '../queues.ts';
 import { withDeadline } from '../signals.ts';
 import type { VrHttpSession } from '../vr/http-session.ts';
 import { type FlushResult, runFlush } from './flush.ts';
-import { sweep } from './sweep.ts';
+import { enqueueOutbox, sweep } from './sweep.ts';
 import { type FlushJobData, scheduleRetryFlush } from './trigger.ts';
 
 export const SWEEP_JOB = 'sweep';
@@ -66,6 +72,24 @@ export function startResolutionWorker(deps: ResolutionWorkerDeps): { worker: Wor
   worker.on('failed', (job, error) =>
     logger.warn({ jobId: job?.id, attempt: job?.attemptsMade, err: error.message }, 'resolution job failed'),
   );
+  // Rows a host application committed in its own transaction: enqueue them right after the commit.
+  let outbox: Promise<unknown> = Promise.resolve();
+  let outboxPending = false;
+  const listening = deps.database.sql
+    .listen(OUTBOX_CHANNEL, () => {
+      if (outboxPending) return;
+      outboxPending = true;
+      outbox = outbox.then(async () => {
+        outboxPending = false;
+        await enqueueOutbox({ db: deps.database.db, config, createQueue }).catch((error) =>
+          logger.warn({ err: error }, 'outbox enqueue failed; the sweep will retry'),
+        );
+      });
+    })
+    .catch((error) => {
+      logger.warn({ err: error }, 'could not listen for committed listings; the sweep will enqueue them');
+      return undefined;
+    });
   // A flush at a time across processes, too.
   void resolveQueue
     .setGlobalConcurrency(1)
@@ -86,7 +110,12 @@ export function startResolutionWorker(deps: ResolutionWorkerDeps): { worker: Wor
         config.shutdownTimeoutMs,
       );
       if (!closed) await worker.close(true).catch(() => {});
-      await closeAll([() => resolveQueue.close(), () => createQueue.close()]);
+      await closeAll([
+        async () => (await listening)?.unlisten(),
+        () => outbox,
+        () => resolveQueue.close(),
+        () => createQueue.close(),
+      ]);
     }),
   };
 }
