@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
+import { promisify } from 'node:util';
 import { Queue } from 'bullmq';
 import { startCreationProcess } from '../src/creation/main.ts';
 import type { JobPayload } from '../src/db/schema.ts';
@@ -181,6 +183,37 @@ describe('creation worker', () => {
     const bull = await queue.getJob(`listing-${job!.id}-0`);
     assert.equal(await bull!.getState(), 'failed');
     assert.equal(bull!.attemptsMade, 1, 'a definite failure is not retried');
+  });
+
+  test('a crashed browser is relaunched and the next listing goes through', async () => {
+    const worker = start();
+    try {
+      await producer.enqueueListings([
+        { productRef: 'CRASH-1', brand: 'Martin', model: 'D-18', price: 2000 },
+      ]);
+      await waitFor(
+        'first listed',
+        async () => (await rows('CRASH-1'))[0]?.status === 'completed_pending_id',
+      );
+      // Kill the Chromium this test process launched (its direct children), as a crash would.
+      const { stdout } = await promisify(execFile)('pgrep', ['-P', String(process.pid)]).catch(() => ({
+        stdout: '',
+      }));
+      const pids = stdout.split('\n').filter(Boolean).map(Number);
+      assert.ok(pids.length > 0, 'Chromium was running');
+      for (const pid of pids) process.kill(pid, 'SIGKILL');
+      await producer.enqueueListings([
+        { productRef: 'CRASH-2', brand: 'Martin', model: 'D-28', price: 2500 },
+      ]);
+      await waitFor(
+        'second listed',
+        async () => (await rows('CRASH-2'))[0]?.status === 'completed_pending_id',
+      );
+    } finally {
+      await worker.stop();
+    }
+    assert.equal(formListings('CRASH-1').length, 1);
+    assert.equal(formListings('CRASH-2').length, 1);
   });
 
   test('a listing V&R rejects fails with the page message', async () => {
