@@ -40,13 +40,9 @@ export async function claimRow(db: Db, rowId: number): Promise<VrJob | undefined
 
 /** The highest V&R id we know of: every later listing, ours included, gets a larger one. */
 export async function lastKnownVrId(db: Db): Promise<number> {
-  const [row] = await db
-    .select({
-      id: sql<string>`greatest(
-      coalesce((select max(${vrResolutionRuns.maxProductId}) from ${vrResolutionRuns}), 0),
-      coalesce((select max(${vrProductLinks.vrListingId}) from ${vrProductLinks}), 0))`,
-    })
-    .from(sql`(select 1) as one`);
+  const [row] = await db.execute<{ id: string }>(sql`select greatest(
+    coalesce((select max(${vrResolutionRuns.maxProductId}) from ${vrResolutionRuns}), 0),
+    coalesce((select max(${vrProductLinks.vrListingId}) from ${vrProductLinks}), 0)) as id`);
   return Number(row?.id ?? 0);
 }
 
