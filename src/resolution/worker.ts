@@ -4,14 +4,7 @@ import type { Config } from '../config.ts';
 import type { Database } from '../db/client.ts';
 import { closeAll, once } from '../lifecycle.ts';
 import type { Logger } from '../logger.ts';
-import { addCreationJobs } from '../producer/producer.ts';
-import {
-  CREATE_QUEUE,
-  type CreateJobData,
-  creationJobOptions,
-  OUTBOX_CHANNEL,
-  RESOLVE_QUEUE,
-} from '../queues.ts';
+import { CREATE_QUEUE, type CreateJobData, OUTBOX_CHANNEL, RESOLVE_QUEUE } from '../queues.ts';
 import { withDeadline } from '../signals.ts';
 import type { VrHttpSession } from '../vr/http-session.ts';
 import { type FlushResult, runFlush } from './flush.ts';
@@ -34,12 +27,8 @@ export function startResolutionWorker(deps: ResolutionWorkerDeps): { worker: Wor
   const resolveQueue = new Queue<FlushJobData>(RESOLVE_QUEUE, { connection, prefix });
   const createQueue = new Queue<CreateJobData>(CREATE_QUEUE, { connection, prefix });
   const afterFlush = async (result: FlushResult) => {
-    if (result.resubmitted.length) {
-      await addCreationJobs(
-        { queue: createQueue, jobOptions: creationJobOptions(config), queueTimeoutMs: 10_000 },
-        result.resubmitted,
-      );
-    }
+    // Listings V&R never showed after an unknown submit go back to creation.
+    if (result.resubmitted.length) await enqueueOutbox({ db: deps.database.db, config, createQueue });
     if (result.nextDueAt) await scheduleRetryFlush(resolveQueue, result.nextDueAt.getTime() - Date.now());
   };
   const worker = new Worker<FlushJobData>(
