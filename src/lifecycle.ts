@@ -19,3 +19,12 @@ export function once(close: () => Promise<void>): () => Promise<void> {
     return closing;
   };
 }
+
+/** Rejects with "`what` did not answer within `ms` ms" when `promise` takes longer. */
+export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}

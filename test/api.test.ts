@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
+import { connectApiRedis } from '../src/api/main.ts';
 import { buildApi } from '../src/api/server.ts';
 import { buildMatchCriteria, descriptionWithMarker } from '../src/creation/create-listing.ts';
 import { vrJobs } from '../src/db/schema.ts';
@@ -18,20 +20,24 @@ describe('resolution API and CLI', () => {
   let services: TestServices;
   let sim: Simulator;
   let app: FastifyInstance;
+  let redis: Redis;
 
   before(async () => {
     services = await setupServices();
     sim = await startSimulator({ port: 0, catalogRows: 100, seed: 9 });
+    redis = connectApiRedis(services.redisUrl, silentLogger);
     app = await buildApi({
       database: services.database,
       config: services.config({ API_TOKEN: TOKEN, FLUSH_SETTLE_MS: '0' }),
       site: { baseUrl: sim.url, username: 'demo', password: 'demo' },
       logger: silentLogger,
+      redis,
     });
   });
 
   after(async () => {
     await app.close();
+    redis.disconnect();
     await sim.close();
     await services.cleanup();
   });
@@ -152,7 +158,7 @@ describe('resolution API and CLI', () => {
   test('the API refuses to start without a token unless told to run insecurely', async () => {
     const site = { baseUrl: sim.url, username: 'demo', password: 'demo' };
     await assert.rejects(
-      buildApi({ database: services.database, config: services.config(), site, logger: silentLogger }),
+      buildApi({ database: services.database, config: services.config(), site, logger: silentLogger, redis }),
       /API_TOKEN is not set/,
     );
     const open = await buildApi({
@@ -160,6 +166,7 @@ describe('resolution API and CLI', () => {
       config: services.config({ API_INSECURE: 'on' }),
       site,
       logger: silentLogger,
+      redis,
     });
     assert.equal((await open.inject({ url: '/api/vr/resolution-status' })).statusCode, 200);
     await open.close();

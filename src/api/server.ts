@@ -1,49 +1,144 @@
-import { timingSafeEqual } from 'node:crypto';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { Queue } from 'bullmq';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
 import type { Config, VrSite } from '../config.ts';
 import type { Database } from '../db/client.ts';
 import { resolutionStatus } from '../db/queries.ts';
+import { closeAll, withTimeout } from '../lifecycle.ts';
 import type { Logger } from '../logger.ts';
+import { createMetrics } from '../metrics.ts';
+import { CREATE_QUEUE, type CreateJobData, creationJobOptions, RESOLVE_QUEUE } from '../queues.ts';
 import { runFlush } from '../resolution/flush.ts';
+import type { FlushJobData } from '../resolution/trigger.ts';
 import { VrHttpSession } from '../vr/http-session.ts';
+import { registerAuth } from './auth.ts';
+import { registerBoard } from './board.ts';
+import type { ApiContext } from './context.ts';
+import { JOBS_BODY_LIMIT, registerJobRoutes } from './jobs.ts';
+import { registerRetryRoute } from './retry.ts';
 
 export interface ApiDeps {
   database: Database;
   config: Config;
   site: VrSite;
   logger: Logger;
+  /** The API's Redis connection (fail fast: see connectApiRedis); owned and closed by the caller. */
+  redis: Redis;
 }
 
-function tokenMatches(header: string | undefined, token: string): boolean {
-  const given = Buffer.from(header?.replace(/^Bearer\s+/i, '') ?? '');
-  const expected = Buffer.from(token);
-  return given.length === expected.length && timingSafeEqual(given, expected);
+export const READY_TIMEOUT_MS = 2_000;
+
+/** Postgres `select 1` and Redis PING, each within READY_TIMEOUT_MS; failures are named, not detailed. */
+async function readiness(ctx: Pick<ApiContext, 'database' | 'redis' | 'logger'>) {
+  const checks: Record<string, () => Promise<unknown>> = {
+    postgres: async () => ctx.database.sql`select 1`,
+    redis: () => ctx.redis.ping(),
+  };
+  const results = await Promise.all(
+    Object.entries(checks).map(async ([name, check]) => {
+      try {
+        await withTimeout(check(), READY_TIMEOUT_MS, name);
+        return [name, 'ok'] as const;
+      } catch (error) {
+        // Details go to the log only: /readyz answers anyone.
+        ctx.logger.warn({ err: error, check: name }, 'readiness check failed');
+        return [name, 'unavailable'] as const;
+      }
+    }),
+  );
+  const failed = results.filter(([, state]) => state !== 'ok').map(([name]) => name);
+  return { ok: failed.length === 0, failed, checks: Object.fromEntries(results) };
+}
+
+/** Client errors keep Fastify's message (it names the problem); server errors say nothing inside. */
+function errorBody(error: FastifyError): { status: number; body: Record<string, unknown> } {
+  const status = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
+  if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+    return {
+      status: 413,
+      body: {
+        error: 'request body too large',
+        message: `the body must be at most ${JOBS_BODY_LIMIT} bytes; send fewer listings per call`,
+      },
+    };
+  }
+  if (status >= 500) return { status, body: { error: 'internal error' } };
+  return { status, body: { error: 'bad request', code: error.code, message: error.message } };
 }
 
 /** The HTTP API. Everything but the health checks needs API_TOKEN, unless run insecurely on purpose. */
 export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
-  const { database, config, site, logger } = deps;
+  const { database, config, site, logger, redis } = deps;
   if (!config.apiToken && !config.apiInsecure) {
     throw new Error('API_TOKEN is not set: set it, or set API_INSECURE=on to run without authentication');
   }
   const app: FastifyInstance = Fastify({
     loggerInstance: logger.child({ component: 'api' }) as FastifyBaseLogger,
     disableRequestLogging: true,
+    bodyLimit: 1024 * 1024,
   });
+  const prefix = config.queuePrefix;
+  const createQueue = new Queue<CreateJobData>(CREATE_QUEUE, { connection: redis, prefix });
+  const resolveQueue = new Queue<FlushJobData>(RESOLVE_QUEUE, { connection: redis, prefix });
+  for (const queue of [createQueue, resolveQueue]) {
+    queue.on('error', (error) => logger.debug({ err: error, queue: queue.name }, 'queue error'));
+  }
+  app.addHook('onClose', () => closeAll([() => createQueue.close(), () => resolveQueue.close()]));
+  const ctx: ApiContext = {
+    database,
+    config,
+    logger,
+    redis,
+    createQueue,
+    resolveQueue,
+    producer: {
+      db: database.db,
+      queue: createQueue,
+      logger,
+      jobOptions: creationJobOptions(config),
+      queueTimeoutMs: 5_000,
+    },
+  };
   const session = new VrHttpSession(site, logger, config.pageTimeoutMs);
+  const metrics = createMetrics({ database, queues: [createQueue, resolveQueue], logger });
 
-  app.addHook('onRequest', async (request, reply) => {
-    if (request.url === '/healthz' || request.url === '/readyz') return;
-    if (config.apiToken && !tokenMatches(request.headers.authorization, config.apiToken)) {
-      await reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'unauthorized' });
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const { status, body } = errorBody(error);
+    // No request body, headers or query in the log: they may carry listings or credentials.
+    const fields = { err: error, method: request.method, route: request.routeOptions.url, status };
+    if (status >= 500) logger.error(fields, 'request failed');
+    else logger.debug(fields, 'request refused');
+    return reply.code(status).send(body);
+  });
+  app.setNotFoundHandler((request, reply) =>
+    reply
+      .code(404)
+      .send({ error: 'not found', message: `no route ${request.method} ${request.url.split('?')[0]}` }),
+  );
+
+  registerAuth(app, config.apiToken);
+
+  app.get('/healthz', { config: { public: true } }, async () => ({ ok: true }));
+  app.get('/readyz', { config: { public: true } }, async (_request, reply) => {
+    const result = await readiness(ctx);
+    return reply.code(result.ok ? 200 : 503).send(result);
+  });
+  app.get('/metrics', async (_request, reply) => {
+    const text = await metrics.render();
+    return reply.type(metrics.contentType).send(text);
+  });
+  app.get('/api/vr/resolution-status', async () => resolutionStatus(database.db));
+  app.post('/api/vr/resolve-pending', async (_request, reply) => {
+    try {
+      const result = await runFlush({ database, session, config, logger }, 'api');
+      return { resolved: result.resolved, failed: result.failed + result.needsReview, errors: result.errors };
+    } catch (error) {
+      // Nothing was written; the message (a V&R or export problem) is what the operator needs.
+      return reply.code(502).send({ error: 'flush failed', message: (error as Error).message });
     }
   });
-
-  app.get('/healthz', async () => ({ ok: true }));
-  app.get('/api/vr/resolution-status', async () => resolutionStatus(database.db));
-  app.post('/api/vr/resolve-pending', async () => {
-    const result = await runFlush({ database, session, config, logger }, 'api');
-    return { resolved: result.resolved, failed: result.failed + result.needsReview, errors: result.errors };
-  });
+  registerJobRoutes(app, ctx);
+  registerRetryRoute(app, ctx);
+  await registerBoard(app, [createQueue, resolveQueue]);
   return app;
 }

@@ -5,7 +5,7 @@ import type { Redis } from 'ioredis';
 import type postgres from 'postgres';
 import { connectDatabase, type Database, type Db } from '../db/client.ts';
 import { ACTIVE_STATUSES, type JobStatus, type VrJob } from '../db/schema.ts';
-import { closeAll, once } from '../lifecycle.ts';
+import { closeAll, once, withTimeout } from '../lifecycle.ts';
 import { type Listing, type ListingInput, validateListing, validateListings } from '../listing.ts';
 import { type Logger, silentLogger } from '../logger.ts';
 import {
@@ -164,14 +164,6 @@ async function insertJobsIn(run: Run, listings: Listing[]): Promise<InsertedJob[
     if (!row) throw new Error(`productRef ${ref}: its job changed state while enqueueing; try again`);
     return row;
   });
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 /** Adds creation jobs for queued rows. Re-adding an existing job id is a no-op in BullMQ. */

@@ -1,0 +1,32 @@
+import { createBullBoard } from '@bull-board/api';
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import { FastifyAdapter } from '@bull-board/fastify';
+import type { Queue } from 'bullmq';
+import type { FastifyInstance } from 'fastify';
+
+export const BOARD_PATH = '/admin/queues';
+
+/**
+ * Bull Board at /admin/queues, read-only: a retry must go through POST /api/vr/jobs/:id/retry,
+ * which applies the never-list-twice rules; Bull Board's own retry would not.
+ */
+export async function registerBoard(app: FastifyInstance, queues: Queue[]): Promise<void> {
+  const serverAdapter = new FastifyAdapter();
+  // basePath is what the UI uses for its links and API calls; the prefix is where Fastify mounts it.
+  serverAdapter.setBasePath(BOARD_PATH);
+  createBullBoard({
+    queues: queues.map(
+      (queue) =>
+        new BullMQAdapter(queue, {
+          readOnlyMode: true,
+          description:
+            queue.name === 'vr-create'
+              ? 'creation: one listing per job, through the V&R form'
+              : 'resolution: flushes that download the V&R export once per batch',
+        }),
+    ),
+    serverAdapter,
+    options: { uiConfig: { boardTitle: 'vr-lister' } },
+  });
+  await app.register(serverAdapter.registerPlugin(), { prefix: BOARD_PATH });
+}

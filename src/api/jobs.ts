@@ -1,0 +1,155 @@
+import { eq, inArray } from 'drizzle-orm';
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { type JobView, jobView, listJobs } from '../db/queries.ts';
+import { JOB_STATUSES, type VrJob, vrJobs } from '../db/schema.ts';
+import { type FieldError, ValidationError, validateListing, validateListings } from '../listing.ts';
+import {
+  AlreadyListedError,
+  type EnqueuedJob,
+  enqueueValidated,
+  QueueUnavailableError,
+} from '../producer/producer.ts';
+import { type ApiContext, invalid } from './context.ts';
+
+/** Large enough for a full bulk call with long descriptions, small enough to refuse abuse early. */
+export const JOBS_BODY_LIMIT = 20 * 1024 * 1024;
+export const DEFAULT_PAGE = 100;
+export const MAX_PAGE = 1000;
+
+/** A job by id: the list view plus what a person needs to understand it. Never any credential. */
+export function jobDetail(row: VrJob) {
+  return {
+    ...jobView(row),
+    generation: row.generation,
+    submitStartedAt: row.submitStartedAt?.toISOString() ?? null,
+    submitOutcomeUnknown: row.submitOutcomeUnknown,
+    createdAt: row.createdAt.toISOString(),
+    updatedAt: row.updatedAt.toISOString(),
+    completedAt: row.completedAt?.toISOString() ?? null,
+    candidates: row.payload.candidates ?? [],
+    listing: row.payload.listing,
+  };
+}
+
+const digits = (what: string) => z.string({ error: 'must be given once' }).regex(/^\d{1,15}$/, what);
+
+const listQuery = z.strictObject(
+  {
+    status: z.enum(JOB_STATUSES, { error: `must be one of ${JOB_STATUSES.join(', ')}` }).optional(),
+    limit: digits('must be a whole number')
+      .transform(Number)
+      .pipe(z.number().min(1, 'must be at least 1').max(MAX_PAGE, `must be at most ${MAX_PAGE}`))
+      .optional(),
+    cursor: digits('is not a cursor this API returned').transform(Number).optional(),
+  },
+  { error: (issue) => (issue.code === 'unrecognized_keys' ? undefined : 'must be a query string') },
+);
+
+/** Zod issues as the API's field errors; unknown query parameters are named, not ignored. */
+export function queryErrors(error: z.ZodError): FieldError[] {
+  return error.issues.flatMap((issue) =>
+    issue.code === 'unrecognized_keys'
+      ? issue.keys.map((key) => ({ field: key, message: 'is not a known parameter' }))
+      : [{ field: issue.path.map(String).join('.') || '(query)', message: issue.message }],
+  );
+}
+
+/** The job id in a path, or the error to send. */
+export function parseJobId(raw: string): number | FieldError[] {
+  return /^\d{1,15}$/.test(raw) && Number(raw) > 0
+    ? Number(raw)
+    : [{ field: 'id', message: 'must be a positive whole number' }];
+}
+
+export async function findJob(ctx: ApiContext, id: number): Promise<VrJob | undefined> {
+  const [row] = await ctx.database.db.select().from(vrJobs).where(eq(vrJobs.id, id));
+  return row;
+}
+
+/**
+ * One listing (an object), or many: an array, or `{ listings: [...] }`. Many go through the
+ * producer's bulk validation: one bad entry refuses the call, naming every error.
+ */
+function validateBody(body: unknown): { bulk: boolean; listings: ReturnType<typeof validateListings> } {
+  if (Array.isArray(body)) return { bulk: true, listings: validateListings(body) };
+  if (body !== null && typeof body === 'object' && 'listings' in body) {
+    const extra = Object.keys(body).filter((key) => key !== 'listings');
+    if (extra.length) {
+      throw new ValidationError(extra.map((field) => ({ field, message: 'is not a known field' })));
+    }
+    return { bulk: true, listings: validateListings((body as { listings: unknown }).listings) };
+  }
+  return { bulk: false, listings: [validateListing(body)] };
+}
+
+async function views(ctx: ApiContext, jobs: EnqueuedJob[]): Promise<(JobView & { created: boolean })[]> {
+  const rows = await ctx.database.db
+    .select()
+    .from(vrJobs)
+    .where(
+      inArray(
+        vrJobs.id,
+        jobs.map((j) => j.id),
+      ),
+    );
+  const byId = new Map(rows.map((row) => [row.id, row]));
+  return jobs.map((job) => ({ ...jobView(byId.get(job.id)!), created: job.created }));
+}
+
+export function registerJobRoutes(app: FastifyInstance, ctx: ApiContext): void {
+  app.post('/api/vr/jobs', { bodyLimit: JOBS_BODY_LIMIT }, async (request, reply) => {
+    let parsed: ReturnType<typeof validateBody>;
+    try {
+      parsed = validateBody(request.body);
+    } catch (error) {
+      if (error instanceof ValidationError)
+        return reply.code(400).send(invalid('invalid listing', error.errors));
+      throw error;
+    }
+    let enqueued: EnqueuedJob[];
+    try {
+      enqueued = await enqueueValidated(ctx.producer, parsed.listings);
+    } catch (error) {
+      if (error instanceof AlreadyListedError) {
+        return reply
+          .code(409)
+          .send({ error: 'already listed', productRef: error.productRef, message: error.message });
+      }
+      if (error instanceof QueueUnavailableError) {
+        return reply.code(503).send({
+          error: 'queue unavailable',
+          message:
+            'the listings are saved (status queued) but Redis did not take their jobs; the sweep will enqueue them when Redis is back',
+          [parsed.bulk ? 'jobs' : 'job']: parsed.bulk ? error.jobs : error.jobs[0],
+        });
+      }
+      throw error;
+    }
+    const jobs = await views(ctx, enqueued);
+    // 201 when something new was written; an idempotent repeat only returns the existing jobs.
+    reply.code(jobs.some((job) => job.created) ? 201 : 200);
+    return parsed.bulk ? { jobs } : { job: jobs[0] };
+  });
+
+  app.get('/api/vr/jobs', async (request, reply) => {
+    const query = listQuery.safeParse(request.query ?? {});
+    if (!query.success) return reply.code(400).send(invalid('invalid query', queryErrors(query.error)));
+    const { status, limit = DEFAULT_PAGE, cursor = 0 } = query.data;
+    // One more than asked tells whether another page follows.
+    const rows = await listJobs(ctx.database.db, { status, limit: limit + 1, afterId: cursor });
+    const page = rows.slice(0, limit);
+    return {
+      jobs: page.map(jobView),
+      nextCursor: rows.length > limit ? String(page[page.length - 1]!.id) : null,
+    };
+  });
+
+  app.get<{ Params: { id: string } }>('/api/vr/jobs/:id', async (request, reply) => {
+    const id = parseJobId(request.params.id);
+    if (typeof id !== 'number') return reply.code(400).send(invalid('invalid job id', id));
+    const row = await findJob(ctx, id);
+    if (!row) return reply.code(404).send({ error: 'job not found', id });
+    return { job: jobDetail(row) };
+  });
+}

@@ -1,0 +1,142 @@
+import { and, eq, inArray, ne, sql } from 'drizzle-orm';
+import type { FastifyInstance } from 'fastify';
+import { ACTIVE_STATUSES, type VrJob, vrJobs, vrProductLinks } from '../db/schema.ts';
+import { withTimeout } from '../lifecycle.ts';
+import { addCreationJobs } from '../producer/producer.ts';
+import { requestFlush } from '../resolution/trigger.ts';
+import type { ApiContext } from './context.ts';
+import { jobDetail, parseJobId } from './jobs.ts';
+
+/** Only these come back through a manual retry; everything else is still moving or done. */
+export const RETRYABLE = ['failed', 'needs_review'] as const;
+
+export type RetryOutcome =
+  | { kind: 'not_found' }
+  | { kind: 'conflict'; status: string; message: string }
+  /** The product already has a V&R id: the job takes it, nothing is submitted. */
+  | { kind: 'linked'; row: VrJob }
+  /** A submit may have gone out: resolution looks for it again; never a second submit. */
+  | { kind: 'resolving'; row: VrJob }
+  /** Never submitted: back to creation under a new BullMQ job id. */
+  | { kind: 'requeued'; row: VrJob };
+
+/**
+ * Decides and writes a retry in one transaction, holding the row lock so that two concurrent
+ * retries cannot both requeue (the second sees the new status and gets a conflict).
+ */
+export async function retryRow(ctx: Pick<ApiContext, 'database'>, id: number): Promise<RetryOutcome> {
+  return ctx.database.db.transaction(async (tx) => {
+    const [row] = await tx.select().from(vrJobs).where(eq(vrJobs.id, id)).for('update');
+    if (!row) return { kind: 'not_found' };
+    if (!(RETRYABLE as readonly string[]).includes(row.status)) {
+      return {
+        kind: 'conflict',
+        status: row.status,
+        message: `job ${id} is ${row.status}: only ${RETRYABLE.join(' or ')} jobs can be retried`,
+      };
+    }
+    const now = new Date();
+    const [link] = await tx
+      .select()
+      .from(vrProductLinks)
+      .where(eq(vrProductLinks.productRef, row.productRef));
+    if (link) {
+      const [done] = await tx
+        .update(vrJobs)
+        .set({
+          status: 'completed',
+          vrListingId: link.vrListingId,
+          completedAt: now,
+          error: null,
+          updatedAt: now,
+        })
+        .where(eq(vrJobs.id, id))
+        .returning();
+      return { kind: 'linked', row: done! };
+    }
+    // Going back to an active status: another active job for the product would be a second listing.
+    const [active] = await tx
+      .select({ id: vrJobs.id, status: vrJobs.status })
+      .from(vrJobs)
+      .where(
+        and(
+          eq(vrJobs.productRef, row.productRef),
+          ne(vrJobs.id, id),
+          inArray(vrJobs.status, [...ACTIVE_STATUSES]),
+        ),
+      );
+    if (active) {
+      return {
+        kind: 'conflict',
+        status: row.status,
+        message: `productRef ${row.productRef} already has job ${active.id} (${active.status}) on its way to V&R`,
+      };
+    }
+    if (row.submitStartedAt) {
+      // The outcome stays "known submitted": after the tries it fails rather than resubmitting.
+      const [pending] = await tx
+        .update(vrJobs)
+        .set({
+          status: 'completed_pending_id',
+          resolutionAttempts: 0,
+          nextResolutionAt: now,
+          // Counted from now, or the sweep would send it straight back to needs_review.
+          submittedAt: now,
+          submitOutcomeUnknown: false,
+          error: null,
+          updatedAt: now,
+        })
+        .where(eq(vrJobs.id, id))
+        .returning();
+      return { kind: 'resolving', row: pending! };
+    }
+    const [queued] = await tx
+      .update(vrJobs)
+      .set({
+        status: 'queued',
+        generation: sql`${vrJobs.generation} + 1`,
+        resolutionAttempts: 0,
+        submittedAt: null,
+        submitOutcomeUnknown: false,
+        nextResolutionAt: null,
+        error: null,
+        updatedAt: now,
+      })
+      .where(eq(vrJobs.id, id))
+      .returning();
+    return { kind: 'requeued', row: queued! };
+  });
+}
+
+const SAVED_NOT_QUEUED =
+  'the job is updated in Postgres but Redis did not take the request; the sweep will pick it up when Redis is back';
+
+export function registerRetryRoute(app: FastifyInstance, ctx: ApiContext): void {
+  app.post<{ Params: { id: string } }>('/api/vr/jobs/:id/retry', async (request, reply) => {
+    const id = parseJobId(request.params.id);
+    if (typeof id !== 'number') return reply.code(400).send({ error: 'invalid job id', errors: id });
+    const outcome = await retryRow(ctx, id);
+    if (outcome.kind === 'not_found') return reply.code(404).send({ error: 'job not found', id });
+    if (outcome.kind === 'conflict') {
+      return reply
+        .code(409)
+        .send({ error: 'cannot retry', status: outcome.status, message: outcome.message });
+    }
+    const job = jobDetail(outcome.row);
+    const log = ctx.logger.child({ jobId: id, productRef: outcome.row.productRef });
+    try {
+      // Row first, then Redis: exactly the producer's order, and the same outbox covers a failure.
+      if (outcome.kind === 'requeued') await addCreationJobs(ctx.producer, [outcome.row]);
+      if (outcome.kind === 'resolving') {
+        await withTimeout(requestFlush(ctx.resolveQueue, 'api retry'), ctx.producer.queueTimeoutMs, 'Redis');
+      }
+    } catch (error) {
+      log.warn({ err: error, action: outcome.kind }, 'retry saved but not queued');
+      return reply
+        .code(503)
+        .send({ error: 'queue unavailable', message: SAVED_NOT_QUEUED, action: outcome.kind, job });
+    }
+    log.info({ action: outcome.kind }, 'job retried');
+    return { action: outcome.kind, job };
+  });
+}

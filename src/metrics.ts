@@ -1,0 +1,238 @@
+import type { Queue } from 'bullmq';
+import { collectDefaultMetrics, type Metric, Registry } from 'prom-client';
+import type { Database } from './db/client.ts';
+import { countByStatus } from './db/queries.ts';
+import type { JobStatus } from './db/schema.ts';
+import { withTimeout } from './lifecycle.ts';
+import type { Logger } from './logger.ts';
+
+/** Resolution run duration buckets, in seconds: a run is one export download (30 to 60 s on V&R). */
+export const RUN_DURATION_BUCKETS = [1, 5, 15, 30, 60, 120, 300, 600, 1800] as const;
+
+const QUEUE_STATES = [
+  'waiting',
+  'active',
+  'delayed',
+  'prioritized',
+  'waiting-children',
+  'completed',
+  'failed',
+] as const;
+
+type Labels = Record<string, string>;
+interface Sample {
+  labels?: Labels;
+  value: number;
+  metricName?: string;
+}
+
+interface RunDurations {
+  result: 'ok' | 'error';
+  count: number;
+  sumSeconds: number;
+  buckets: number[];
+}
+
+/** Everything /metrics shows, read once per scrape from Postgres (the truth) and Redis. */
+export interface Snapshot {
+  statuses: Record<JobStatus, number>;
+  created: number;
+  resolved: number;
+  failed: number;
+  needsReview: number;
+  exportBytes: number;
+  exportRows: number;
+  lastExport: { bytes: number; rows: number } | null;
+  oldestPendingSeconds: number;
+  oldestQueuedSeconds: number;
+  durations: RunDurations[];
+  /** Null when Redis did not answer: the queue series are left out rather than shown as zero. */
+  queues: { queue: string; counts: Record<string, number> }[] | null;
+}
+
+export interface MetricsDeps {
+  database: Database;
+  queues: Queue[];
+  logger: Logger;
+  redisTimeoutMs?: number;
+}
+
+async function readDatabase(database: Database): Promise<Omit<Snapshot, 'queues'>> {
+  const { sql } = database;
+  const bucketColumns = RUN_DURATION_BUCKETS.map(
+    (le, i) => sql`, (count(*) filter (where duration_ms <= ${le * 1000}))::int as ${sql(`b${i}`)}`,
+  );
+  const [statuses, [jobs], [runs], [last], durations] = await Promise.all([
+    countByStatus(database.db),
+    sql<{ created: number; oldest_pending: number | null; oldest_queued: number | null }[]>`
+      select count(*)::int as created,
+        extract(epoch from now() - min(submitted_at) filter (where status = 'completed_pending_id'))::float8 as oldest_pending,
+        extract(epoch from now() - min(created_at) filter (where status = 'queued'))::float8 as oldest_queued
+      from vr_jobs`,
+    sql<{ resolved: number; failed: number; needs_review: number; bytes: number; rows: number }[]>`
+      select coalesce(sum(matched), 0)::int8 as resolved, coalesce(sum(failed), 0)::int8 as failed,
+        coalesce(sum(needs_review), 0)::int8 as needs_review,
+        coalesce(sum(bytes), 0)::int8 as bytes, coalesce(sum(rows_scanned), 0)::int8 as rows
+      from vr_resolution_runs where finished_at is not null and error is null`,
+    sql<{ bytes: number | null; rows: number | null }[]>`
+      select bytes::int8, rows_scanned as rows from vr_resolution_runs
+      where finished_at is not null and error is null order by id desc limit 1`,
+    sql<Record<string, number>[]>`
+      select (error is null) as ok, count(*)::int as count, coalesce(sum(duration_ms), 0)::int8 as sum_ms
+        ${bucketColumns}
+      from vr_resolution_runs where finished_at is not null and duration_ms is not null group by 1`,
+  ]);
+  return {
+    statuses,
+    created: Number(jobs?.created ?? 0),
+    resolved: Number(runs?.resolved ?? 0),
+    failed: Number(runs?.failed ?? 0),
+    needsReview: Number(runs?.needs_review ?? 0),
+    exportBytes: Number(runs?.bytes ?? 0),
+    exportRows: Number(runs?.rows ?? 0),
+    lastExport: last ? { bytes: Number(last.bytes ?? 0), rows: Number(last.rows ?? 0) } : null,
+    oldestPendingSeconds: Math.max(0, Number(jobs?.oldest_pending ?? 0)),
+    oldestQueuedSeconds: Math.max(0, Number(jobs?.oldest_queued ?? 0)),
+    durations: durations.map((row) => ({
+      result: row.ok ? 'ok' : 'error',
+      count: Number(row.count),
+      sumSeconds: Number(row.sum_ms) / 1000,
+      buckets: RUN_DURATION_BUCKETS.map((_, i) => Number(row[`b${i}`])),
+    })),
+  };
+}
+
+async function readQueues(deps: MetricsDeps): Promise<Snapshot['queues']> {
+  try {
+    return await withTimeout(
+      Promise.all(
+        deps.queues.map(async (queue) => ({
+          queue: queue.name,
+          counts: await queue.getJobCounts(...QUEUE_STATES),
+        })),
+      ),
+      deps.redisTimeoutMs ?? 2_000,
+      'Redis',
+    );
+  } catch (error) {
+    deps.logger.warn({ err: error }, 'metrics: queue counts unavailable');
+    return null;
+  }
+}
+
+/**
+ * A per-app registry (tests build several apps). The vr-lister series are computed from one
+ * snapshot taken at scrape time, so the API reports the truth whichever process did the work.
+ */
+export function createMetrics(deps: MetricsDeps) {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'vr_lister_process_' });
+  let current: Snapshot | undefined;
+
+  const define = (
+    name: string,
+    help: string,
+    type: 'gauge' | 'counter' | 'histogram',
+    samples: (s: Snapshot) => Sample[],
+  ) => {
+    const metric = {
+      name,
+      help,
+      type,
+      aggregator: 'sum',
+      get: async () => ({ name, help, type, aggregator: 'sum', values: current ? samples(current) : [] }),
+    };
+    // prom-client's registry only needs name and get(); its Metric type lists its own classes.
+    registry.registerMetric(metric as unknown as Metric);
+  };
+
+  define('vr_lister_queue_jobs', 'BullMQ jobs per queue and state', 'gauge', (s) =>
+    (s.queues ?? []).flatMap(({ queue, counts }) =>
+      Object.entries(counts).map(([state, value]) => ({ labels: { queue, state }, value })),
+    ),
+  );
+  define('vr_lister_redis_up', '1 when Redis answered the queue counts of this scrape', 'gauge', (s) => [
+    { value: s.queues ? 1 : 0 },
+  ]);
+  define('vr_lister_listings', 'Listings (vr_jobs rows) by status', 'gauge', (s) =>
+    Object.entries(s.statuses).map(([status, value]) => ({ labels: { status }, value })),
+  );
+  define('vr_lister_listings_created_total', 'Listings written (vr_jobs rows)', 'counter', (s) => [
+    { value: s.created },
+  ]);
+  define(
+    'vr_lister_listings_resolved_total',
+    'Listings whose V&R id a resolution run found',
+    'counter',
+    (s) => [{ value: s.resolved }],
+  );
+  define(
+    'vr_lister_listings_failed_total',
+    'Listings a resolution run marked failed (creation failures show in vr_lister_listings{status="failed"})',
+    'counter',
+    (s) => [{ value: s.failed }],
+  );
+  define(
+    'vr_lister_listings_needs_review_total',
+    'Listings a resolution run sent to needs_review',
+    'counter',
+    (s) => [{ value: s.needsReview }],
+  );
+  define(
+    'vr_lister_export_bytes_total',
+    'Bytes of V&R export read by successful resolution runs',
+    'counter',
+    (s) => [{ value: s.exportBytes }],
+  );
+  define(
+    'vr_lister_export_rows_total',
+    'Rows of V&R export read by successful resolution runs',
+    'counter',
+    (s) => [{ value: s.exportRows }],
+  );
+  define('vr_lister_last_export_bytes', 'Size of the last successful V&R export download', 'gauge', (s) =>
+    s.lastExport ? [{ value: s.lastExport.bytes }] : [],
+  );
+  define('vr_lister_last_export_rows', 'Rows in the last successful V&R export', 'gauge', (s) =>
+    s.lastExport ? [{ value: s.lastExport.rows }] : [],
+  );
+  define(
+    'vr_lister_oldest_pending_age_seconds',
+    'Age of the oldest listing waiting for its V&R id (0 when none)',
+    'gauge',
+    (s) => [{ value: s.oldestPendingSeconds }],
+  );
+  define(
+    'vr_lister_oldest_queued_age_seconds',
+    'Age of the oldest listing waiting to be created (0 when none)',
+    'gauge',
+    (s) => [{ value: s.oldestQueuedSeconds }],
+  );
+  define('vr_lister_resolution_duration_seconds', 'Resolution run duration', 'histogram', (s) =>
+    s.durations.flatMap(({ result, count, sumSeconds, buckets }) => [
+      ...RUN_DURATION_BUCKETS.map((le, i) => ({
+        metricName: 'vr_lister_resolution_duration_seconds_bucket',
+        labels: { result, le: String(le) },
+        value: buckets[i]!,
+      })),
+      {
+        metricName: 'vr_lister_resolution_duration_seconds_bucket',
+        labels: { result, le: '+Inf' },
+        value: count,
+      },
+      { metricName: 'vr_lister_resolution_duration_seconds_sum', labels: { result }, value: sumSeconds },
+      { metricName: 'vr_lister_resolution_duration_seconds_count', labels: { result }, value: count },
+    ]),
+  );
+
+  return {
+    registry,
+    contentType: registry.contentType,
+    /** Takes the snapshot, then renders every series from it (and the process's own metrics). */
+    async render(): Promise<string> {
+      const [database, queues] = await Promise.all([readDatabase(deps.database), readQueues(deps)]);
+      current = { ...database, queues };
+      return registry.metrics();
+    },
+  };
+}
