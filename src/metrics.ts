@@ -126,7 +126,7 @@ async function readQueues(deps: MetricsDeps): Promise<Snapshot['queues']> {
  */
 export function createMetrics(deps: MetricsDeps) {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'vr_lister_process_' });
+  collectDefaultMetrics({ register: registry, prefix: 'vr_lister_' });
   let current: Snapshot | undefined;
 
   const define = (
