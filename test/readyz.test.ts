@@ -1,0 +1,114 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { after, before, describe, test } from 'node:test';
+import type { FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
+import { connectApiRedis } from '../src/api/main.ts';
+import { buildApi } from '../src/api/server.ts';
+import { silentLogger } from '../src/logger.ts';
+import { freePort } from './helpers/ports.ts';
+import { setupServices, type TestServices, waitFor } from './helpers/services.ts';
+
+/** A private Redis for this file only: the shared one on 6379 is never stopped. */
+async function startRedis(port: number): Promise<ChildProcess> {
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let output = '';
+  child.stdout!.on('data', (d) => {
+    output += d;
+  });
+  await waitFor(
+    'redis-server to accept connections',
+    () => output.includes('Ready to accept connections'),
+    30_000,
+  );
+  return child;
+}
+
+async function stopRedis(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGKILL');
+  await exited;
+}
+
+describe('/readyz', () => {
+  let services: TestServices;
+  let port: number;
+  let redisServer: ChildProcess;
+  let redis: Redis;
+  let app: FastifyInstance;
+
+  before(async () => {
+    services = await setupServices();
+    port = await freePort();
+    redisServer = await startRedis(port);
+    redis = connectApiRedis(`redis://127.0.0.1:${port}`, silentLogger);
+    app = await buildApi({
+      database: services.database,
+      config: services.config({
+        API_TOKEN: 'readyz-token-0123456789',
+        REDIS_URL: `redis://127.0.0.1:${port}`,
+      }),
+      site: { baseUrl: 'http://127.0.0.1:9', username: 'demo', password: 'demo' },
+      logger: silentLogger,
+      redis,
+    });
+  });
+
+  after(async () => {
+    await app.close();
+    redis.disconnect();
+    await stopRedis(redisServer);
+    await services.cleanup();
+  });
+
+  const ready = () => app.inject({ url: '/readyz' });
+
+  test('503 naming Redis while it is down, 200 again once it is back', async () => {
+    const up = await waitFor('readyz to be 200', async () => (await ready()).statusCode === 200 && true);
+    assert.ok(up);
+
+    await stopRedis(redisServer);
+    const down = await ready();
+    assert.equal(down.statusCode, 503);
+    assert.deepEqual(down.json(), {
+      ok: false,
+      failed: ['redis'],
+      checks: { postgres: 'ok', redis: 'unavailable' },
+    });
+
+    redisServer = await startRedis(port);
+    const back = await waitFor('readyz to recover', async () => {
+      const response = await ready();
+      return response.statusCode === 200 ? response : undefined;
+    });
+    assert.deepEqual(back.json(), { ok: true, failed: [], checks: { postgres: 'ok', redis: 'ok' } });
+  });
+
+  test('503 naming Postgres when its database is unreachable (a separate connection, the shared server untouched)', async () => {
+    const { connectDatabase } = await import('../src/db/client.ts');
+    const dead = connectDatabase(`postgres://postgres@127.0.0.1:${await freePort()}/none`);
+    const broken = await buildApi({
+      database: dead,
+      config: services.config({ API_TOKEN: 'readyz-token-0123456789' }),
+      site: { baseUrl: 'http://127.0.0.1:9', username: 'demo', password: 'demo' },
+      logger: silentLogger,
+      redis,
+    });
+    try {
+      const response = await broken.inject({ url: '/readyz' });
+      assert.equal(response.statusCode, 503);
+      assert.deepEqual(response.json().failed, ['postgres']);
+      assert.equal((await broken.inject({ url: '/healthz' })).statusCode, 200);
+    } finally {
+      await broken.close();
+      await dead.close();
+    }
+  });
+});
