@@ -1,0 +1,122 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { Queue } from 'bullmq';
+import type { FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
+import { type Browser, chromium } from 'playwright-core';
+import { connectApiRedis } from '../src/api/main.ts';
+import { buildApi } from '../src/api/server.ts';
+import { startCreationProcess } from '../src/creation/main.ts';
+import { silentLogger } from '../src/logger.ts';
+import { CREATE_QUEUE } from '../src/queues.ts';
+import { type Simulator, startSimulator } from '../src/simulator/server.ts';
+import { setupServices, type TestServices, waitFor } from './helpers/services.ts';
+
+const TOKEN = 'board-token-0123456789abc';
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--no-first-run',
+];
+
+describe('Bull Board in a real browser', () => {
+  let services: TestServices;
+  let sim: Simulator;
+  let redis: Redis;
+  let app: FastifyInstance;
+  let url: string;
+  let browser: Browser;
+  let queue: Queue;
+
+  before(async () => {
+    services = await setupServices();
+    sim = await startSimulator({ port: 0, catalogRows: 20, seed: 3 });
+    redis = connectApiRedis(services.redisUrl, silentLogger);
+    app = await buildApi({
+      database: services.database,
+      config: services.config({ API_TOKEN: TOKEN }),
+      site: { baseUrl: sim.url, username: 'demo', password: 'demo' },
+      logger: silentLogger,
+      redis,
+    });
+    url = await app.listen({ host: '127.0.0.1', port: 0 });
+    browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      headless: true,
+      args: CHROMIUM_ARGS,
+    });
+    queue = new Queue(CREATE_QUEUE, { connection: services.redis, prefix: services.queuePrefix });
+  });
+
+  after(async () => {
+    await browser?.close();
+    await queue.close();
+    await app.close();
+    redis.disconnect();
+    await sim.close();
+    await services.cleanup();
+  });
+
+  test('both queues and a creation job with its worker log lines, behind Basic auth', async () => {
+    // A listing through the API, created by the real worker: it writes the job's log lines.
+    const posted = await fetch(`${url}/api/vr/jobs`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ productRef: 'BOARD-1', brand: 'Fender', model: 'Jazzmaster', price: 2100 }),
+    });
+    assert.equal(posted.status, 201);
+    const { job } = (await posted.json()) as { job: { id: number } };
+    const worker = startCreationProcess({
+      config: services.config({ CREATE_BACKOFF_MS: '200', FLUSH_SETTLE_MS: '60000' }),
+      site: { baseUrl: sim.url, username: 'demo', password: 'demo' },
+      logger: silentLogger,
+    });
+    const jobId = `listing-${job.id}-0`;
+    try {
+      await waitFor(
+        'the creation job to complete',
+        async () => (await queue.getJob(jobId))?.finishedOn,
+        180_000,
+      );
+    } finally {
+      await worker.stop();
+    }
+    const { logs } = await queue.getJobLogs(jobId);
+    assert.ok(logs.includes('claiming the job'), logs.join('\n'));
+    const brandLine = logs.find((line) => line.startsWith('brand checked: Fender'));
+    assert.ok(brandLine, logs.join('\n'));
+
+    // Without credentials the board is refused (Chromium itself then reports an auth error).
+    const anonymous = await browser.newContext();
+    const refused = await anonymous.request.get(`${url}/admin/queues`);
+    assert.equal(refused.status(), 401);
+    assert.equal(refused.headers()['www-authenticate'], 'Basic realm="vr-lister"');
+    await assert.rejects((await anonymous.newPage()).goto(`${url}/admin/queues`), /AUTH/);
+    await anonymous.close();
+
+    const context = await browser.newContext({ httpCredentials: { username: 'ops', password: TOKEN } });
+    const page = await context.newPage();
+    const failedAssets: string[] = [];
+    page.on('response', (response) => {
+      if (response.url().startsWith(url) && response.status() >= 400) failedAssets.push(response.url());
+    });
+    const home = await page.goto(`${url}/admin/queues`);
+    assert.equal(home?.status(), 200);
+    await page.getByText('vr-create', { exact: true }).first().waitFor({ timeout: 60_000 });
+    await page.getByText('vr-resolve', { exact: true }).first().waitFor({ timeout: 60_000 });
+
+    await page.goto(`${url}/admin/queues/queue/vr-create/${jobId}`);
+    await page.getByText(jobId).first().waitFor({ timeout: 60_000 });
+    await page
+      .getByRole('tab', { name: 'Logs' })
+      .or(page.getByRole('button', { name: 'Logs' }))
+      .first()
+      .click();
+    await page.getByText(brandLine).first().waitFor({ timeout: 60_000 });
+    assert.ok(await page.getByText('claiming the job').first().isVisible());
+    assert.deepEqual(failedAssets, [], 'every script, style and API call of the UI loaded');
+    await context.close();
+  });
+});
