@@ -1,5 +1,10 @@
 import { Queue } from 'bullmq';
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  LogController,
+} from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Config, VrSite } from '../config.ts';
 import type { Database } from '../db/client.ts';
@@ -74,7 +79,8 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   }
   const app: FastifyInstance = Fastify({
     loggerInstance: logger.child({ component: 'api' }) as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // Per-request lines off: our handlers log what matters, without headers or bodies.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 1024 * 1024,
   });
   const prefix = config.queuePrefix;
