@@ -367,6 +367,11 @@ describe('HTTP API: jobs, retry, auth, metrics', () => {
     }
     // Basic (which browsers send on their own) opens Bull Board only, not the API.
     assert.equal((await app.inject({ url: '/api/vr/jobs', headers: basic(TOKEN) })).statusCode, 401);
+    for (const url of ['/api/vr/%6Aobs', '/admin/../api/vr/jobs', '/admin/queues/../../api/vr/jobs']) {
+      const response = await app.inject({ url, headers: basic(TOKEN) });
+      assert.ok([401, 404].includes(response.statusCode), `${url}: ${response.statusCode}`);
+      assert.doesNotMatch(response.body, /"jobs"/, url);
+    }
     assert.equal((await app.inject({ url: '/admin/queues', headers: basic(TOKEN) })).statusCode, 200);
     assert.equal((await app.inject({ url: '/admin/queues', headers: auth })).statusCode, 200);
     assert.equal((await app.inject({ url: '/healthz' })).statusCode, 200);

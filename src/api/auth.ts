@@ -34,8 +34,9 @@ export function offeredToken(header: string | undefined, admin: boolean): string
   return colon < 0 ? undefined : decoded.slice(colon + 1);
 }
 
+/** Decided by the route that matched (not the raw URL, which may be encoded); the path for a 404. */
 function isAdmin(request: FastifyRequest): boolean {
-  const path = request.url.split('?')[0]!;
+  const path = request.routeOptions.url ?? request.url.split('?')[0]!;
   return path.startsWith(ADMIN_PREFIX) || path === ADMIN_PREFIX.slice(0, -1);
 }
 

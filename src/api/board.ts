@@ -3,6 +3,7 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
 import type { Queue } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
+import { CREATE_QUEUE } from '../queues.ts';
 
 export const BOARD_PATH = '/admin/queues';
 
@@ -20,7 +21,7 @@ export async function registerBoard(app: FastifyInstance, queues: Queue[]): Prom
         new BullMQAdapter(queue, {
           readOnlyMode: true,
           description:
-            queue.name === 'vr-create'
+            queue.name === CREATE_QUEUE
               ? 'creation: one listing per job, through the V&R form'
               : 'resolution: flushes that download the V&R export once per batch',
         }),
