@@ -191,6 +191,23 @@ describe('HTTP API: jobs, retry, auth, metrics', () => {
       assert.equal(response.statusCode, 503);
       assert.match(response.json().message, /saved.*sweep/);
       assert.equal((await row(response.json().job.id)).status, 'queued');
+
+      // A retry is written first too: the row is requeued, the sweep adds its job.
+      const { job } = (await post(listing('DOWN-2'))).json();
+      await setRow(job.id, 'failed', false);
+      const retried = await offline.inject({
+        method: 'POST',
+        url: `/api/vr/jobs/${job.id}/retry`,
+        headers: auth,
+      });
+      assert.equal(retried.statusCode, 503);
+      assert.equal(retried.json().action, 'requeued');
+      assert.match(retried.json().message, /sweep/);
+      assert.deepEqual(
+        { ...(await row(job.id)), submit_started_at: null },
+        { status: 'queued', generation: 1, vr_listing_id: null, submit_started_at: null },
+      );
+      assert.equal((await offline.inject({ url: '/readyz' })).statusCode, 503);
     } finally {
       await offline.close();
       deadRedis.disconnect();

@@ -80,7 +80,8 @@ export async function retryRow(ctx: Pick<ApiContext, 'database'>, id: number): P
           status: 'completed_pending_id',
           resolutionAttempts: 0,
           nextResolutionAt: now,
-          // Counted from now, or the sweep would send it straight back to needs_review.
+          // Counted from now, or the sweep would send it straight back to needs_review. (It also
+          // moves the job after others in the order identical, unmarked listings pair with ids.)
           submittedAt: now,
           submitOutcomeUnknown: false,
           error: null,
