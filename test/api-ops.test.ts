@@ -208,6 +208,13 @@ describe('HTTP API: jobs, retry, auth, metrics', () => {
         { status: 'queued', generation: 1, vr_listing_id: null, submit_started_at: null },
       );
       assert.equal((await offline.inject({ url: '/readyz' })).statusCode, 503);
+      // /metrics still answers from Postgres, and says Redis did not.
+      const scraped = await offline.inject({ url: '/metrics', headers: auth });
+      assert.equal(scraped.statusCode, 200);
+      const m = parsePrometheus(scraped.body);
+      assert.equal(m.value('vr_lister_redis_up'), 0);
+      assert.deepEqual(m.find('vr_lister_queue_jobs'), []);
+      assert.ok(m.value('vr_lister_listings', { status: 'queued' }) >= 2);
     } finally {
       await offline.close();
       deadRedis.disconnect();
