@@ -24,7 +24,8 @@ Commands:
   migrate                  apply the database migrations in drizzle/ (creates the database if missing)
   start                    everything in one process: migrations, API, both workers, and the built-in
                            V&R simulator when VR_BASE_URL is unset
-  api                      the HTTP API (/api/vr/..., /healthz)
+  api                      the HTTP API (/api/vr/..., /metrics, /healthz, /readyz) and Bull Board
+                           at /admin/queues
   worker create            the creation worker (needs VR_BASE_URL, VR_USERNAME, VR_PASSWORD)
   worker resolve           the resolution worker and the periodic sweep
   resolve [--json]         download the export now, resolve what it can, and print the outcome
