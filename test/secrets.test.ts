@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { type Simulator, startSimulator } from '../src/simulator/server.ts';
-import { type CliProcess, startCli } from './helpers/cli.ts';
+import { type CliProcess, REPO_ROOT, startCli } from './helpers/cli.ts';
 import { freePort } from './helpers/ports.ts';
 import { setupServices, type TestServices, waitFor } from './helpers/services.ts';
 
@@ -131,5 +131,30 @@ describe('no secret in any log line or response', () => {
       const inResponses = captured.filter((text) => text.includes(secret));
       assert.deepEqual(inResponses, [], `${what} in a response`);
     }
+  });
+});
+
+describe('the logger', () => {
+  test('redacts configuration and site credentials even when a whole object is logged', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const code = `
+      import { createLogger } from './src/logger.ts';
+      import { loadConfig } from './src/config.ts';
+      const config = loadConfig({ VR_BASE_URL: 'http://v', VR_USERNAME: ${JSON.stringify(VR_USERNAME)},
+        VR_PASSWORD: ${JSON.stringify(VR_PASSWORD)}, API_TOKEN: ${JSON.stringify(TOKEN)} });
+      const site = { baseUrl: 'http://v', username: config.vrUsername, password: config.vrPassword };
+      const logger = createLogger('debug');
+      logger.info({ config, site }, 'whole objects');
+      logger.info({ deps: { site }, req: { headers: { authorization: 'Bearer ' + config.apiToken } } }, 'nested');
+      logger.flush();`;
+    const result = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
+      encoding: 'utf8',
+      cwd: REPO_ROOT,
+    });
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(result.stderr, /whole objects/);
+    assert.match(result.stderr, /nested/);
+    for (const secret of [VR_USERNAME, VR_PASSWORD, TOKEN])
+      assert.ok(!result.stderr.includes(secret), secret);
   });
 });
