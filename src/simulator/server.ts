@@ -92,6 +92,8 @@ export interface FaultSettings {
   failNextSubmits: number;
   hangNextSubmits: number;
   truncateNextExports: number;
+  /** Serve only the newest tenth of the rows, as a well-formed file: a partial export V&R won't flag. */
+  shrinkNextExports: number;
   failNextExports: number;
   neverIndexNext: number;
   indexDelayMs: number;
@@ -207,6 +209,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     failNextSubmits: 0,
     hangNextSubmits: 0,
     truncateNextExports: 0,
+    shrinkNextExports: 0,
     failNextExports: 0,
     neverIndexNext: 0,
     indexDelayMs: opts.indexDelayMs ?? 0,
@@ -318,6 +321,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
         case 'failNextSubmits':
         case 'hangNextSubmits':
         case 'truncateNextExports':
+        case 'shrinkNextExports':
         case 'failNextExports':
         case 'neverIndexNext':
         case 'indexDelayMs':
@@ -476,7 +480,11 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     }
     counters.exports++;
     const now = Date.now();
-    const rows = listings.filter((l) => l.visible_from <= now).sort((a, b) => a.product_id - b.product_id);
+    let rows = listings.filter((l) => l.visible_from <= now).sort((a, b) => a.product_id - b.product_id);
+    if (faults.shrinkNextExports > 0) {
+      faults.shrinkNextExports--;
+      rows = rows.slice(Math.floor(rows.length * 0.9));
+    }
     let truncateAt = -1;
     if (faults.truncateNextExports > 0) {
       faults.truncateNextExports--;
