@@ -27,11 +27,19 @@ export function creationOutages(logger: CreationDeps['logger']): CreationOutages
   };
 }
 
+/** Postgres unreachable, seen through drizzle's wrapper (the connection error is its cause). */
+function isDatabaseUnavailable(error: unknown): boolean {
+  for (let e = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth += 1) {
+    // postgres.js errors carry a code; Playwright's don't.
+    if (typeof (e as { code?: unknown }).code === 'string' && isConnectionError(e)) return true;
+  }
+  return false;
+}
+
 /** Which outage, if any, an error from a creation attempt comes from. */
 function outageOf(error: unknown): 'site' | 'database' | undefined {
+  if (isDatabaseUnavailable(error)) return 'database';
   if (isSiteUnavailable(error)) return 'site';
-  // postgres.js errors carry a code; Playwright's don't (those are V&R's, above).
-  if (isConnectionError(error) && typeof (error as { code?: unknown }).code === 'string') return 'database';
   return undefined;
 }
 
@@ -126,7 +134,10 @@ export async function processCreationJob(
     );
     throw error;
   } finally {
-    await deps.afterCreation?.().catch((error) => logger.error({ err: error }, 'flush decision failed'));
+    await deps.afterCreation?.().catch((error) => {
+      if (isDatabaseUnavailable(error)) deps.outages?.database.down(error);
+      else logger.error({ err: error }, 'flush decision failed');
+    });
   }
 }
 
