@@ -122,6 +122,10 @@ export async function processCreationJob(
       await job.log(`unavailable, next try in ${waited} ms: ${errorMessage(error)}`).catch(() => {});
       throw new DelayedError();
     }
+    // A real failure ends the outage this job was waiting out: the next one gets its full window.
+    if (job.data.outage) {
+      await job.updateData({ rowId: job.data.rowId, productRef: job.data.productRef }).catch(() => {});
+    }
     const lastAttempt = attempt >= (job.opts.attempts ?? 1);
     const reason = `attempt ${attempt}: ${errorMessage(error)}`;
     logger.warn({ err: error, lastAttempt }, 'creation attempt failed');
