@@ -72,3 +72,12 @@ export function isConnectionError(error: unknown): boolean {
   if (/\b(ECONNREFUSED|ECONNRESET|Connection is closed|connect ETIMEDOUT)\b/.test(error.message)) return true;
   return error.cause !== undefined && error.cause !== error && isConnectionError(error.cause);
 }
+
+/** Postgres unreachable, also seen through drizzle's wrapper (the connection error is its cause). */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  for (let e = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth += 1) {
+    // postgres.js errors carry a code; Playwright's don't.
+    if (typeof (e as { code?: unknown }).code === 'string' && isConnectionError(e)) return true;
+  }
+  return false;
+}

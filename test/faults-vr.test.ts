@@ -127,10 +127,11 @@ describe('V&R down for maintenance (every route answers 503)', () => {
       logger: silentLogger,
     });
     stops.push(() => creation.stop());
+    const resolutionLogs = captureLogs();
     const resolution = startResolutionProcess({
       config: services.config(fast),
       site: site(sim),
-      logger: silentLogger,
+      logger: resolutionLogs.logger,
     });
     stops.push(() => resolution.stop());
     const row = rowsOf(services);
@@ -187,6 +188,10 @@ describe('V&R down for maintenance (every route answers 503)', () => {
     assert.equal(listed.length, 1, 'on V&R once');
     assert.equal(done.vr_listing_id, listed[0]!.product_id);
     assert.equal(sim.state().counters.submissions, 2);
+    // The failed flushes during the outage: one warning, then one line when V&R is back.
+    assert.equal(resolutionLogs.matching(/^V&R unavailable/, WARN).length, 1);
+    assert.equal(resolutionLogs.matching(/^V&R is back/).length, 1);
+    assert.equal(resolutionLogs.matching(/flush failed|resolution job failed/, WARN).length, 0);
   });
 });
 

@@ -1,6 +1,6 @@
 import { DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { isConnectionError, type Outage, trackOutage } from '../outage.ts';
+import { isConnectionError, isDatabaseUnavailable, type Outage, trackOutage } from '../outage.ts';
 import { CREATE_QUEUE, type CreateJobData } from '../queues.ts';
 import { isSiteUnavailable } from '../vr/errors.ts';
 import { type CreationDeps, type CreationResult, createListing, handBack } from './create-listing.ts';
@@ -25,15 +25,6 @@ export function creationOutages(logger: CreationDeps['logger']): CreationOutages
     database: trackOutage(logger, 'Postgres', 'creation jobs wait and retry without using up their attempts'),
     redis: trackOutage(logger, 'Redis', 'the creation worker waits for it to come back'),
   };
-}
-
-/** Postgres unreachable, seen through drizzle's wrapper (the connection error is its cause). */
-function isDatabaseUnavailable(error: unknown): boolean {
-  for (let e = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth += 1) {
-    // postgres.js errors carry a code; Playwright's don't.
-    if (typeof (e as { code?: unknown }).code === 'string' && isConnectionError(e)) return true;
-  }
-  return false;
 }
 
 /** Which outage, if any, an error from a creation attempt comes from. */

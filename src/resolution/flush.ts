@@ -3,6 +3,8 @@ import type { Config } from '../config.ts';
 import type { Database } from '../db/client.ts';
 import { type VrJob, vrJobs, vrProductLinks, vrResolutionRuns } from '../db/schema.ts';
 import type { Logger } from '../logger.ts';
+import { isDatabaseUnavailable } from '../outage.ts';
+import { isSiteUnavailable } from '../vr/errors.ts';
 import type { VrHttpSession } from '../vr/http-session.ts';
 import { scanExport } from './export-stream.ts';
 import { createMatcher, type MatchOutcome, type PendingJob } from './match.ts';
@@ -343,7 +345,9 @@ async function flushLocked(deps: FlushDeps, trigger: string): Promise<FlushResul
       })
       .where(eq(vrResolutionRuns.id, run!.id))
       .catch(() => {});
-    log.warn({ err: error }, 'flush failed; nothing was written');
+    // An outage is reported once by the worker, not at every retry.
+    const outage = isSiteUnavailable(error) || isDatabaseUnavailable(error);
+    log[outage ? 'debug' : 'warn']({ err: error }, 'flush failed; nothing was written');
     throw error;
   }
 }

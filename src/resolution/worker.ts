@@ -5,9 +5,10 @@ import type { Config } from '../config.ts';
 import type { Database } from '../db/client.ts';
 import { closeAll, once } from '../lifecycle.ts';
 import type { Logger } from '../logger.ts';
-import { isConnectionError, type Outage, trackOutage } from '../outage.ts';
+import { isConnectionError, isDatabaseUnavailable, type Outage, trackOutage } from '../outage.ts';
 import { CREATE_QUEUE, type CreateJobData, OUTBOX_CHANNEL, RESOLVE_QUEUE } from '../queues.ts';
 import { withDeadline } from '../signals.ts';
+import { isSiteUnavailable } from '../vr/errors.ts';
 import type { VrHttpSession } from '../vr/http-session.ts';
 import { type FlushResult, runFlush } from './flush.ts';
 import { enqueueOutbox, sweep } from './sweep.ts';
@@ -77,9 +78,19 @@ export function startResolutionWorker(deps: ResolutionWorkerDeps): { worker: Wor
   });
   resolveQueue.on('error', (error) => redisOutage.down(error));
   createQueue.on('error', (error) => redisOutage.down(error));
-  worker.on('failed', (job, error) =>
-    logger.warn({ jobId: job?.id, attempt: job?.attemptsMade, err: error.message }, 'resolution job failed'),
-  );
+  const siteOutage = trackOutage(logger, 'V&R', 'flushes are retried; no listing uses up a try meanwhile');
+  worker.on('failed', (job, error) => {
+    const context = { jobId: job?.id, job: job?.name, attempt: job?.attemptsMade };
+    if (isSiteUnavailable(error)) siteOutage.down(error, context);
+    else if (isDatabaseUnavailable(error)) databaseOutage.down(error, context);
+    else logger.warn({ ...context, err: error.message }, 'resolution job failed');
+  });
+  worker.on('completed', (job) => {
+    // A flush that downloaded an export: V&R answered.
+    if (job.name !== SWEEP_JOB && (job.returnvalue as Partial<FlushResult> | undefined)?.runId)
+      siteOutage.up();
+    databaseOutage.up();
+  });
   // Rows a host application committed in its own transaction: enqueue them right after the commit.
   let outbox: Promise<unknown> = Promise.resolve();
   let outboxPending = false;
