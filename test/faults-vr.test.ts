@@ -42,7 +42,9 @@ describe('V&R down for maintenance (every route answers 503)', () => {
 
   before(async () => {
     services = await setupServices();
-    producer = services.producer();
+    // Two attempts per job: a policy that spent attempts on the outage would fail both jobs.
+    producer = createProducerFor(services, services.queuePrefix, 2);
+    stops.push(() => producer.close());
     queue = new Queue(CREATE_QUEUE, { connection: services.redis, prefix: services.queuePrefix });
   });
 
@@ -58,7 +60,6 @@ describe('V&R down for maintenance (every route answers 503)', () => {
     sim.setFaults({ down: true });
     const logs = captureLogs();
     const creation: RunningProcess = startCreationProcess({
-      // Two attempts only: a policy that spent attempts on the outage would fail both jobs.
       config: services.config({
         CREATE_ATTEMPTS: '2',
         CREATE_BACKOFF_MS: '100',
@@ -108,6 +109,36 @@ describe('V&R down for maintenance (every route answers 503)', () => {
       assert.equal(onVr(sim, ref).length, 1, `${ref} listed once`);
     }
     assert.equal(logs.matching(/^V&R is back/).length, 1);
+  });
+
+  test('past OUTAGE_GIVE_UP_MS the tries count again, and the job fails with the reason', async () => {
+    const sim = await startSimulator({ port: 0, catalogRows: 10, seed: 24 });
+    stops.push(() => sim.close());
+    sim.setFaults({ down: true });
+    const prefix = `${services.queuePrefix}-g`;
+    const config = services.config({
+      QUEUE_PREFIX: prefix,
+      CREATE_ATTEMPTS: '2',
+      CREATE_BACKOFF_MS: '100',
+      OUTAGE_RETRY_MAX_MS: '200',
+      OUTAGE_GIVE_UP_MS: '1500',
+      FLUSH_SETTLE_MS: '600000',
+    });
+    const creation = startCreationProcess({ config, site: site(sim), logger: silentLogger });
+    stops.push(() => creation.stop());
+    const giveUp = createProducerFor(services, prefix, 2);
+    stops.push(() => giveUp.close());
+    await giveUp.enqueueListing({ productRef: 'DOWN-LONG', brand: 'Fender', model: 'Mustang', price: 700 });
+    const failed = await waitFor(
+      'the job to fail',
+      async () => {
+        const r = await rowsOf(services)('DOWN-LONG');
+        return r?.status === 'failed' ? r : undefined;
+      },
+      90_000,
+    );
+    assert.match(failed.error ?? '', /gave up after 2 attempts: .*503/);
+    assert.equal(sim.state('form').listings.length, 0);
   });
 
   test('a 503 after Publish is an unknown outcome: never resubmitted while down, resubmitted once only after exports show it missing', async () => {
@@ -195,8 +226,14 @@ describe('V&R down for maintenance (every route answers 503)', () => {
   });
 });
 
-function createProducerFor(services: TestServices, queuePrefix: string): Producer {
-  return createProducer({ databaseUrl: services.databaseUrl, redisUrl: services.redisUrl, queuePrefix });
+function createProducerFor(services: TestServices, queuePrefix: string, createAttempts = 5): Producer {
+  return createProducer({
+    databaseUrl: services.databaseUrl,
+    redisUrl: services.redisUrl,
+    queuePrefix,
+    createAttempts,
+    createBackoffMs: 100,
+  });
 }
 
 describe('exports that time out, arrive cut short or arrive suspiciously small', () => {
