@@ -72,6 +72,8 @@ const envSchema = z.object({
   STALE_PENDING_MS: int(1_000, 30 * 24 * HOUR).default(HOUR),
   CREATE_ATTEMPTS: int(1, 100).default(5),
   CREATE_BACKOFF_MS: int(0, HOUR).default(5_000),
+  OUTAGE_RETRY_MAX_MS: int(100, HOUR).default(300_000),
+  OUTAGE_GIVE_UP_MS: int(0, 7 * 24 * HOUR).default(6 * HOUR),
   SWEEP_INTERVAL_MS: int(1_000, 24 * HOUR).default(60_000),
   VR_PAGE_TIMEOUT_MS: int(1_000, 10 * 60_000).default(30_000),
   VR_SUBMIT_TIMEOUT_MS: int(1_000, 10 * 60_000).default(90_000),
@@ -105,6 +107,10 @@ export interface Config {
   stalePendingMs: number;
   createAttempts: number;
   createBackoffMs: number;
+  /** Longest wait between two tries while V&R or Postgres is unavailable (tries that use up no attempt). */
+  outageRetryMaxMs: number;
+  /** How long a creation job waits out an outage before its tries count again. */
+  outageGiveUpMs: number;
   sweepIntervalMs: number;
   pageTimeoutMs: number;
   submitTimeoutMs: number;
@@ -163,6 +169,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     stalePendingMs: e.STALE_PENDING_MS,
     createAttempts: e.CREATE_ATTEMPTS,
     createBackoffMs: e.CREATE_BACKOFF_MS,
+    outageRetryMaxMs: e.OUTAGE_RETRY_MAX_MS,
+    outageGiveUpMs: e.OUTAGE_GIVE_UP_MS,
     sweepIntervalMs: e.SWEEP_INTERVAL_MS,
     pageTimeoutMs: e.VR_PAGE_TIMEOUT_MS,
     submitTimeoutMs: e.VR_SUBMIT_TIMEOUT_MS,

@@ -8,10 +8,15 @@ export const LIMITS = {
   finish: 100,
   category: 200,
   description: 60_000,
+  /** UTF-8 bytes: what V&R stores (a 64 KB text column), with room for the reference marker. */
+  descriptionBytes: 60_000,
   images: 20,
   imageUrl: 2_000,
   price: 10_000_000,
+  /** Listings in one bulk call (producer, API, one `vr-lister enqueue` file). */
   bulkListings: 10_000,
+  /** Bytes in one HTTP request body (POST /api/vr/jobs): a bigger batch is split into several calls. */
+  requestBodyBytes: 32 * 1024 * 1024,
 } as const;
 
 export const CURRENCIES = ['GBP', 'EUR', 'USD', 'CHF', 'SEK', 'NOK', 'DKK', 'JPY', 'AUD', 'CAD'] as const;
@@ -20,6 +25,17 @@ export const CURRENCIES = ['GBP', 'EUR', 'USD', 'CHF', 'SEK', 'NOK', 'DKK', 'JPY
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 const CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/;
 const CONTROL_OR_NEWLINE = /[\u0000-\u001F\u007F]/;
+
+function isHttpUrl(value: string): boolean {
+  // No whitespace, control characters or lone surrogates anywhere, and a URL the WHATWG parser takes.
+  if (!/^https?:\/\/[^\s\u0000-\u001F\u007F]+$/.test(value) || LONE_SURROGATE.test(value)) return false;
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '';
+  } catch {
+    return false;
+  }
+}
 
 function text(max: number, { multiline = false } = {}) {
   return z
@@ -58,7 +74,12 @@ export const listingSchema = z.strictObject(
       .max(thisYear + 1, `must be ${thisYear + 1} or earlier`)
       .optional(),
     finish: text(LIMITS.finish).optional(),
-    description: text(LIMITS.description, { multiline: true }).optional(),
+    description: text(LIMITS.description, { multiline: true })
+      .refine(
+        (v) => Buffer.byteLength(v, 'utf8') <= LIMITS.descriptionBytes,
+        `must be at most ${LIMITS.descriptionBytes} bytes in UTF-8`,
+      )
+      .optional(),
     category: text(LIMITS.category)
       .refine((v) => v.split('>').every((part) => part.trim().length > 0), 'must be names separated by >')
       .optional(),
@@ -67,7 +88,7 @@ export const listingSchema = z.strictObject(
         z
           .string({ error: 'must be a string' })
           .max(LIMITS.imageUrl, `must be at most ${LIMITS.imageUrl} characters`)
-          .refine((v) => /^https?:\/\/[^\s]+$/.test(v), 'must be an http(s) URL'),
+          .refine(isHttpUrl, 'must be an http(s) URL'),
         { error: 'must be an array of image URLs' },
       )
       .max(LIMITS.images, `must have at most ${LIMITS.images} images`)
@@ -105,7 +126,8 @@ export class ValidationError extends Error {
 function fieldErrors(error: z.ZodError, index?: number): FieldError[] {
   return error.issues.flatMap((issue) => {
     if (issue.code === 'unrecognized_keys') {
-      return issue.keys.map((key) => ({ index, field: key, message: 'is not a known field' }));
+      // An empty key still needs a visible name.
+      return issue.keys.map((key) => ({ index, field: key || '""', message: 'is not a known field' }));
     }
     const field = issue.path.length ? issue.path.map(String).join('.') : '(listing)';
     return [{ index, field, message: issue.message }];

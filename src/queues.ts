@@ -10,6 +10,8 @@ export const OUTBOX_CHANNEL = 'vr_lister_outbox';
 export interface CreateJobData {
   rowId: number;
   productRef: string;
+  /** Set while V&R or Postgres is unavailable: tries then wait without using up attempts. */
+  outage?: { since: string; delays: number };
 }
 
 /** BullMQ ids can't be plain integers; the generation makes a manual retry's job new. */

@@ -18,7 +18,10 @@ async function simState(sim: Simulator, query = ''): Promise<SimState> {
   return (await res.json()) as SimState;
 }
 
-async function setFaults(sim: Simulator, faults: Record<string, number>): Promise<Record<string, number>> {
+async function setFaults(
+  sim: Simulator,
+  faults: Record<string, number | boolean>,
+): Promise<Record<string, number>> {
   const res = await fetch(`${sim.url}/__sim/faults`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -515,6 +518,41 @@ describe('V&R simulator', () => {
     const res = await client.downloadExport();
     assert.equal(res.status, 503);
     assert.match(await res.text(), /maintenance/);
+  });
+
+  test('down (and downUntil) answers 503 maintenance on every route, login and export included', async () => {
+    const client = new SimClient(sim.url);
+    await client.login();
+    await setFaults(sim, { down: true });
+    try {
+      for (const response of [
+        await client.get('/'),
+        await client.postForm('/do_login', { username: 'demo', pass: 'demo', open_where: 'header' }),
+        await client.get('/instruments/add_edit_item'),
+        await client.postForm('/ajax/check_brand_exists', { brand_name: 'Fender' }),
+        await client.downloadExport(),
+      ]) {
+        assert.equal(response.status, 503, response.url);
+        assert.match(await response.text(), /maintenance/);
+      }
+      const res = await client.fetch('/instruments/add_edit_item', { method: 'POST', body: listingForm() });
+      assert.equal(res.status, 503);
+      await res.text();
+    } finally {
+      await setFaults(sim, { down: false });
+    }
+    const listings = (await simState(sim)).listings.length;
+    assert.equal((await client.get('/account')).status, 200, 'the session outlives the maintenance');
+    await setFaults(sim, { downUntil: Date.now() + 60_000 });
+    const during = await client.get('/account');
+    assert.equal(during.status, 503);
+    assert.ok(Number(during.headers.get('retry-after')) > 0);
+    await setFaults(sim, { downUntil: Date.now() - 1 });
+    assert.equal((await client.get('/account')).status, 200);
+    assert.equal((await simState(sim)).listings.length, listings, 'nothing created while down');
+    const bad = await fetch(`${sim.url}/__sim/faults`, { method: 'POST', body: '{"down":1}' });
+    assert.equal(bad.status, 400);
+    await bad.text();
   });
 
   test('bad fault settings are rejected; unknown routes answer 404', async () => {

@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Queue } from 'bullmq';
+import { type RunningProcess, startCreationProcess } from '../src/creation/main.ts';
 import { silentLogger } from '../src/logger.ts';
 import type { Producer } from '../src/producer/producer.ts';
 import { CREATE_QUEUE } from '../src/queues.ts';
 import { startResolutionProcess } from '../src/resolution/main.ts';
+import { type Simulator, startSimulator } from '../src/simulator/server.ts';
 import { setupServices, type TestServices, waitFor } from './helpers/services.ts';
 
 describe('transactional enqueue', () => {
@@ -12,24 +14,36 @@ describe('transactional enqueue', () => {
   let producer: Producer;
   let queue: Queue;
   let resolution: { stop(): Promise<void> };
+  let creation: RunningProcess;
+  let sim: Simulator;
 
   before(async () => {
     services = await setupServices();
     producer = services.producer();
     queue = new Queue(CREATE_QUEUE, { connection: services.redis, prefix: services.queuePrefix });
+    sim = await startSimulator({ port: 0, catalogRows: 40, seed: 51 });
+    const site = { baseUrl: sim.url, username: 'demo', password: 'demo' };
     // The sweep runs once at start and then only every ten minutes: what follows is the listener's doing.
-    resolution = startResolutionProcess({
-      config: services.config({ SWEEP_INTERVAL_MS: '600000' }),
-      site: { baseUrl: 'http://127.0.0.1:9', username: 'u', password: 'p' },
-      logger: silentLogger,
+    const config = services.config({
+      SWEEP_INTERVAL_MS: '600000',
+      FLUSH_SETTLE_MS: '300',
+      RESOLUTION_BACKOFF_MS: '300',
     });
+    resolution = startResolutionProcess({ config, site, logger: silentLogger });
+    creation = startCreationProcess({ config, site, logger: silentLogger });
   });
 
   after(async () => {
+    await creation.stop();
     await resolution.stop();
     await queue.close();
+    await sim.close();
     await services.cleanup();
   });
+
+  const onVr = (ref: string) =>
+    sim.state('form').listings.filter((l) => l.product_description.includes(`Ref: ${ref}<`));
+  const allJobs = async () => Object.values(await queue.getJobCounts()).reduce((a, b) => a + b, 0);
 
   const listing = (productRef: string) => ({ productRef, brand: 'Fender', model: 'Mustang', price: 800 });
   const rows = async (ref: string) =>
@@ -49,7 +63,7 @@ describe('transactional enqueue', () => {
       /changes its mind/,
     );
     assert.equal((await rows('TX-PG-ROLLBACK')).length, 0);
-    assert.equal((await queue.getJobs(['waiting'])).length, 0);
+    assert.equal(await allJobs(), 0);
   });
 
   test('a rolled-back drizzle transaction leaves no row and no job', async () => {
@@ -60,10 +74,10 @@ describe('transactional enqueue', () => {
       }),
     );
     assert.equal((await rows('TX-DZ-ROLLBACK')).length, 0);
-    assert.equal((await queue.getJobs(['waiting'])).length, 0);
+    assert.equal(await allJobs(), 0);
   });
 
-  test('a committed transaction is listed: its job reaches Redis after the commit', async () => {
+  test('a committed transaction is listed: its job reaches Redis after the commit, the listing is created on V&R and resolved', async () => {
     await services.database.sql.begin(async (tx) => {
       await producer.enqueueListing(listing('TX-PG-COMMIT'), { tx });
       // Not before the commit.
@@ -76,7 +90,23 @@ describe('transactional enqueue', () => {
       const job = await waitFor(`the job for ${ref}`, () => jobFor(ref));
       assert.equal(job.data.productRef, ref);
     }
-    assert.equal((await rows('TX-PG-COMMIT'))[0]!.status, 'queued');
+    for (const ref of ['TX-PG-COMMIT', 'TX-DZ-COMMIT-1', 'TX-DZ-COMMIT-2']) {
+      const done = await waitFor(
+        `${ref} listed and resolved`,
+        async () => {
+          const [row] = await services.database.sql`
+            select status, vr_listing_id::int from vr_jobs where product_ref = ${ref}`;
+          return row?.status === 'completed' ? row : undefined;
+        },
+        120_000,
+      );
+      const listed = onVr(ref);
+      assert.equal(listed.length, 1, `${ref} on V&R once`);
+      assert.equal(done.vr_listing_id, listed[0]!.product_id);
+    }
+    // The rolled-back ones never reached V&R.
+    assert.equal(onVr('TX-PG-ROLLBACK').length + onVr('TX-DZ-ROLLBACK').length, 0);
+    assert.equal(sim.state('form').listings.length, 3);
   });
 
   test('inside a transaction, validation and the already-listed check still apply', async () => {

@@ -5,7 +5,13 @@ import { type MatchCriteria, type VrJob, vrJobs, vrProductLinks, vrResolutionRun
 import type { Listing } from '../listing.ts';
 import type { Logger } from '../logger.ts';
 import { brandKey, descriptionHash, finishKey, markerFor, modelKey } from '../resolution/normalize.ts';
-import { isLoginUrl, isRetryableStatus, VrRejectedError, VrUnavailableError } from '../vr/errors.ts';
+import {
+  ImageUnavailableError,
+  isLoginUrl,
+  isRetryableStatus,
+  VrRejectedError,
+  VrUnavailableError,
+} from '../vr/errors.ts';
 import { type BrowserSession, SESSION_EXPIRED } from './browser.ts';
 import { FORM_PATH, fillForm, type ImageFile, openForm, publish } from './listing-form.ts';
 
@@ -91,12 +97,24 @@ export async function markFailed(db: Db, rowId: number, reason: string): Promise
  * After a retryable error: back to `queued` for BullMQ's next attempt, `failed` after the last one,
  * and to resolution when a submit may have gone out.
  */
-export async function handBack(db: Db, rowId: number, reason: string, lastAttempt: boolean): Promise<void> {
+export async function handBack(
+  db: Db,
+  rowId: number,
+  reason: string,
+  lastAttempt: boolean,
+): Promise<'completed_pending_id' | 'failed' | 'queued' | undefined> {
   const [row] = await db.select().from(vrJobs).where(eq(vrJobs.id, rowId));
-  if (row?.status !== 'in_progress') return;
-  if (row.submitStartedAt) await markOutcomeUnknown(db, rowId, reason);
-  else if (lastAttempt) await markFailed(db, rowId, reason);
-  else await setRow(db, rowId, { status: 'queued', error: reason });
+  if (row?.status !== 'in_progress') return undefined;
+  if (row.submitStartedAt) {
+    await markOutcomeUnknown(db, rowId, reason);
+    return 'completed_pending_id';
+  }
+  if (lastAttempt) {
+    await markFailed(db, rowId, reason);
+    return 'failed';
+  }
+  await setRow(db, rowId, { status: 'queued', error: reason });
+  return 'queued';
 }
 
 /** The submit went out and we don't know if it landed: resolution decides, never a second submit. */
@@ -147,12 +165,12 @@ async function downloadImages(urls: string[], timeoutMs: number): Promise<ImageF
     try {
       response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
     } catch (error) {
-      throw new VrUnavailableError(
+      throw new ImageUnavailableError(
         `image ${index} (${url}) could not be downloaded: ${(error as Error).message}`,
       );
     }
     if (response.status >= 500)
-      throw new VrUnavailableError(`image ${index} (${url}) answered HTTP ${response.status}`);
+      throw new ImageUnavailableError(`image ${index} (${url}) answered HTTP ${response.status}`);
     if (!response.ok) throw new VrRejectedError(`images.${index} (${url}) answered HTTP ${response.status}`);
     const buffer = Buffer.from(await response.arrayBuffer());
     if (buffer.length > IMAGE_MAX_BYTES) throw new VrRejectedError(`images.${index} is larger than 15 MB`);

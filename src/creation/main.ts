@@ -7,7 +7,7 @@ import { CREATE_QUEUE, createRedis, RESOLVE_QUEUE } from '../queues.ts';
 import { countDuePending, decideFlush, type FlushJobData, requestFlush } from '../resolution/trigger.ts';
 import { withDeadline } from '../signals.ts';
 import { BrowserSession } from './browser.ts';
-import { startCreationWorker } from './worker.ts';
+import { creationOutages, startCreationWorker } from './worker.ts';
 
 export interface RunningProcess {
   /** Stops taking work, lets the current job finish within the deadline, then closes everything. */
@@ -23,9 +23,15 @@ export interface CreationProcessOptions {
 export function startCreationProcess({ config, site, logger }: CreationProcessOptions): RunningProcess {
   const database = connectDatabase(config.databaseUrl);
   const connection = createRedis(config.redisUrl);
-  connection.on('error', (error) => logger.warn({ err: error.message }, 'redis connection error'));
+  const outages = creationOutages(logger);
+  // ioredis retries for ever; every failed retry is an 'error': one warning per outage.
+  connection.on('error', (error) => outages.redis.down(error));
+  connection.on('ready', () => outages.redis.up());
   const createQueue = new Queue(CREATE_QUEUE, { connection, prefix: config.queuePrefix });
   const resolveQueue = new Queue<FlushJobData>(RESOLVE_QUEUE, { connection, prefix: config.queuePrefix });
+  // Without listeners BullMQ prints each of the connection's errors to the console.
+  createQueue.on('error', (error) => outages.redis.down(error));
+  resolveQueue.on('error', (error) => outages.redis.down(error));
   const flushDecision = {
     db: database.db,
     createQueue,
@@ -47,6 +53,7 @@ export function startCreationProcess({ config, site, logger }: CreationProcessOp
       config,
       logger,
       connection,
+      outages,
       afterCreation: async () => {
         await decideFlush(flushDecision);
       },

@@ -1,12 +1,67 @@
-import { type Job, UnrecoverableError, Worker } from 'bullmq';
+import { DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { isConnectionError, isDatabaseUnavailable, type Outage, trackOutage } from '../outage.ts';
 import { CREATE_QUEUE, type CreateJobData } from '../queues.ts';
+import { isSiteUnavailable } from '../vr/errors.ts';
 import { type CreationDeps, type CreationResult, createListing, handBack } from './create-listing.ts';
 
 export interface CreationWorkerDeps extends CreationDeps {
   connection: Redis;
   /** Called after every creation attempt, success or not: the flush decision lives there. */
   afterCreation?: () => Promise<void>;
+  /** One warning per outage of V&R, Postgres or Redis; made by startCreationWorker when absent. */
+  outages?: CreationOutages;
+}
+
+export interface CreationOutages {
+  site: Outage;
+  database: Outage;
+  redis: Outage;
+}
+
+export function creationOutages(logger: CreationDeps['logger']): CreationOutages {
+  return {
+    site: trackOutage(logger, 'V&R', 'creation jobs wait and retry without using up their attempts'),
+    database: trackOutage(logger, 'Postgres', 'creation jobs wait and retry without using up their attempts'),
+    redis: trackOutage(logger, 'Redis', 'the creation worker waits for it to come back'),
+  };
+}
+
+/** Which outage, if any, an error from a creation attempt comes from. */
+function outageOf(error: unknown): 'site' | 'database' | undefined {
+  if (isDatabaseUnavailable(error)) return 'database';
+  if (isSiteUnavailable(error)) return 'site';
+  return undefined;
+}
+
+/**
+ * V&R down for its nightly maintenance, or Postgres restarting, says nothing about the listing:
+ * the job waits (capped exponential backoff) and its attempts are kept for real failures, for up
+ * to OUTAGE_GIVE_UP_MS. Returns the delay, or undefined when the job should fail the usual way.
+ */
+async function waitOutOutage(
+  deps: CreationWorkerDeps,
+  job: Job<CreateJobData>,
+  token: string | undefined,
+  error: unknown,
+  reason: string,
+): Promise<number | undefined> {
+  const kind = outageOf(error);
+  if (!kind || !token) return undefined;
+  const now = Date.now();
+  const outage = job.data.outage ?? { since: new Date(now).toISOString(), delays: 0 };
+  if (now - Date.parse(outage.since) > deps.config.outageGiveUpMs) return undefined;
+  // The row goes back to queued (or, if a submit had begun, to resolution: never a second submit).
+  const status = await handBack(deps.db, job.data.rowId, reason, false).catch(() => 'unknown' as const);
+  if (status === 'completed_pending_id') return undefined;
+  const delay = Math.min(
+    deps.config.outageRetryMaxMs,
+    Math.max(100, deps.config.createBackoffMs) * 2 ** Math.min(outage.delays, 30),
+  );
+  await job.updateData({ ...job.data, outage: { since: outage.since, delays: outage.delays + 1 } });
+  await job.moveToDelayed(now + delay, token);
+  deps.outages?.[kind].down(error, { waitMs: delay });
+  return delay;
 }
 
 function errorMessage(error: unknown): string {
@@ -16,6 +71,7 @@ function errorMessage(error: unknown): string {
 export async function processCreationJob(
   deps: CreationWorkerDeps,
   job: Job<CreateJobData>,
+  token?: string,
 ): Promise<CreationResult> {
   const attempt = job.attemptsMade + 1;
   const logger = deps.logger.child({
@@ -39,11 +95,28 @@ export async function processCreationJob(
         ? 'submitted; waiting for its V&R id'
         : `${result.outcome}${'reason' in result ? `: ${result.reason}` : ''}${'vrListingId' in result ? ` (${result.vrListingId})` : ''}`;
     await report.step(summary, 100);
+    deps.outages?.site.up();
+    deps.outages?.database.up();
     // A definite failure: Bull Board should show it failed, and BullMQ must not retry it.
     if (result.outcome === 'failed') throw new UnrecoverableError(result.reason);
     return result;
   } catch (error) {
     if (error instanceof UnrecoverableError) throw error;
+    const waited = await waitOutOutage(
+      deps,
+      job,
+      token,
+      error,
+      `waiting for ${outageOf(error) === 'site' ? 'V&R' : 'Postgres'} to come back: ${errorMessage(error)}`,
+    );
+    if (waited !== undefined) {
+      await job.log(`unavailable, next try in ${waited} ms: ${errorMessage(error)}`).catch(() => {});
+      throw new DelayedError();
+    }
+    // A real failure ends the outage this job was waiting out: the next one gets its full window.
+    if (job.data.outage) {
+      await job.updateData({ rowId: job.data.rowId, productRef: job.data.productRef }).catch(() => {});
+    }
     const lastAttempt = attempt >= (job.opts.attempts ?? 1);
     const reason = `attempt ${attempt}: ${errorMessage(error)}`;
     logger.warn({ err: error, lastAttempt }, 'creation attempt failed');
@@ -56,21 +129,34 @@ export async function processCreationJob(
     );
     throw error;
   } finally {
-    await deps.afterCreation?.().catch((error) => logger.error({ err: error }, 'flush decision failed'));
+    await deps.afterCreation?.().catch((error) => {
+      if (isDatabaseUnavailable(error)) deps.outages?.database.down(error);
+      else logger.error({ err: error }, 'flush decision failed');
+    });
   }
 }
 
 /** The creation worker: concurrency 1, one browser; `close()` lets the current job finish. */
 export function startCreationWorker(deps: CreationWorkerDeps, prefix: string): Worker<CreateJobData> {
-  const worker = new Worker<CreateJobData>(CREATE_QUEUE, (job) => processCreationJob(deps, job), {
-    connection: deps.connection,
-    prefix,
-    concurrency: 1,
-    // The lock is renewed while a job runs; after a crash the job is taken over once it expires.
-    lockDuration: deps.config.workerLockMs,
-    stalledInterval: Math.max(1_000, Math.floor(deps.config.workerLockMs / 2)),
-    maxStalledCount: 3,
+  const outages = deps.outages ?? creationOutages(deps.logger);
+  const withOutages = { ...deps, outages };
+  const worker = new Worker<CreateJobData>(
+    CREATE_QUEUE,
+    (job, token) => processCreationJob(withOutages, job, token),
+    {
+      connection: deps.connection,
+      prefix,
+      concurrency: 1,
+      // The lock is renewed while a job runs; after a crash the job is taken over once it expires.
+      lockDuration: deps.config.workerLockMs,
+      stalledInterval: Math.max(1_000, Math.floor(deps.config.workerLockMs / 2)),
+      maxStalledCount: 3,
+    },
+  );
+  worker.on('error', (error) => {
+    // Redis gone: BullMQ reconnects by itself; one line for the outage, not one per retry.
+    if (isConnectionError(error)) outages.redis.down(error);
+    else deps.logger.error({ err: error }, 'creation worker error');
   });
-  worker.on('error', (error) => deps.logger.error({ err: error }, 'creation worker error'));
   return worker;
 }

@@ -1,8 +1,10 @@
-import { and, desc, eq, inArray, isNotNull, isNull, sql } from 'drizzle-orm';
+import { and, desc, eq, inArray, isNotNull, isNull, lt, sql } from 'drizzle-orm';
 import type { Config } from '../config.ts';
 import type { Database } from '../db/client.ts';
 import { type VrJob, vrJobs, vrProductLinks, vrResolutionRuns } from '../db/schema.ts';
 import type { Logger } from '../logger.ts';
+import { isDatabaseUnavailable } from '../outage.ts';
+import { isSiteUnavailable } from '../vr/errors.ts';
 import type { VrHttpSession } from '../vr/http-session.ts';
 import { scanExport } from './export-stream.ts';
 import { createMatcher, type MatchOutcome, type PendingJob } from './match.ts';
@@ -27,6 +29,47 @@ export interface FlushResult {
   errors: string[];
   /** When the earliest listing still waiting is due for another look, if any. */
   nextDueAt: Date | null;
+}
+
+/** An export with fewer rows than this share of the last complete one is taken for a cut-off download. */
+export const EXPORT_MIN_ROW_RATIO = 0.5;
+/** Identical suspect exports in a row after which the shop is believed to have really shrunk. */
+export const SUSPECT_EXPORTS_TO_ACCEPT = 3;
+const SUSPECT = 'the export looks incomplete';
+
+export interface ExportShape {
+  rowsScanned: number | null;
+  maxProductId: number | null;
+}
+
+/**
+ * Why this export can't be trusted, or undefined. V&R ids only grow and a shop doesn't lose half
+ * its stock between two flushes: an export that stops short of ids seen before, or has less than
+ * half the rows of the last complete one, is a cut-off download. Nothing is written from it; the
+ * flush is retried. When the same smaller export comes back SUSPECT_EXPORTS_TO_ACCEPT times in a
+ * row (`recent`: the latest runs, newest first), it is the truth: items were deleted.
+ */
+export function suspectExport(
+  stats: { rows: number; maxProductId: number },
+  lastComplete: ExportShape | undefined,
+  recent: (ExportShape & { error: string | null })[],
+): string | undefined {
+  let reason: string | undefined;
+  if (lastComplete?.maxProductId && stats.maxProductId < lastComplete.maxProductId) {
+    reason = `${SUSPECT}: its highest id is ${stats.maxProductId}, an earlier export had ${lastComplete.maxProductId}`;
+  } else if (lastComplete?.rowsScanned && stats.rows < lastComplete.rowsScanned * EXPORT_MIN_ROW_RATIO) {
+    reason = `${SUSPECT}: ${stats.rows} rows, the last complete export had ${lastComplete.rowsScanned} (fewer than ${EXPORT_MIN_ROW_RATIO * 100}%)`;
+  }
+  if (!reason) return undefined;
+  const same = recent
+    .slice(0, SUSPECT_EXPORTS_TO_ACCEPT - 1)
+    .filter(
+      (run) =>
+        run.error?.startsWith(SUSPECT) &&
+        run.rowsScanned === stats.rows &&
+        run.maxProductId === stats.maxProductId,
+    );
+  return same.length >= SUSPECT_EXPORTS_TO_ACCEPT - 1 ? undefined : reason;
 }
 
 // One flush at a time across every process: pg advisory lock key.
@@ -175,6 +218,7 @@ async function flushLocked(deps: FlushDeps, trigger: string): Promise<FlushResul
   result.runId = run!.id;
   const log = logger.child({ runId: run!.id, trigger });
 
+  let scanned: { rows: number; maxProductId: number; bytes: number } | undefined;
   try {
     const linked = await db.select({ id: vrProductLinks.vrListingId }).from(vrProductLinks);
     const pending: PendingJob[] = jobs.flatMap((job) =>
@@ -195,25 +239,32 @@ async function flushLocked(deps: FlushDeps, trigger: string): Promise<FlushResul
       markerTemplate: config.refMarkerTemplate,
     });
     const [previous] = await db
-      .select({ maxProductId: vrResolutionRuns.maxProductId })
+      .select({ maxProductId: vrResolutionRuns.maxProductId, rowsScanned: vrResolutionRuns.rowsScanned })
       .from(vrResolutionRuns)
       .where(and(isNotNull(vrResolutionRuns.finishedAt), isNull(vrResolutionRuns.error)))
       .orderBy(desc(vrResolutionRuns.id))
       .limit(1);
+    const recent = await db
+      .select({
+        maxProductId: vrResolutionRuns.maxProductId,
+        rowsScanned: vrResolutionRuns.rowsScanned,
+        error: vrResolutionRuns.error,
+      })
+      .from(vrResolutionRuns)
+      .where(and(isNotNull(vrResolutionRuns.finishedAt), lt(vrResolutionRuns.id, run!.id)))
+      .orderBy(desc(vrResolutionRuns.id))
+      .limit(SUSPECT_EXPORTS_TO_ACCEPT - 1);
 
     const exportRequestedAt = new Date();
     await db.update(vrResolutionRuns).set({ exportRequestedAt }).where(eq(vrResolutionRuns.id, run!.id));
     log.info({ pending: jobs.length }, 'downloading the V&R export');
     const body = await session.openExport(AbortSignal.timeout(config.exportTimeoutMs));
     const stats = await scanExport(body, (row) => matcher.offer(row));
+    scanned = stats;
     result.rowsScanned = stats.rows;
     result.bytes = stats.bytes;
-    // V&R ids only grow: an export that stops short of ids seen before is incomplete.
-    if (previous?.maxProductId && stats.maxProductId < previous.maxProductId) {
-      throw new Error(
-        `the export looks incomplete: its highest id is ${stats.maxProductId}, an earlier export had ${previous.maxProductId}`,
-      );
-    }
+    const suspicion = suspectExport(stats, previous, recent);
+    if (suspicion) throw new Error(suspicion);
     const outcome = matcher.finish();
     const now = new Date();
     const { updates, links } = planUpdates(jobs, outcome, config, exportRequestedAt, now);
@@ -283,10 +334,20 @@ async function flushLocked(deps: FlushDeps, trigger: string): Promise<FlushResul
     const message = error instanceof Error ? error.message : String(error);
     await db
       .update(vrResolutionRuns)
-      .set({ finishedAt: new Date(), error: message, durationMs: Date.now() - started })
+      .set({
+        finishedAt: new Date(),
+        error: message,
+        durationMs: Date.now() - started,
+        // Kept for suspect exports: identical ones in a row are believed (suspectExport).
+        rowsScanned: scanned?.rows ?? null,
+        maxProductId: scanned?.maxProductId ?? null,
+        bytes: scanned?.bytes ?? null,
+      })
       .where(eq(vrResolutionRuns.id, run!.id))
       .catch(() => {});
-    log.warn({ err: error }, 'flush failed; nothing was written');
+    // An outage is reported once by the worker, not at every retry.
+    const outage = isSiteUnavailable(error) || isDatabaseUnavailable(error);
+    log[outage ? 'debug' : 'warn']({ err: error }, 'flush failed; nothing was written');
     throw error;
   }
 }

@@ -2,6 +2,7 @@ import type { Config, VrSite } from '../config.ts';
 import { connectDatabase } from '../db/client.ts';
 import { closeAll, once } from '../lifecycle.ts';
 import type { Logger } from '../logger.ts';
+import { trackOutage } from '../outage.ts';
 import { createRedis } from '../queues.ts';
 import { VrHttpSession } from '../vr/http-session.ts';
 import { startResolutionWorker } from './worker.ts';
@@ -17,9 +18,12 @@ export function startResolutionProcess({
 }) {
   const database = connectDatabase(config.databaseUrl);
   const connection = createRedis(config.redisUrl);
-  connection.on('error', (error) => logger.warn({ err: error.message }, 'redis connection error'));
+  // ioredis retries for ever; every failed retry is an 'error': one warning per outage.
+  const redisOutage = trackOutage(logger, 'Redis', 'the resolution worker waits for it to come back');
+  connection.on('error', (error) => redisOutage.down(error));
+  connection.on('ready', () => redisOutage.up());
   const session = new VrHttpSession(site, logger, config.pageTimeoutMs);
-  const resolution = startResolutionWorker({ database, session, config, logger, connection });
+  const resolution = startResolutionWorker({ database, session, config, logger, connection, redisOutage });
   logger.info({ queuePrefix: config.queuePrefix, site: site.baseUrl }, 'resolution worker started');
   return {
     stop: once(() => closeAll([() => resolution.stop(), () => connection.quit(), () => database.close()])),

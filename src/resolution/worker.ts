@@ -1,17 +1,23 @@
 import { type Job, Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
+import postgres from 'postgres';
 import type { Config } from '../config.ts';
 import type { Database } from '../db/client.ts';
 import { closeAll, once } from '../lifecycle.ts';
 import type { Logger } from '../logger.ts';
+import { isConnectionError, isDatabaseUnavailable, type Outage, trackOutage } from '../outage.ts';
 import { CREATE_QUEUE, type CreateJobData, OUTBOX_CHANNEL, RESOLVE_QUEUE } from '../queues.ts';
 import { withDeadline } from '../signals.ts';
+import { isSiteUnavailable } from '../vr/errors.ts';
 import type { VrHttpSession } from '../vr/http-session.ts';
 import { type FlushResult, runFlush } from './flush.ts';
 import { enqueueOutbox, sweep } from './sweep.ts';
 import { type FlushJobData, scheduleRetryFlush } from './trigger.ts';
 
 export const SWEEP_JOB = 'sweep';
+/** How often the outbox listener checks that its LISTEN is alive (a notification to itself). */
+export const OUTBOX_HEARTBEAT_MS = 5_000;
+const HEARTBEAT = 'heartbeat';
 
 export interface ResolutionWorkerDeps {
   database: Database;
@@ -19,6 +25,8 @@ export interface ResolutionWorkerDeps {
   config: Config;
   logger: Logger;
   connection: Redis;
+  /** One warning per Redis outage; made here when absent. */
+  redisOutage?: Outage;
 }
 
 export function startResolutionWorker(deps: ResolutionWorkerDeps): { worker: Worker; stop(): Promise<void> } {
@@ -57,39 +65,118 @@ export function startResolutionWorker(deps: ResolutionWorkerDeps): { worker: Wor
     },
     { connection, prefix, concurrency: 1, lockDuration: 120_000 },
   );
-  worker.on('error', (error) => logger.error({ err: error }, 'resolution worker error'));
-  worker.on('failed', (job, error) =>
-    logger.warn({ jobId: job?.id, attempt: job?.attemptsMade, err: error.message }, 'resolution job failed'),
+  const redisOutage =
+    deps.redisOutage ?? trackOutage(logger, 'Redis', 'the resolution worker waits for it to come back');
+  const databaseOutage = trackOutage(
+    logger,
+    'Postgres',
+    'flushes and the sweep are retried; committed listings are picked up when it is back',
   );
+  worker.on('error', (error) => {
+    if (isConnectionError(error)) redisOutage.down(error);
+    else logger.error({ err: error }, 'resolution worker error');
+  });
+  resolveQueue.on('error', (error) => redisOutage.down(error));
+  createQueue.on('error', (error) => redisOutage.down(error));
+  const siteOutage = trackOutage(logger, 'V&R', 'flushes are retried; no listing uses up a try meanwhile');
+  worker.on('failed', (job, error) => {
+    const context = { jobId: job?.id, job: job?.name, attempt: job?.attemptsMade };
+    if (isSiteUnavailable(error)) siteOutage.down(error, context);
+    else if (isDatabaseUnavailable(error)) databaseOutage.down(error, context);
+    else logger.warn({ ...context, err: error.message }, 'resolution job failed');
+  });
+  worker.on('completed', (job) => {
+    // A flush that downloaded an export: V&R answered.
+    if (job.name !== SWEEP_JOB && (job.returnvalue as Partial<FlushResult> | undefined)?.runId)
+      siteOutage.up();
+    databaseOutage.up();
+  });
   // Rows a host application committed in its own transaction: enqueue them right after the commit.
   let outbox: Promise<unknown> = Promise.resolve();
   let outboxPending = false;
-  const listening = deps.database.sql
-    .listen(OUTBOX_CHANNEL, () => {
-      if (outboxPending) return;
-      outboxPending = true;
-      outbox = outbox.then(async () => {
-        outboxPending = false;
-        await enqueueOutbox({ db: deps.database.db, config, createQueue }).catch((error) =>
-          logger.warn({ err: error }, 'outbox enqueue failed; the sweep will retry'),
-        );
-      });
-    })
-    .catch((error) => {
-      logger.warn({ err: error }, 'could not listen for committed listings; the sweep will enqueue them');
-      return undefined;
+  const drainOutbox = () => {
+    if (outboxPending) return;
+    outboxPending = true;
+    outbox = outbox.then(async () => {
+      outboxPending = false;
+      await enqueueOutbox({ db: deps.database.db, config, createQueue }).catch((error) =>
+        logger.warn({ err: error }, 'outbox enqueue failed; the sweep will retry'),
+      );
     });
-  // A flush at a time across processes, too.
-  void resolveQueue
-    .setGlobalConcurrency(1)
-    .catch((error) => logger.warn({ err: error }, 'setGlobalConcurrency'));
-  void resolveQueue
-    .upsertJobScheduler(
-      SWEEP_JOB,
-      { every: config.sweepIntervalMs },
-      { name: SWEEP_JOB, data: { reason: 'sweep', requestedAt: '' } },
-    )
-    .catch((error) => logger.warn({ err: error }, 'could not schedule the sweep'));
+  };
+  // postgres.js re-listens after a lost connection, but only once: if the server isn't back yet
+  // that fails silently, and the failed LISTEN stays cached, so listening again on the same client
+  // fails too. So the LISTEN gets a client of its own, and a notification to ourselves every few
+  // seconds proves it alive; when one goes missing, a new client listens again and the outbox is
+  // drained (commits meanwhile were not heard).
+  type Listener = { sql: postgres.Sql; ready: Promise<boolean> };
+  let heartbeatSent = 0;
+  let heartbeatSeen = 0;
+  let stopped = false;
+  const listen = (): Listener => {
+    const sql = postgres(config.databaseUrl, { max: 1, onnotice: () => {}, connect_timeout: 10 });
+    const ready = sql
+      .listen(
+        OUTBOX_CHANNEL,
+        (payload) => {
+          if (payload === HEARTBEAT) heartbeatSeen = heartbeatSent;
+          else drainOutbox();
+        },
+        drainOutbox,
+      )
+      .then(() => true)
+      .catch((error) => {
+        databaseOutage.down(error, { listener: OUTBOX_CHANNEL });
+        return false;
+      });
+    return { sql, ready };
+  };
+  let listener = listen();
+  let beating: Promise<void> = Promise.resolve();
+  const heartbeat = setInterval(() => {
+    beating = beating.then(async () => {
+      if (stopped) return;
+      try {
+        if (!(await listener.ready) || heartbeatSeen < heartbeatSent) {
+          // The last heartbeat never came back: the LISTEN is gone.
+          const old = listener;
+          listener = listen();
+          await old.sql.end({ timeout: 0 }).catch(() => {});
+          if (!(await listener.ready)) return;
+          heartbeatSeen = heartbeatSent;
+        }
+        heartbeatSent += 1;
+        await deps.database.sql`select pg_notify(${OUTBOX_CHANNEL}, ${HEARTBEAT})`;
+        databaseOutage.up({ listener: OUTBOX_CHANNEL });
+      } catch (error) {
+        databaseOutage.down(error, { listener: OUTBOX_CHANNEL });
+      }
+    });
+  }, OUTBOX_HEARTBEAT_MS);
+  heartbeat.unref();
+
+  // Redis may come back empty (no persistence, failover): the sweep's schedule lives in Redis, so
+  // it is set again on every (re)connect, and the sweep then rebuilds the rest from Postgres.
+  const schedule = () => {
+    void resolveQueue
+      .setGlobalConcurrency(1)
+      .catch((error) => redisOutage.down(error, { step: 'setGlobalConcurrency' }));
+    void resolveQueue
+      .upsertJobScheduler(
+        SWEEP_JOB,
+        { every: config.sweepIntervalMs },
+        { name: SWEEP_JOB, data: { reason: 'sweep', requestedAt: '' } },
+      )
+      .then(() => redisOutage.up())
+      .catch((error) => redisOutage.down(error, { step: 'schedule the sweep' }));
+  };
+  schedule();
+  let connectedOnce = connection.status === 'ready';
+  const onReady = () => {
+    if (connectedOnce) schedule();
+    connectedOnce = true;
+  };
+  connection.on('ready', onReady);
   return {
     worker,
     stop: once(async () => {
@@ -99,8 +186,12 @@ export function startResolutionWorker(deps: ResolutionWorkerDeps): { worker: Wor
         config.shutdownTimeoutMs,
       );
       if (!closed) await worker.close(true).catch(() => {});
+      stopped = true;
+      clearInterval(heartbeat);
+      connection.off('ready', onReady);
       await closeAll([
-        async () => (await listening)?.unlisten(),
+        () => beating,
+        () => listener.sql.end({ timeout: 5 }),
         () => outbox,
         () => resolveQueue.close(),
         () => createQueue.close(),

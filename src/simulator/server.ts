@@ -92,12 +92,18 @@ export interface FaultSettings {
   failNextSubmits: number;
   hangNextSubmits: number;
   truncateNextExports: number;
+  /** Serve only the newest tenth of the rows, as a well-formed file: a partial export V&R won't flag. */
+  shrinkNextExports: number;
   failNextExports: number;
   neverIndexNext: number;
   indexDelayMs: number;
   submitFailRate: number;
   /** Also adjustable while running, so a test can make one download slow. */
   exportLatencyMs: number;
+  /** The whole site is down for maintenance (V&R's nightly window): every page answers 503. */
+  down: boolean;
+  /** Down until this time (ms since the epoch); 0 = not scheduled. */
+  downUntil: number;
 }
 
 export interface Simulator {
@@ -203,11 +209,14 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     failNextSubmits: 0,
     hangNextSubmits: 0,
     truncateNextExports: 0,
+    shrinkNextExports: 0,
     failNextExports: 0,
     neverIndexNext: 0,
     indexDelayMs: opts.indexDelayMs ?? 0,
     submitFailRate: opts.submitFailRate ?? 0,
     exportLatencyMs: opts.exportLatencyMs ?? 0,
+    down: false,
+    downUntil: 0,
   };
   const counters: SimCounters = {
     logins: 0,
@@ -312,6 +321,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
         case 'failNextSubmits':
         case 'hangNextSubmits':
         case 'truncateNextExports':
+        case 'shrinkNextExports':
         case 'failNextExports':
         case 'neverIndexNext':
         case 'indexDelayMs':
@@ -321,12 +331,28 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
         case 'submitFailRate':
           next.submitFailRate = nonNegativeNumber(value, key, 1);
           break;
+        case 'down':
+          if (typeof value !== 'boolean') throw new HttpError(400, 'down must be true or false');
+          next.down = value;
+          break;
+        case 'downUntil':
+          next.downUntil = Math.floor(nonNegativeNumber(value, key));
+          break;
         default:
           throw new HttpError(400, `Unknown fault setting: ${key}`);
       }
     }
     Object.assign(faults, next);
     return { ...faults };
+  }
+
+  function isDown(): boolean {
+    return faults.down || faults.downUntil > Date.now();
+  }
+
+  function sendMaintenance(res: Res): void {
+    const retryAfter = faults.downUntil > Date.now() ? Math.ceil((faults.downUntil - Date.now()) / 1000) : 60;
+    send(res, 503, HTML, maintenancePage(), { 'retry-after': String(retryAfter) });
   }
 
   // ---- the add form -------------------------------------------------------
@@ -412,6 +438,12 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     counters.submissions++;
     const form = await readMultipart(req);
     await delay(o.submitLatencyMs);
+    if (isDown()) {
+      // The site went down while the submit was in flight: the seller can't tell what happened.
+      counters.failedSubmissions++;
+      sendMaintenance(res);
+      return;
+    }
     let fail = false;
     if (faults.failNextSubmits > 0) {
       faults.failNextSubmits--;
@@ -448,7 +480,11 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     }
     counters.exports++;
     const now = Date.now();
-    const rows = listings.filter((l) => l.visible_from <= now).sort((a, b) => a.product_id - b.product_id);
+    let rows = listings.filter((l) => l.visible_from <= now).sort((a, b) => a.product_id - b.product_id);
+    if (faults.shrinkNextExports > 0) {
+      faults.shrinkNextExports--;
+      rows = rows.slice(Math.floor(rows.length * 0.9));
+    }
     let truncateAt = -1;
     if (faults.truncateNextExports > 0) {
       faults.truncateNextExports--;
@@ -551,6 +587,12 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     const method = req.method ?? 'GET';
     if (path.startsWith('/__sim/')) {
       await handleSim(req, res, url);
+      return;
+    }
+    if (isDown()) {
+      // Maintenance: every route, login and export included, before any other logic.
+      if (method === 'POST' && path === '/instruments/add_edit_item') counters.submissions++;
+      sendMaintenance(res);
       return;
     }
     const now = Date.now();

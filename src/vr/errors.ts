@@ -3,6 +3,30 @@ export class VrUnavailableError extends Error {
   override name = 'VrUnavailableError';
 }
 
+/** An image the listing points at could not be fetched: its host's problem, not V&R being down. */
+export class ImageUnavailableError extends VrUnavailableError {
+  override name = 'ImageUnavailableError';
+}
+
+// Chromium's and Node's words for "nothing answered at that address".
+const NETWORK_FAILURE =
+  /net::ERR_(CONNECTION_\w+|EMPTY_RESPONSE|NAME_NOT_RESOLVED|ADDRESS_UNREACHABLE|TIMED_OUT|INTERNET_DISCONNECTED)|\b(ECONNREFUSED|ECONNRESET|socket hang up)\b/;
+
+/**
+ * V&R itself is unavailable (maintenance 503, Cloudflare 403/429, 5xx, connection refused), as
+ * opposed to the listing being wrong or an image host failing.
+ */
+export function isSiteUnavailable(error: unknown): boolean {
+  if (error instanceof ImageUnavailableError) return false;
+  if (error instanceof VrUnavailableError) return true;
+  // Playwright's network errors carry no code; Postgres' and Redis' do, and are not V&R's.
+  return (
+    error instanceof Error &&
+    (error as { code?: unknown }).code === undefined &&
+    NETWORK_FAILURE.test(error.message)
+  );
+}
+
 /** V&R said no to this listing (unknown brand, validation error): retrying the same data won't help. */
 export class VrRejectedError extends Error {
   override name = 'VrRejectedError';

@@ -1,0 +1,37 @@
+import { pino } from 'pino';
+import type { Logger } from '../../src/logger.ts';
+
+export interface LogLine {
+  level: number;
+  msg: string;
+  [key: string]: unknown;
+}
+
+/** A real pino logger whose JSON lines a test can read back (to count warnings, say). */
+export function captureLogs(level = 'debug'): {
+  logger: Logger;
+  lines: LogLine[];
+  matching(re: RegExp, minLevel?: number): LogLine[];
+} {
+  const lines: LogLine[] = [];
+  const logger = pino({ level }, { write: (line: string) => void lines.push(JSON.parse(line) as LogLine) });
+  return {
+    logger,
+    lines,
+    matching: (re, minLevel = 0) => lines.filter((l) => l.level >= minLevel && re.test(l.msg)),
+  };
+}
+
+export const WARN = 40;
+
+/** The pino JSON lines in a child process's output (other lines are skipped). */
+export function parseLogLines(output: string): LogLine[] {
+  return output.split('\n').flatMap((line) => {
+    if (!line.startsWith('{')) return [];
+    try {
+      return [JSON.parse(line) as LogLine];
+    } catch {
+      return [];
+    }
+  });
+}
