@@ -9,7 +9,7 @@ import type { JobStatus } from '../src/db/schema.ts';
 import { LIMITS } from '../src/listing.ts';
 import { silentLogger } from '../src/logger.ts';
 import { CREATE_QUEUE, RESOLVE_QUEUE } from '../src/queues.ts';
-import { freePort } from './helpers/ports.ts';
+import { freePort } from './helpers/private-services.ts';
 import { parsePrometheus } from './helpers/prometheus.ts';
 import { setupServices, type TestServices } from './helpers/services.ts';
 
@@ -147,7 +147,7 @@ describe('HTTP API: jobs, retry, auth, metrics', () => {
       method: 'POST',
       url: '/api/vr/jobs',
       headers: { ...auth, 'content-type': 'application/json' },
-      payload: JSON.stringify(listing('HUGE-1', { description: 'x'.repeat(21 * 1024 * 1024) })),
+      payload: JSON.stringify(listing('HUGE-1', { description: 'x'.repeat(LIMITS.requestBodyBytes + 1) })),
     });
     assert.equal(huge.statusCode, 413);
     assert.equal(huge.json().error, 'request body too large');

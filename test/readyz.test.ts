@@ -1,59 +1,28 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import { connectApiRedis } from '../src/api/main.ts';
 import { buildApi } from '../src/api/server.ts';
 import { silentLogger } from '../src/logger.ts';
-import { freePort } from './helpers/ports.ts';
+import { freePort, type PrivateRedis, startPrivateRedis } from './helpers/private-services.ts';
 import { setupServices, type TestServices, waitFor } from './helpers/services.ts';
-
-/** A private Redis for this file only: the shared one on 6379 is never stopped. */
-async function startRedis(port: number): Promise<ChildProcess> {
-  const child = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let output = '';
-  child.stdout!.on('data', (d) => {
-    output += d;
-  });
-  await waitFor(
-    'redis-server to accept connections',
-    () => output.includes('Ready to accept connections'),
-    30_000,
-  );
-  return child;
-}
-
-async function stopRedis(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGKILL');
-  await exited;
-}
 
 describe('/readyz', () => {
   let services: TestServices;
-  let port: number;
-  let redisServer: ChildProcess;
+  let redisServer: PrivateRedis;
   let redis: Redis;
   let app: FastifyInstance;
 
   before(async () => {
     services = await setupServices();
-    port = await freePort();
-    redisServer = await startRedis(port);
-    redis = connectApiRedis(`redis://127.0.0.1:${port}`, silentLogger);
+    redisServer = await startPrivateRedis();
+    redis = connectApiRedis(redisServer.url, silentLogger);
     app = await buildApi({
       database: services.database,
       config: services.config({
         API_TOKEN: 'readyz-token-0123456789',
-        REDIS_URL: `redis://127.0.0.1:${port}`,
+        REDIS_URL: redisServer.url,
       }),
       site: { baseUrl: 'http://127.0.0.1:9', username: 'demo', password: 'demo' },
       logger: silentLogger,
@@ -64,7 +33,7 @@ describe('/readyz', () => {
   after(async () => {
     await app.close();
     redis.disconnect();
-    await stopRedis(redisServer);
+    await redisServer.stop();
     await services.cleanup();
   });
 
@@ -74,7 +43,7 @@ describe('/readyz', () => {
     const up = await waitFor('readyz to be 200', async () => (await ready()).statusCode === 200 && true);
     assert.ok(up);
 
-    await stopRedis(redisServer);
+    await redisServer.kill();
     const down = await ready();
     assert.equal(down.statusCode, 503);
     assert.deepEqual(down.json(), {
@@ -83,7 +52,7 @@ describe('/readyz', () => {
       checks: { postgres: 'ok', redis: 'unavailable' },
     });
 
-    redisServer = await startRedis(port);
+    await redisServer.start();
     const back = await waitFor('readyz to recover', async () => {
       const response = await ready();
       return response.statusCode === 200 ? response : undefined;

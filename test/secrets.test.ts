@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { type Simulator, startSimulator } from '../src/simulator/server.ts';
 import { type CliProcess, REPO_ROOT, startCli } from './helpers/cli.ts';
-import { freePort } from './helpers/ports.ts';
+import { freePort } from './helpers/private-services.ts';
 import { setupServices, type TestServices, waitFor } from './helpers/services.ts';
 
 const VR_USERNAME = 'vr-user-SECRET1';

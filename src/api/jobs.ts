@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { type JobView, jobView, listJobs } from '../db/queries.ts';
 import { JOB_STATUSES, type VrJob, vrJobs } from '../db/schema.ts';
-import { type FieldError, ValidationError, validateListing, validateListings } from '../listing.ts';
+import { type FieldError, LIMITS, ValidationError, validateListing, validateListings } from '../listing.ts';
 import {
   AlreadyListedError,
   type EnqueuedJob,
@@ -12,8 +12,6 @@ import {
 } from '../producer/producer.ts';
 import { type ApiContext, invalid } from './context.ts';
 
-/** Large enough for a full bulk call with long descriptions, small enough to refuse abuse early. */
-export const JOBS_BODY_LIMIT = 20 * 1024 * 1024;
 export const DEFAULT_PAGE = 100;
 export const MAX_PAGE = 1000;
 
@@ -98,7 +96,7 @@ async function views(ctx: ApiContext, jobs: EnqueuedJob[]): Promise<(JobView & {
 }
 
 export function registerJobRoutes(app: FastifyInstance, ctx: ApiContext): void {
-  app.post('/api/vr/jobs', { bodyLimit: JOBS_BODY_LIMIT }, async (request, reply) => {
+  app.post('/api/vr/jobs', { bodyLimit: LIMITS.requestBodyBytes }, async (request, reply) => {
     let parsed: ReturnType<typeof validateBody>;
     try {
       parsed = validateBody(request.body);

@@ -10,6 +10,7 @@ import type { Config, VrSite } from '../config.ts';
 import type { Database } from '../db/client.ts';
 import { resolutionStatus } from '../db/queries.ts';
 import { closeAll, withTimeout } from '../lifecycle.ts';
+import { LIMITS } from '../listing.ts';
 import type { Logger } from '../logger.ts';
 import { createMetrics } from '../metrics.ts';
 import { CREATE_QUEUE, type CreateJobData, creationJobOptions, RESOLVE_QUEUE } from '../queues.ts';
@@ -19,7 +20,7 @@ import { VrHttpSession } from '../vr/http-session.ts';
 import { registerAuth } from './auth.ts';
 import { registerBoard } from './board.ts';
 import type { ApiContext } from './context.ts';
-import { JOBS_BODY_LIMIT, registerJobRoutes } from './jobs.ts';
+import { registerJobRoutes } from './jobs.ts';
 import { registerRetryRoute } from './retry.ts';
 
 export interface ApiDeps {
@@ -63,7 +64,7 @@ function errorBody(error: FastifyError): { status: number; body: Record<string, 
       status: 413,
       body: {
         error: 'request body too large',
-        message: `the body must be at most ${JOBS_BODY_LIMIT} bytes; send fewer listings per call`,
+        message: `the body must be at most ${LIMITS.requestBodyBytes} bytes; send fewer listings per call`,
       },
     };
   }
