@@ -83,14 +83,14 @@ test('each compose rule catches what it is about', () => {
   const cases: [string, (c: Compose) => void, RegExp][] = [
     ['a missing service', (c) => delete c.services['worker-resolve'], /worker-resolve missing/],
     ['no AOF', (c) => (c.services.redis!.command = ['redis-server']), /AOF/],
-    [
-      'eviction',
-      (c) => (c.services.redis!.command = ['redis-server', '--appendonly', 'yes']),
-      /may evict/,
-    ],
+    ['eviction', (c) => (c.services.redis!.command = ['redis-server', '--appendonly', 'yes']), /may evict/],
     ['no redis volume', (c) => delete c.services.redis!.volumes, /redis: no volume/],
     ['no postgres volume', (c) => delete c.services.postgres!.volumes, /postgres: no data volume/],
-    ['no healthcheck', (c) => delete c.services['worker-create']!.healthcheck, /worker-create: no healthcheck/],
+    [
+      'no healthcheck',
+      (c) => delete c.services['worker-create']!.healthcheck,
+      /worker-create: no healthcheck/,
+    ],
     ['no restart', (c) => delete c.services.api!.restart, /api: restart/],
     ['short grace', (c) => (c.services['worker-create']!.stop_grace_period = '60s'), /SHUTDOWN_TIMEOUT/],
     ['no grace', (c) => delete c.services.redis!.stop_grace_period, /redis: no stop_grace_period/],

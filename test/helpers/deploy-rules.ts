@@ -52,9 +52,7 @@ export function dockerfileProblems(text: string): string[] {
   if (!runs(runtime).some((r) => /apt-get install\b[^&;]*\bchromium\b/.test(r)))
     problems.push('runtime stage: chromium not installed with apt-get');
   if (
-    !runtime.some(
-      (i) => i.getKeyword() === 'COPY' && /--from=\S+/.test(args(i)) && /\bdist\b/.test(args(i)),
-    )
+    !runtime.some((i) => i.getKeyword() === 'COPY' && /--from=\S+/.test(args(i)) && /\bdist\b/.test(args(i)))
   )
     problems.push('runtime stage: dist not copied from the build stage');
   const users = runtime.filter((i) => i.getKeyword() === 'USER');
