@@ -8,6 +8,7 @@ import {
   commandStatus,
 } from './cli/commands.ts';
 import { err, out, UsageError } from './cli/common.ts';
+import { commandDemo } from './cli/demo.ts';
 import { commandApi, commandStart, commandWorker } from './cli/processes.ts';
 import { commandWatch } from './cli/watch.ts';
 import { ConfigError } from './config.ts';
@@ -36,6 +37,8 @@ Commands:
   watch [--json] [--once] [--interval MS]
                            live counts per status, the listing being created, the next flush;
                            --json prints one JSON object per refresh (NDJSON); Ctrl-C stops
+  demo [--json]            enqueue 12 sample listings into the running system (npm start) and show
+                           their V&R ids arriving; exit 0 once all are completed (npm run demo)
   health [--worker create|resolve] [--json]
                            exit 0 when Postgres and Redis answer (and such a worker is connected)
   help                     this text
@@ -76,6 +79,8 @@ async function main(argv: string[]): Promise<void> {
       return commandWatch(args);
     case 'health':
       return commandHealth(args);
+    case 'demo':
+      return commandDemo(args);
     default:
       throw new UsageError(`unknown command: ${command}\n\n${HELP}`);
   }

@@ -38,8 +38,9 @@ export async function commandStart(args: string[]): Promise<void> {
   const { values } = parseArgs({ args, options: { json: { type: 'boolean', default: false } } });
   const { startAll, startBanner } = await import('../start.ts');
   const config = loadConfig();
-  const logger = createLogger(config.logLevel, { process: 'start' });
+  // Each part names itself (process: api, worker-create, ...): no `process` on the base logger.
+  const logger = createLogger(config.logLevel);
   const running = await startAll(config, logger);
   out(values.json ? JSON.stringify(running.info) : startBanner(running.info));
-  stopOnSignals(logger, config.shutdownTimeoutMs, running.stop);
+  stopOnSignals(logger.child({ process: 'start' }), config.shutdownTimeoutMs, running.stop);
 }

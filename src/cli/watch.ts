@@ -5,7 +5,7 @@ import { connectDatabase } from '../db/client.ts';
 import { type JobView, jobView, type LastResolution, listJobs, statusReport } from '../db/queries.ts';
 import { JOB_STATUSES, type JobStatus } from '../db/schema.ts';
 import { colorAllowed } from '../logger.ts';
-import { createRedis, RESOLVE_QUEUE } from '../queues.ts';
+import { CREATE_QUEUE, type CreateJobData, createRedis, RESOLVE_QUEUE } from '../queues.ts';
 import { FLUSH_JOB, type FlushJobData } from '../resolution/trigger.ts';
 import { interrupted, out, positiveInt, UsageError } from './common.ts';
 
@@ -68,12 +68,14 @@ export function openWatchSources(config: Config): WatchSources {
   const connection = createRedis(config.redisUrl, { forProducer: true });
   connection.on('error', () => {});
   const queue = new Queue<FlushJobData>(RESOLVE_QUEUE, { connection, prefix: config.queuePrefix });
+  const createQueue = new Queue<CreateJobData>(CREATE_QUEUE, { connection, prefix: config.queuePrefix });
   return {
     async snapshot(trackedIds) {
       const { db } = database;
-      const [report, [creating], flushes, tracked] = await Promise.all([
+      const [report, [creating], [active], flushes, tracked] = await Promise.all([
         statusReport(db),
         listJobs(db, { status: 'in_progress', limit: 1 }),
+        createQueue.getActive(0, 0),
         flushSchedule(queue),
         trackedIds?.length
           ? listJobs(db, {
@@ -91,7 +93,12 @@ export function openWatchSources(config: Config): WatchSources {
               id: creating.id,
               productRef: creating.productRef,
               attempt: creating.attempts,
-              since: creating.updatedAt.toISOString(),
+              // When the worker took the job; the row's updated_at moves with every step.
+              since: new Date(
+                active?.data.rowId === creating.id && active.processedOn
+                  ? active.processedOn
+                  : creating.updatedAt,
+              ).toISOString(),
             }
           : null,
         ...flushes,
@@ -100,6 +107,7 @@ export function openWatchSources(config: Config): WatchSources {
     },
     async close() {
       await queue.close().catch(() => {});
+      await createQueue.close().catch(() => {});
       connection.disconnect();
       await database.close();
     },
@@ -228,15 +236,13 @@ export async function watchLoop<S>(o: WatchLoopOptions<S>): Promise<S | undefine
       o.onError(error);
     }
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, o.intervalMs);
-      o.signal.addEventListener(
-        'abort',
-        () => {
-          clearTimeout(timer);
-          resolve();
-        },
-        { once: true },
-      );
+      const wake = () => {
+        clearTimeout(timer);
+        o.signal.removeEventListener('abort', wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, o.intervalMs);
+      o.signal.addEventListener('abort', wake, { once: true });
     });
   }
   return last;
