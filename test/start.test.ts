@@ -73,6 +73,12 @@ describe('vr-lister start, then npm run demo, as a person would on a fresh clone
     });
     assert.equal(status.status, 200);
     assert.equal((await status.json()).pending_count, 0);
+    // What the containers' health checks run: both workers are connected.
+    for (const kind of ['create', 'resolve']) {
+      const health = await runCli(['health', '--worker', kind, '--json'], env);
+      assert.equal(health.code, 0, health.stdout);
+      assert.ok(JSON.parse(health.stdout).workers >= 1);
+    }
   });
 
   test('npm run demo: twelve listings, every one completed with its V&R id, then exit 0', async () => {
