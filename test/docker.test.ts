@@ -92,6 +92,12 @@ test('each compose rule catches what it is about', () => {
       /worker-create: no healthcheck/,
     ],
     ['no restart', (c) => delete c.services.api!.restart, /api: restart/],
+    [
+      'a worker check that only pings Postgres',
+      (c) => (c.services['worker-resolve']!.healthcheck = { test: ['CMD', 'node', 'dist/cli.js', 'status'] }),
+      /worker-resolve: the healthcheck/,
+    ],
+    ['no init', (c) => delete c.services['worker-create']!.init, /worker-create: no init/],
     ['short grace', (c) => (c.services['worker-create']!.stop_grace_period = '60s'), /SHUTDOWN_TIMEOUT/],
     ['no grace', (c) => delete c.services.redis!.stop_grace_period, /redis: no stop_grace_period/],
     ['simulator always on', (c) => delete c.services.simulator!.profiles, /demo profile/],

@@ -158,6 +158,14 @@ export function composeProblems(compose: Compose, text: string): string[] {
     if (migrate?.condition !== 'service_completed_successfully')
       problems.push(`${name}: does not wait for migrate to complete`);
   }
+  for (const kind of ['create', 'resolve']) {
+    const test = services[`worker-${kind}`]?.healthcheck?.test;
+    if (!Array.isArray(test) || test.join(' ') !== `CMD node dist/cli.js health --worker ${kind}`)
+      problems.push(`worker-${kind}: the healthcheck does not check the worker is connected`);
+  }
+  // Chromium's orphaned processes need a PID 1 that reaps them.
+  if (services['worker-create'] && services['worker-create'].init !== true)
+    problems.push('worker-create: no init process');
   const redis = services.redis;
   const redisCommand = (redis?.command ?? []).join(' ');
   if (!/--appendonly yes\b/.test(redisCommand)) problems.push('redis: AOF not on');
