@@ -30,13 +30,13 @@ export function colorAllowed(isTTY: boolean, env: Record<string, string | undefi
   return isTTY && !env.NO_COLOR && env.TERM !== 'dumb';
 }
 
-/** pino JSON on stderr; readable lines instead when stderr is a terminal (LOG_FORMAT=json keeps JSON). */
+/** pino JSON on stderr; readable lines instead when stderr is a terminal (redirect it to get JSON). */
 export function createLogger(
   level: string = 'info',
   bindings: Record<string, unknown> = {},
   options: LoggerOptions = {},
 ): Logger {
-  const pretty = options.pretty ?? (process.stderr.isTTY === true && process.env.LOG_FORMAT !== 'json');
+  const pretty = options.pretty ?? process.stderr.isTTY === true;
   const color = options.color ?? colorAllowed(process.stderr.isTTY === true);
   const target = options.stream ?? (pretty ? process.stderr : pino.destination({ fd: 2, sync: false }));
   const stream: DestinationStream = pretty
