@@ -119,6 +119,16 @@ describe('vr-lister start, then npm run demo, as a person would on a fresh clone
       assert.match(String(line.productRef), /^(START|DEMO)-/);
       assert.equal(typeof line.attempt, 'number');
     }
+    // Lines from the browser and the flush decision, written while a job runs, name the job too.
+    for (const msg of ['launching Chromium', 'logged in to V&R', 'creation queue drained: flush scheduled']) {
+      const some = lines.filter((l) => l.msg === msg);
+      assert.ok(some.length >= 1, msg);
+      for (const line of some) {
+        assert.equal(line.queue, 'vr-create', msg);
+        assert.match(String(line.productRef), /^(START|DEMO)-/, msg);
+        assert.match(String(line.jobId), /^listing-\d+-\d+$/, msg);
+      }
+    }
     const found = lines.filter((l) => l.msg === 'V&R id found');
     assert.equal(found.length, 15);
     for (const line of found) {

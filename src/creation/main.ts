@@ -47,8 +47,8 @@ export function startCreationProcess({ config, site, logger }: CreationProcessOp
       config,
       logger,
       connection,
-      afterCreation: async () => {
-        await decideFlush(flushDecision);
+      afterCreation: async (jobLogger) => {
+        await decideFlush({ ...flushDecision, logger: jobLogger });
       },
     },
     config.queuePrefix,

@@ -1,12 +1,13 @@
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
+import type { Logger } from '../logger.ts';
 import { CREATE_QUEUE, type CreateJobData } from '../queues.ts';
 import { type CreationDeps, type CreationResult, createListing, handBack } from './create-listing.ts';
 
 export interface CreationWorkerDeps extends CreationDeps {
   connection: Redis;
   /** Called after every creation attempt, success or not: the flush decision lives there. */
-  afterCreation?: () => Promise<void>;
+  afterCreation?: (logger: Logger) => Promise<void>;
 }
 
 function errorMessage(error: unknown): string {
@@ -31,6 +32,7 @@ export async function processCreationJob(
       await Promise.all([job.updateProgress(progress), job.log(name)]);
     },
   };
+  deps.browser.jobLogger = logger;
   try {
     await report.step('claiming the job', 5);
     const result = await createListing({ ...deps, logger }, job.data.rowId, report);
@@ -56,7 +58,10 @@ export async function processCreationJob(
     );
     throw error;
   } finally {
-    await deps.afterCreation?.().catch((error) => logger.error({ err: error }, 'flush decision failed'));
+    deps.browser.jobLogger = undefined;
+    await deps
+      .afterCreation?.(logger)
+      .catch((error) => logger.error({ err: error }, 'flush decision failed'));
   }
 }
 
