@@ -102,8 +102,8 @@ describe('vr-lister start, then npm run demo, as a person would on a fresh clone
     }
     // What the demo printed is what Postgres holds, and no id went to two listings.
     assert.deepEqual(
-      refs.map((m) => [m[1], m[2]]),
-      rows.map((r) => [r.product_ref, r.vr_listing_id]),
+      refs.map((m) => `${m[1]} ${m[2]}`).sort(),
+      rows.map((r) => `${r.product_ref} ${r.vr_listing_id}`).sort(),
     );
     assert.equal(new Set(rows.map((r) => r.vr_listing_id)).size, 12);
   });
