@@ -125,7 +125,7 @@ describe('vr-lister watch against Postgres and Redis', () => {
   before(async () => {
     services = await setupServices();
     resolveQueue = new Queue<FlushJobData>(RESOLVE_QUEUE, {
-      connection: services.redis.duplicate(),
+      connection: services.redis,
       prefix: services.queuePrefix,
     });
     await services
