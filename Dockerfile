@@ -23,6 +23,10 @@ COPY --from=build /app/dist ./dist
 COPY drizzle ./drizzle
 USER node
 EXPOSE 3000
+# Postgres and Redis answer (and, with --worker, a worker of that kind is connected). compose.yaml
+# sets a check per service; the simulator's is an HTTP probe.
+HEALTHCHECK --interval=30s --timeout=10s --start-period=20s --retries=3 \
+  CMD ["node", "dist/cli.js", "health"]
 # Exec form, so SIGTERM reaches Node and the current listing can finish.
 ENTRYPOINT ["node", "dist/cli.js"]
 CMD ["api"]

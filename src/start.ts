@@ -8,12 +8,37 @@ import type { Logger } from './logger.ts';
 import { startResolutionProcess } from './resolution/main.ts';
 import { startSimulator } from './simulator/server.ts';
 
+/** The built-in simulator's timings in `start`: like the real site in shape, a hundred times faster. */
+export const START_SIMULATOR_TIMINGS = {
+  pageLatencyMs: 150,
+  ajaxLatencyMs: 50,
+  submitLatencyMs: 400,
+  exportLatencyMs: 1_500,
+  // Below FLUSH_SETTLE_MS (5 s): a drain flush finds every listing already indexed.
+  indexDelayMs: 1_000,
+} as const;
+
+/** What `vr-lister start` prints (and prints as JSON with --json). */
+export interface StartInfo {
+  queuePrefix: string;
+  api: string;
+  bullBoard: string;
+  /** Null when the API runs without a token (API_INSECURE=on). */
+  apiToken: string | null;
+  /** True when start made the token up because API_TOKEN is unset. */
+  apiTokenGenerated: boolean;
+  vrBaseUrl: string;
+  simulator: boolean;
+}
+
 /**
  * `vr-lister start`: migrations, the API and both workers in one process, on the built-in V&R
- * simulator when VR_BASE_URL is unset. Prints what a person needs to use it.
+ * simulator when VR_BASE_URL is unset.
  */
-export async function startAll(config: Config, logger: Logger, print: (line: string) => void) {
-  const simulator = config.vrBaseUrl ? undefined : await startSimulator({ port: 0, seed: 1 });
+export async function startAll(config: Config, logger: Logger) {
+  const simulator = config.vrBaseUrl
+    ? undefined
+    : await startSimulator({ port: 0, seed: 1, ...START_SIMULATOR_TIMINGS });
   const site: VrSite = simulator
     ? { baseUrl: simulator.url, username: 'demo', password: 'demo' }
     : { baseUrl: config.vrBaseUrl!, username: config.vrUsername!, password: config.vrPassword! };
@@ -33,13 +58,17 @@ export async function startAll(config: Config, logger: Logger, print: (line: str
     logger: logger.child({ process: 'worker-resolve' }),
   });
   const api = await startApiProcess({ config: effective, site, logger: logger.child({ process: 'api' }) });
-  print(`vr-lister is running (queue prefix ${config.queuePrefix})`);
-  print(`  API:            ${api.url}/api/vr/resolution-status`);
-  if (apiToken && !config.apiToken)
-    print(`  API token:      ${apiToken}   (generated for this run; set API_TOKEN to choose one)`);
-  print(`  V&R:            ${site.baseUrl}${simulator ? '   (built-in simulator, demo/demo)' : ''}`);
-  print('  Enqueue with:   npx vr-lister enqueue FILE   (same environment)');
+  const info: StartInfo = {
+    queuePrefix: config.queuePrefix,
+    api: api.url,
+    bullBoard: `${api.url}/admin/queues`,
+    apiToken: apiToken ?? null,
+    apiTokenGenerated: apiToken !== undefined && !config.apiToken,
+    vrBaseUrl: site.baseUrl,
+    simulator: simulator !== undefined,
+  };
   return {
+    info,
     stop: once(() =>
       closeAll([
         () => api.stop(),
@@ -49,4 +78,21 @@ export async function startAll(config: Config, logger: Logger, print: (line: str
       ]),
     ),
   };
+}
+
+/** The lines a person needs to use what `start` started. */
+export function startBanner(info: StartInfo): string {
+  const token = info.apiToken
+    ? `${info.apiToken}${info.apiTokenGenerated ? '   (generated for this run; set API_TOKEN to choose one)' : ''}`
+    : '(none: API_INSECURE=on)';
+  return [
+    `vr-lister is running (queue prefix ${info.queuePrefix})`,
+    `  API:            ${info.api}   (e.g. GET ${info.api}/api/vr/resolution-status, Bearer token below)`,
+    `  Bull Board:     ${info.bullBoard}   (log in with any user name and the API token as password)`,
+    `  API token:      ${token}`,
+    `  V&R:            ${info.vrBaseUrl}${info.simulator ? '   (built-in simulator, demo/demo)' : ''}`,
+    '  Try it:         npm run demo          (in another terminal: enqueues 12 listings, shows their ids)',
+    '                  npx vr-lister watch   (live counts; npx vr-lister enqueue FILE to add your own)',
+    '  Stop:           Ctrl-C (finishes the listing in hand first)',
+  ].join('\n');
 }

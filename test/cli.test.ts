@@ -55,10 +55,18 @@ describe('vr-lister CLI', () => {
     const enqueue = await runCli(['enqueue', file], services.env());
     assert.equal(enqueue.code, 0, enqueue.stderr);
     assert.match(enqueue.stdout, /3 listing\(s\) enqueued, 0 already in the pipeline/);
+    // Not a terminal: no progress bar, a plain line per chunk on stderr.
+    assert.equal(enqueue.stderr, 'enqueued 3/3\n');
+
+    const chunked = await runCli(['enqueue', file, '--chunk-size', '2'], services.env());
+    assert.equal(chunked.code, 0, chunked.stderr);
+    assert.equal(chunked.stderr, 'enqueued 2/3\nenqueued 3/3\n');
+    assert.match(chunked.stdout, /0 listing\(s\) enqueued, 3 already in the pipeline/);
 
     const again = await runCli(['enqueue', file, '--json'], services.env());
     assert.equal(again.code, 0, again.stderr);
     const againJobs = JSON.parse(again.stdout) as { created: boolean }[];
+    assert.equal(again.stderr, '', '--json: no progress lines');
     assert.deepEqual(
       againJobs.map((j) => j.created),
       [false, false, false],

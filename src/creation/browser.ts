@@ -34,7 +34,14 @@ export class BrowserSession {
   #closed = false;
   logins = 0;
 
+  /** The logger of the job in hand (one at a time), so that launch and login lines name the job. */
+  jobLogger: Logger | undefined;
+
   constructor(private readonly options: BrowserSessionOptions) {}
+
+  get #log(): Logger {
+    return this.jobLogger ?? this.options.logger;
+  }
 
   get site(): VrSite {
     return this.options.site;
@@ -58,7 +65,7 @@ export class BrowserSession {
 
   async #launch(): Promise<void> {
     await this.#closeBrowser();
-    this.options.logger.info({ chromium: this.options.chromiumPath }, 'launching Chromium');
+    this.#log.info({ chromium: this.options.chromiumPath }, 'launching Chromium');
     const browser = await chromium.launch({
       executablePath: this.options.chromiumPath,
       headless: true,
@@ -109,7 +116,7 @@ export class BrowserSession {
     if (new URL(response.url()).pathname.startsWith('/account') || /\bLogout\b/.test(body)) {
       this.#loggedIn = true;
       this.logins += 1;
-      this.options.logger.info('logged in to V&R');
+      this.#log.info('logged in to V&R');
       return;
     }
     if (isLoginUrl(response.url()) || /id="login_form"/.test(body)) {
@@ -129,7 +136,7 @@ export class BrowserSession {
       await this.ensureLoggedIn();
       const result = await step(await this.page());
       if (result !== SESSION_EXPIRED) return result;
-      this.options.logger.info('V&R session expired; logging in again');
+      this.#log.info('V&R session expired; logging in again');
       this.expire();
     }
     throw new VrUnavailableError('V&R kept sending us to its login page');

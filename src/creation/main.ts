@@ -54,8 +54,8 @@ export function startCreationProcess({ config, site, logger }: CreationProcessOp
       logger,
       connection,
       outages,
-      afterCreation: async () => {
-        await decideFlush(flushDecision);
+      afterCreation: async (jobLogger) => {
+        await decideFlush({ ...flushDecision, logger: jobLogger });
       },
     },
     config.queuePrefix,

@@ -1,5 +1,6 @@
 import { DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
+import type { Logger } from '../logger.ts';
 import { isConnectionError, isDatabaseUnavailable, type Outage, trackOutage } from '../outage.ts';
 import { CREATE_QUEUE, type CreateJobData } from '../queues.ts';
 import { isSiteUnavailable } from '../vr/errors.ts';
@@ -8,7 +9,7 @@ import { type CreationDeps, type CreationResult, createListing, handBack } from 
 export interface CreationWorkerDeps extends CreationDeps {
   connection: Redis;
   /** Called after every creation attempt, success or not: the flush decision lives there. */
-  afterCreation?: () => Promise<void>;
+  afterCreation?: (logger: Logger) => Promise<void>;
   /** One warning per outage of V&R, Postgres or Redis; made by startCreationWorker when absent. */
   outages?: CreationOutages;
 }
@@ -87,6 +88,7 @@ export async function processCreationJob(
       await Promise.all([job.updateProgress(progress), job.log(name)]);
     },
   };
+  deps.browser.jobLogger = logger;
   try {
     await report.step('claiming the job', 5);
     const result = await createListing({ ...deps, logger }, job.data.rowId, report);
@@ -129,7 +131,8 @@ export async function processCreationJob(
     );
     throw error;
   } finally {
-    await deps.afterCreation?.().catch((error) => {
+    deps.browser.jobLogger = undefined;
+    await deps.afterCreation?.(logger).catch((error) => {
       if (isDatabaseUnavailable(error)) deps.outages?.database.down(error);
       else logger.error({ err: error }, 'flush decision failed');
     });

@@ -279,6 +279,8 @@ async function flushLocked(deps: FlushDeps, trigger: string): Promise<FlushResul
           .where(and(eq(vrJobs.id, id), eq(vrJobs.status, 'completed_pending_id')));
       }
     });
+    for (const link of links)
+      log.info({ productRef: link.productRef, vrListingId: link.vrListingId }, 'V&R id found');
 
     for (const [id, update] of updates) {
       if (update.status === 'completed') result.resolved += 1;

@@ -42,8 +42,10 @@ export function startResolutionWorker(deps: ResolutionWorkerDeps): { worker: Wor
   const worker = new Worker<FlushJobData>(
     RESOLVE_QUEUE,
     async (job: Job<FlushJobData>) => {
+      // Every line written while this job runs says which job and which try it is.
+      const log = logger.child({ queue: RESOLVE_QUEUE, jobId: job.id, attempt: job.attemptsMade + 1 });
       if (job.name === SWEEP_JOB) {
-        return sweep({ db: deps.database.db, config, logger, createQueue, resolveQueue });
+        return sweep({ db: deps.database.db, config, logger: log, createQueue, resolveQueue });
       }
       if (job.data.reason === 'retry') {
         // The retry timer deduplicates only while it waits, so this flush can set the next one.
@@ -56,7 +58,7 @@ export function startResolutionWorker(deps: ResolutionWorkerDeps): { worker: Wor
         }
       }
       await job.log(`flush requested: ${job.data.reason}`);
-      const result = await runFlush(deps, job.data.reason);
+      const result = await runFlush({ ...deps, logger: log }, job.data.reason);
       await job.log(
         `resolved ${result.resolved}, waiting ${result.waiting}, failed ${result.failed}, needs review ${result.needsReview}, rows ${result.rowsScanned}`,
       );
