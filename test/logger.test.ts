@@ -28,9 +28,10 @@ test('passwords, tokens, cookies and authorization headers never reach the log',
   const text = lines.join('');
   assert.doesNotMatch(text, /secret/);
   assert.match(text, /\[redacted\]/);
-  // Harmless fields stay.
+  // The V&R user name is a credential too; harmless fields stay.
   const entry = JSON.parse(lines[0]!);
-  assert.equal(entry.site.username, 'u');
+  assert.equal(entry.site.username, '[redacted]');
+  assert.equal(entry.site.baseUrl, 'http://v');
   assert.equal(entry.process, 'test');
   assert.equal(entry.msg, 'login');
 });
