@@ -55,7 +55,15 @@ export function startResolutionWorker(deps: ResolutionWorkerDeps): { worker: Wor
       await afterFlush(result);
       return result;
     },
-    { connection, prefix, concurrency: 1, lockDuration: 120_000 },
+    {
+      connection,
+      prefix,
+      concurrency: 1,
+      // As for creation: after a crash mid-flush, another worker takes the flush over once the lock
+      // expires. A fixed two minutes held every flush back that long after a resolution worker died.
+      lockDuration: config.workerLockMs,
+      stalledInterval: Math.max(1_000, Math.floor(config.workerLockMs / 2)),
+    },
   );
   worker.on('error', (error) => logger.error({ err: error }, 'resolution worker error'));
   worker.on('failed', (job, error) =>

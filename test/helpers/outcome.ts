@@ -53,7 +53,7 @@ export async function checkOutcome(sql: postgres.Sql, simUrl: string, refs: stri
       continue;
     }
     const job = jobs.length === 1 ? jobs[0] : undefined;
-    if (!job || job.status !== 'completed' || onVr.length === 0) {
+    if (job?.status !== 'completed' || onVr.length === 0) {
       outcome.lost.push(ref);
       outcome.problems.push(
         `${ref}: ${onVr.length} listing(s) on V&R, jobs ${jobs.map((j) => `${j.status}${j.error ? ` (${j.error})` : ''}`).join(', ') || 'none'}`,
