@@ -87,20 +87,33 @@ export function startResolutionWorker(deps: ResolutionWorkerDeps): { worker: Wor
       logger.warn({ err: error }, 'could not listen for committed listings; the sweep will enqueue them');
       return undefined;
     });
-  // A flush at a time across processes, too.
-  void resolveQueue
-    .setGlobalConcurrency(1)
-    .catch((error) => logger.warn({ err: error }, 'setGlobalConcurrency'));
-  void resolveQueue
-    .upsertJobScheduler(
+  // What only Redis remembers: one flush at a time across processes, and the sweep's schedule.
+  // Redis may be emptied (FLUSHALL, a restart without persistence, a failover) while this worker
+  // lives on; then nothing would ever run the sweep that rebuilds the queues from Postgres. So both
+  // are checked every sweep interval and put back when missing.
+  const schedule = async (always: boolean) => {
+    if ((await resolveQueue.getGlobalConcurrency()) !== 1) await resolveQueue.setGlobalConcurrency(1);
+    if (!always && (await resolveQueue.getJobScheduler(SWEEP_JOB))) return false;
+    await resolveQueue.upsertJobScheduler(
       SWEEP_JOB,
       { every: config.sweepIntervalMs },
       { name: SWEEP_JOB, data: { reason: 'sweep', requestedAt: '' } },
-    )
-    .catch((error) => logger.warn({ err: error }, 'could not schedule the sweep'));
+    );
+    return true;
+  };
+  void schedule(true).catch((error) => logger.warn({ err: error }, 'could not schedule the sweep'));
+  const scheduleTimer = setInterval(() => {
+    schedule(false).then(
+      (added) => {
+        if (added) logger.warn('the sweep was missing from Redis (emptied?): scheduled it again');
+      },
+      (error) => logger.warn({ err: error }, 'could not check the sweep schedule'),
+    );
+  }, config.sweepIntervalMs);
   return {
     worker,
     stop: once(async () => {
+      clearInterval(scheduleTimer);
       // A running flush finishes first: its results are written in one transaction.
       const closed = await withDeadline(
         worker.close().then(() => true),
