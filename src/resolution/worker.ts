@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { type Job, Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
@@ -72,21 +73,60 @@ export function startResolutionWorker(deps: ResolutionWorkerDeps): { worker: Wor
   // Rows a host application committed in its own transaction: enqueue them right after the commit.
   let outbox: Promise<unknown> = Promise.resolve();
   let outboxPending = false;
-  const listening = deps.database.sql
-    .listen(OUTBOX_CHANNEL, () => {
-      if (outboxPending) return;
-      outboxPending = true;
-      outbox = outbox.then(async () => {
-        outboxPending = false;
-        await enqueueOutbox({ db: deps.database.db, config, createQueue }).catch((error) =>
-          logger.warn({ err: error }, 'outbox enqueue failed; the sweep will retry'),
-        );
-      });
-    })
-    .catch((error) => {
-      logger.warn({ err: error }, 'could not listen for committed listings; the sweep will enqueue them');
-      return undefined;
+  const drainOutbox = () => {
+    if (outboxPending) return;
+    outboxPending = true;
+    outbox = outbox.then(async () => {
+      outboxPending = false;
+      await enqueueOutbox({ db: deps.database.db, config, createQueue }).catch((error) =>
+        logger.warn({ err: error }, 'outbox enqueue failed; the sweep will retry'),
+      );
     });
+  };
+  // postgres.js listens again after its LISTEN connection drops, but gives up for good when the
+  // server isn't back yet (a Postgres restart), and what was notified meanwhile is lost anyway.
+  // So every (re)listen catches up on the outbox, and a NOTIFY to ourselves proves the connection
+  // still hears: when it stops hearing, listen again.
+  const heartbeat = `heartbeat:${randomUUID()}`;
+  const heartbeatMs = Math.min(5_000, config.sweepIntervalMs);
+  let heardAt = Date.now();
+  const listen = () =>
+    deps.database.sql
+      .listen(
+        OUTBOX_CHANNEL,
+        (payload) => {
+          if (payload === heartbeat) heardAt = Date.now();
+          else if (!payload.startsWith('heartbeat:')) drainOutbox();
+        },
+        () => {
+          heardAt = Date.now();
+          drainOutbox();
+        },
+      )
+      .catch((error) => {
+        logger.warn({ err: error }, 'could not listen for committed listings; the sweep will enqueue them');
+        return undefined;
+      });
+  let listening = listen();
+  let relistening = false;
+  const listenTimer = setInterval(() => {
+    if (relistening) return;
+    if (Date.now() - heardAt > 3 * heartbeatMs) {
+      relistening = true;
+      logger.warn('LISTEN connection stopped hearing from Postgres: listening again');
+      heardAt = Date.now();
+      const previous = listening;
+      listening = previous
+        .then((meta) => meta?.unlisten())
+        .catch(() => {})
+        .then(listen)
+        .finally(() => {
+          relistening = false;
+        });
+      return;
+    }
+    deps.database.sql`select pg_notify(${OUTBOX_CHANNEL}, ${heartbeat})`.catch(() => {});
+  }, heartbeatMs);
   // What only Redis remembers: one flush at a time across processes, and the sweep's schedule.
   // Redis may be emptied (FLUSHALL, a restart without persistence, a failover) while this worker
   // lives on; then nothing would ever run the sweep that rebuilds the queues from Postgres. So both
@@ -114,6 +154,7 @@ export function startResolutionWorker(deps: ResolutionWorkerDeps): { worker: Wor
     worker,
     stop: once(async () => {
       clearInterval(scheduleTimer);
+      clearInterval(listenTimer);
       // A running flush finishes first: its results are written in one transaction.
       const closed = await withDeadline(
         worker.close().then(() => true),
