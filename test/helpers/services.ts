@@ -35,7 +35,10 @@ export interface TestServices {
 export async function setupServices({
   pgAdminUrl = PG_ADMIN_URL,
   redisUrl = REDIS_URL,
-}: { pgAdminUrl?: string; redisUrl?: string } = {}): Promise<TestServices> {
+}: {
+  pgAdminUrl?: string;
+  redisUrl?: string;
+} = {}): Promise<TestServices> {
   const dbName = randomName('vrl_test');
   const databaseUrl = new URL(pgAdminUrl);
   databaseUrl.pathname = `/${dbName}`;
