@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { connectDatabase } from '../../src/db/client.ts';
+import { connectDatabase, type Sql } from '../../src/db/client.ts';
 import { runMigrations } from '../../src/db/migrate.ts';
 import { createProducer } from '../../src/producer/producer.ts';
 import { CREATE_QUEUE, RESOLVE_QUEUE } from '../../src/queues.ts';
@@ -80,9 +80,11 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 interface Fault {
   kind: string;
   at: string;
-  /** The progress counter when it was injected; recovered once it moved on and the run ended well. */
+  /** The progress counter when it was injected. */
   progressAt: number;
   progressed: boolean;
+  /** The fault's own recovery check passed (see each fault); it also needs progress and a good end. */
+  checked: boolean;
 }
 
 const faults: Fault[] = [];
@@ -131,7 +133,30 @@ async function main(): Promise<number> {
     SHUTDOWN_TIMEOUT_MS: '30000',
     VR_SUBMIT_TIMEOUT_MS: '30000',
   };
-  const admin = connectDatabase(databaseUrl, { max: 2 });
+  // The runner's own connections. postgres.js 3.4.9 can leave a pooled connection whose socket died
+  // mid-write unable to ever reconnect (its queries wait forever) after the Postgres restart: a
+  // query that takes too long replaces the pool.
+  let admin = connectDatabase(databaseUrl, { max: 2 });
+  const q = async <T>(run: (sql: Sql) => Promise<T>): Promise<T> => {
+    const current = admin;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      return await Promise.race([
+        run(current.sql),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error('query timed out')), 10_000);
+        }),
+      ]);
+    } catch (error) {
+      if (admin === current && (error as Error).message === 'query timed out') {
+        admin = connectDatabase(databaseUrl, { max: 2 });
+        void current.close().catch(() => {});
+      }
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+  };
   const redisAdmin = new Redis(redis.url, { maxRetriesPerRequest: null });
   const resolveQueue = new Queue(RESOLVE_QUEUE, { connection: redisAdmin, prefix: env.QUEUE_PREFIX });
   const createQueue = new Queue(CREATE_QUEUE, { connection: redisAdmin, prefix: env.QUEUE_PREFIX });
@@ -170,7 +195,7 @@ async function main(): Promise<number> {
       submissions = now;
       progress += 1;
     }
-    admin.sql`select count(*)::int as n from vr_jobs where status = 'completed'`.then(
+    q((s) => s`select count(*)::int as n from vr_jobs where status = 'completed'`).then(
       ([row]) => {
         if (row!.n > completed) {
           completed = row!.n;
@@ -182,11 +207,34 @@ async function main(): Promise<number> {
   }, 200);
 
   const inject = (kind: string): Fault => {
-    const fault = { kind, at: elapsed(), progressAt: progress, progressed: false };
+    const fault = { kind, at: elapsed(), progressAt: progress, progressed: false, checked: false };
     faults.push(fault);
     say(`fault: ${kind}`);
     return fault;
   };
+
+  /** Resolves once a flush that started after `since` has finished without error. */
+  const flushFinishedSince = (since: Date) => async () => {
+    for (;;) {
+      const [run] = await q(
+        (s) => s`
+        select 1 from vr_resolution_runs
+        where started_at > ${since} and finished_at is not null and error is null limit 1`,
+      ).catch(() => []);
+      if (run) return true;
+      if (Date.now() - started > DEADLINE_MS) return false;
+      await sleep(250);
+    }
+  };
+  const nothingToSubmit = async () => {
+    const [row] = await q(
+      (s) => s<{ n: number }[]>`
+      select count(*)::int as n from vr_jobs where status in ('queued', 'in_progress')`,
+    ).catch(() => []);
+    return row?.n === 0;
+  };
+  /** While a Redis or Postgres fault is being checked, the resolution worker is not restarted. */
+  let gate: Promise<unknown> = Promise.resolve();
 
   launch('create');
   launch('resolve');
@@ -220,22 +268,55 @@ async function main(): Promise<number> {
     ...[...thresholds].map((at) => ({
       at,
       run: async () => {
-        inject('creation worker SIGKILL');
+        const fault = inject('creation worker SIGKILL');
         await kill('create');
+        // Recovered: the new worker submits again (or nothing was left to submit).
+        const before = sim.state('form').counters.submissions;
+        void (async () => {
+          while (Date.now() - started < DEADLINE_MS) {
+            if (sim.state('form').counters.submissions > before || (await nothingToSubmit())) {
+              fault.checked = true;
+              return;
+            }
+            await sleep(250);
+          }
+        })();
       },
     })),
     {
       at: randInt(rng, 6, LISTINGS - 10),
       run: async () => {
-        inject('Redis FLUSHALL');
+        const fault = inject('Redis FLUSHALL');
         await redisAdmin.flushall();
+        // Recovered by the workers alone: the sweep is scheduled again and a flush ran since.
+        const since = new Date();
+        gate = (async () => {
+          while ((await resolveQueue.getJobScheduler(SWEEP_JOB)) === undefined) {
+            if (Date.now() - started > DEADLINE_MS) return;
+            await sleep(250);
+          }
+          fault.checked =
+            (await resolveQueue.getGlobalConcurrency()) === 1 && (await flushFinishedSince(since)());
+          say(
+            `Redis FLUSHALL: ${fault.checked ? 'the sweep is scheduled again and a flush ran' : 'NOT recovered'}`,
+          );
+        })();
+        await gate;
       },
     },
     {
       at: randInt(rng, 6, LISTINGS - 8),
       run: async () => {
-        inject('Postgres restart');
+        const fault = inject('Postgres restart');
+        const since = new Date();
         postgres!.restart();
+        // Recovered by the workers alone: a flush ran since, and neither worker died.
+        const exitsBefore = unexpectedExits.length;
+        gate = flushFinishedSince(since)().then((flushed) => {
+          fault.checked = flushed && unexpectedExits.length === exitsBefore;
+          say(`Postgres restart: ${fault.checked ? 'a flush ran since, no worker died' : 'NOT recovered'}`);
+        });
+        await gate;
       },
     },
   ].sort((a, b) => a.at - b.at);
@@ -253,20 +334,28 @@ async function main(): Promise<number> {
     for (const skip of downloadsToSkip) {
       let skipped = 0;
       for (;;) {
-        const [run] = await admin.sql<{ id: number }[]>`
+        const [run] = await q(
+          (s) => s<{ id: number }[]>`
           select id::int from vr_resolution_runs
-          where export_requested_at is not null and finished_at is null order by id desc limit 1`.catch(
-          () => [],
-        );
+          where export_requested_at is not null and finished_at is null order by id desc limit 1`,
+        ).catch(() => []);
         if (run && !seen.has(run.id)) {
           seen.add(run.id);
           if (skipped >= skip) {
             await sleep(randInt(rng, 100, EXPORT_LATENCY_MS / 2));
-            const [still] = await admin.sql`
-              select 1 from vr_resolution_runs where id = ${run.id} and finished_at is null`.catch(() => []);
+            const [still] = await q(
+              (s) => s`
+              select 1 from vr_resolution_runs where id = ${run.id} and finished_at is null`,
+            ).catch(() => []);
             if (still) {
-              inject('resolution worker SIGKILL during the export download');
+              await gate;
+              const fault = inject('resolution worker SIGKILL during the export download');
+              const since = new Date();
               await kill('resolve');
+              // Recovered: the new worker (or the taken-over flush job) finishes a flush.
+              void flushFinishedSince(since)().then((ok) => {
+                fault.checked = ok;
+              });
               break;
             }
           }
@@ -279,10 +368,12 @@ async function main(): Promise<number> {
 
   // Until every fault is in and every job has settled.
   const settled = async () => {
-    const [row] = await admin.sql<{ open: number; total: number }[]>`
+    const [row] = await q(
+      (s) => s<{ open: number; total: number }[]>`
       select count(*) filter (where status in ('queued', 'in_progress', 'completed_pending_id'))::int as open,
              count(*)::int as total
-      from vr_jobs`;
+      from vr_jobs`,
+    );
     return row!.total === LISTINGS && row!.open === 0;
   };
   let timedOut = false;
@@ -300,7 +391,7 @@ async function main(): Promise<number> {
   for (const fault of faults) fault.progressed = progress > fault.progressAt;
 
   // Checks.
-  const outcome = await checkOutcome(admin.sql, sim.url, refs);
+  const outcome = await q((s) => checkOutcome(s, sim.url, refs));
   const counts = await createQueue.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
   const leftInQueue = Object.values(counts).reduce((a, b) => a + b, 0);
   const sweepScheduled = (await resolveQueue.getJobScheduler(SWEEP_JOB)) !== undefined;
@@ -319,11 +410,13 @@ async function main(): Promise<number> {
   }
   await Promise.allSettled([resolveQueue.close(), createQueue.close()]);
   redisAdmin.disconnect();
-  await admin.close();
+  await Promise.race([admin.close(), sleep(5_000)]);
   await sim.close();
 
   const recovered = (kind: string) =>
-    faults.filter((f) => f.kind.startsWith(kind) && f.progressed && outcome.problems.length === 0).length;
+    faults.filter(
+      (f) => f.kind.startsWith(kind) && f.checked && f.progressed && outcome.problems.length === 0,
+    ).length;
   const injected = (kind: string) => faults.filter((f) => f.kind.startsWith(kind)).length;
   const rows: [string, string, string][] = [
     [
