@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
+import postgres from 'postgres';
 import { connectDatabase, type Sql } from '../../src/db/client.ts';
 import { runMigrations } from '../../src/db/migrate.ts';
 import { createProducer } from '../../src/producer/producer.ts';
@@ -42,6 +43,8 @@ const BRANDS = ['Fender', 'Gibson', 'Gretsch', 'Rickenbacker', 'Martin', 'Ibanez
 const seed = Number(process.env.CHAOS_SEED ?? Math.floor(Math.random() * 2 ** 31));
 if (!Number.isInteger(seed) || seed < 0) throw new Error('CHAOS_SEED must be a non-negative integer');
 const rng = mulberry32(seed);
+/** Its own sequence: the two fault loops run side by side. */
+const resolveRng = mulberry32(seed ^ 0x5eed);
 const started = Date.now();
 const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1)}s`;
 const say = (line: string) => process.stdout.write(`[chaos ${elapsed().padStart(6)}] ${line}\n`);
@@ -49,7 +52,7 @@ const say = (line: string) => process.stdout.write(`[chaos ${elapsed().padStart(
 // ---- everything that must go away at exit, even on failure or Ctrl-C -----------------------
 
 let redis: PrivateRedis | undefined;
-let postgres: PrivatePostgres | undefined;
+let pg: PrivatePostgres | undefined;
 const children = new Set<CliProcess>();
 const logDir = mkdtempSync(join(tmpdir(), 'vrl-chaos-logs-'));
 let keepLogs = false;
@@ -64,7 +67,7 @@ function cleanUp(): void {
   for (const { child } of children)
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   redis?.stop();
-  postgres?.stop();
+  pg?.stop();
   if (!keepLogs) rmSync(logDir, { recursive: true, force: true });
 }
 process.on('exit', cleanUp);
@@ -102,9 +105,9 @@ const unexpectedExits: string[] = [];
 
 async function main(): Promise<number> {
   say(`seed ${seed} (set CHAOS_SEED=${seed} to replay), ${LISTINGS} listings`);
-  [redis, postgres] = await Promise.all([startPrivateRedis(), startPrivatePostgres()]);
-  const databaseUrl = postgres.url('vr_lister_chaos');
-  say(`private Redis ${redis.url}, private PostgreSQL on port ${postgres.port}`);
+  [redis, pg] = await Promise.all([startPrivateRedis(), startPrivatePostgres()]);
+  const databaseUrl = pg.url('vr_lister_chaos');
+  say(`private Redis ${redis.url}, private PostgreSQL on port ${pg.port}`);
   await runMigrations(databaseUrl);
   const sim = await startSimulator({
     port: 0,
@@ -134,8 +137,8 @@ async function main(): Promise<number> {
     VR_SUBMIT_TIMEOUT_MS: '30000',
   };
   // The runner's own connections. postgres.js 3.4.9 can leave a pooled connection whose socket died
-  // mid-write unable to ever reconnect (its queries wait forever) after the Postgres restart: a
-  // query that takes too long replaces the pool.
+  // mid-write unable to ever reconnect after the Postgres restart (its queries hang or time out
+  // connecting, for good): a query that fails other than with an SQL error replaces the pool.
   let admin = connectDatabase(databaseUrl, { max: 2 });
   const q = async <T>(run: (sql: Sql) => Promise<T>): Promise<T> => {
     const current = admin;
@@ -144,11 +147,12 @@ async function main(): Promise<number> {
       return await Promise.race([
         run(current.sql),
         new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error('query timed out')), 10_000);
+          timer = setTimeout(() => reject(new Error('query timed out')), 5_000);
         }),
       ]);
     } catch (error) {
-      if (admin === current && (error as Error).message === 'query timed out') {
+      // Any failure but an SQL error from the server (a hang, CONNECT_TIMEOUT, a closed connection).
+      if (admin === current && !(error instanceof postgres.PostgresError)) {
         admin = connectDatabase(databaseUrl, { max: 2 });
         void current.close().catch(() => {});
       }
@@ -309,7 +313,7 @@ async function main(): Promise<number> {
       run: async () => {
         const fault = inject('Postgres restart');
         const since = new Date();
-        postgres!.restart();
+        pg!.restart();
         // Recovered by the workers alone: a flush ran since, and neither worker died.
         const exitsBefore = unexpectedExits.length;
         gate = flushFinishedSince(since)().then((flushed) => {
@@ -342,7 +346,7 @@ async function main(): Promise<number> {
         if (run && !seen.has(run.id)) {
           seen.add(run.id);
           if (skipped >= skip) {
-            await sleep(randInt(rng, 100, EXPORT_LATENCY_MS / 2));
+            await sleep(randInt(resolveRng, 100, EXPORT_LATENCY_MS / 2));
             const [still] = await q(
               (s) => s`
               select 1 from vr_resolution_runs where id = ${run.id} and finished_at is null`,
@@ -401,6 +405,8 @@ async function main(): Promise<number> {
   stopping = true;
   const exits: string[] = [];
   for (const worker of Object.values(workers)) {
+    // A worker restarted a moment ago installs its signal handlers first (as under a supervisor).
+    for (let i = 0; i < 240 && !/ worker started"/.test(worker.process.output()); i++) await sleep(250);
     worker.process.child.kill('SIGTERM');
     const exit = await Promise.race([worker.process.exited, sleep(45_000).then(() => undefined)]);
     if (exit?.code !== 0)
