@@ -67,7 +67,13 @@ test('after FLUSHALL the workers carry on alone: the sweep is scheduled again, r
       .values({ productRef: listing.productRef, payload: { listing } })
       .returning();
     await waitFor('the creation job re-added', () => createQueue.getJob(`listing-${row!.id}-0`), 60_000);
-    assert.ok(await resolveQueue.getJobScheduler(SWEEP_JOB), 'the sweep is scheduled again');
+    const scheduler = await resolveQueue.getJobScheduler(SWEEP_JOB);
+    assert.ok(scheduler, 'the sweep is scheduled again');
+    assert.deepEqual(
+      scheduler.template?.opts?.removeOnComplete,
+      { count: 100 },
+      'finished sweeps are trimmed',
+    );
     assert.equal(await resolveQueue.getGlobalConcurrency(), 1, 'one flush at a time again');
     assert.equal(worker.child.exitCode, null, 'the worker lived through it');
     assert.match(worker.output(), /the sweep was missing from Redis/);

@@ -137,7 +137,12 @@ export function startResolutionWorker(deps: ResolutionWorkerDeps): { worker: Wor
     await resolveQueue.upsertJobScheduler(
       SWEEP_JOB,
       { every: config.sweepIntervalMs },
-      { name: SWEEP_JOB, data: { reason: 'sweep', requestedAt: '' } },
+      {
+        name: SWEEP_JOB,
+        data: { reason: 'sweep', requestedAt: '' },
+        // Without these every sweep run stayed in Redis for good (1,440 jobs a day at the default).
+        opts: { removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } },
+      },
     );
     return true;
   };
