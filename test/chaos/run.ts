@@ -6,29 +6,32 @@
  * It runs on a Redis and a PostgreSQL cluster of its own (never the machine's shared ones) and
  * removes them at exit, also on failure or Ctrl-C. CHAOS_SEED chooses the fault schedule.
  */
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import postgres from 'postgres';
-import { connectDatabase, type Sql } from '../../src/db/client.ts';
 import { runMigrations } from '../../src/db/migrate.ts';
+import type { JobView } from '../../src/db/queries.ts';
 import { createProducer } from '../../src/producer/producer.ts';
 import { CREATE_QUEUE, RESOLVE_QUEUE } from '../../src/queues.ts';
 import { SWEEP_JOB } from '../../src/resolution/worker.ts';
 import { mulberry32, randInt } from '../../src/simulator/prng.ts';
 import { startSimulator } from '../../src/simulator/server.ts';
-import { type CliProcess, startCli } from '../helpers/cli.ts';
-import { checkOutcome } from '../helpers/outcome.ts';
+import { type CliProcess, runCli, startCli } from '../helpers/cli.ts';
+import { compareOutcome, fetchFormListings } from '../helpers/outcome.ts';
 import {
   type PrivatePostgres,
   type PrivateRedis,
+  postgresBinDir,
   startPrivatePostgres,
   startPrivateRedis,
 } from '../helpers/private-services.ts';
 
+const execFileAsync = promisify(execFile);
 const LISTINGS = Number(process.env.CHAOS_LISTINGS ?? 30);
 const CREATION_KILLS = 5;
 const RESOLUTION_KILLS = 2;
@@ -136,30 +139,30 @@ async function main(): Promise<number> {
     SHUTDOWN_TIMEOUT_MS: '30000',
     VR_SUBMIT_TIMEOUT_MS: '30000',
   };
-  // The runner's own connections. postgres.js 3.4.9 can leave a pooled connection whose socket died
-  // mid-write unable to ever reconnect after the Postgres restart (its queries hang or time out
-  // connecting, for good): a query that fails other than with an SQL error replaces the pool.
-  let admin = connectDatabase(databaseUrl, { max: 2 });
-  const q = async <T>(run: (sql: Sql) => Promise<T>): Promise<T> => {
-    const current = admin;
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      return await Promise.race([
-        run(current.sql),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error('query timed out')), 5_000);
-        }),
-      ]);
-    } catch (error) {
-      // Any failure but an SQL error from the server (a hang, CONNECT_TIMEOUT, a closed connection).
-      if (admin === current && !(error instanceof postgres.PostgresError)) {
-        admin = connectDatabase(databaseUrl, { max: 2 });
-        void current.close().catch(() => {});
-      }
-      throw error;
-    } finally {
-      clearTimeout(timer);
-    }
+  // The runner's own look at Postgres goes through psql, one short process per query: after the
+  // Postgres restart, postgres.js 3.4.9 pools in this process stopped returning results (queries ran
+  // on the server, the answers never resolved; not yet understood), even fresh ones, so the observer must not
+  // share the code under test.
+  const psql = join(postgresBinDir(), 'psql');
+  const pgq = async <T>(text: string): Promise<T[]> => {
+    const { stdout } = await execFileAsync(
+      psql,
+      [
+        '-X',
+        '-q',
+        '-tA',
+        '-v',
+        'ON_ERROR_STOP=1',
+        '-h',
+        '127.0.0.1',
+        '-p',
+        String(pg!.port),
+        '-U',
+        'postgres',
+      ].concat(['-d', 'vr_lister_chaos', '-c', `select coalesce(json_agg(t), '[]') from (${text}) t`]),
+      { timeout: 10_000 },
+    );
+    return JSON.parse(stdout) as T[];
   };
   const redisAdmin = new Redis(redis.url, { maxRetriesPerRequest: null });
   const resolveQueue = new Queue(RESOLVE_QUEUE, { connection: redisAdmin, prefix: env.QUEUE_PREFIX });
@@ -199,7 +202,7 @@ async function main(): Promise<number> {
       submissions = now;
       progress += 1;
     }
-    q((s) => s`select count(*)::int as n from vr_jobs where status = 'completed'`).then(
+    pgq<{ n: number }>(`select count(*)::int as n from vr_jobs where status = 'completed'`).then(
       ([row]) => {
         if (row!.n > completed) {
           completed = row!.n;
@@ -220,21 +223,19 @@ async function main(): Promise<number> {
   /** Resolves once a flush that started after `since` has finished without error. */
   const flushFinishedSince = (since: Date) => async () => {
     for (;;) {
-      const [run] = await q(
-        (s) => s`
+      const [run] = await pgq<{ 1: number }>(`
         select 1 from vr_resolution_runs
-        where started_at > ${since} and finished_at is not null and error is null limit 1`,
-      ).catch(() => []);
+        where started_at > '${since.toISOString()}' and finished_at is not null and error is null limit 1`).catch(
+        () => [],
+      );
       if (run) return true;
       if (Date.now() - started > DEADLINE_MS) return false;
       await sleep(250);
     }
   };
   const nothingToSubmit = async () => {
-    const [row] = await q(
-      (s) => s<{ n: number }[]>`
-      select count(*)::int as n from vr_jobs where status in ('queued', 'in_progress')`,
-    ).catch(() => []);
+    const [row] = await pgq<{ n: number }>(`
+      select count(*)::int as n from vr_jobs where status in ('queued', 'in_progress')`).catch(() => []);
     return row?.n === 0;
   };
   /** While a Redis or Postgres fault is being checked, the resolution worker is not restarted. */
@@ -338,19 +339,17 @@ async function main(): Promise<number> {
     for (const skip of downloadsToSkip) {
       let skipped = 0;
       for (;;) {
-        const [run] = await q(
-          (s) => s<{ id: number }[]>`
+        const [run] = await pgq<{ id: number }>(`
           select id::int from vr_resolution_runs
-          where export_requested_at is not null and finished_at is null order by id desc limit 1`,
-        ).catch(() => []);
+          where export_requested_at is not null and finished_at is null order by id desc limit 1`).catch(
+          () => [],
+        );
         if (run && !seen.has(run.id)) {
           seen.add(run.id);
           if (skipped >= skip) {
             await sleep(randInt(resolveRng, 100, EXPORT_LATENCY_MS / 2));
-            const [still] = await q(
-              (s) => s`
-              select 1 from vr_resolution_runs where id = ${run.id} and finished_at is null`,
-            ).catch(() => []);
+            const [still] = await pgq<{ 1: number }>(`
+              select 1 from vr_resolution_runs where id = ${run.id} and finished_at is null`).catch(() => []);
             if (still) {
               await gate;
               const fault = inject('resolution worker SIGKILL during the export download');
@@ -372,12 +371,10 @@ async function main(): Promise<number> {
 
   // Until every fault is in and every job has settled.
   const settled = async () => {
-    const [row] = await q(
-      (s) => s<{ open: number; total: number }[]>`
+    const [row] = await pgq<{ open: number; total: number }>(`
       select count(*) filter (where status in ('queued', 'in_progress', 'completed_pending_id'))::int as open,
              count(*)::int as total
-      from vr_jobs`,
-    );
+      from vr_jobs`);
     return row!.total === LISTINGS && row!.open === 0;
   };
   let timedOut = false;
@@ -395,7 +392,18 @@ async function main(): Promise<number> {
   for (const fault of faults) fault.progressed = progress > fault.progressAt;
 
   // Checks.
-  const outcome = await q((s) => checkOutcome(s, sim.url, refs));
+  const jobs = await runCli(['jobs', '--json'], env);
+  if (jobs.code !== 0) throw new Error(`vr-lister jobs --json failed: ${jobs.stderr}`);
+  const outcome = compareOutcome(
+    await fetchFormListings(sim.url),
+    (JSON.parse(jobs.stdout) as JobView[]).map((j) => ({
+      product_ref: j.productRef,
+      status: j.status,
+      vr_listing_id: j.vrListingId,
+      error: j.error,
+    })),
+    refs,
+  );
   const counts = await createQueue.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
   const leftInQueue = Object.values(counts).reduce((a, b) => a + b, 0);
   const sweepScheduled = (await resolveQueue.getJobScheduler(SWEEP_JOB)) !== undefined;
@@ -416,7 +424,6 @@ async function main(): Promise<number> {
   }
   await Promise.allSettled([resolveQueue.close(), createQueue.close()]);
   redisAdmin.disconnect();
-  await Promise.race([admin.close(), sleep(5_000)]);
   await sim.close();
 
   const recovered = (kind: string) =>

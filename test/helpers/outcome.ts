@@ -31,16 +31,25 @@ export interface Outcome {
   problems: string[];
 }
 
+export interface JobRow {
+  product_ref: string;
+  status: string;
+  vr_listing_id: string | null;
+  error: string | null;
+}
+
 /**
  * Checks the end state of a run against the simulator: each product on V&R exactly once, its job
  * `completed` with that listing's id, and no job left anywhere else.
  */
 export async function checkOutcome(sql: postgres.Sql, simUrl: string, refs: string[]): Promise<Outcome> {
-  const listings = await fetchFormListings(simUrl);
-  const rows = await sql<
-    { product_ref: string; status: string; vr_listing_id: string | null; error: string | null }[]
-  >`
+  const rows = await sql<JobRow[]>`
     select product_ref, status, vr_listing_id::text, error from vr_jobs order by id`;
+  return compareOutcome(await fetchFormListings(simUrl), rows, refs);
+}
+
+/** checkOutcome on rows read some other way (`vr-lister jobs --json`). */
+export function compareOutcome(listings: SimFormListing[], rows: JobRow[], refs: string[]): Outcome {
   const outcome: Outcome = { ok: [], duplicates: [], wrongIds: [], lost: [], problems: [] };
   for (const ref of refs) {
     const onVr = listingsFor(listings, ref);
