@@ -1,6 +1,6 @@
 import { and, desc, eq, inArray, isNotNull, isNull, lt, sql } from 'drizzle-orm';
 import type { Config } from '../config.ts';
-import type { Database } from '../db/client.ts';
+import { type Database, withAdvisoryLock } from '../db/client.ts';
 import { type VrJob, vrJobs, vrProductLinks, vrResolutionRuns } from '../db/schema.ts';
 import type { Logger } from '../logger.ts';
 import { isDatabaseUnavailable } from '../outage.ts';
@@ -178,14 +178,7 @@ export function planUpdates(
 
 /** Downloads the export once, matches every pending job, and writes the results in one transaction. */
 export async function runFlush(deps: FlushDeps, trigger: string): Promise<FlushResult> {
-  const lock = await deps.database.sql.reserve();
-  try {
-    await lock`select pg_advisory_lock(${FLUSH_LOCK})`;
-    return await flushLocked(deps, trigger);
-  } finally {
-    await lock`select pg_advisory_unlock(${FLUSH_LOCK})`.catch(() => {});
-    lock.release();
-  }
+  return withAdvisoryLock(deps.database.url, FLUSH_LOCK, () => flushLocked(deps, trigger));
 }
 
 async function flushLocked(deps: FlushDeps, trigger: string): Promise<FlushResult> {

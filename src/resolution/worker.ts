@@ -65,7 +65,15 @@ export function startResolutionWorker(deps: ResolutionWorkerDeps): { worker: Wor
       await afterFlush(result);
       return result;
     },
-    { connection, prefix, concurrency: 1, lockDuration: 120_000 },
+    {
+      connection,
+      prefix,
+      concurrency: 1,
+      // As for creation: after a crash mid-flush, another worker takes the flush over once the lock
+      // expires. A fixed two minutes held every flush back that long after a resolution worker died.
+      lockDuration: config.workerLockMs,
+      stalledInterval: Math.max(1_000, Math.floor(config.workerLockMs / 2)),
+    },
   );
   const redisOutage =
     deps.redisOutage ?? trackOutage(logger, 'Redis', 'the resolution worker waits for it to come back');
@@ -157,31 +165,46 @@ export function startResolutionWorker(deps: ResolutionWorkerDeps): { worker: Wor
   }, OUTBOX_HEARTBEAT_MS);
   heartbeat.unref();
 
-  // Redis may come back empty (no persistence, failover): the sweep's schedule lives in Redis, so
-  // it is set again on every (re)connect, and the sweep then rebuilds the rest from Postgres.
-  const schedule = () => {
-    void resolveQueue
-      .setGlobalConcurrency(1)
-      .catch((error) => redisOutage.down(error, { step: 'setGlobalConcurrency' }));
-    void resolveQueue
-      .upsertJobScheduler(
-        SWEEP_JOB,
-        { every: config.sweepIntervalMs },
-        { name: SWEEP_JOB, data: { reason: 'sweep', requestedAt: '' } },
-      )
-      .then(() => redisOutage.up())
-      .catch((error) => redisOutage.down(error, { step: 'schedule the sweep' }));
+  // What only Redis remembers: one flush at a time across processes, and the sweep's schedule.
+  // Redis may be emptied (FLUSHALL, a restart without persistence, a failover) while this worker
+  // lives on; then nothing would run the sweep that rebuilds the queues from Postgres. So both are
+  // put back on every reconnect and checked every sweep interval.
+  const schedule = async (always: boolean) => {
+    if ((await resolveQueue.getGlobalConcurrency()) !== 1) await resolveQueue.setGlobalConcurrency(1);
+    if (!always && (await resolveQueue.getJobScheduler(SWEEP_JOB))) return false;
+    await resolveQueue.upsertJobScheduler(
+      SWEEP_JOB,
+      { every: config.sweepIntervalMs },
+      {
+        name: SWEEP_JOB,
+        data: { reason: 'sweep', requestedAt: '' },
+        // Without these every sweep run stayed in Redis for good (1,440 jobs a day at the default).
+        opts: { removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } },
+      },
+    );
+    return true;
   };
-  schedule();
+  const checkSchedule = (always: boolean) =>
+    schedule(always).then(
+      (added) => {
+        redisOutage.up();
+        if (added && !always) logger.warn('the sweep was missing from Redis (emptied?): scheduled it again');
+      },
+      (error) => redisOutage.down(error, { step: 'schedule the sweep' }),
+    );
+  void checkSchedule(true);
+  const scheduleTimer = setInterval(() => void checkSchedule(false), config.sweepIntervalMs);
+  scheduleTimer.unref();
   let connectedOnce = connection.status === 'ready';
   const onReady = () => {
-    if (connectedOnce) schedule();
+    if (connectedOnce) void checkSchedule(true);
     connectedOnce = true;
   };
   connection.on('ready', onReady);
   return {
     worker,
     stop: once(async () => {
+      clearInterval(scheduleTimer);
       // A running flush finishes first: its results are written in one transaction.
       const closed = await withDeadline(
         worker.close().then(() => true),

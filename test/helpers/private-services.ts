@@ -2,8 +2,9 @@
  * Redis and Postgres servers of a test's own, on free ports, for the tests that stop and restart
  * them. The shared services on 6379 and 5432 are never touched: other test files and CI use them.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { chmod, chown, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { chmod, chown, mkdtemp } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -42,8 +43,8 @@ export interface PrivateRedis {
   start(): Promise<void>;
   /** kill() then start(). */
   restart(): Promise<void>;
-  /** Stops it for good; safe to call twice. */
-  stop(): Promise<void>;
+  /** Stops it for good; safe to call twice, and synchronous (usable in an exit handler). */
+  stop(): void;
 }
 
 /** A redis-server child on a free port, without persistence. */
@@ -92,7 +93,9 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
       await kill();
       await start();
     },
-    stop: kill,
+    stop: () => {
+      child?.kill('SIGKILL');
+    },
   };
 }
 
@@ -106,15 +109,21 @@ export interface PrivatePostgres {
   restart(): Promise<void>;
   pgStop(): Promise<void>;
   pgStart(): Promise<void>;
-  /** Stops the server and deletes its data directory; safe to call twice. */
-  stop(): Promise<void>;
+  /** Stops the server and deletes its data directory; safe to call twice, and synchronous (usable in an exit handler). */
+  stop(): void;
 }
 
-async function postgresBin(): Promise<string> {
-  const base = '/usr/lib/postgresql';
-  const versions = (await readdir(base)).filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(b) - Number(a));
-  if (!versions.length) throw new Error(`no PostgreSQL under ${base}`);
-  return join(base, versions[0]!, 'bin');
+/** The newest PostgreSQL server binaries (Debian: /usr/lib/postgresql/<version>/bin), or PG_BIN_DIR. */
+export function postgresBinDir(): string {
+  if (process.env.PG_BIN_DIR) return process.env.PG_BIN_DIR;
+  const root = '/usr/lib/postgresql';
+  const versions = existsSync(root)
+    ? readdirSync(root)
+        .filter((v) => existsSync(join(root, v, 'bin', 'initdb')))
+        .sort((a, b) => Number(b) - Number(a))
+    : [];
+  if (!versions[0]) throw new Error(`no PostgreSQL server binaries under ${root} (set PG_BIN_DIR)`);
+  return join(root, versions[0], 'bin');
 }
 
 /**
@@ -122,7 +131,7 @@ async function postgresBin(): Promise<string> {
  * its socket in its own directory.
  */
 export async function startPrivatePostgres(): Promise<PrivatePostgres> {
-  const bin = await postgresBin();
+  const bin = postgresBinDir();
   const port = await freePort();
   const dir = await mkdtemp(join(tmpdir(), 'vrl-pg-'));
   const data = join(dir, 'data');
@@ -163,11 +172,21 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
     pgStart: async () => {
       await ctl('start');
     },
-    stop: async () => {
+    stop: () => {
       if (stopped) return;
       stopped = true;
-      await ctl('stop', '-m', 'immediate').catch(() => {});
-      await rm(dir, { recursive: true, force: true });
+      try {
+        execFileSync(
+          'runuser',
+          ['-u', 'postgres', '--', join(bin, 'pg_ctl'), '-D', data, '-m', 'immediate', '-w', 'stop'],
+          {
+            stdio: 'ignore',
+          },
+        );
+      } catch {
+        // not running
+      }
+      rmSync(dir, { recursive: true, force: true });
     },
   };
 }

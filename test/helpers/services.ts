@@ -28,18 +28,27 @@ export interface TestServices {
   cleanup(): Promise<void>;
 }
 
-/** A fresh, migrated database and a random queue prefix for one test file. */
-export async function setupServices(): Promise<TestServices> {
+/**
+ * A fresh, migrated database and a random queue prefix for one test file; on the shared services
+ * unless the test brings its own (a private Redis to flush, a private Postgres to restart).
+ */
+export async function setupServices({
+  pgAdminUrl = PG_ADMIN_URL,
+  redisUrl = REDIS_URL,
+}: {
+  pgAdminUrl?: string;
+  redisUrl?: string;
+} = {}): Promise<TestServices> {
   const dbName = randomName('vrl_test');
-  const databaseUrl = new URL(PG_ADMIN_URL);
+  const databaseUrl = new URL(pgAdminUrl);
   databaseUrl.pathname = `/${dbName}`;
   await runMigrations(databaseUrl.toString());
   const database = connectDatabase(databaseUrl.toString(), { max: 4 });
-  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
   const queuePrefix = randomName('vrlt');
   const baseEnv = {
     DATABASE_URL: databaseUrl.toString(),
-    REDIS_URL,
+    REDIS_URL: redisUrl,
     QUEUE_PREFIX: queuePrefix,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
   };
@@ -47,7 +56,7 @@ export async function setupServices(): Promise<TestServices> {
   const producers: Producer[] = [];
   return {
     databaseUrl: databaseUrl.toString(),
-    redisUrl: REDIS_URL,
+    redisUrl,
     queuePrefix,
     database,
     redis,
@@ -56,7 +65,7 @@ export async function setupServices(): Promise<TestServices> {
     producer() {
       const producer = createProducer({
         databaseUrl: databaseUrl.toString(),
-        redisUrl: REDIS_URL,
+        redisUrl,
         queuePrefix,
         createBackoffMs: 200,
       });
@@ -68,7 +77,7 @@ export async function setupServices(): Promise<TestServices> {
       await database.close();
       await deleteKeys(redis, `${queuePrefix}:*`);
       redis.disconnect();
-      const admin = postgres(PG_ADMIN_URL, { max: 1, onnotice: () => {} });
+      const admin = postgres(pgAdminUrl, { max: 1, onnotice: () => {} });
       try {
         await admin.unsafe(`drop database if exists "${dbName}" with (force)`);
       } finally {
