@@ -184,14 +184,23 @@ export function startResolutionWorker(deps: ResolutionWorkerDeps): { worker: Wor
     );
     return true;
   };
-  const checkSchedule = (always: boolean) =>
-    schedule(always).then(
-      (added) => {
-        redisOutage.up();
-        if (added && !always) logger.warn('the sweep was missing from Redis (emptied?): scheduled it again');
-      },
-      (error) => redisOutage.down(error, { step: 'schedule the sweep' }),
-    );
+  // One check at a time: while Redis is away the checks would queue up and all report at once.
+  let checking: Promise<void> | undefined;
+  const checkSchedule = (always: boolean) => {
+    checking ??= schedule(always)
+      .then(
+        (added) => {
+          redisOutage.up();
+          if (added && !always)
+            logger.warn('the sweep was missing from Redis (emptied?): scheduled it again');
+        },
+        (error) => redisOutage.down(error, { step: 'schedule the sweep' }),
+      )
+      .finally(() => {
+        checking = undefined;
+      });
+    return checking;
+  };
   void checkSchedule(true);
   const scheduleTimer = setInterval(() => void checkSchedule(false), config.sweepIntervalMs);
   scheduleTimer.unref();
