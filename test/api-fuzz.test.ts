@@ -5,10 +5,10 @@ import fc from 'fast-check';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import { connectApiRedis } from '../src/api/main.ts';
-import { buildApi } from '../src/api/server.ts';
 import { validateListing, validateListings } from '../src/listing.ts';
 import { silentLogger } from '../src/logger.ts';
 import { CREATE_QUEUE } from '../src/queues.ts';
+import { buildTestApi } from './helpers/api.ts';
 import { setupServices, type TestServices } from './helpers/services.ts';
 
 const TOKEN = 'fuzz-token-0123456789abcdef';
@@ -115,13 +115,7 @@ describe('POST /api/vr/jobs under arbitrary input', () => {
   before(async () => {
     services = await setupServices();
     redis = connectApiRedis(services.redisUrl, silentLogger);
-    app = await buildApi({
-      database: services.database,
-      config: services.config({ API_TOKEN: TOKEN }),
-      site: { baseUrl: 'http://127.0.0.1:9', username: 'demo', password: 'demo' },
-      logger: silentLogger,
-      redis,
-    });
+    app = await buildTestApi(services, { env: { API_TOKEN: TOKEN }, redis });
     queue = new Queue(CREATE_QUEUE, { connection: services.redis, prefix: services.queuePrefix });
   });
 

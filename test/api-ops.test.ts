@@ -4,11 +4,11 @@ import { Queue } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import { connectApiRedis } from '../src/api/main.ts';
-import { buildApi } from '../src/api/server.ts';
 import type { JobStatus } from '../src/db/schema.ts';
 import { LIMITS } from '../src/listing.ts';
 import { silentLogger } from '../src/logger.ts';
 import { CREATE_QUEUE, RESOLVE_QUEUE } from '../src/queues.ts';
+import { buildTestApi } from './helpers/api.ts';
 import { freePort } from './helpers/private-services.ts';
 import { parsePrometheus } from './helpers/prometheus.ts';
 import { setupServices, type TestServices } from './helpers/services.ts';
@@ -36,13 +36,7 @@ describe('HTTP API: jobs, retry, auth, metrics', () => {
   before(async () => {
     services = await setupServices();
     redis = connectApiRedis(services.redisUrl, silentLogger);
-    app = await buildApi({
-      database: services.database,
-      config: services.config({ API_TOKEN: TOKEN }),
-      site: { baseUrl: 'http://127.0.0.1:9', username: 'demo', password: 'demo' },
-      logger: silentLogger,
-      redis,
-    });
+    app = await buildTestApi(services, { env: { API_TOKEN: TOKEN }, redis });
     createQueue = new Queue(CREATE_QUEUE, { connection: services.redis, prefix: services.queuePrefix });
     resolveQueue = new Queue(RESOLVE_QUEUE, { connection: services.redis, prefix: services.queuePrefix });
   });
@@ -174,13 +168,7 @@ describe('HTTP API: jobs, retry, auth, metrics', () => {
 
   test('Redis unavailable: 503, the row is saved queued for the sweep', async () => {
     const deadRedis = connectApiRedis(`redis://127.0.0.1:${await freePort()}`, silentLogger);
-    const offline = await buildApi({
-      database: services.database,
-      config: services.config({ API_TOKEN: TOKEN }),
-      site: { baseUrl: 'http://127.0.0.1:9', username: 'demo', password: 'demo' },
-      logger: silentLogger,
-      redis: deadRedis,
-    });
+    const offline = await buildTestApi(services, { env: { API_TOKEN: TOKEN }, redis: deadRedis });
     try {
       const response = await offline.inject({
         method: 'POST',

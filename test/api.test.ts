@@ -10,6 +10,7 @@ import { validateListing } from '../src/listing.ts';
 import { silentLogger } from '../src/logger.ts';
 import { markerFor } from '../src/resolution/normalize.ts';
 import { type Simulator, startSimulator } from '../src/simulator/server.ts';
+import { buildTestApi } from './helpers/api.ts';
 import { runCli } from './helpers/cli.ts';
 import { setupServices, type TestServices } from './helpers/services.ts';
 import { SimClient } from './helpers/simulator-client.ts';
@@ -26,11 +27,9 @@ describe('resolution API and CLI', () => {
     services = await setupServices();
     sim = await startSimulator({ port: 0, catalogRows: 100, seed: 9 });
     redis = connectApiRedis(services.redisUrl, silentLogger);
-    app = await buildApi({
-      database: services.database,
-      config: services.config({ API_TOKEN: TOKEN, FLUSH_SETTLE_MS: '0' }),
-      site: { baseUrl: sim.url, username: 'demo', password: 'demo' },
-      logger: silentLogger,
+    app = await buildTestApi(services, {
+      env: { API_TOKEN: TOKEN, FLUSH_SETTLE_MS: '0' },
+      siteUrl: sim.url,
       redis,
     });
   });

@@ -5,11 +5,11 @@ import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import { type Browser, chromium } from 'playwright-core';
 import { connectApiRedis } from '../src/api/main.ts';
-import { buildApi } from '../src/api/server.ts';
 import { startCreationProcess } from '../src/creation/main.ts';
 import { silentLogger } from '../src/logger.ts';
 import { CREATE_QUEUE } from '../src/queues.ts';
 import { type Simulator, startSimulator } from '../src/simulator/server.ts';
+import { buildTestApi } from './helpers/api.ts';
 import { setupServices, type TestServices, waitFor } from './helpers/services.ts';
 
 const TOKEN = 'board-token-0123456789abc';
@@ -34,13 +34,7 @@ describe('Bull Board in a real browser', () => {
     services = await setupServices();
     sim = await startSimulator({ port: 0, catalogRows: 20, seed: 3 });
     redis = connectApiRedis(services.redisUrl, silentLogger);
-    app = await buildApi({
-      database: services.database,
-      config: services.config({ API_TOKEN: TOKEN }),
-      site: { baseUrl: sim.url, username: 'demo', password: 'demo' },
-      logger: silentLogger,
-      redis,
-    });
+    app = await buildTestApi(services, { env: { API_TOKEN: TOKEN }, siteUrl: sim.url, redis });
     url = await app.listen({ host: '127.0.0.1', port: 0 });
     browser = await chromium.launch({
       executablePath: '/usr/bin/chromium',

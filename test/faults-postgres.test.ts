@@ -6,6 +6,7 @@ import { createProducer, type Producer } from '../src/producer/producer.ts';
 import { type Simulator, startSimulator } from '../src/simulator/server.ts';
 import { type CliProcess, startCli } from './helpers/cli.ts';
 import { parseLogLines, WARN } from './helpers/log-capture.ts';
+import { waitListedOnce } from './helpers/outcome.ts';
 import { type PrivatePostgres, startPrivatePostgres } from './helpers/private-services.ts';
 import { deleteKeys, randomName, setupServices, type TestServices, waitFor } from './helpers/services.ts';
 
@@ -64,26 +65,7 @@ describe('Postgres stopped and started again (private cluster)', () => {
       SWEEP_INTERVAL_MS: '600000',
       LOG_LEVEL: 'info',
     });
-  const row = async (ref: string) => {
-    const [found] =
-      await database.sql`select status, vr_listing_id::int from vr_jobs where product_ref = ${ref}`;
-    return found;
-  };
-  const onVr = (ref: string) =>
-    sim.state('form').listings.filter((l) => l.product_description.includes(`Ref: ${ref}<`));
-  async function listed(ref: string): Promise<void> {
-    const done = await waitFor(
-      `${ref} resolved`,
-      async () => {
-        const r = await row(ref);
-        return r?.status === 'completed' ? r : undefined;
-      },
-      120_000,
-    );
-    const mine = onVr(ref);
-    assert.equal(mine.length, 1, `${ref} on V&R once`);
-    assert.equal(done.vr_listing_id, mine[0]!.product_id);
-  }
+  const listed = (ref: string) => waitListedOnce(database.sql, sim.url, ref);
   const listing = (productRef: string) => ({ productRef, brand: 'Gibson', model: 'Les Paul', price: 2500 });
   // Committed in the host's transaction: only the resolution worker's LISTEN enqueues it.
   const enqueueInTransaction = (ref: string) =>

@@ -4,6 +4,7 @@ import { createProducer, type Producer, QueueUnavailableError } from '../src/pro
 import { type Simulator, startSimulator } from '../src/simulator/server.ts';
 import { type CliProcess, startCli } from './helpers/cli.ts';
 import { parseLogLines, WARN } from './helpers/log-capture.ts';
+import { waitListedOnce } from './helpers/outcome.ts';
 import { type PrivateRedis, startPrivateRedis } from './helpers/private-services.ts';
 import { setupServices, type TestServices, waitFor } from './helpers/services.ts';
 
@@ -56,21 +57,7 @@ describe('Redis lost and back (private redis-server)', () => {
       select status, vr_listing_id::int from vr_jobs where product_ref = ${ref}`;
     return found;
   };
-  const onVr = (ref: string) =>
-    sim.state('form').listings.filter((l) => l.product_description.includes(`Ref: ${ref}<`));
-  async function listed(ref: string): Promise<void> {
-    const done = await waitFor(
-      `${ref} resolved`,
-      async () => {
-        const r = await row(ref);
-        return r?.status === 'completed' ? r : undefined;
-      },
-      120_000,
-    );
-    const mine = onVr(ref);
-    assert.equal(mine.length, 1, `${ref} on V&R once`);
-    assert.equal(done.vr_listing_id, mine[0]!.product_id);
-  }
+  const listed = (ref: string) => waitListedOnce(services.database.sql, sim.url, ref);
   const listing = (productRef: string) => ({
     productRef,
     brand: 'Fender',

@@ -3,8 +3,8 @@ import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import { connectApiRedis } from '../src/api/main.ts';
-import { buildApi } from '../src/api/server.ts';
 import { silentLogger } from '../src/logger.ts';
+import { buildTestApi } from './helpers/api.ts';
 import { freePort, type PrivateRedis, startPrivateRedis } from './helpers/private-services.ts';
 import { setupServices, type TestServices, waitFor } from './helpers/services.ts';
 
@@ -18,14 +18,11 @@ describe('/readyz', () => {
     services = await setupServices();
     redisServer = await startPrivateRedis();
     redis = connectApiRedis(redisServer.url, silentLogger);
-    app = await buildApi({
-      database: services.database,
-      config: services.config({
+    app = await buildTestApi(services, {
+      env: {
         API_TOKEN: 'readyz-token-0123456789',
         REDIS_URL: redisServer.url,
-      }),
-      site: { baseUrl: 'http://127.0.0.1:9', username: 'demo', password: 'demo' },
-      logger: silentLogger,
+      },
       redis,
     });
   });
@@ -63,12 +60,10 @@ describe('/readyz', () => {
   test('503 naming Postgres when its database is unreachable (a separate connection, the shared server untouched)', async () => {
     const { connectDatabase } = await import('../src/db/client.ts');
     const dead = connectDatabase(`postgres://postgres@127.0.0.1:${await freePort()}/none`);
-    const broken = await buildApi({
-      database: dead,
-      config: services.config({ API_TOKEN: 'readyz-token-0123456789' }),
-      site: { baseUrl: 'http://127.0.0.1:9', username: 'demo', password: 'demo' },
-      logger: silentLogger,
+    const broken = await buildTestApi(services, {
+      env: { API_TOKEN: 'readyz-token-0123456789' },
       redis,
+      database: dead,
     });
     try {
       const response = await broken.inject({ url: '/readyz' });

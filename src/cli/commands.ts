@@ -8,9 +8,9 @@ import { JOB_STATUSES, type JobStatus } from '../db/schema.ts';
 import { validateListings } from '../listing.ts';
 import { createLogger } from '../logger.ts';
 import { readListingsFile } from '../producer/input-file.ts';
-import { createProducer, type EnqueuedJob } from '../producer/producer.ts';
+import type { EnqueuedJob } from '../producer/producer.ts';
 import { CREATE_QUEUE, createRedis, RESOLVE_QUEUE } from '../queues.ts';
-import { out, positiveInt, UsageError, withDatabase } from './common.ts';
+import { out, positiveInt, producerFromConfig, UsageError, withDatabase } from './common.ts';
 import { progressReporter } from './progress.ts';
 
 const jsonOption = { json: { type: 'boolean', default: false } } as const;
@@ -28,14 +28,7 @@ export async function commandEnqueue(args: string[]): Promise<void> {
   const config = loadConfig();
   // Validate the whole file before writing anything: one bad listing rejects the file.
   const listings = validateListings(await readListingsFile(file));
-  const producer = createProducer({
-    databaseUrl: config.databaseUrl,
-    redisUrl: config.redisUrl,
-    queuePrefix: config.queuePrefix,
-    createAttempts: config.createAttempts,
-    createBackoffMs: config.createBackoffMs,
-    logger: createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel),
-  });
+  const producer = producerFromConfig(config);
   // A chunk at a time, each in one transaction: the bar shows real progress on big files.
   const progress = progressReporter(process.stderr, listings.length, {
     label: 'enqueued',

@@ -1,5 +1,7 @@
 import type { Config } from '../config.ts';
 import { connectDatabase } from '../db/client.ts';
+import { createLogger } from '../logger.ts';
+import { createProducer, type Producer } from '../producer/producer.ts';
 
 /** A failure the user can act on: printed without a stack trace, exit status 2. */
 export class UsageError extends Error {}
@@ -44,4 +46,16 @@ export function interrupted(): { signal: AbortSignal; dispose(): void } {
       process.off('SIGTERM', abort);
     },
   };
+}
+
+/** A producer for a CLI command: the process's configuration, quiet logs unless asked for more. */
+export function producerFromConfig(config: Config): Producer {
+  return createProducer({
+    databaseUrl: config.databaseUrl,
+    redisUrl: config.redisUrl,
+    queuePrefix: config.queuePrefix,
+    createAttempts: config.createAttempts,
+    createBackoffMs: config.createBackoffMs,
+    logger: createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel),
+  });
 }

@@ -3,10 +3,9 @@ import { Queue } from 'bullmq';
 import { loadConfig } from '../config.ts';
 import type { JobView } from '../db/queries.ts';
 import type { Listing } from '../listing.ts';
-import { colorAllowed, createLogger } from '../logger.ts';
-import { createProducer } from '../producer/producer.ts';
+import { colorAllowed } from '../logger.ts';
 import { CREATE_QUEUE, createRedis } from '../queues.ts';
-import { err, interrupted, out, positiveInt, UsageError } from './common.ts';
+import { err, interrupted, out, positiveInt, producerFromConfig, UsageError } from './common.ts';
 import { formatAge, openWatchSources, snapshotPrinter, type WatchSnapshot, watchLoop } from './watch.ts';
 
 /** Twelve instruments whose brands the simulator knows (src/simulator/brands.ts), across categories. */
@@ -163,14 +162,7 @@ export async function commandDemo(args: string[]): Promise<void> {
 
   const runId = Date.now().toString(36).toUpperCase();
   const listings = demoListings(runId);
-  const producer = createProducer({
-    databaseUrl: config.databaseUrl,
-    redisUrl: config.redisUrl,
-    queuePrefix: config.queuePrefix,
-    createAttempts: config.createAttempts,
-    createBackoffMs: config.createBackoffMs,
-    logger: createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel),
-  });
+  const producer = producerFromConfig(config);
   const jobs = await producer.enqueueListings(listings).finally(() => producer.close());
   const ids = jobs.map((job) => job.id);
   const started = Date.now();

@@ -1,4 +1,6 @@
+import assert from 'node:assert/strict';
 import type postgres from 'postgres';
+import { waitFor } from './services.ts';
 
 /** A listing as `GET /__sim/state?source=form` shows it (the fields the checks need). */
 export interface SimFormListing {
@@ -79,4 +81,23 @@ export function compareOutcome(listings: SimFormListing[], rows: JobRow[], refs:
   const extra = rows.filter((r) => !refs.includes(r.product_ref));
   for (const row of extra) outcome.problems.push(`unexpected job for ${row.product_ref} (${row.status})`);
   return outcome;
+}
+
+/**
+ * Waits until the product's job is `completed`, then checks it is on V&R exactly once and carries
+ * that listing's id.
+ */
+export async function waitListedOnce(sql: postgres.Sql, simUrl: string, productRef: string): Promise<void> {
+  const job = await waitFor(
+    `${productRef} resolved`,
+    async () => {
+      const [row] = await sql<{ status: string; vr_listing_id: number | null }[]>`
+        select status, vr_listing_id::int from vr_jobs where product_ref = ${productRef}`;
+      return row?.status === 'completed' ? row : undefined;
+    },
+    120_000,
+  );
+  const onVr = listingsFor(await fetchFormListings(simUrl), productRef);
+  assert.equal(onVr.length, 1, `${productRef} on V&R once`);
+  assert.equal(job.vr_listing_id, onVr[0]!.product_id, `${productRef} has its listing's id`);
 }
