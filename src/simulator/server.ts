@@ -49,6 +49,19 @@ export interface SimulatorOptions {
   password?: string;
   /** Session lifetime since login; 0 = never expires. */
   sessionTtlMs?: number;
+  /**
+   * Called when a response has been sent, with how long the simulator took to answer it (from the
+   * request's arrival to the last byte written). Benchmarks add these up: the site's own time.
+   */
+  onRequestServed?: (served: ServedRequest) => void;
+}
+
+export interface ServedRequest {
+  method: string;
+  path: string;
+  status: number;
+  startedAt: number;
+  ms: number;
 }
 
 export interface SimCounters {
@@ -669,7 +682,20 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     send(res, 404, HTML, notFoundPage());
   }
 
+  const onServed = opts.onRequestServed;
   const server = http.createServer((req, res) => {
+    if (onServed) {
+      const startedAt = performance.now();
+      res.once('finish', () => {
+        onServed({
+          method: req.method ?? 'GET',
+          path: new URL(req.url ?? '/', 'http://simulator.invalid').pathname,
+          status: res.statusCode,
+          startedAt,
+          ms: performance.now() - startedAt,
+        });
+      });
+    }
     handle(req, res).catch((err: unknown) => {
       if (res.headersSent || res.destroyed) {
         res.destroy();
