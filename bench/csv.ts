@@ -1,7 +1,7 @@
 import { parse } from 'csv-parse';
 import type { MatchCriteria } from '../src/db/schema.ts';
 import { scanExport } from '../src/resolution/export-stream.ts';
-import { createMatcher, type PendingJob } from '../src/resolution/match.ts';
+import { candidateFloor, createMatcher, type PendingJob } from '../src/resolution/match.ts';
 import { brandKey, descriptionHash, finishKey, modelKey } from '../src/resolution/normalize.ts';
 import { csvLine, EXPORT_HEADER, generateCatalog } from '../src/simulator/catalog.ts';
 
@@ -76,7 +76,7 @@ export async function runCsvCase(rows: number, jobs: number): Promise<CsvCaseRes
   }, 20);
   const matchStart = performance.now();
   const matcher = createMatcher({ jobs: pending, linkedIds: new Set() });
-  await scanExport(chunks(file), (row) => matcher.offer(row));
+  await scanExport(chunks(file), (row) => matcher.offer(row), { minProductId: candidateFloor(pending) });
   const outcome = matcher.finish();
   const matchSeconds = (performance.now() - matchStart) / 1000;
   clearInterval(sampler);
