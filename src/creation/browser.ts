@@ -32,6 +32,10 @@ export class BrowserSession {
   #page: Page | undefined;
   #loggedIn = false;
   #closed = false;
+  /** The login in progress: callers running side by side (page and AJAX) share one. */
+  #loggingIn: Promise<void> | undefined;
+  /** Bumped on every login, so a caller can tell the session was already renewed. */
+  #sessionGeneration = 0;
   logins = 0;
 
   constructor(private readonly options: BrowserSessionOptions) {}
@@ -84,7 +88,10 @@ export class BrowserSession {
   /** Logs in unless the session is already known to be good. */
   async ensureLoggedIn(): Promise<void> {
     if (this.#loggedIn && this.#browser?.isConnected()) return;
-    await this.login();
+    this.#loggingIn ??= this.login().finally(() => {
+      this.#loggingIn = undefined;
+    });
+    await this.#loggingIn;
   }
 
   /** Marks the session as expired, so the next ensureLoggedIn logs in again. */
@@ -108,6 +115,7 @@ export class BrowserSession {
     const body = await response.text();
     if (new URL(response.url()).pathname.startsWith('/account') || /\bLogout\b/.test(body)) {
       this.#loggedIn = true;
+      this.#sessionGeneration += 1;
       this.logins += 1;
       this.options.logger.info('logged in to V&R');
       return;
@@ -127,8 +135,11 @@ export class BrowserSession {
   async withLogin<T>(step: (page: Page) => Promise<T | typeof SESSION_EXPIRED>): Promise<T> {
     for (let attempt = 0; attempt < 2; attempt += 1) {
       await this.ensureLoggedIn();
+      const generation = this.#sessionGeneration;
       const result = await step(await this.page());
       if (result !== SESSION_EXPIRED) return result;
+      // A step beside this one may have logged in again already: then just retry.
+      if (generation !== this.#sessionGeneration) continue;
       this.options.logger.info('V&R session expired; logging in again');
       this.expire();
     }
