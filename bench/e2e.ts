@@ -69,7 +69,8 @@ const EXPORT_KINDS = [
 export function siteClock() {
   const served: ServedRequest[] = [];
   const kind = (r: ServedRequest) => `${r.method} ${r.path}`;
-  const medianOf = (k: string) => median(served.filter((r) => kind(r) === k).map((r) => r.ms));
+  const medianOf = (k: string) =>
+    median(served.filter((r) => kind(r) === k).map((r) => r.ms - r.clientWaitMs));
   return {
     onRequestServed: (r: ServedRequest) => {
       served.push(r);
@@ -114,6 +115,9 @@ export async function runE2eCase(count: number, { oldWay = false, flushSettleMs 
   const creation = startCreationProcess({ config, site, logger: silentLogger });
   const resolution = startResolutionProcess({ config, site, logger: silentLogger });
   const producer = services.producer();
+  // Steady state, as a running service is: Chromium up and logged in (the worker warms up at start).
+  await waitFor('warm-up login', async () => sim.state().counters.logins >= 1, 120_000);
+  clock.reset();
   const exportsBefore = sim.state().counters.exports;
   const start = performance.now();
   try {

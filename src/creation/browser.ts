@@ -34,6 +34,7 @@ export class BrowserSession {
   #closed = false;
   /** The login in progress: callers running side by side (page and AJAX) share one. */
   #loggingIn: Promise<void> | undefined;
+  #launching: Promise<void> | undefined;
   /** Bumped on every login, so a caller can tell the session was already renewed. */
   #sessionGeneration = 0;
   logins = 0;
@@ -51,7 +52,12 @@ export class BrowserSession {
   /** The page jobs run in, launching or relaunching the browser when needed. */
   async page(): Promise<Page> {
     if (this.#closed) throw new Error('browser session is closed');
-    if (!this.#browser?.isConnected()) await this.#launch();
+    if (!this.#browser?.isConnected()) {
+      this.#launching ??= this.#launch().finally(() => {
+        this.#launching = undefined;
+      });
+      await this.#launching;
+    }
     if (!this.#page || this.#page.isClosed()) {
       this.#page = await this.#context!.newPage();
       this.#page.setDefaultTimeout(this.options.pageTimeoutMs);
@@ -73,6 +79,11 @@ export class BrowserSession {
       handleSIGTERM: false,
       handleSIGHUP: false,
     });
+    if (this.#closed) {
+      // Closed while Chromium was starting (a warm-up cut short by shutdown): don't leave it running.
+      await browser.close().catch(() => {});
+      throw new Error('browser session is closed');
+    }
     browser.on('disconnected', () => {
       if (this.#browser === browser) {
         this.#browser = undefined;

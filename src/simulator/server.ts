@@ -61,7 +61,10 @@ export interface ServedRequest {
   path: string;
   status: number;
   startedAt: number;
+  /** From the request's arrival to the last byte handed to the socket. */
   ms: number;
+  /** Part of `ms` spent waiting for the client to read (backpressure): the client's time, not the site's. */
+  clientWaitMs: number;
 }
 
 export interface SimCounters {
@@ -237,6 +240,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   const failRng = mulberry32(o.seed * 17 + 3);
   const sessions = new Map<string, Session>();
   const sockets = new Set<Socket>();
+  const clientWait = new WeakMap<Res, number>();
   const closing = new AbortController();
   let uploadSeq = 0;
 
@@ -499,6 +503,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       if (pause > 0) await delay(pause);
       if (res.destroyed || closing.signal.aborted) return;
       if (!res.write(chunk)) {
+        const waitStart = performance.now();
         await new Promise<void>((resolve) => {
           const done = () => {
             res.off('drain', done);
@@ -508,6 +513,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
           res.on('drain', done);
           res.on('close', done);
         });
+        clientWait.set(res, (clientWait.get(res) ?? 0) + performance.now() - waitStart);
       }
     }
     if (!res.destroyed) res.end();
@@ -693,6 +699,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
           status: res.statusCode,
           startedAt,
           ms: performance.now() - startedAt,
+          clientWaitMs: clientWait.get(res) ?? 0,
         });
       });
     }
