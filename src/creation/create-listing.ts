@@ -255,27 +255,30 @@ export async function createListing(
       }
       throw error;
     }
-    await report.step('form filled', 50);
-
     // Written before the click: a crash from here on must never lead to a second submit.
     const criteria = buildMatchCriteria(listing, brand.name, descriptionHtml, marker, await lastKnown);
-    await setRow(db, rowId, {
-      submitStartedAt: new Date(),
-      payload: { ...row.payload, matchCriteria: criteria },
-    });
+    await Promise.all([
+      report.step('form filled', 50),
+      setRow(db, rowId, {
+        submitStartedAt: new Date(),
+        payload: { ...row.payload, matchCriteria: criteria },
+      }),
+    ]);
 
     const outcome = await publish(page, config.submitTimeoutMs);
     switch (outcome.kind) {
       case 'published': {
         const now = new Date();
-        await setRow(db, rowId, {
-          status: 'completed_pending_id',
-          submittedAt: now,
-          nextResolutionAt: now,
-          submitOutcomeUnknown: false,
-          error: null,
-        });
-        await report.step('published', 90);
+        await Promise.all([
+          setRow(db, rowId, {
+            status: 'completed_pending_id',
+            submittedAt: now,
+            nextResolutionAt: now,
+            submitOutcomeUnknown: false,
+            error: null,
+          }),
+          report.step('published', 90),
+        ]);
         return { outcome: 'submitted' };
       }
       case 'rejected':

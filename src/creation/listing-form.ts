@@ -202,11 +202,16 @@ export async function publish(page: Page, timeoutMs: number): Promise<PublishOut
   // The session is checked before the form is read, so a login redirect means nothing was created.
   if (status >= 300 && status < 400 && isLoginUrl(page.url())) return { kind: 'session_expired' };
   if (status >= 400) return { kind: 'unknown', reason: `Publish answered HTTP ${status}` };
-  const success = await page.locator('.success_message').allTextContents();
-  if (success.some((t) => /is now published and live/i.test(t))) return { kind: 'published' };
-  const errors = await page.locator('.error_message').allTextContents();
-  if (errors.length && (await page.locator('#frm_step1').count())) {
-    return { kind: 'rejected', message: errors.map((t) => t.trim()).join('; ') };
+  // The whole answer read in one round trip.
+  const answer = (await page.evaluate(`(() => ({
+    success: [...document.querySelectorAll('.success_message')].map((e) => e.textContent || ''),
+    errors: [...document.querySelectorAll('.error_message')].map((e) => e.textContent || ''),
+    form: document.querySelector('#frm_step1') !== null,
+    title: document.title,
+  }))()`)) as { success: string[]; errors: string[]; form: boolean; title: string };
+  if (answer.success.some((t) => /is now published and live/i.test(t))) return { kind: 'published' };
+  if (answer.errors.length && answer.form) {
+    return { kind: 'rejected', message: answer.errors.map((t) => t.trim()).join('; ') };
   }
-  return { kind: 'unknown', reason: `unexpected page after Publish: ${page.url()} "${await page.title()}"` };
+  return { kind: 'unknown', reason: `unexpected page after Publish: ${page.url()} "${answer.title}"` };
 }
