@@ -1,103 +1,240 @@
 import { mkdir, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { lineChartSvg, svgToPng } from './chart.ts';
+import { type CreationResult, runCreationCase } from './creation.ts';
 import { runCsvCase } from './csv.ts';
-import { lowerBoundSeconds, runE2eCase, SCALED_SITE } from './e2e.ts';
+import { nominalLowerBoundSeconds, runE2eCase, SCALED_SITE } from './e2e.ts';
+import { runEnqueueApiCase, runEnqueueCase } from './enqueue.ts';
+import { describeMachine, loadNow } from './machine.ts';
 
-/** `npm run bench`: medians of BENCH_REPS runs, written to bench/results/latest.{json,md}. */
+/**
+ * `npm run bench`: medians of BENCH_REPS runs of each case, written to bench/results/latest.json,
+ * latest.md and latest.png. BENCH_CASES chooses the cases (csv,enqueue,creation,e2e).
+ */
 
-const reps = Number(process.env.BENCH_REPS ?? 3);
-const sizes = (process.env.BENCH_SIZES ?? '1,2,5,10,20,50').split(',').map(Number);
-const oldWaySizes = (process.env.BENCH_OLD_SIZES ?? '1,2,5,10,20').split(',').map(Number);
-const csvRows = (process.env.BENCH_CSV_ROWS ?? '1500,20000,100000').split(',').map(Number);
+const env = (name: string, fallback: string) => process.env[name] ?? fallback;
+const list = (name: string, fallback: string) => env(name, fallback).split(',').filter(Boolean).map(Number);
+const reps = Number(env('BENCH_REPS', '3'));
+const cases = new Set(env('BENCH_CASES', 'csv,enqueue,creation,e2e').split(','));
+const sizes = list('BENCH_SIZES', '1,2,5,10,20,50');
+const oldWaySizes = list('BENCH_OLD_SIZES', '1,2,5,10,20');
+const csvRows = list('BENCH_CSV_ROWS', '1500,20000,100000');
+const enqueueCount = Number(env('BENCH_ENQUEUE', '10000'));
+const creationCount = Number(env('BENCH_CREATION', '30'));
+const chromiumPath = env('CHROMIUM_PATH', '/usr/bin/chromium');
 
 const median = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 };
+const round = (n: number, digits = 3) => Math.round(n * 10 ** digits) / 10 ** digits;
 
-async function repeat<T>(label: string, run: () => Promise<T>): Promise<T[]> {
+async function repeat<T>(label: string, run: () => Promise<T>, times = reps): Promise<T[]> {
   const results: T[] = [];
-  for (let i = 0; i < reps; i += 1) {
+  for (let i = 0; i < times; i += 1) {
     results.push(await run());
-    process.stderr.write(`${label}: run ${i + 1}/${reps}\n`);
+    process.stderr.write(`${label}: run ${i + 1}/${times} (load ${loadNow().loadavg1})\n`);
   }
   return results;
 }
 
+const started = Date.now();
+const machine = await describeMachine(chromiumPath);
+const loadAtStart = loadNow();
+
 const csv = [];
-for (const rows of csvRows) {
-  const runs = await repeat(`csv ${rows} rows`, () => runCsvCase(rows, 1000));
-  csv.push({
-    rows,
-    jobs: runs[0]!.jobs,
-    bytes: runs[0]!.bytes,
-    parseOnlyMBps: median(runs.map((r) => r.parseOnlyMBps)),
-    parseAndMatchMBps: median(runs.map((r) => r.parseAndMatchMBps)),
-    matched: runs[0]!.matched,
-    rssGrowthMB: Math.max(...runs.map((r) => r.rssGrowthMB)),
+if (cases.has('csv')) {
+  for (const rows of csvRows) {
+    const runs = await repeat(`csv ${rows} rows`, () => runCsvCase(rows, 1000));
+    csv.push({
+      rows,
+      jobs: runs[0]!.jobs,
+      bytes: runs[0]!.bytes,
+      parseOnlyMBps: round(median(runs.map((r) => r.parseOnlyMBps)), 1),
+      parseAndMatchMBps: round(median(runs.map((r) => r.parseAndMatchMBps)), 1),
+      referenceParseMBps: round(median(runs.map((r) => r.referenceParseMBps)), 1),
+      matched: runs[0]!.matched,
+      rssGrowthMB: round(Math.max(...runs.map((r) => r.rssGrowthMB)), 1),
+    });
+  }
+}
+
+const enqueue = [];
+if (cases.has('enqueue')) {
+  const runs = await repeat(`enqueue ${enqueueCount}`, () => runEnqueueCase(enqueueCount));
+  enqueue.push({
+    via: 'library',
+    listings: enqueueCount,
+    seconds: round(median(runs.map((r) => r.seconds))),
+    listingsPerSecond: Math.round(median(runs.map((r) => r.listingsPerSecond))),
   });
+  if (process.env.BENCH_API_URL) {
+    const api = await repeat(
+      `enqueue ${enqueueCount} via API`,
+      async () => (await runEnqueueApiCase(enqueueCount))!,
+    );
+    enqueue.push({
+      via: 'api',
+      listings: enqueueCount,
+      seconds: round(median(api.map((r) => r.seconds))),
+      listingsPerSecond: Math.round(median(api.map((r) => r.listingsPerSecond))),
+    });
+  }
+}
+
+const creation: Array<Omit<CreationResult, 'latency'> & { latency: string }> = [];
+if (cases.has('creation')) {
+  for (const latency of ['zero', 'scaled'] as const) {
+    const runs = await repeat(`creation ${latency} latency`, () => runCreationCase(creationCount, latency));
+    creation.push({
+      listings: creationCount,
+      latency,
+      seconds: round(median(runs.map((r) => r.seconds))),
+      listingsPerSecond: round(median(runs.map((r) => r.listingsPerSecond)), 2),
+      siteMsPerListing: round(median(runs.map((r) => r.siteMsPerListing)), 0),
+      overheadMsPerListing: round(median(runs.map((r) => r.overheadMsPerListing)), 0),
+    });
+  }
 }
 
 const e2e = [];
-for (const n of sizes) {
-  const batched = await repeat(`vr-lister ${n}`, () => runE2eCase(n));
-  const old = oldWaySizes.includes(n)
-    ? await repeat(`old way ${n}`, () => runE2eCase(n, { oldWay: true }))
-    : [];
-  const seconds = median(batched.map((r) => r.seconds));
-  const oldSeconds = old.length ? median(old.map((r) => r.seconds)) : null;
-  const floor = lowerBoundSeconds(n);
-  e2e.push({
-    listings: n,
-    seconds,
-    exports: median(batched.map((r) => r.exports)),
-    oldWaySeconds: oldSeconds,
-    oldWayExports: old.length ? median(old.map((r) => r.exports)) : null,
-    lowerBoundSeconds: floor,
-    ratioToLowerBound: seconds / floor,
-    ratioToOldWay: oldSeconds ? seconds / oldSeconds : null,
-  });
+if (cases.has('e2e')) {
+  for (const n of sizes) {
+    const batched = await repeat(`vr-lister ${n}`, () => runE2eCase(n));
+    const old = oldWaySizes.includes(n)
+      ? await repeat(`old way ${n}`, () => runE2eCase(n, { oldWay: true }))
+      : [];
+    const seconds = median(batched.map((r) => r.seconds));
+    const oldSeconds = old.length ? median(old.map((r) => r.seconds)) : null;
+    const floor = median(batched.map((r) => r.lowerBoundSeconds));
+    e2e.push({
+      listings: n,
+      seconds: round(seconds),
+      exports: median(batched.map((r) => r.exports)),
+      oldWaySeconds: oldSeconds === null ? null : round(oldSeconds),
+      oldWayExports: old.length ? median(old.map((r) => r.exports)) : null,
+      lowerBoundSeconds: round(floor),
+      nominalLowerBoundSeconds: round(nominalLowerBoundSeconds(n)),
+      siteSecondsPerListing: round(median(batched.map((r) => r.siteSecondsPerListing))),
+      exportSeconds: round(median(batched.map((r) => r.exportSeconds))),
+      ratioToLowerBound: round(seconds / floor),
+      ratioToOldWay: oldSeconds ? round(seconds / oldSeconds) : null,
+      runs: batched.map((r) => round(r.seconds)),
+    });
+  }
 }
 
-const machine = {
-  cpus: os.cpus().length,
-  cpuModel: os.cpus()[0]?.model,
-  memoryGB: Math.round(os.totalmem() / 1e9),
-  node: process.version,
+const meta = {
   date: new Date().toISOString(),
+  durationSeconds: Math.round((Date.now() - started) / 1000),
   reps,
+  loadAtStart,
+  loadAtEnd: loadNow(),
   scaledSite: SCALED_SITE,
+  commit: process.env.BENCH_COMMIT ?? null,
 };
-await mkdir(new URL('./results/', import.meta.url), { recursive: true });
+const results = new URL('./results/', import.meta.url);
+await mkdir(results, { recursive: true });
 await writeFile(
-  new URL('./results/latest.json', import.meta.url),
-  `${JSON.stringify({ machine, e2e, csv }, null, 2)}\n`,
+  new URL('latest.json', results),
+  `${JSON.stringify({ meta, machine, csv, enqueue, creation, e2e }, null, 2)}\n`,
 );
-const fmt = (n: number | null, digits = 2) => (n === null ? '–' : n.toFixed(digits));
+
+let chart = '';
+if (e2e.length) {
+  const svg = lineChartSvg({
+    title: 'vr-lister: total time until every listing is resolved',
+    xLabel: 'listings',
+    yLabel: 'seconds (simulator at the real site ÷ 100)',
+    series: [
+      {
+        name: 'old way',
+        color: '#d62728',
+        points: e2e.flatMap((r) => (r.oldWaySeconds === null ? [] : [{ x: r.listings, y: r.oldWaySeconds }])),
+      },
+      { name: 'vr-lister', color: '#1f77b4', points: e2e.map((r) => ({ x: r.listings, y: r.seconds })) },
+      {
+        name: 'lower bound',
+        color: '#2ca02c',
+        dashed: true,
+        points: e2e.map((r) => ({ x: r.listings, y: r.lowerBoundSeconds })),
+      },
+    ],
+  });
+  await writeFile(new URL('latest.svg', results), svg);
+  try {
+    await writeFile(new URL('latest.png', results), await svgToPng(svg, chromiumPath));
+    chart = '![total time vs listings](latest.png)';
+  } catch (error) {
+    chart = `(PNG not rendered: ${(error as Error).message.split('\n')[0]}; see latest.svg)`;
+  }
+}
+
+const fmt = (n: number | null | undefined, digits = 2) => (n == null ? '–' : n.toFixed(digits));
 const md = [
   '# vr-lister benchmark',
   '',
-  `${machine.date}, Node ${machine.node}, ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGB} GB; medians of ${reps} runs.`,
+  `${meta.date}; ${meta.durationSeconds} s; medians of ${reps} runs; load average ${loadAtStart.loadavg1} at start, ${meta.loadAtEnd.loadavg1} at end.`,
   '',
-  '## End to end (simulator at the real site’s timings ÷ 100)',
+  `Machine: ${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGB} GiB, ${machine.kernel}. Node ${machine.node}, PostgreSQL ${machine.postgres}, Redis ${machine.redis}, Chromium ${machine.chromium} (playwright-core ${machine.playwrightCore}).`,
   '',
-  '| listings | vr-lister s | exports | old way s | old exports | lower bound s | × lower bound | × old way |',
-  '|---:|---:|---:|---:|---:|---:|---:|---:|',
-  ...e2e.map(
-    (r) =>
-      `| ${r.listings} | ${fmt(r.seconds)} | ${r.exports} | ${fmt(r.oldWaySeconds)} | ${r.oldWayExports ?? '–'} | ${fmt(r.lowerBoundSeconds)} | ${fmt(r.ratioToLowerBound)} | ${fmt(r.ratioToOldWay)} |`,
-  ),
-  '',
-  '## CSV resolution (1,000 pending jobs)',
-  '',
-  '| rows | MB | parse MB/s | parse + match MB/s | matched | RSS growth MB |',
-  '|---:|---:|---:|---:|---:|---:|',
-  ...csv.map(
-    (r) =>
-      `| ${r.rows} | ${fmt(r.bytes / 1e6, 1)} | ${fmt(r.parseOnlyMBps, 1)} | ${fmt(r.parseAndMatchMBps, 1)} | ${r.matched} | ${fmt(r.rssGrowthMB, 1)} |`,
-  ),
-  '',
+  ...(e2e.length
+    ? [
+        '## End to end (simulator at the real site’s timings ÷ 100)',
+        '',
+        'Lower bound: measured on the simulator’s side — per listing, the median answer time of each request a listing needs (form, brand check, suggestions, Publish), times the listings, plus one export (page and download).',
+        '',
+        '| listings | vr-lister s | exports | old way s | old exports | lower bound s | × lower bound | × old way |',
+        '|---:|---:|---:|---:|---:|---:|---:|---:|',
+        ...e2e.map(
+          (r) =>
+            `| ${r.listings} | ${fmt(r.seconds)} | ${r.exports} | ${fmt(r.oldWaySeconds)} | ${r.oldWayExports ?? '–'} | ${fmt(r.lowerBoundSeconds)} | ${fmt(r.ratioToLowerBound)} | ${fmt(r.ratioToOldWay)} |`,
+        ),
+        '',
+        chart,
+        '',
+      ]
+    : []),
+  ...(creation.length
+    ? [
+        `## Creation through Chromium (${creationCount} listings after a warm-up)`,
+        '',
+        '| site latency | s | listings/s | site ms/listing | overhead ms/listing |',
+        '|---|---:|---:|---:|---:|',
+        ...creation.map(
+          (r) =>
+            `| ${r.latency} | ${fmt(r.seconds)} | ${fmt(r.listingsPerSecond)} | ${fmt(r.siteMsPerListing, 0)} | ${fmt(r.overheadMsPerListing, 0)} |`,
+        ),
+        '',
+      ]
+    : []),
+  ...(csv.length
+    ? [
+        '## CSV resolution (1,000 pending jobs)',
+        '',
+        '| rows | MB | parse MB/s | parse + match MB/s | csv-parse reference MB/s | matched | peak RSS growth MB |',
+        '|---:|---:|---:|---:|---:|---:|---:|',
+        ...csv.map(
+          (r) =>
+            `| ${r.rows} | ${fmt(r.bytes / 1e6, 1)} | ${fmt(r.parseOnlyMBps, 1)} | ${fmt(r.parseAndMatchMBps, 1)} | ${fmt(r.referenceParseMBps, 1)} | ${r.matched} | ${fmt(r.rssGrowthMB, 1)} |`,
+        ),
+        '',
+      ]
+    : []),
+  ...(enqueue.length
+    ? [
+        '## Enqueue',
+        '',
+        '| via | listings | s | listings/s |',
+        '|---|---:|---:|---:|',
+        ...enqueue.map((r) => `| ${r.via} | ${r.listings} | ${fmt(r.seconds)} | ${r.listingsPerSecond} |`),
+        '',
+        process.env.BENCH_API_URL
+          ? ''
+          : 'Through the HTTP API: set BENCH_API_URL (and BENCH_API_TOKEN) to measure it.',
+        '',
+      ]
+    : []),
 ].join('\n');
-await writeFile(new URL('./results/latest.md', import.meta.url), md);
+await writeFile(new URL('latest.md', results), md);
 process.stdout.write(md);

@@ -32,6 +32,11 @@ export class BrowserSession {
   #page: Page | undefined;
   #loggedIn = false;
   #closed = false;
+  /** The login in progress: callers running side by side (page and AJAX) share one. */
+  #loggingIn: Promise<void> | undefined;
+  #launching: Promise<void> | undefined;
+  /** Bumped on every login, so a caller can tell the session was already renewed. */
+  #sessionGeneration = 0;
   logins = 0;
 
   /** The logger of the job in hand (one at a time), so that launch and login lines name the job. */
@@ -54,7 +59,12 @@ export class BrowserSession {
   /** The page jobs run in, launching or relaunching the browser when needed. */
   async page(): Promise<Page> {
     if (this.#closed) throw new Error('browser session is closed');
-    if (!this.#browser?.isConnected()) await this.#launch();
+    if (!this.#browser?.isConnected()) {
+      this.#launching ??= this.#launch().finally(() => {
+        this.#launching = undefined;
+      });
+      await this.#launching;
+    }
     if (!this.#page || this.#page.isClosed()) {
       this.#page = await this.#context!.newPage();
       this.#page.setDefaultTimeout(this.options.pageTimeoutMs);
@@ -76,6 +86,11 @@ export class BrowserSession {
       handleSIGTERM: false,
       handleSIGHUP: false,
     });
+    if (this.#closed) {
+      // Closed while Chromium was starting (a warm-up cut short by shutdown): don't leave it running.
+      await browser.close().catch(() => {});
+      throw new Error('browser session is closed');
+    }
     browser.on('disconnected', () => {
       if (this.#browser === browser) {
         this.#browser = undefined;
@@ -91,7 +106,10 @@ export class BrowserSession {
   /** Logs in unless the session is already known to be good. */
   async ensureLoggedIn(): Promise<void> {
     if (this.#loggedIn && this.#browser?.isConnected()) return;
-    await this.login();
+    this.#loggingIn ??= this.login().finally(() => {
+      this.#loggingIn = undefined;
+    });
+    await this.#loggingIn;
   }
 
   /** Marks the session as expired, so the next ensureLoggedIn logs in again. */
@@ -115,6 +133,7 @@ export class BrowserSession {
     const body = await response.text();
     if (new URL(response.url()).pathname.startsWith('/account') || /\bLogout\b/.test(body)) {
       this.#loggedIn = true;
+      this.#sessionGeneration += 1;
       this.logins += 1;
       this.#log.info('logged in to V&R');
       return;
@@ -134,8 +153,11 @@ export class BrowserSession {
   async withLogin<T>(step: (page: Page) => Promise<T | typeof SESSION_EXPIRED>): Promise<T> {
     for (let attempt = 0; attempt < 2; attempt += 1) {
       await this.ensureLoggedIn();
+      const generation = this.#sessionGeneration;
       const result = await step(await this.page());
       if (result !== SESSION_EXPIRED) return result;
+      // A step beside this one may have logged in again already: then just retry.
+      if (generation !== this.#sessionGeneration) continue;
       this.#log.info('V&R session expired; logging in again');
       this.expire();
     }

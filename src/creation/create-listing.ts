@@ -214,10 +214,22 @@ export async function createListing(
     return { outcome: 'outcome_unknown', reason };
   }
 
+  const openPage = () =>
+    browser.withLogin(async (p) => {
+      const opened = await openForm(p, browser.url(FORM_PATH));
+      return opened === SESSION_EXPIRED ? SESSION_EXPIRED : p;
+    });
+  // The brand check is an AJAX request beside the page: the form loads meanwhile. Logged in first,
+  // so that the two never log in at the same time.
+  await browser.ensureLoggedIn();
+  let formOpened: Promise<Awaited<ReturnType<typeof openPage>>> | undefined = openPage();
+  formOpened.catch(() => {});
+
   let brand: { name: string; id: number };
   try {
     brand = await resolveBrand(deps, listing);
   } catch (error) {
+    await formOpened.catch(() => {});
     if (error instanceof VrRejectedError) {
       await markFailed(db, rowId, error.message);
       return { outcome: 'failed', reason: error.message };
@@ -232,10 +244,12 @@ export async function createListing(
 
   for (let expiredAtPublish = 0; ; expiredAtPublish += 1) {
     if (expiredAtPublish > 2) throw new VrUnavailableError('V&R kept expiring the session at Publish');
-    const page = await browser.withLogin(async (p) => {
-      const opened = await openForm(p, browser.url(FORM_PATH));
-      return opened === SESSION_EXPIRED ? SESSION_EXPIRED : p;
-    });
+    const page = await (formOpened ?? openPage());
+    formOpened = undefined;
+    // Read while the form is filled: V&R ids only grow, so a value read a moment before the click is
+    // still below the new listing's id.
+    const lastKnown = lastKnownVrId(db);
+    lastKnown.catch(() => {});
     try {
       await fillForm(
         page,
@@ -259,33 +273,30 @@ export async function createListing(
       }
       throw error;
     }
-    await report.step('form filled', 50);
-
     // Written before the click: a crash from here on must never lead to a second submit.
-    const criteria = buildMatchCriteria(
-      listing,
-      brand.name,
-      descriptionHtml,
-      marker,
-      await lastKnownVrId(db),
-    );
-    await setRow(db, rowId, {
-      submitStartedAt: new Date(),
-      payload: { ...row.payload, matchCriteria: criteria },
-    });
+    const criteria = buildMatchCriteria(listing, brand.name, descriptionHtml, marker, await lastKnown);
+    await Promise.all([
+      report.step('form filled', 50),
+      setRow(db, rowId, {
+        submitStartedAt: new Date(),
+        payload: { ...row.payload, matchCriteria: criteria },
+      }),
+    ]);
 
     const outcome = await publish(page, config.submitTimeoutMs);
     switch (outcome.kind) {
       case 'published': {
         const now = new Date();
-        await setRow(db, rowId, {
-          status: 'completed_pending_id',
-          submittedAt: now,
-          nextResolutionAt: now,
-          submitOutcomeUnknown: false,
-          error: null,
-        });
-        await report.step('published', 90);
+        await Promise.all([
+          setRow(db, rowId, {
+            status: 'completed_pending_id',
+            submittedAt: now,
+            nextResolutionAt: now,
+            submitOutcomeUnknown: false,
+            error: null,
+          }),
+          report.step('published', 90),
+        ]);
         return { outcome: 'submitted' };
       }
       case 'rejected':

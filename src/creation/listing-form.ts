@@ -39,71 +39,127 @@ export async function openForm(page: Page, url: string): Promise<'opened' | type
   return 'opened';
 }
 
-async function selectByLabel(page: Page, name: string, label: string, timeoutMs: number): Promise<void> {
-  let value: string | null;
-  try {
-    // Sub-levels fill in only after their parent is chosen: wait for the option itself.
-    const handle = await page.waitForFunction(
-      ([selectName, wanted]) => {
-        const select = document.querySelector<HTMLSelectElement>(`select[name="${selectName}"]`);
-        const option = select
-          ? [...select.options].find((o) => (o.textContent ?? '').trim().toLowerCase() === wanted)
-          : undefined;
-        return option ? option.value : null;
-      },
-      [name, label.trim().toLowerCase()] as const,
-      { timeout: timeoutMs, polling: 20 },
-    );
-    value = await handle.jsonValue();
-  } catch {
-    throw new VrRejectedError(`category "${label}" is not offered by V&R's form (${name})`);
-  }
-  await page.selectOption(`select[name="${name}"]`, value!);
+interface InPageValues {
+  levels: string[];
+  levelTimeoutMs: number;
+  brandName: string;
+  brandId: number;
+  brandTimeoutMs: number;
+  fields: Array<[name: string, value: string]>;
+  decade: string | null;
+  descriptionHtml: string;
+  checkboxes: string[];
 }
 
-async function pickBrand(page: Page, brandName: string, brandId: number): Promise<void> {
-  await page.fill('#recipient_name', brandName);
-  const suggestion = page.locator(`#brand_suggestions li[onclick*=", ${brandId})"]`).first();
-  try {
-    await suggestion.click({ timeout: 3_000 });
-  } catch {
-    // The autocomplete didn't offer it: set what picking it would have set.
-    await page.evaluate(
-      ([name, id]) => {
-        (document.getElementById('recipient_name') as HTMLInputElement).value = name;
-        (document.getElementById('brand_make_id') as HTMLInputElement).value = String(id);
-      },
-      [brandName, brandId] as const,
-    );
+type InPageResult = { ok: true } | { ok: false; category?: [name: string, label: string]; missing?: string };
+
+/**
+ * Fills the whole form inside the page, in one round trip: the same events a person's input makes
+ * (`input` and `change`, bubbling), the cascading category selects waited for level by level, and the
+ * brand picked from the autocomplete when it offers it. Driving each field through its own
+ * Playwright call cost one browser round trip (and actionability checks) per field.
+ *
+ * Plain JavaScript in a string: what runs in the page must not depend on how this file is compiled
+ * (tsx/esbuild would wrap named functions in a helper the page doesn't have).
+ */
+const FILL_IN_PAGE = `async (v) => {
+  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+  const fire = (el, ...types) => {
+    for (const type of types) el.dispatchEvent(new Event(type, { bubbles: true }));
+  };
+  const waitFor = async (find, timeoutMs) => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = find();
+      if (found !== null || Date.now() >= deadline) return found;
+      await sleep(10);
+    }
+  };
+  for (const [level, label] of v.levels.slice(0, 4).entries()) {
+    const name = 'categ_level_' + level;
+    const wanted = label.trim().toLowerCase();
+    // Sub-levels fill in only after their parent is chosen: wait for the option itself.
+    const option = await waitFor(() => {
+      const select = document.querySelector('select[name="' + name + '"]');
+      return select
+        ? ([...select.options].find((o) => (o.textContent || '').trim().toLowerCase() === wanted) || null)
+        : null;
+    }, v.levelTimeoutMs);
+    if (!option) return { ok: false, category: [name, label] };
+    const select = option.closest('select');
+    select.value = option.value;
+    fire(select, 'input', 'change');
   }
-}
+
+  const brand = document.getElementById('recipient_name');
+  const brandId = document.getElementById('brand_make_id');
+  if (!brand || !brandId) return { ok: false, missing: 'recipient_name' };
+  brand.focus();
+  brand.value = v.brandName;
+  fire(brand, 'input', 'keyup');
+  const suggestion = await waitFor(
+    () => document.querySelector('#brand_suggestions li[onclick*=", ' + v.brandId + ')"]'),
+    v.brandTimeoutMs,
+  );
+  if (suggestion) suggestion.click();
+  if (!suggestion || brandId.value !== String(v.brandId)) {
+    // The autocomplete didn't offer it: set what picking it would have set.
+    brand.value = v.brandName;
+    brandId.value = String(v.brandId);
+  }
+
+  for (const [name, value] of v.fields) {
+    const input = document.querySelector('input[name="' + name + '"]');
+    if (!input) return { ok: false, missing: name };
+    input.value = value;
+    fire(input, 'input', 'change');
+  }
+  if (v.decade !== null) {
+    const select = document.querySelector('select[name="decade"]');
+    if (select && [...select.options].some((o) => o.value === v.decade)) {
+      select.value = v.decade;
+      fire(select, 'input', 'change');
+    }
+  }
+  const editor = window.tinymce && window.tinymce.get('item_desc');
+  if (editor) editor.setContent(v.descriptionHtml);
+  else {
+    const textarea = document.querySelector('textarea[name="item_desc"]');
+    if (!textarea) return { ok: false, missing: 'item_desc' };
+    textarea.value = v.descriptionHtml;
+  }
+  for (const box of v.checkboxes) {
+    const checkbox = document.querySelector('input[type="checkbox"][name="' + box + '"]');
+    if (checkbox && !checkbox.checked) checkbox.click();
+  }
+  return { ok: true };
+}`;
 
 export async function fillForm(page: Page, values: FormValues, timeoutMs: number): Promise<void> {
   const levels = values.category ? values.category.split('>').map((s) => s.trim()) : DEFAULT_CATEGORY;
-  for (const [level, label] of levels.slice(0, 4).entries()) {
-    await selectByLabel(page, `categ_level_${level}`, label, Math.min(timeoutMs, 5_000));
-  }
-  await pickBrand(page, values.brandName, values.brandId);
-  await page.fill('input[name="model_name"]', values.model);
-  if (values.finish) await page.fill('input[name="finish_color"]', values.finish);
-  if (values.year) {
-    await page.fill('input[name="year"]', String(values.year));
-    const decade = String(Math.floor(values.year / 10) * 10);
-    const decadeSelect = page.locator('select[name="decade"]');
-    if (await decadeSelect.locator(`option[value="${decade}"]`).count())
-      await decadeSelect.selectOption(decade);
-  }
-  await page.evaluate((html) => {
-    const editor = (
-      window as unknown as { tinymce?: { get(id: string): { setContent(h: string): void } | null } }
-    ).tinymce?.get('item_desc');
-    if (editor) editor.setContent(html);
-    else (document.querySelector('textarea[name="item_desc"]') as HTMLTextAreaElement).value = html;
-  }, values.descriptionHtml);
-  await page.fill('input[name="price"]', String(values.price));
-  for (const box of ['buy_now', 'available_for_shipment']) {
-    const checkbox = page.locator(`input[type="checkbox"][name="${box}"]`);
-    if (await checkbox.count()) await checkbox.check();
+  const fields: Array<[string, string]> = [['model_name', values.model]];
+  if (values.finish) fields.push(['finish_color', values.finish]);
+  if (values.year) fields.push(['year', String(values.year)]);
+  fields.push(['price', String(values.price)]);
+  const inPage: InPageValues = {
+    levels,
+    levelTimeoutMs: Math.min(timeoutMs, 5_000),
+    brandName: values.brandName,
+    brandId: values.brandId,
+    brandTimeoutMs: 3_000,
+    fields,
+    decade: values.year ? String(Math.floor(values.year / 10) * 10) : null,
+    descriptionHtml: values.descriptionHtml,
+    checkboxes: ['buy_now', 'available_for_shipment'],
+  };
+  const result = (await page.evaluate(`(${FILL_IN_PAGE})(${JSON.stringify(inPage)})`)) as InPageResult;
+  if (!result.ok) {
+    if (result.category) {
+      throw new VrRejectedError(
+        `category "${result.category[1]}" is not offered by V&R's form (${result.category[0]})`,
+      );
+    }
+    throw new VrUnavailableError(`the add-listing form has no ${result.missing} field`);
   }
   if (values.images.length) {
     await page.setInputFiles('#dropzone_input', values.images);
@@ -146,11 +202,16 @@ export async function publish(page: Page, timeoutMs: number): Promise<PublishOut
   // The session is checked before the form is read, so a login redirect means nothing was created.
   if (status >= 300 && status < 400 && isLoginUrl(page.url())) return { kind: 'session_expired' };
   if (status >= 400) return { kind: 'unknown', reason: `Publish answered HTTP ${status}` };
-  const success = await page.locator('.success_message').allTextContents();
-  if (success.some((t) => /is now published and live/i.test(t))) return { kind: 'published' };
-  const errors = await page.locator('.error_message').allTextContents();
-  if (errors.length && (await page.locator('#frm_step1').count())) {
-    return { kind: 'rejected', message: errors.map((t) => t.trim()).join('; ') };
+  // The whole answer read in one round trip.
+  const answer = (await page.evaluate(`(() => ({
+    success: [...document.querySelectorAll('.success_message')].map((e) => e.textContent || ''),
+    errors: [...document.querySelectorAll('.error_message')].map((e) => e.textContent || ''),
+    form: document.querySelector('#frm_step1') !== null,
+    title: document.title,
+  }))()`)) as { success: string[]; errors: string[]; form: boolean; title: string };
+  if (answer.success.some((t) => /is now published and live/i.test(t))) return { kind: 'published' };
+  if (answer.errors.length && answer.form) {
+    return { kind: 'rejected', message: answer.errors.map((t) => t.trim()).join('; ') };
   }
-  return { kind: 'unknown', reason: `unexpected page after Publish: ${page.url()} "${await page.title()}"` };
+  return { kind: 'unknown', reason: `unexpected page after Publish: ${page.url()} "${answer.title}"` };
 }

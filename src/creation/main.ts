@@ -61,6 +61,9 @@ export function startCreationProcess({ config, site, logger }: CreationProcessOp
     config.queuePrefix,
   );
   logger.info({ queuePrefix: config.queuePrefix, site: site.baseUrl }, 'creation worker started');
+  // Chromium up and logged in before the first listing arrives; a failure here is only logged: the
+  // first job logs in again (and retries as usual when V&R is down).
+  void browser.ensureLoggedIn().catch((error) => logger.warn({ err: error }, 'warm-up login failed'));
   return {
     stop: once(async () => {
       const closed = await withDeadline(

@@ -7,7 +7,7 @@ import { isDatabaseUnavailable } from '../outage.ts';
 import { isSiteUnavailable } from '../vr/errors.ts';
 import type { VrHttpSession } from '../vr/http-session.ts';
 import { scanExport } from './export-stream.ts';
-import { createMatcher, type MatchOutcome, type PendingJob } from './match.ts';
+import { candidateFloor, createMatcher, type MatchOutcome, type PendingJob } from './match.ts';
 
 export interface FlushDeps {
   database: Database;
@@ -252,7 +252,10 @@ async function flushLocked(deps: FlushDeps, trigger: string): Promise<FlushResul
     await db.update(vrResolutionRuns).set({ exportRequestedAt }).where(eq(vrResolutionRuns.id, run!.id));
     log.info({ pending: jobs.length }, 'downloading the V&R export');
     const body = await session.openExport(AbortSignal.timeout(config.exportTimeoutMs));
-    const stats = await scanExport(body, (row) => matcher.offer(row));
+    // Rows at or below every job's last known id are counted (for the completeness check) but not decoded.
+    const stats = await scanExport(body, (row) => matcher.offer(row), {
+      minProductId: candidateFloor(pending),
+    });
     scanned = stats;
     result.rowsScanned = stats.rows;
     result.bytes = stats.bytes;

@@ -139,6 +139,17 @@ function containsMarker(text: string, marker: string): boolean {
   }
 }
 
+/**
+ * The highest product_id that can't be a candidate for any of `jobs`: every candidate's id is above
+ * its job's lastKnownId (rule 1; `offer` returns before anything else for such a row), so rows at or
+ * below the smallest lastKnownId can be skipped unread. No jobs: no row can be a candidate.
+ */
+export function candidateFloor(jobs: readonly PendingJob[]): number {
+  let floor = Number.MAX_SAFE_INTEGER;
+  for (const job of jobs) floor = Math.min(floor, job.criteria.lastKnownId);
+  return floor;
+}
+
 export function createMatcher(options: MatcherOptions): Matcher {
   const template = options.markerTemplate ?? DEFAULT_MARKER_TEMPLATE;
   const extractRefs = createMarkerExtractor(template);

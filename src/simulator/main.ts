@@ -21,7 +21,7 @@ Options:
   --session-ttl-ms N     session lifetime since login, 0 = never expires (default 0)
   --help                 this text`;
 
-type NumericKey = Exclude<keyof SimulatorOptions, 'host' | 'username' | 'password'>;
+type NumericKey = Exclude<keyof SimulatorOptions, 'host' | 'username' | 'password' | 'onRequestServed'>;
 
 const NUMERIC: ReadonlyArray<[flag: string, key: NumericKey, max: number, integer: boolean]> = [
   ['port', 'port', 65535, true],

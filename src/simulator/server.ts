@@ -49,6 +49,22 @@ export interface SimulatorOptions {
   password?: string;
   /** Session lifetime since login; 0 = never expires. */
   sessionTtlMs?: number;
+  /**
+   * Called when a response has been sent, with how long the simulator took to answer it (from the
+   * request's arrival to the last byte written). Benchmarks add these up: the site's own time.
+   */
+  onRequestServed?: (served: ServedRequest) => void;
+}
+
+export interface ServedRequest {
+  method: string;
+  path: string;
+  status: number;
+  startedAt: number;
+  /** From the request's arrival to the last byte handed to the socket. */
+  ms: number;
+  /** Part of `ms` spent waiting for the client to read (backpressure): the client's time, not the site's. */
+  clientWaitMs: number;
 }
 
 export interface SimCounters {
@@ -233,6 +249,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   const failRng = mulberry32(o.seed * 17 + 3);
   const sessions = new Map<string, Session>();
   const sockets = new Set<Socket>();
+  const clientWait = new WeakMap<Res, number>();
   const closing = new AbortController();
   let uploadSeq = 0;
 
@@ -522,6 +539,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       if (pause > 0) await delay(pause);
       if (res.destroyed || closing.signal.aborted) return;
       if (!res.write(chunk)) {
+        const waitStart = performance.now();
         await new Promise<void>((resolve) => {
           const done = () => {
             res.off('drain', done);
@@ -531,6 +549,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
           res.on('drain', done);
           res.on('close', done);
         });
+        clientWait.set(res, (clientWait.get(res) ?? 0) + performance.now() - waitStart);
       }
     }
     if (!res.destroyed) res.end();
@@ -711,7 +730,21 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     send(res, 404, HTML, notFoundPage());
   }
 
+  const onServed = opts.onRequestServed;
   const server = http.createServer((req, res) => {
+    if (onServed) {
+      const startedAt = performance.now();
+      res.once('finish', () => {
+        onServed({
+          method: req.method ?? 'GET',
+          path: new URL(req.url ?? '/', 'http://simulator.invalid').pathname,
+          status: res.statusCode,
+          startedAt,
+          ms: performance.now() - startedAt,
+          clientWaitMs: clientWait.get(res) ?? 0,
+        });
+      });
+    }
     handle(req, res).catch((err: unknown) => {
       if (res.headersSent || res.destroyed) {
         res.destroy();
