@@ -119,10 +119,19 @@ describe('vr-lister start, then npm run demo, as a person would on a fresh clone
       assert.match(String(line.productRef), /^(START|DEMO)-/);
       assert.equal(typeof line.attempt, 'number');
     }
+    // The creation worker launches Chromium and logs in at start-up, before any job.
+    for (const msg of ['launching Chromium', 'logged in to V&R']) {
+      assert.ok(
+        lines.some((l) => l.msg === msg && l.process === 'worker-create'),
+        msg,
+      );
+    }
     // Lines from the browser and the flush decision, written while a job runs, name the job too.
     for (const msg of ['launching Chromium', 'logged in to V&R', 'creation queue drained: flush scheduled']) {
-      const some = lines.filter((l) => l.msg === msg);
-      assert.ok(some.length >= 1, msg);
+      const some = lines.filter(
+        (l) => l.msg === msg && (msg.startsWith('creation') || l.jobId !== undefined),
+      );
+      if (msg.startsWith('creation')) assert.ok(some.length >= 1, msg);
       for (const line of some) {
         assert.equal(line.queue, 'vr-create', msg);
         assert.match(String(line.productRef), /^(START|DEMO)-/, msg);
