@@ -41,9 +41,11 @@ describe('restarting one worker process at a time during a run', () => {
       VR_PASSWORD: 'demo',
       WORKER_LOCK_MS: '3000',
       CREATE_BACKOFF_MS: '200',
-      FLUSH_SETTLE_MS: '500',
+      // Settle above the indexing delay, so a try only counts once the listing could show; a listing
+      // SIGKILL stopped short of V&R is then given up after four exports (7.5 s), not eight (2 min).
+      FLUSH_SETTLE_MS: '1000',
       RESOLUTION_BACKOFF_MS: '500',
-      MAX_RESOLUTION_ATTEMPTS: '8',
+      MAX_RESOLUTION_ATTEMPTS: '4',
       SWEEP_INTERVAL_MS: '2000',
       LOG_LEVEL: 'info',
     });
