@@ -1,3 +1,6 @@
+import { connectApiRedis } from '../src/api/main.ts';
+import { silentLogger } from '../src/logger.ts';
+import { buildTestApi } from '../test/helpers/api.ts';
 import { setupServices } from '../test/helpers/services.ts';
 
 export interface EnqueueResult {
@@ -38,41 +41,50 @@ export async function runEnqueueCase(count: number): Promise<EnqueueResult> {
 }
 
 /**
- * HOOK for the integrator: the same listings through the HTTP API (`POST /api/vr/jobs`, being added on
- * another branch). Runs only when BENCH_API_URL is set (an API already running against its own
- * database and Redis); BENCH_API_TOKEN is sent as a bearer token. BENCH_API_CHUNK listings go in
- * one request (default 1: the body is a single listing object; above 1 it is a JSON array; adjust
- * `body` below to the endpoint's final shape), BENCH_API_CONCURRENCY requests in flight (8).
+ * The same listings through the HTTP API (`POST /api/vr/jobs`): against BENCH_API_URL (with
+ * BENCH_API_TOKEN) when set, otherwise against an API started here on a fresh install.
+ * BENCH_API_CHUNK listings per request (default 1000: a JSON array), BENCH_API_CONCURRENCY requests
+ * in flight (4).
  */
-export async function runEnqueueApiCase(count: number): Promise<EnqueueResult | null> {
-  const base = process.env.BENCH_API_URL;
-  if (!base) return null;
-  const token = process.env.BENCH_API_TOKEN;
-  const chunk = Number(process.env.BENCH_API_CHUNK ?? 1);
-  const concurrency = Number(process.env.BENCH_API_CONCURRENCY ?? 8);
-  const run = `${Date.now().toString(36)}`;
-  const all = listings(count).map((l) => ({ ...l, productRef: `${l.productRef}-${run}` }));
-  const bodies: string[] = [];
-  for (let i = 0; i < all.length; i += chunk) {
-    const part = all.slice(i, i + chunk);
-    bodies.push(JSON.stringify(chunk === 1 ? part[0] : part));
+export async function runEnqueueApiCase(count: number): Promise<EnqueueResult> {
+  const chunk = Number(process.env.BENCH_API_CHUNK ?? 1000);
+  const concurrency = Number(process.env.BENCH_API_CONCURRENCY ?? 4);
+  const external = process.env.BENCH_API_URL;
+  const services = external ? undefined : await setupServices();
+  const redis = services ? connectApiRedis(services.redisUrl, silentLogger) : undefined;
+  const token = external ? process.env.BENCH_API_TOKEN : 'bench-api-token-0123456789';
+  const app =
+    services && redis ? await buildTestApi(services, { env: { API_TOKEN: token! }, redis }) : undefined;
+  try {
+    const base = external ?? (await app!.listen({ host: '127.0.0.1', port: 0 }));
+    const run = `${Date.now().toString(36)}`;
+    const all = listings(count).map((l) => ({ ...l, productRef: `${l.productRef}-${run}` }));
+    const bodies: string[] = [];
+    for (let i = 0; i < all.length; i += chunk) {
+      const part = all.slice(i, i + chunk);
+      bodies.push(JSON.stringify(chunk === 1 ? part[0] : part));
+    }
+    const url = new URL('/api/vr/jobs', base);
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    if (token) headers.authorization = `Bearer ${token}`;
+    let next = 0;
+    const start = performance.now();
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (next < bodies.length) {
+          const body = bodies[next++]!;
+          const response = await fetch(url, { method: 'POST', headers, body });
+          if (!response.ok)
+            throw new Error(`POST ${url} answered ${response.status}: ${await response.text()}`);
+          await response.arrayBuffer();
+        }
+      }),
+    );
+    const seconds = (performance.now() - start) / 1000;
+    return { listings: count, via: 'api', seconds, listingsPerSecond: count / seconds };
+  } finally {
+    await app?.close();
+    redis?.disconnect();
+    await services?.cleanup();
   }
-  const url = new URL('/api/vr/jobs', base);
-  const headers: Record<string, string> = { 'content-type': 'application/json' };
-  if (token) headers.authorization = `Bearer ${token}`;
-  let next = 0;
-  const start = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < bodies.length) {
-        const body = bodies[next++]!;
-        const response = await fetch(url, { method: 'POST', headers, body });
-        if (!response.ok)
-          throw new Error(`POST ${url} answered ${response.status}: ${await response.text()}`);
-        await response.arrayBuffer();
-      }
-    }),
-  );
-  const seconds = (performance.now() - start) / 1000;
-  return { listings: count, via: 'api', seconds, listingsPerSecond: count / seconds };
 }
