@@ -5,6 +5,7 @@ WORKDIR /app
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY drizzle ./drizzle
+COPY data ./data
 # `npm ci` runs the package's `prepare` script, which compiles src/ into dist/.
 RUN npm ci --no-audit --no-fund
 
@@ -21,6 +22,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
 COPY drizzle ./drizzle
+COPY data ./data
 USER node
 EXPOSE 3000
 # Postgres and Redis answer (and, with --worker, a worker of that kind is connected). compose.yaml

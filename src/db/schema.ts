@@ -46,6 +46,14 @@ export interface MatchCriteria {
   recordedAt: string;
 }
 
+export interface JobArtifact {
+  /** File name, unique within the job's folder (`publish-1700000000000.png`). */
+  name: string;
+  /** The creation step that met the unexpected page. */
+  step: string;
+  at: string;
+}
+
 export interface JobPayload {
   listing: Listing;
   matchCriteria?: MatchCriteria;
@@ -80,6 +88,8 @@ export const vrJobs = pgTable(
     createdAt: ts('created_at').notNull().defaultNow(),
     updatedAt: ts('updated_at').notNull().defaultNow(),
     completedAt: ts('completed_at'),
+    /** Evidence saved when a creation step met a page it didn't expect (file names under ARTIFACTS_DIR). */
+    artifacts: jsonb('artifacts').$type<JobArtifact[]>(),
   },
   (t) => [
     // One job in flight per product: the database enforces the producer's idempotency.
@@ -99,8 +109,13 @@ export const vrProductLinks = pgTable('vr_product_links', {
   createdAt: ts('created_at').notNull().defaultNow(),
 });
 
+export const RUN_KINDS = ['flush', 'baseline'] as const;
+export type RunKind = (typeof RUN_KINDS)[number];
+
 export const vrResolutionRuns = pgTable('vr_resolution_runs', {
   id: bigserial('id', { mode: 'number' }).primaryKey(),
+  /** `baseline`: an export read only to learn the highest id before an install's first submit. */
+  kind: text('kind').$type<RunKind>().notNull().default('flush'),
   trigger: text('trigger').notNull(),
   startedAt: ts('started_at').notNull().defaultNow(),
   /** When the export request was sent: listings submitted after it cannot be in this export. */
@@ -116,6 +131,25 @@ export const vrResolutionRuns = pgTable('vr_resolution_runs', {
   bytes: bigint('bytes', { mode: 'number' }),
   durationMs: integer('duration_ms'),
   error: text('error'),
+  /** A typed reason for `error` (e.g. `suspect_export`), so that code never parses the message. */
+  errorKind: text('error_kind'),
+});
+
+/**
+ * The browser session every worker starts from, one row per V&R account: Playwright's storage state
+ * (cookies, cf_clearance included) and the User-Agent it was issued to. `state` is encrypted with
+ * VR_SESSION_KEY when that is set.
+ */
+export const vrSessions = pgTable('vr_sessions', {
+  account: text('account').primaryKey(),
+  state: text('state').notNull(),
+  encrypted: boolean('encrypted').notNull().default(false),
+  userAgent: text('user_agent').notNull(),
+  /** Bumped on every write, so a worker can tell that another one renewed the session. */
+  generation: integer('generation').notNull().default(1),
+  /** What stored it: `login`, `challenge`, `import`. */
+  source: text('source').notNull(),
+  updatedAt: ts('updated_at').notNull().defaultNow(),
 });
 
 export type VrJob = typeof vrJobs.$inferSelect;
