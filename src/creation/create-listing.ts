@@ -5,14 +5,9 @@ import { type MatchCriteria, type VrJob, vrJobs, vrProductLinks, vrResolutionRun
 import type { Listing } from '../listing.ts';
 import type { Logger } from '../logger.ts';
 import { brandKey, descriptionHash, finishKey, markerFor, modelKey } from '../resolution/normalize.ts';
-import {
-  ImageUnavailableError,
-  isLoginUrl,
-  isRetryableStatus,
-  VrRejectedError,
-  VrUnavailableError,
-} from '../vr/errors.ts';
-import { type BrowserSession, SESSION_EXPIRED } from './browser.ts';
+import { checkBrand } from '../vr/brand-check.ts';
+import { type BrowserSession, SESSION_EXPIRED } from '../vr/browser-session.ts';
+import { ImageUnavailableError, VrRejectedError, VrUnavailableError } from '../vr/errors.ts';
 import { FORM_PATH, fillForm, type ImageFile, openForm, publish } from './listing-form.ts';
 
 export interface CreationDeps {
@@ -131,17 +126,8 @@ export async function markOutcomeUnknown(db: Db, rowId: number, reason: string):
 
 /** V&R's brand id for the listing's brand, or the fallback brand's when the listing allows it. */
 async function resolveBrand(deps: CreationDeps, listing: Listing): Promise<{ name: string; id: number }> {
-  const check = async (name: string): Promise<number> =>
-    deps.browser.withLogin(async () => {
-      const response = await deps.browser.postForm('/ajax/check_brand_exists', { brand_name: name });
-      if (isLoginUrl(response.url)) return SESSION_EXPIRED;
-      if (isRetryableStatus(response.status)) {
-        throw new VrUnavailableError(`brand check answered HTTP ${response.status}`);
-      }
-      const id = response.text.trim();
-      if (!/^\d+$/.test(id)) throw new VrUnavailableError(`brand check answered "${id.slice(0, 80)}"`);
-      return Number(id);
-    });
+  // A fetch inside a V&R page: Cloudflare refuses the same request from Node's own HTTP stack.
+  const check = (name: string): Promise<number> => checkBrand(deps.browser, name);
   const id = await check(listing.brand);
   if (id > 0) return { name: listing.brand, id };
   if (!listing.allowFallbackBrand) {

@@ -1,6 +1,6 @@
 import type { Page } from 'playwright-core';
+import { SESSION_EXPIRED } from '../vr/browser-session.ts';
 import { isLoginUrl, isRetryableStatus, VrRejectedError, VrUnavailableError } from '../vr/errors.ts';
-import { SESSION_EXPIRED } from './browser.ts';
 
 /** The V&R add-listing form (`/instruments/add_edit_item`, form `#frm_step1`), as a page object. */
 
