@@ -10,7 +10,7 @@ import { startResolutionProcess } from '../src/resolution/main.ts';
 import { type Simulator, startSimulator } from '../src/simulator/server.ts';
 import { VrHttpSession } from '../src/vr/http-session.ts';
 import { captureLogs, WARN } from './helpers/log-capture.ts';
-import { setupServices, type TestServices, waitFor } from './helpers/services.ts';
+import { setupServices, TEST_LISTING_DEFAULTS, type TestServices, waitFor } from './helpers/services.ts';
 
 interface Row {
   id: number;
@@ -233,6 +233,7 @@ function createProducerFor(services: TestServices, queuePrefix: string, createAt
     queuePrefix,
     createAttempts,
     createBackoffMs: 100,
+    listingDefaults: TEST_LISTING_DEFAULTS,
   });
 }
 

@@ -3,7 +3,14 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { type JobView, jobView, listJobs } from '../db/queries.ts';
 import { JOB_STATUSES, type VrJob, vrJobs } from '../db/schema.ts';
-import { type FieldError, LIMITS, ValidationError, validateListing, validateListings } from '../listing.ts';
+import {
+  type FieldError,
+  LIMITS,
+  type ListingDefaults,
+  ValidationError,
+  validateListing,
+  validateListings,
+} from '../listing.ts';
 import {
   AlreadyListedError,
   type EnqueuedJob,
@@ -69,16 +76,19 @@ export async function findJob(ctx: ApiContext, id: number): Promise<VrJob | unde
  * One listing (an object), or many: an array, or `{ listings: [...] }`. Many go through the
  * producer's bulk validation: one bad entry refuses the call, naming every error.
  */
-function validateBody(body: unknown): { bulk: boolean; listings: ReturnType<typeof validateListings> } {
-  if (Array.isArray(body)) return { bulk: true, listings: validateListings(body) };
+function validateBody(
+  body: unknown,
+  defaults: ListingDefaults,
+): { bulk: boolean; listings: ReturnType<typeof validateListings> } {
+  if (Array.isArray(body)) return { bulk: true, listings: validateListings(body, defaults) };
   if (body !== null && typeof body === 'object' && 'listings' in body) {
     const extra = Object.keys(body).filter((key) => key !== 'listings');
     if (extra.length) {
       throw new ValidationError(extra.map((field) => ({ field, message: 'is not a known field' })));
     }
-    return { bulk: true, listings: validateListings((body as { listings: unknown }).listings) };
+    return { bulk: true, listings: validateListings((body as { listings: unknown }).listings, defaults) };
   }
-  return { bulk: false, listings: [validateListing(body)] };
+  return { bulk: false, listings: [validateListing(body, defaults)] };
 }
 
 async function views(ctx: ApiContext, jobs: EnqueuedJob[]): Promise<(JobView & { created: boolean })[]> {
@@ -99,7 +109,7 @@ export function registerJobRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.post('/api/vr/jobs', { bodyLimit: LIMITS.requestBodyBytes }, async (request, reply) => {
     let parsed: ReturnType<typeof validateBody>;
     try {
-      parsed = validateBody(request.body);
+      parsed = validateBody(request.body, ctx.producer.listingDefaults);
     } catch (error) {
       if (error instanceof ValidationError)
         return reply.code(400).send(invalid('invalid listing', error.errors));
