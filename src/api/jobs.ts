@@ -1,6 +1,9 @@
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { eq, inArray } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { artifactContentType, artifactPath } from '../creation/artifacts.ts';
 import { type JobView, jobView, listJobs } from '../db/queries.ts';
 import { JOB_STATUSES, type VrJob, vrJobs } from '../db/schema.ts';
 import {
@@ -160,4 +163,40 @@ export function registerJobRoutes(app: FastifyInstance, ctx: ApiContext): void {
     if (!row) return reply.code(404).send({ error: 'job not found', id });
     return { job: jobDetail(row) };
   });
+
+  // Evidence of an unexpected page: only a name recorded for this job, read from its own folder.
+  app.get<{ Params: { id: string; name: string } }>(
+    '/api/vr/jobs/:id/artifacts/:name',
+    async (request, reply) => {
+      const id = parseJobId(request.params.id);
+      if (typeof id !== 'number') return reply.code(400).send(invalid('invalid job id', id));
+      const { name } = request.params;
+      const row = await findJob(ctx, id);
+      if (!row) return reply.code(404).send({ error: 'job not found', id });
+      const path = artifactPath(ctx.config.artifactsDir, id, name);
+      if (!path || !(row.artifacts ?? []).some((a) => a.name === name)) {
+        return reply.code(404).send({ error: 'artifact not found', id, name });
+      }
+      const info = await stat(path).catch(() => undefined);
+      if (!info?.isFile()) {
+        return reply.code(404).send({
+          error: 'artifact not found',
+          id,
+          name,
+          message: `deleted (kept ${ctx.config.artifactsRetentionDays} days, ARTIFACTS_RETENTION_DAYS) or not on this machine's ARTIFACTS_DIR`,
+        });
+      }
+      // A saved page is V&R's HTML: never run it in this origin.
+      return reply
+        .type(artifactContentType(name))
+        .header('content-length', info.size)
+        .header(
+          'content-disposition',
+          `${name.endsWith('.png') ? 'inline' : 'attachment'}; filename="${name}"`,
+        )
+        .header('content-security-policy', 'sandbox')
+        .header('x-content-type-options', 'nosniff')
+        .send(createReadStream(path));
+    },
+  );
 }
