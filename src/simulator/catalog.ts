@@ -1,51 +1,33 @@
+import { type CategoryNode, leafPaths, shippedCategoryTree } from '../vr/categories.ts';
 import { EXPORT_COLUMNS } from '../vr/export-format.ts';
 import { BRANDS } from './brands.ts';
+import { csvRecord } from './csv.ts';
 import { mulberry32, pick, type Rng, randInt } from './prng.ts';
 
-export interface Category {
-  id: number;
+/** Where a listing came from: the generated catalogue, the add form, or `POST /__sim/listings` (by hand). */
+export type Source = 'catalog' | 'form' | 'hand';
+
+export type Region = 'uk' | 'europe' | 'usa' | 'world';
+export const REGIONS: readonly Region[] = ['uk', 'europe', 'usa', 'world'];
+
+/** A photo as Dropzone uploaded it and the Publish POST attached it. */
+export interface Photo {
+  file_unique_id: string;
+  /** The name of the file the seller chose (`original_name[]`). */
   name: string;
-  children: Category[];
+  /** The name the site stored it under. */
+  stored_name: string;
+  bytes: number;
+  /** Sniffed from the bytes: image/jpeg, image/png, image/gif, image/webp or application/octet-stream. */
+  type: string;
 }
-
-function cat(id: number, name: string, children: Category[] = []): Category {
-  return { id, name, children };
-}
-
-/** The category tree of the add form (level 0 to level 3; deeper levels may be empty). */
-export const CATEGORIES: readonly Category[] = [
-  cat(51, 'Guitars', [
-    cat(83, 'Electric solid body'),
-    cat(84, 'Electric hollow body', [cat(94, 'Archtop'), cat(95, 'Semi-hollow')]),
-    cat(85, 'Acoustic', [cat(96, 'Flat top'), cat(97, 'Classical'), cat(98, 'Resonator')]),
-  ]),
-  cat(52, 'Basses', [
-    cat(86, 'Electric bass', [cat(99, '4 string'), cat(100, '5 string')]),
-    cat(87, 'Acoustic bass'),
-  ]),
-  cat(53, 'Amps', [
-    cat(88, 'Guitar amps', [cat(101, 'Combo'), cat(102, 'Head'), cat(103, 'Cabinet')]),
-    cat(89, 'Bass amps'),
-  ]),
-  cat(90, 'Effects', [cat(91, 'Fuzz'), cat(92, 'Overdrive'), cat(93, 'Delay')]),
-];
-
-/** Names from the root down to the category with this id, or undefined when unknown. */
-export function categoryPath(id: number, tree: readonly Category[] = CATEGORIES): Category[] | undefined {
-  for (const c of tree) {
-    if (c.id === id) return [c];
-    const sub = categoryPath(id, c.children);
-    if (sub) return [c, ...sub];
-  }
-  return undefined;
-}
-
-export type Source = 'catalog' | 'form';
 
 export interface Listing {
   product_id: number;
   brand_name: string;
   category_name: string;
+  /** Category ids from the top level down to the leaf (empty for catalogue rows). */
+  category_ids: number[];
   product_model_name: string;
   product_price: number;
   product_description: string;
@@ -56,14 +38,18 @@ export interface Listing {
   decade: string;
   buy_now: boolean;
   show_vat: boolean;
+  call_price: boolean;
   local_pickup: boolean;
   available_for_shipment: boolean;
+  /** Fees per region as submitted; a region removed from the form is absent. */
+  shipping_fees: Partial<Record<Region, number>>;
   processing_time: string;
   offer_discount: string;
   /** The add form's discounted price, as submitted ('' for catalogue rows). */
   discounted_price: string;
+  external_url: string;
   product_order: string;
-  image_names: string[];
+  photos: Photo[];
   image_urls: string[];
   video_url: string;
   external_link: string;
@@ -71,96 +57,53 @@ export interface Listing {
   /** Epoch ms from which the listing is in the export; Infinity = never indexed. */
   visible_from: number;
   source: Source;
-  /** Cached export line (with the trailing comma and the newline). */
-  csv_line?: Buffer;
-}
-
-export const EXPORT_HEADER = Buffer.from(`${EXPORT_COLUMNS.join(',')},\n`, 'utf8');
-
-const QUOTE = 0x22;
-
-function needsQuoting(s: string): boolean {
-  return /[",\r\n]/.test(s);
-}
-
-export function csvField(s: string): string {
-  return needsQuoting(s) ? `"${s.replaceAll('"', '""')}"` : s;
-}
-
-/** RFC 4180 quoting at byte level, for fields that are not valid UTF-8. */
-function csvFieldBytes(buf: Buffer): Buffer {
-  let quote = false;
-  let quotes = 0;
-  for (const b of buf) {
-    if (b === QUOTE) quotes++;
-    if (b === QUOTE || b === 0x2c || b === 0x0d || b === 0x0a) quote = true;
-  }
-  if (!quote) return buf;
-  const out = Buffer.alloc(buf.length + quotes + 2);
-  let o = 0;
-  out[o++] = QUOTE;
-  for (const b of buf) {
-    out[o++] = b;
-    if (b === QUOTE) out[o++] = QUOTE;
-  }
-  out[o++] = QUOTE;
-  return out;
 }
 
 const yn = (b: boolean) => (b ? 'yes' : 'no');
 
-/** The listing's export line: 27 fields, a trailing comma, then "\n". */
-export function csvLine(l: Listing): Buffer {
-  if (l.csv_line) return l.csv_line;
-  const before = [
-    String(l.product_id),
-    l.brand_name,
-    l.category_name,
-    '',
-    l.product_model_name,
-    String(l.product_price),
-    '',
-  ];
-  const after = [
-    l.product_year,
-    'no',
-    l.product_finish,
-    'no',
-    'yes',
-    'no',
-    '0',
-    'no',
-    yn(l.buy_now),
-    yn(l.show_vat),
-    l.decade,
-    l.product_order,
-    yn(l.local_pickup),
-    yn(l.available_for_shipment),
-    l.processing_time,
-    l.offer_discount,
-    l.image_urls.join('|'),
-    l.video_url,
-    l.external_link,
-  ];
-  const head = `${before.map(csvField).join(',')},`;
-  const tail = `,${after.map(csvField).join(',')},\n`;
-  const desc = l.description_bytes
-    ? csvFieldBytes(l.description_bytes)
-    : Buffer.from(csvField(l.product_description), 'utf8');
-  l.csv_line = Buffer.concat([Buffer.from(head, 'utf8'), desc, Buffer.from(tail, 'utf8')]);
-  return l.csv_line;
+/** The listing's value for each export column (raw bytes for a description that is not valid UTF-8). */
+export function exportValues(l: Listing): Record<(typeof EXPORT_COLUMNS)[number], string | Buffer> {
+  return {
+    product_id: String(l.product_id),
+    brand_name: l.brand_name,
+    category_name: l.category_name,
+    external_id: '',
+    product_model_name: l.product_model_name,
+    product_price: String(l.product_price),
+    product_price_notax: '',
+    product_description: l.description_bytes ?? l.product_description,
+    product_year: l.product_year,
+    product_sold: 'no',
+    product_finish: l.product_finish,
+    product_in_collective: 'no',
+    product_in_inventory: 'yes',
+    product_in_reseller: 'no',
+    collective_discount: '0',
+    free_shipping: 'no',
+    buy_now: yn(l.buy_now),
+    show_vat: yn(l.show_vat),
+    decade: l.decade,
+    product_order: l.product_order,
+    local_pickup: yn(l.local_pickup),
+    available_for_shipment: yn(l.available_for_shipment),
+    processing_time: l.processing_time,
+    offer_discount: l.offer_discount,
+    image_url: l.image_urls.join('|'),
+    video_url: l.video_url,
+    external_link: l.external_link,
+  };
 }
 
-/** Byte offset, inside the line, of the middle of the (quoted) description field. */
-export function descriptionMiddleOffset(l: Listing): number {
-  const head = Buffer.byteLength(
-    `${[String(l.product_id), l.brand_name, l.category_name, '', l.product_model_name, String(l.product_price), ''].map(csvField).join(',')},`,
-    'utf8',
+/** The default export's header (variant 0: the sample's spelling and order, a trailing comma, CRLF). */
+export const EXPORT_HEADER = csvRecord(EXPORT_COLUMNS, true);
+
+/** The listing's line in the default export (variant 0). */
+export function csvLine(l: Listing): Buffer {
+  const values = exportValues(l);
+  return csvRecord(
+    EXPORT_COLUMNS.map((c) => values[c]),
+    true,
   );
-  const descLen = l.description_bytes
-    ? l.description_bytes.length
-    : Buffer.byteLength(l.product_description, 'utf8');
-  return head + 1 + Math.max(1, Math.floor(descLen / 2));
 }
 
 // ---------------------------------------------------------------------------
@@ -314,30 +257,32 @@ const HEAVY = [
 ];
 const TRICKY = ['Smith, Jones & Co', 'Jimmy\'s "Custom" Amps'];
 
-function leafPaths(tree: readonly Category[], prefix: string[] = []): string[][] {
-  const out: string[][] = [];
-  for (const c of tree) {
-    const path = [...prefix, c.name];
-    if (c.children.length === 0) out.push(path);
-    else out.push(...leafPaths(c.children, path));
+/** Leaves of the shipped tree, mostly guitars, basses, amps and effects as in a real shop's stock. */
+function catalogLeaves(tree: readonly CategoryNode[]): { common: string[][]; other: string[][] } {
+  const common: string[][] = [];
+  const other: string[][] = [];
+  for (const path of leafPaths(tree)) {
+    const parts = path.split('>');
+    (MODELS[parts[0]!] ? common : other).push(parts);
   }
-  return out;
+  return { common, other };
 }
 
-const LEAVES = leafPaths(CATEGORIES);
+const OTHER_MODELS = ['Vintage', 'Custom', 'Standard', 'Deluxe ', 'Professional', "'60s Reissue"];
 
 /** The generated starting catalogue: `rows` listings, ids from about 50000, visible at once. */
 export function generateCatalog(rows: number, seed: number): Listing[] {
   const rng = mulberry32(seed ^ 0x5eed1234);
   const listings: Listing[] = [];
+  const leaves = catalogLeaves(shippedCategoryTree());
   let id = 50000 + randInt(rng, 0, 9);
   const created = Date.UTC(2019, 0, 1);
   for (let i = 0; i < rows; i++) {
-    const leaf = pick(rng, LEAVES);
+    const leaf = pick(rng, rng() < 0.9 ? leaves.common : leaves.other);
     const top = leaf[0]!;
     const r = rng();
     const brand = r < 0.6 ? pick(rng, HEAVY) : r < 0.63 ? pick(rng, TRICKY) : pick(rng, BRANDS).name;
-    const model = pick(rng, MODELS[top] ?? MODELS.Guitars!);
+    const model = pick(rng, MODELS[top] ?? OTHER_MODELS);
     const year = rng() < 0.15 ? '' : String(randInt(rng, 1950, 2023));
     let desc = description(rng, model);
     let bytes: Buffer | undefined;
@@ -360,6 +305,7 @@ export function generateCatalog(rows: number, seed: number): Listing[] {
       product_id: id,
       brand_name: brandVariant(rng, brand),
       category_name: leaf.join('>'),
+      category_ids: [],
       product_model_name: model,
       product_price: randInt(rng, 1, 400) * 50 - randInt(rng, 0, 1),
       product_description: desc,
@@ -369,13 +315,16 @@ export function generateCatalog(rows: number, seed: number): Listing[] {
       decade: year && rng() < 0.5 ? `${year.slice(0, 3)}0` : '',
       buy_now: true,
       show_vat: rng() < 0.3,
+      call_price: false,
       local_pickup: rng() < 0.4,
       available_for_shipment: true,
-      processing_time: rng() < 0.5 ? '1 Weeks' : '3 Days',
+      shipping_fees: {},
+      processing_time: rng() < 0.05 ? '1 Weeks' : '3 Days',
       offer_discount: pick(rng, ['0', '10', '15']),
       discounted_price: '',
+      external_url: '',
       product_order: String(randInt(rng, 0, 10)),
-      image_names: [],
+      photos: [],
       image_urls: images,
       video_url: rng() < 0.05 ? 'https://www.youtube.com/watch?v=kamXvqoL_JA' : '',
       external_link: rng() < 0.1 ? 'http://example-guitar-shop.co.uk' : '',

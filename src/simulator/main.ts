@@ -1,9 +1,17 @@
 import { parseArgs } from 'node:util';
-import { type SimulatorOptions, startSimulator } from './server.ts';
+import { CLOUDFLARE_MODES, type CloudflareMode } from './gate.ts';
+import type { SimulatorOptions } from './options.ts';
+import { startSimulator } from './server.ts';
+import { DROPPABLE_ELEMENTS, isDroppableElement, VARIANTS } from './variants.ts';
 
-export const SIMULATOR_HELP = `Usage: vr-lister simulator [options]
+function variantsHelp(): string {
+  return VARIANTS.map((v) => `    ${v.id}  ${v.summary}`).join('\n');
+}
 
-Runs the V&R simulator. Prints its URL on the first line of output.
+export const SIMULATOR_HELP = () => `Usage: vr-lister simulator [options]
+
+Runs the V&R simulator: the real site's pages, routes, cookies and Cloudflare gate as far as they
+are known, with test knobs and faults. Prints its URL on the first line of output.
 
 Options:
   --port N               port to listen on (0 = random, default 0)
@@ -19,9 +27,34 @@ Options:
   --username U           accepted username (default demo)
   --password P           accepted password (default demo)
   --session-ttl-ms N     session lifetime since login, 0 = never expires (default 0)
-  --help                 this text`;
+  --cloudflare MODE      the Cloudflare-like gate: auto (default; a real browser passes by itself),
+                         interactive (a person must tick the challenge's box), off
+  --cloudflare-headless-block
+                         also refuse a browser with navigator.webdriver or a HeadlessChrome User-Agent
+  --clearance-ttl-ms N   lifetime of a cf_clearance cookie, 0 = a year (default 0)
+  --variant N            markup variant for what nobody has seen of the real site (default 0):
+${variantsHelp()}
+  --drop-element E       leave an element out of the add form, as a redesign would (repeatable or
+                         comma-separated): ${DROPPABLE_ELEMENTS.join(', ')}
+  --help                 this text
 
-type NumericKey = Exclude<keyof SimulatorOptions, 'host' | 'username' | 'password' | 'onRequestServed'>;
+Test routes (outside the gate): GET /__sim/state, GET|POST /__sim/faults, POST /__sim/expire-sessions,
+POST /__sim/listings, POST /__sim/cloudflare/clearance {userAgent}, POST /__sim/cloudflare/revoke,
+GET /__sim/sample-image.jpg.`;
+
+type NumericKey =
+  | 'port'
+  | 'catalogRows'
+  | 'pageLatencyMs'
+  | 'submitLatencyMs'
+  | 'ajaxLatencyMs'
+  | 'exportLatencyMs'
+  | 'indexDelayMs'
+  | 'submitFailRate'
+  | 'seed'
+  | 'sessionTtlMs'
+  | 'clearanceTtlMs'
+  | 'variant';
 
 const NUMERIC: ReadonlyArray<[flag: string, key: NumericKey, max: number, integer: boolean]> = [
   ['port', 'port', 65535, true],
@@ -34,15 +67,20 @@ const NUMERIC: ReadonlyArray<[flag: string, key: NumericKey, max: number, intege
   ['submit-fail-rate', 'submitFailRate', 1, false],
   ['seed', 'seed', 2 ** 32 - 1, true],
   ['session-ttl-ms', 'sessionTtlMs', 86_400_000 * 365, true],
+  ['clearance-ttl-ms', 'clearanceTtlMs', 86_400_000 * 365, true],
+  ['variant', 'variant', VARIANTS.length - 1, true],
 ];
 
 /** Parses the simulator's command-line options; throws an Error naming any bad option. */
 export function parseSimulatorArgs(argv: string[]): SimulatorOptions | 'help' {
-  const options: Record<string, { type: 'string' | 'boolean' }> = {
+  const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }> = {
     host: { type: 'string' },
     username: { type: 'string' },
     password: { type: 'string' },
     help: { type: 'boolean' },
+    cloudflare: { type: 'string' },
+    'cloudflare-headless-block': { type: 'boolean' },
+    'drop-element': { type: 'string', multiple: true },
   };
   for (const [flag] of NUMERIC) options[flag] = { type: 'string' };
   const { values } = parseArgs({ args: argv, options, strict: true, allowPositionals: false });
@@ -67,6 +105,29 @@ export function parseSimulatorArgs(argv: string[]): SimulatorOptions | 'help' {
       throw new Error(`Invalid value for --${key}: must not be empty`);
     opts[key] = raw;
   }
+  if (values.cloudflare !== undefined) {
+    const mode = String(values.cloudflare);
+    if (!(CLOUDFLARE_MODES as readonly string[]).includes(mode)) {
+      throw new Error(
+        `Invalid value for --cloudflare: ${JSON.stringify(mode)} (expected ${CLOUDFLARE_MODES.join(', ')})`,
+      );
+    }
+    opts.cloudflare = mode as CloudflareMode;
+  }
+  if (values['cloudflare-headless-block']) opts.cloudflareHeadlessBlock = true;
+  const dropped = (values['drop-element'] as string[] | undefined)
+    ?.flatMap((s) => s.split(','))
+    .map((s) => s.trim());
+  if (dropped) {
+    for (const el of dropped) {
+      if (!isDroppableElement(el)) {
+        throw new Error(
+          `Invalid value for --drop-element: ${JSON.stringify(el)} (expected ${DROPPABLE_ELEMENTS.join(', ')})`,
+        );
+      }
+    }
+    opts.dropElements = dropped.filter(isDroppableElement);
+  }
   return opts;
 }
 
@@ -74,13 +135,13 @@ export function parseSimulatorArgs(argv: string[]): SimulatorOptions | 'help' {
 export async function runSimulatorCommand(argv: string[]): Promise<void> {
   const parsed = parseSimulatorArgs(argv);
   if (parsed === 'help') {
-    console.log(SIMULATOR_HELP);
+    console.log(SIMULATOR_HELP());
     return;
   }
   const sim = await startSimulator(parsed);
   console.log(sim.url);
   console.log(
-    `V&R simulator: log in as ${parsed.username ?? 'demo'} / ${parsed.password ?? 'demo'}; state at ${sim.url}/__sim/state`,
+    `V&R simulator (variant ${sim.variant}, Cloudflare gate ${parsed.cloudflare ?? 'auto'}): log in as ${parsed.username ?? 'demo'} / ${parsed.password ?? 'demo'}; state at ${sim.url}/__sim/state`,
   );
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     const onSignal = (sig: NodeJS.Signals) => {
