@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { type ListingDefaults, SHIPPING_REGIONS, type ShippingFees, type ShippingRegion } from './listing.ts';
+import { resolveCategory, shippedCategoryTree } from './vr/categories.ts';
 
 /** Thrown for bad configuration; the message names every bad variable. */
 export class ConfigError extends Error {
@@ -36,6 +38,40 @@ const onOff = z
   .transform((v) => v === 'on' || v === 'true' || v === '1');
 
 const HOUR = 3_600_000;
+
+/** `uk=75,europe=50,usa=100,world=150`: a whole fee per region, each region once. */
+export function parseShippingFees(value: string): ShippingFees {
+  const fees: ShippingFees = {};
+  for (const part of value.split(',')) {
+    const m = /^\s*([a-z]+)\s*=\s*(\d{1,7})\s*$/i.exec(part);
+    const region = m?.[1]?.toLowerCase() as ShippingRegion | undefined;
+    if (!m || !region || !SHIPPING_REGIONS.includes(region)) {
+      throw new Error(
+        `must be region=fee pairs separated by commas, regions ${SHIPPING_REGIONS.join(', ')} (e.g. uk=75,europe=50,usa=100,world=150); got "${part.trim()}"`,
+      );
+    }
+    if (fees[region] !== undefined) throw new Error(`names ${region} twice`);
+    fees[region] = Number(m[2]);
+  }
+  return fees;
+}
+
+const shippingFees = z.string().transform((value, ctx) => {
+  try {
+    return parseShippingFees(value);
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: (error as Error).message });
+    return z.NEVER;
+  }
+});
+
+/** A leaf of the shipped category tree, in the tree's spelling. */
+const leafCategory = z.string().transform((value, ctx) => {
+  const resolved = resolveCategory(shippedCategoryTree(), value);
+  if (resolved.ok) return resolved.path;
+  ctx.addIssue({ code: 'custom', message: resolved.message });
+  return z.NEVER;
+});
 
 /**
  * Every setting, keyed by its environment variable. Defaults point at local services.
@@ -80,6 +116,11 @@ const envSchema = z.object({
   VR_EXPORT_TIMEOUT_MS: int(1_000, HOUR).default(300_000),
   SHUTDOWN_TIMEOUT_MS: int(1_000, HOUR).default(120_000),
   WORKER_LOCK_MS: int(1_000, HOUR).default(60_000),
+  VR_DEFAULT_CATEGORY: leafCategory.optional(),
+  VR_SHIPPING_FEES: shippingFees.optional(),
+  VR_LOCAL_PICKUP: onOff.optional(),
+  ARTIFACTS_DIR: z.string().trim().min(1).default('./artifacts'),
+  ARTIFACTS_RETENTION_DAYS: int(1, 3650).default(7),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   VR_SESSION_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
   VR_USER_AGENT: z
@@ -136,6 +177,11 @@ export interface Config {
   vrHeaded: boolean;
   /** How long Cloudflare's challenge gets to clear by itself before V&R counts as blocked. */
   challengeWaitMs: number;
+  /** What a listing gets when it leaves out its category or shipping (VR_DEFAULT_CATEGORY, VR_SHIPPING_FEES, VR_LOCAL_PICKUP). */
+  listingDefaults: ListingDefaults;
+  /** Where evidence of an unexpected page is saved, one folder per job. */
+  artifactsDir: string;
+  artifactsRetentionDays: number;
 }
 
 /** Reads and validates the environment once; throws a ConfigError naming every bad variable. */
@@ -201,6 +247,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     vrUserAgent: e.VR_USER_AGENT,
     vrHeaded: e.VR_HEADED,
     challengeWaitMs: e.VR_CHALLENGE_WAIT_MS,
+    listingDefaults: {
+      ...(e.VR_DEFAULT_CATEGORY === undefined ? {} : { category: e.VR_DEFAULT_CATEGORY }),
+      ...(e.VR_SHIPPING_FEES === undefined ? {} : { shippingFees: e.VR_SHIPPING_FEES }),
+      ...(e.VR_LOCAL_PICKUP === undefined ? {} : { localPickup: e.VR_LOCAL_PICKUP }),
+    },
+    artifactsDir: e.ARTIFACTS_DIR,
+    artifactsRetentionDays: e.ARTIFACTS_RETENTION_DAYS,
   };
 }
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { type CategoryNode, resolveCategory, shippedCategoryTree } from './vr/categories.ts';
 
 /** Limits on what one listing may carry; anything over is refused with the limit named. */
 export const LIMITS = {
@@ -10,7 +11,12 @@ export const LIMITS = {
   description: 60_000,
   /** UTF-8 bytes: what V&R stores (a 64 KB text column), with room for the reference marker. */
   descriptionBytes: 60_000,
+  /** V&R takes at most 20 photos per listing (and 10 MB in all, which the worker reaches by scaling). */
   images: 20,
+  /** A shipping fee, in the account's currency. */
+  shippingFee: 1_000_000,
+  /** `processingTime`'s number (`3 Days`). */
+  processingTime: 365,
   imageUrl: 2_000,
   price: 10_000_000,
   /** Listings in one bulk call (producer, API, one `vr-lister enqueue` file). */
@@ -49,6 +55,37 @@ function text(max: number, { multiline = false } = {}) {
 const required = (max: number) => text(max).pipe(z.string().min(1, 'must not be empty'));
 
 const thisYear = new Date().getUTCFullYear();
+
+/** The regions of the form's shipping rows (`div.ships_to`), in the form's order. */
+export const SHIPPING_REGIONS = ['uk', 'europe', 'usa', 'world'] as const;
+export type ShippingRegion = (typeof SHIPPING_REGIONS)[number];
+/** Fee per region offered; a region left out is removed from the form (not shipped to). */
+export type ShippingFees = Partial<Record<ShippingRegion, number>>;
+
+const fee = z
+  .number({ error: 'must be a number' })
+  .int('must be a whole number (in the account currency)')
+  .min(0, 'must be 0 or more')
+  .max(LIMITS.shippingFee, `must be at most ${LIMITS.shippingFee}`);
+
+const flag = z.boolean({ error: 'must be true or false' });
+
+/** The form's `hours_days_sel` units. */
+export const PROCESSING_UNITS = ['Days', 'Weeks', 'Months'] as const;
+
+const PROCESSING_TIME = /^(\d{1,3})\s*(day|days|week|weeks|month|months)$/i;
+
+/** `3 days`, `2 Weeks`, `1 month` → `3 Days`, `2 Weeks`, `1 Months`: the form's number and unit. */
+export function parseProcessingTime(
+  value: string,
+): { amount: number; unit: (typeof PROCESSING_UNITS)[number] } | undefined {
+  const m = PROCESSING_TIME.exec(value.trim());
+  if (!m) return undefined;
+  const amount = Number(m[1]);
+  if (amount < 1 || amount > LIMITS.processingTime) return undefined;
+  const unit = PROCESSING_UNITS.find((u) => u.toLowerCase().startsWith(m[2]!.toLowerCase().slice(0, 3)))!;
+  return { amount, unit };
+}
 
 export const listingSchema = z.strictObject(
   {
@@ -94,6 +131,51 @@ export const listingSchema = z.strictObject(
       .max(LIMITS.images, `must have at most ${LIMITS.images} images`)
       .optional(),
     allowFallbackBrand: z.boolean({ error: 'must be true or false' }).optional(),
+    shipping: z
+      .strictObject(
+        {
+          fees: z
+            .strictObject(
+              Object.fromEntries(SHIPPING_REGIONS.map((r) => [r, fee.optional()])) as Record<
+                ShippingRegion,
+                z.ZodOptional<typeof fee>
+              >,
+              {
+                error: (issue) =>
+                  issue.code === 'unrecognized_keys'
+                    ? `has an unknown region: the regions are ${SHIPPING_REGIONS.join(', ')}`
+                    : 'must be an object of fees per region',
+              },
+            )
+            .optional(),
+          localPickup: flag.optional(),
+        },
+        {
+          error: (issue) =>
+            issue.code === 'unrecognized_keys'
+              ? 'has an unknown key: use fees and localPickup'
+              : 'must be an object { fees, localPickup }',
+        },
+      )
+      .optional(),
+    processingTime: z
+      .string({ error: 'must be a string such as "3 Days"' })
+      .max(40, 'must be at most 40 characters')
+      .refine(
+        (v) => parseProcessingTime(v) !== undefined,
+        `must be a number from 1 to ${LIMITS.processingTime} and Days, Weeks or Months, such as "3 Days"`,
+      )
+      .transform((v) => {
+        const t = parseProcessingTime(v)!;
+        return `${t.amount} ${t.unit}`;
+      })
+      .optional(),
+    /** The form's "Buy now" box; ticked unless false. */
+    buyNow: flag.optional(),
+    /** "Show VAT", "Call for price", "On Dealers Collective": left as the form serves them unless given. */
+    showVat: flag.optional(),
+    callForPrice: flag.optional(),
+    onDealersCollective: flag.optional(),
   },
   { error: (issue) => (issue.code === 'unrecognized_keys' ? undefined : 'must be an object') },
 );
@@ -134,14 +216,91 @@ function fieldErrors(error: z.ZodError, index?: number): FieldError[] {
   });
 }
 
-export function validateListing(input: unknown): Listing {
-  const parsed = listingSchema.safeParse(input);
-  if (!parsed.success) throw new ValidationError(fieldErrors(parsed.error));
-  return parsed.data;
+/**
+ * What a listing gets when it leaves something out (from VR_DEFAULT_CATEGORY, VR_SHIPPING_FEES and
+ * VR_LOCAL_PICKUP), and the category tree it is checked against (the shipped one by default).
+ */
+export interface ListingDefaults {
+  /** A leaf path; used when a listing has no category. */
+  category?: string;
+  shippingFees?: ShippingFees;
+  localPickup?: boolean;
+  categories?: readonly CategoryNode[];
 }
 
-/** Validates every listing; one bad entry rejects the whole batch, with every error listed. */
-export function validateListings(inputs: unknown): Listing[] {
+/**
+ * A listing ready for the form: its category resolved to a leaf of V&R's tree, in the tree's own
+ * spelling, and its shipping decided. Throws a FieldError list otherwise.
+ */
+export function completeListing(listing: Listing, defaults: ListingDefaults = {}, index?: number): Listing {
+  const errors: FieldError[] = [];
+  const tree = defaults.categories ?? shippedCategoryTree();
+  let category: string | undefined;
+  const asked = listing.category ?? defaults.category;
+  if (asked === undefined) {
+    errors.push({
+      index,
+      field: 'category',
+      message:
+        'is required (a leaf of V&R\'s category tree, such as "Guitars>Electric solid body"; or set VR_DEFAULT_CATEGORY)',
+    });
+  } else {
+    const resolved = resolveCategory(tree, asked);
+    if (resolved.ok) category = resolved.path;
+    else
+      errors.push({
+        index,
+        field: 'category',
+        message:
+          listing.category === undefined
+            ? `(VR_DEFAULT_CATEGORY "${asked}") ${resolved.message}`
+            : resolved.message,
+      });
+  }
+  const fees = listing.shipping?.fees ?? defaults.shippingFees ?? {};
+  const localPickup = listing.shipping?.localPickup ?? defaults.localPickup ?? false;
+  const offered = Object.fromEntries(
+    SHIPPING_REGIONS.flatMap((r) => (fees[r] === undefined ? [] : [[r, fees[r]]])),
+  ) as ShippingFees;
+  if (Object.keys(offered).length === 0 && !localPickup) {
+    errors.push({
+      index,
+      field: 'shipping',
+      message: `must offer a fee for at least one region (${SHIPPING_REGIONS.join(', ')}) or local pickup (or set VR_SHIPPING_FEES or VR_LOCAL_PICKUP)`,
+    });
+  }
+  if (errors.length) throw new ValidationError(errors);
+  return { ...listing, category, shipping: { fees: offered, localPickup } };
+}
+
+/** Validates one listing; with `defaults`, also completes it for the form (see completeListing). */
+export function validateListing(input: unknown, defaults?: ListingDefaults): Listing {
+  const parsed = listingSchema.safeParse(input);
+  if (!parsed.success) throw new ValidationError(fieldErrors(parsed.error));
+  return defaults ? completeListing(parsed.data, defaults) : parsed.data;
+}
+
+/** Completes every listing (completeListing), naming the index of each error. */
+export function completeListings(listings: readonly Listing[], defaults: ListingDefaults = {}): Listing[] {
+  const errors: FieldError[] = [];
+  const done: Listing[] = [];
+  listings.forEach((listing, index) => {
+    try {
+      done.push(completeListing(listing, defaults, listings.length > 1 ? index : undefined));
+    } catch (error) {
+      if (!(error instanceof ValidationError)) throw error;
+      errors.push(...error.errors);
+    }
+  });
+  if (errors.length) throw new ValidationError(errors);
+  return done;
+}
+
+/**
+ * Validates every listing; one bad entry rejects the whole batch, with every error listed. With
+ * `defaults`, also completes each for the form (see completeListing).
+ */
+export function validateListings(inputs: unknown, defaults?: ListingDefaults): Listing[] {
   if (!Array.isArray(inputs)) {
     throw new ValidationError([{ field: '(listings)', message: 'must be an array of listings' }]);
   }
@@ -165,7 +324,16 @@ export function validateListings(inputs: unknown): Listing[] {
       errors.push({ index, field: 'productRef', message: `repeats the productRef of listing ${first}` });
     }
     seen.set(parsed.data.productRef, index);
-    listings.push(parsed.data);
+    if (!defaults) {
+      listings.push(parsed.data);
+      return;
+    }
+    try {
+      listings.push(completeListing(parsed.data, defaults, index));
+    } catch (error) {
+      if (!(error instanceof ValidationError)) throw error;
+      errors.push(...error.errors);
+    }
   });
   if (errors.length) throw new ValidationError(errors);
   return listings;

@@ -95,6 +95,7 @@ describe('vr-lister CLI', () => {
       ['CSV-1', 'CSV-2', 'CSV-3'],
     );
     assert.deepEqual(Object.keys(list[0]).sort(), [
+      'artifacts',
       'attempts',
       'error',
       'id',
@@ -112,6 +113,9 @@ describe('vr-lister CLI', () => {
       model: 'Les Paul',
       price: 2500,
       finish: 'Gold Top',
+      // The defaults the tests run with (VR_DEFAULT_CATEGORY, VR_SHIPPING_FEES).
+      category: 'Guitars>Electric solid body',
+      shipping: { fees: { uk: 75, europe: 50, usa: 100, world: 150 }, localPickup: false },
     });
 
     const text = await runCli(['jobs'], services.env());

@@ -6,7 +6,7 @@ import { type CliProcess, startCli } from './helpers/cli.ts';
 import { parseLogLines, WARN } from './helpers/log-capture.ts';
 import { waitListedOnce } from './helpers/outcome.ts';
 import { type PrivateRedis, startPrivateRedis } from './helpers/private-services.ts';
-import { setupServices, type TestServices, waitFor } from './helpers/services.ts';
+import { setupServices, TEST_LISTING_DEFAULTS, type TestServices, waitFor } from './helpers/services.ts';
 
 /**
  * Redis killed under running workers and a producer, and started again empty (no persistence): the
@@ -28,6 +28,7 @@ describe('Redis lost and back (private redis-server)', () => {
       redisUrl: redis.url,
       queuePrefix: services.queuePrefix,
       queueTimeoutMs: 2_000,
+      listingDefaults: TEST_LISTING_DEFAULTS,
     });
   });
 

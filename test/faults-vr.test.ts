@@ -11,7 +11,7 @@ import { type Simulator, startSimulator } from '../src/simulator/server.ts';
 import type { BrowserSession } from '../src/vr/browser-session.ts';
 import { openBrowserSession } from '../src/vr/open-session.ts';
 import { captureLogs, WARN } from './helpers/log-capture.ts';
-import { setupServices, type TestServices, waitFor } from './helpers/services.ts';
+import { setupServices, TEST_LISTING_DEFAULTS, type TestServices, waitFor } from './helpers/services.ts';
 
 interface Row {
   id: number;
@@ -234,6 +234,7 @@ function createProducerFor(services: TestServices, queuePrefix: string, createAt
     queuePrefix,
     createAttempts,
     createBackoffMs: 100,
+    listingDefaults: TEST_LISTING_DEFAULTS,
   });
 }
 

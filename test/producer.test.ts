@@ -11,7 +11,7 @@ import {
   QueueUnavailableError,
 } from '../src/producer/producer.ts';
 import { CREATE_QUEUE } from '../src/queues.ts';
-import { setupServices, type TestServices } from './helpers/services.ts';
+import { setupServices, TEST_LISTING_DEFAULTS, type TestServices } from './helpers/services.ts';
 
 const good = (ref: string, extra: Record<string, unknown> = {}) => ({
   productRef: ref,
@@ -207,6 +207,7 @@ describe('producer', () => {
       redisUrl: 'redis://127.0.0.1:1',
       queuePrefix: services.queuePrefix,
       queueTimeoutMs: 1_000,
+      listingDefaults: TEST_LISTING_DEFAULTS,
     });
     try {
       await assert.rejects(offline.enqueueListing(good('OFFLINE-1')), (error: unknown) => {

@@ -28,6 +28,7 @@ const snapshot: WatchSnapshot = {
       resolutionAttempts: 1,
       submittedAt: null,
       error: null,
+      artifacts: [],
     },
   ],
 };

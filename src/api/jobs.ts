@@ -1,9 +1,19 @@
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { eq, inArray } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { artifactContentType, artifactPath } from '../creation/artifacts.ts';
 import { type JobView, jobView, listJobs } from '../db/queries.ts';
 import { JOB_STATUSES, type VrJob, vrJobs } from '../db/schema.ts';
-import { type FieldError, LIMITS, ValidationError, validateListing, validateListings } from '../listing.ts';
+import {
+  type FieldError,
+  LIMITS,
+  type ListingDefaults,
+  ValidationError,
+  validateListing,
+  validateListings,
+} from '../listing.ts';
 import {
   AlreadyListedError,
   type EnqueuedJob,
@@ -69,16 +79,19 @@ export async function findJob(ctx: ApiContext, id: number): Promise<VrJob | unde
  * One listing (an object), or many: an array, or `{ listings: [...] }`. Many go through the
  * producer's bulk validation: one bad entry refuses the call, naming every error.
  */
-function validateBody(body: unknown): { bulk: boolean; listings: ReturnType<typeof validateListings> } {
-  if (Array.isArray(body)) return { bulk: true, listings: validateListings(body) };
+function validateBody(
+  body: unknown,
+  defaults: ListingDefaults,
+): { bulk: boolean; listings: ReturnType<typeof validateListings> } {
+  if (Array.isArray(body)) return { bulk: true, listings: validateListings(body, defaults) };
   if (body !== null && typeof body === 'object' && 'listings' in body) {
     const extra = Object.keys(body).filter((key) => key !== 'listings');
     if (extra.length) {
       throw new ValidationError(extra.map((field) => ({ field, message: 'is not a known field' })));
     }
-    return { bulk: true, listings: validateListings((body as { listings: unknown }).listings) };
+    return { bulk: true, listings: validateListings((body as { listings: unknown }).listings, defaults) };
   }
-  return { bulk: false, listings: [validateListing(body)] };
+  return { bulk: false, listings: [validateListing(body, defaults)] };
 }
 
 async function views(ctx: ApiContext, jobs: EnqueuedJob[]): Promise<(JobView & { created: boolean })[]> {
@@ -99,7 +112,7 @@ export function registerJobRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.post('/api/vr/jobs', { bodyLimit: LIMITS.requestBodyBytes }, async (request, reply) => {
     let parsed: ReturnType<typeof validateBody>;
     try {
-      parsed = validateBody(request.body);
+      parsed = validateBody(request.body, ctx.producer.listingDefaults);
     } catch (error) {
       if (error instanceof ValidationError)
         return reply.code(400).send(invalid('invalid listing', error.errors));
@@ -150,4 +163,40 @@ export function registerJobRoutes(app: FastifyInstance, ctx: ApiContext): void {
     if (!row) return reply.code(404).send({ error: 'job not found', id });
     return { job: jobDetail(row) };
   });
+
+  // Evidence of an unexpected page: only a name recorded for this job, read from its own folder.
+  app.get<{ Params: { id: string; name: string } }>(
+    '/api/vr/jobs/:id/artifacts/:name',
+    async (request, reply) => {
+      const id = parseJobId(request.params.id);
+      if (typeof id !== 'number') return reply.code(400).send(invalid('invalid job id', id));
+      const { name } = request.params;
+      const row = await findJob(ctx, id);
+      if (!row) return reply.code(404).send({ error: 'job not found', id });
+      const path = artifactPath(ctx.config.artifactsDir, id, name);
+      if (!path || !(row.artifacts ?? []).some((a) => a.name === name)) {
+        return reply.code(404).send({ error: 'artifact not found', id, name });
+      }
+      const info = await stat(path).catch(() => undefined);
+      if (!info?.isFile()) {
+        return reply.code(404).send({
+          error: 'artifact not found',
+          id,
+          name,
+          message: `deleted (kept ${ctx.config.artifactsRetentionDays} days, ARTIFACTS_RETENTION_DAYS) or not on this machine's ARTIFACTS_DIR`,
+        });
+      }
+      // A saved page is V&R's HTML: never run it in this origin.
+      return reply
+        .type(artifactContentType(name))
+        .header('content-length', info.size)
+        .header(
+          'content-disposition',
+          `${name.endsWith('.png') ? 'inline' : 'attachment'}; filename="${name}"`,
+        )
+        .header('content-security-policy', 'sandbox')
+        .header('x-content-type-options', 'nosniff')
+        .send(createReadStream(path));
+    },
+  );
 }

@@ -106,6 +106,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
       logger,
       jobOptions: creationJobOptions(config),
       queueTimeoutMs: 5_000,
+      listingDefaults: config.listingDefaults,
     },
   };
   // A Chromium only when someone asks for a flush here (POST /api/vr/resolve-pending), kept after.

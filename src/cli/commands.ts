@@ -29,7 +29,7 @@ export async function commandEnqueue(args: string[]): Promise<void> {
   const chunkSize = positiveInt(values['chunk-size'], '--chunk-size');
   const config = loadConfig();
   // Validate the whole file before writing anything: one bad listing rejects the file.
-  const listings = validateListings(await readListingsFile(file));
+  const listings = validateListings(await readListingsFile(file), config.listingDefaults);
   const producer = producerFromConfig(config);
   // A chunk at a time, each in one transaction: the bar shows real progress on big files.
   const progress = progressReporter(process.stderr, listings.length, {

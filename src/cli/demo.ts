@@ -40,7 +40,7 @@ export const DEMO_LISTINGS: readonly Omit<Listing, 'productRef'>[] = [
     year: 1957,
     finish: 'Western Orange',
     price: 14500,
-    category: 'Guitars>Electric hollow body>Archtop',
+    category: 'Guitars>Archtop>Electric',
   },
   {
     brand: 'Rickenbacker',
@@ -48,7 +48,7 @@ export const DEMO_LISTINGS: readonly Omit<Listing, 'productRef'>[] = [
     year: 1965,
     finish: 'Fireglo',
     price: 9800,
-    category: 'Guitars>Electric hollow body>Semi-hollow',
+    category: 'Guitars>Semi-hollow body',
   },
   {
     brand: 'Martin',
@@ -56,7 +56,7 @@ export const DEMO_LISTINGS: readonly Omit<Listing, 'productRef'>[] = [
     year: 1968,
     finish: 'Natural',
     price: 7400,
-    category: 'Guitars>Acoustic>Flat top',
+    category: 'Guitars>Flat top',
   },
   {
     brand: 'Guild',
@@ -64,7 +64,7 @@ export const DEMO_LISTINGS: readonly Omit<Listing, 'productRef'>[] = [
     year: 1972,
     finish: 'Natural',
     price: 3100,
-    category: 'Guitars>Acoustic>Flat top',
+    category: 'Guitars>Flat top',
   },
   {
     brand: 'Fender',
@@ -72,7 +72,7 @@ export const DEMO_LISTINGS: readonly Omit<Listing, 'productRef'>[] = [
     year: 1961,
     finish: 'Olympic White',
     price: 12000,
-    category: 'Basses>Electric bass>4 string',
+    category: 'Basses>4 string',
   },
   {
     brand: 'Hofner',
@@ -80,7 +80,7 @@ export const DEMO_LISTINGS: readonly Omit<Listing, 'productRef'>[] = [
     year: 1963,
     finish: 'Sunburst',
     price: 3900,
-    category: 'Basses>Electric bass>4 string',
+    category: 'Basses>4 string',
   },
   {
     brand: 'Vox',
@@ -88,7 +88,7 @@ export const DEMO_LISTINGS: readonly Omit<Listing, 'productRef'>[] = [
     year: 1964,
     finish: 'Fawn',
     price: 4200,
-    category: 'Amps>Guitar amps>Combo',
+    category: 'Amps>Combo',
   },
   {
     brand: 'Marshall',
@@ -96,7 +96,7 @@ export const DEMO_LISTINGS: readonly Omit<Listing, 'productRef'>[] = [
     year: 1966,
     finish: 'Black',
     price: 11500,
-    category: 'Amps>Guitar amps>Head',
+    category: 'Amps>Heads',
   },
   {
     brand: 'Ibanez',
@@ -106,8 +106,13 @@ export const DEMO_LISTINGS: readonly Omit<Listing, 'productRef'>[] = [
     price: 650,
     category: 'Effects>Overdrive',
   },
-].map((listing) => ({
+].map((listing, i) => ({
   ...listing,
+  // Shipped to the UK and Europe, to the USA for every other one, picked up for the amps.
+  shipping: {
+    fees: i % 2 === 0 ? { uk: 60, europe: 90, usa: 150 } : { uk: 60, europe: 90 },
+    localPickup: listing.category.startsWith('Amps'),
+  },
   description: `<p>${listing.year} ${listing.brand} ${listing.model} in ${listing.finish}. Listed by the vr-lister demo.</p>`,
 }));
 

@@ -1,6 +1,13 @@
 import { and, asc, desc, eq, gt, isNotNull, sql } from 'drizzle-orm';
 import type { Db } from './client.ts';
-import { JOB_STATUSES, type JobStatus, type VrJob, vrJobs, vrResolutionRuns } from './schema.ts';
+import {
+  JOB_STATUSES,
+  type JobArtifact,
+  type JobStatus,
+  type VrJob,
+  vrJobs,
+  vrResolutionRuns,
+} from './schema.ts';
 
 /** A job as `vr-lister jobs --json` and the API show it (DESIGN.md, "Interfaces others rely on"). */
 export interface JobView {
@@ -12,6 +19,8 @@ export interface JobView {
   resolutionAttempts: number;
   submittedAt: string | null;
   error: string | null;
+  /** Evidence saved when a creation step met an unexpected page: GET /api/vr/jobs/:id/artifacts/:name. */
+  artifacts: JobArtifact[];
 }
 
 export function jobView(row: VrJob): JobView {
@@ -24,6 +33,7 @@ export function jobView(row: VrJob): JobView {
     resolutionAttempts: row.resolutionAttempts,
     submittedAt: row.submittedAt?.toISOString() ?? null,
     error: row.error,
+    artifacts: row.artifacts ?? [],
   };
 }
 

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { parse } from 'csv-parse/sync';
+import { SHIPPING_REGIONS } from '../listing.ts';
 
 async function readAll(path: string): Promise<string> {
   if (path !== '-') return readFile(path, 'utf8');
@@ -8,12 +9,27 @@ async function readAll(path: string): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-const NUMERIC_FIELDS = new Set(['price', 'year']);
+const NUMERIC_FIELDS = new Set([
+  'price',
+  'year',
+  'shipping.uk',
+  'shipping.europe',
+  'shipping.usa',
+  'shipping.world',
+]);
+const BOOLEAN_FIELDS = new Set([
+  'allowFallbackBrand',
+  'shipping.localPickup',
+  'buyNow',
+  'showVat',
+  'callForPrice',
+  'onDealersCollective',
+]);
 
 /** A CSV cell is text; turn the typed columns into what the JSON form would carry. */
 function fromCsvCell(field: string, value: string): unknown {
   if (NUMERIC_FIELDS.has(field)) return /^-?\d+(\.\d+)?$/.test(value.trim()) ? Number(value) : value;
-  if (field === 'allowFallbackBrand') {
+  if (BOOLEAN_FIELDS.has(field)) {
     const v = value.trim().toLowerCase();
     return v === 'true' || v === '1' || v === 'yes'
       ? true
@@ -45,10 +61,38 @@ export async function readListingsFile(path: string): Promise<unknown[]> {
     throw new Error(`${path}: not valid CSV: ${(error as Error).message}`);
   }
   return records.map((record) =>
-    Object.fromEntries(
-      Object.entries(record)
-        .filter(([key, value]) => key.trim() !== '' && value !== '')
-        .map(([key, value]) => [key.trim(), fromCsvCell(key.trim(), value)]),
+    nestShipping(
+      Object.fromEntries(
+        Object.entries(record)
+          .filter(([key, value]) => key.trim() !== '' && value !== '')
+          .map(([key, value]) => [key.trim(), fromCsvCell(key.trim(), value)]),
+      ),
     ),
   );
+}
+
+/**
+ * `shipping.uk` … `shipping.world` and `shipping.localPickup` columns → `shipping: { fees, localPickup }`.
+ * A row with none of them leaves shipping to the defaults (VR_SHIPPING_FEES, VR_LOCAL_PICKUP).
+ */
+function nestShipping(row: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  let fees: Record<string, unknown> | undefined;
+  let shipping: Record<string, unknown> | undefined;
+  for (const [key, value] of Object.entries(row)) {
+    const m = /^shipping\.(.+)$/.exec(key);
+    if (!m) {
+      out[key] = value;
+      continue;
+    }
+    shipping ??= {};
+    // Anything else under shipping. is kept as is, and the validation names it.
+    if (m[1] === 'localPickup') shipping.localPickup = value;
+    else if ((SHIPPING_REGIONS as readonly string[]).includes(m[1]!)) {
+      fees ??= {};
+      fees[m[1]!] = value;
+    } else shipping[m[1]!] = value;
+  }
+  if (shipping) out.shipping = fees ? { ...shipping, fees } : shipping;
+  return out;
 }

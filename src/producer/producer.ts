@@ -6,7 +6,14 @@ import type postgres from 'postgres';
 import { connectDatabase, type Database, type Db } from '../db/client.ts';
 import { ACTIVE_STATUSES, type JobStatus, type VrJob } from '../db/schema.ts';
 import { closeAll, once, withTimeout } from '../lifecycle.ts';
-import { type Listing, type ListingInput, validateListing, validateListings } from '../listing.ts';
+import {
+  completeListings,
+  type Listing,
+  type ListingDefaults,
+  type ListingInput,
+  validateListing,
+  validateListings,
+} from '../listing.ts';
 import { type Logger, silentLogger } from '../logger.ts';
 import {
   CREATE_QUEUE,
@@ -61,6 +68,11 @@ export interface ProducerOptions {
   createBackoffMs?: number;
   /** How long to wait for Redis before reporting QueueUnavailableError. */
   queueTimeoutMs?: number;
+  /**
+   * What a listing without a category or shipping gets (config.listingDefaults: VR_DEFAULT_CATEGORY,
+   * VR_SHIPPING_FEES, VR_LOCAL_PICKUP). Without them, such a listing is refused.
+   */
+  listingDefaults?: ListingDefaults;
 }
 
 export interface Producer {
@@ -78,6 +90,7 @@ export interface ProducerDeps {
   logger: Logger;
   jobOptions: ReturnType<typeof creationJobOptions>;
   queueTimeoutMs: number;
+  listingDefaults: ListingDefaults;
 }
 
 /** A host application's own transaction: a drizzle transaction or a postgres.js `sql.begin` one. */
@@ -191,6 +204,8 @@ export async function enqueueValidated(
   listings: Listing[],
   options: EnqueueOptions = {},
 ): Promise<EnqueuedJob[]> {
+  // The last gate before anything is written: a leaf category (canonical spelling) and shipping.
+  listings = completeListings(listings, deps.listingDefaults);
   if (options.tx) {
     const run = runnerFor(options.tx);
     const rows = await insertJobsIn(run, listings);
@@ -233,13 +248,15 @@ export function createProducer(options: ProducerOptions): Producer {
       createBackoffMs: options.createBackoffMs ?? 5_000,
     }),
     queueTimeoutMs: options.queueTimeoutMs ?? 10_000,
+    listingDefaults: options.listingDefaults ?? {},
   };
   return {
     async enqueueListing(input, options) {
-      const [job] = await enqueueValidated(deps, [validateListing(input)], options);
+      const [job] = await enqueueValidated(deps, [validateListing(input, deps.listingDefaults)], options);
       return job!;
     },
-    enqueueListings: async (inputs, options) => enqueueValidated(deps, validateListings(inputs), options),
+    enqueueListings: async (inputs, options) =>
+      enqueueValidated(deps, validateListings(inputs, deps.listingDefaults), options),
     close: once(() => closeAll([() => queue.close(), () => redis.quit(), () => database.close()])),
   };
 }

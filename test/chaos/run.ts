@@ -30,6 +30,7 @@ import {
   startPrivatePostgres,
   startPrivateRedis,
 } from '../helpers/private-services.ts';
+import { TEST_LISTING_DEFAULTS } from '../helpers/services.ts';
 
 const execFileAsync = promisify(execFile);
 const LISTINGS = Number(process.env.CHAOS_LISTINGS ?? 30);
@@ -248,6 +249,7 @@ async function main(): Promise<number> {
     redisUrl: redis.url,
     queuePrefix: env.QUEUE_PREFIX,
     createBackoffMs: 300,
+    listingDefaults: TEST_LISTING_DEFAULTS,
   });
   const refs = Array.from({ length: LISTINGS }, (_, i) => `CHAOS-${seed}-${i}`);
   await producer.enqueueListings(

@@ -10,6 +10,19 @@ export const PG_ADMIN_URL =
   process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
+/**
+ * The account-wide listing defaults the tests run with (VR_DEFAULT_CATEGORY, VR_SHIPPING_FEES), so
+ * that a test about something else can enqueue a listing without a category or shipping.
+ */
+export const TEST_LISTING_ENV = {
+  VR_DEFAULT_CATEGORY: 'Guitars>Electric solid body',
+  VR_SHIPPING_FEES: 'uk=75,europe=50,usa=100,world=150',
+} as const;
+export const TEST_LISTING_DEFAULTS = {
+  category: TEST_LISTING_ENV.VR_DEFAULT_CATEGORY,
+  shippingFees: { uk: 75, europe: 50, usa: 100, world: 150 },
+};
+
 export function randomName(prefix: string): string {
   return `${prefix}_${randomBytes(5).toString('hex')}`;
 }
@@ -51,6 +64,7 @@ export async function setupServices({
     REDIS_URL: redisUrl,
     QUEUE_PREFIX: queuePrefix,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    ...TEST_LISTING_ENV,
   };
   const env = (overrides: Record<string, string> = {}) => ({ ...baseEnv, ...overrides });
   const producers: Producer[] = [];
@@ -68,6 +82,7 @@ export async function setupServices({
         redisUrl,
         queuePrefix,
         createBackoffMs: 200,
+        listingDefaults: TEST_LISTING_DEFAULTS,
       });
       producers.push(producer);
       return producer;

@@ -1,0 +1,284 @@
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { sql } from 'drizzle-orm';
+import { unzipSync, zipSync } from 'fflate';
+import type { BrowserContext, Page } from 'playwright-core';
+import type { Db } from '../db/client.ts';
+import { type JobArtifact, vrJobs } from '../db/schema.ts';
+
+/**
+ * Evidence of a page a creation step didn't expect (the form not appearing, a selector missing, an
+ * unknown Publish verdict, a refused login): a screenshot, the page's HTML and the step's Playwright
+ * trace, saved under `ARTIFACTS_DIR/<job id>/` and recorded in `vr_jobs.artifacts`.
+ *
+ * Usage, around one step:
+ *
+ *   await beginStepTrace(page.context(), 'publish');
+ *   ...the step...
+ *   // on an unexpected page:
+ *   const saved = await captureEvidence({ page, dir: jobArtifactsDir(root, jobId), step: 'publish', secrets: [password] });
+ *   await recordArtifacts(db, jobId, saved);
+ *   // otherwise:
+ *   await endStepTrace(page.context());
+ *
+ * Nothing here may leak the V&R password: the password field is emptied in the saved HTML, and
+ * every secret (as typed, URL-encoded, form-encoded, JSON- and HTML-escaped) is overwritten in the
+ * HTML and in every file of the trace zip, network bodies included.
+ */
+
+/** What a step that went wrong saved: three files, or fewer when the page was already gone. */
+export type SavedArtifacts = JobArtifact[];
+
+// One trace chunk at a time per context: Playwright records a context, not a page.
+const chunks = new WeakMap<BrowserContext, { started: boolean; open: string | undefined }>();
+
+function traceState(context: BrowserContext) {
+  let state = chunks.get(context);
+  if (!state) {
+    state = { started: false, open: undefined };
+    chunks.set(context, state);
+  }
+  return state;
+}
+
+/**
+ * Starts recording a step: DOM snapshots of every action and the network, no screencast (cheap
+ * enough to run on every listing). A chunk still open from an earlier step is dropped first.
+ */
+export async function beginStepTrace(context: BrowserContext, step: string): Promise<void> {
+  const state = traceState(context);
+  if (state.open !== undefined) {
+    await context.tracing.stopChunk().catch(() => {});
+    state.open = undefined;
+  }
+  if (!state.started) {
+    await context.tracing.start({ snapshots: true, screenshots: false, title: step });
+    state.started = true;
+  } else {
+    await context.tracing.startChunk({ title: step });
+  }
+  state.open = step;
+}
+
+/** Ends a step that went as expected: its trace is dropped. */
+export async function endStepTrace(context: BrowserContext): Promise<void> {
+  const state = chunks.get(context);
+  if (state?.open === undefined) return;
+  state.open = undefined;
+  await context.tracing.stopChunk().catch(() => {});
+}
+
+/** A job's folder of evidence. */
+export function jobArtifactsDir(root: string, jobId: number | string): string {
+  return resolve(root, String(jobId));
+}
+
+const ARTIFACT_NAME = /^[a-z0-9][a-z0-9-]{0,60}-\d{13}(-\d+)?\.(png|html|trace\.zip)$/;
+
+/** A name this module could have written: no path separators, no dots but the extension's. */
+export function isArtifactName(name: string): boolean {
+  return ARTIFACT_NAME.test(name);
+}
+
+/** The file of a recorded artifact, or undefined for any name this module would not have written. */
+export function artifactPath(root: string, jobId: number, name: string): string | undefined {
+  if (!isArtifactName(name)) return undefined;
+  const dir = jobArtifactsDir(root, jobId);
+  const path = resolve(dir, name);
+  return path.startsWith(`${dir}/`) ? path : undefined;
+}
+
+export function artifactContentType(name: string): string {
+  if (name.endsWith('.png')) return 'image/png';
+  if (name.endsWith('.html')) return 'text/html; charset=utf-8';
+  return 'application/zip';
+}
+
+/** Every form a secret may take in a page, a URL, a form body or a JSON trace event. */
+function secretForms(secrets: readonly string[]): string[] {
+  const forms = new Set<string>();
+  for (const secret of secrets) {
+    if (!secret) continue;
+    const html = secret
+      .replaceAll('&', '&amp;')
+      .replaceAll('<', '&lt;')
+      .replaceAll('>', '&gt;')
+      .replaceAll('"', '&quot;');
+    for (const form of [
+      secret,
+      encodeURIComponent(secret),
+      new URLSearchParams({ s: secret }).toString().slice(2),
+      JSON.stringify(secret).slice(1, -1),
+      html,
+      html.replaceAll("'", '&#39;'),
+      Buffer.from(secret, 'utf8').toString('base64').replace(/=+$/, ''),
+    ]) {
+      if (form.length > 0) forms.add(form);
+    }
+  }
+  // Longest first, so that a form containing another is overwritten whole.
+  return [...forms].sort((a, b) => b.length - a.length);
+}
+
+/** Overwrites each occurrence of each form, byte for byte, with `*` (lengths kept: no offset moves). */
+function scrubBytes(data: Uint8Array, forms: readonly string[]): { data: Uint8Array; hits: number } {
+  let hits = 0;
+  const buffer = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  for (const form of forms) {
+    const needle = Buffer.from(form, 'utf8');
+    for (let at = buffer.indexOf(needle); at >= 0; at = buffer.indexOf(needle, at + needle.length)) {
+      buffer.fill(0x2a, at, at + needle.length);
+      hits += 1;
+    }
+  }
+  return { data, hits };
+}
+
+export function scrubText(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const form of secretForms(secrets)) out = out.replaceAll(form, '*'.repeat(form.length));
+  return out;
+}
+
+/** Rewrites a trace zip with every secret overwritten in every file. */
+export async function scrubTraceZip(path: string, secrets: readonly string[]): Promise<number> {
+  const forms = secretForms(secrets);
+  if (forms.length === 0) return 0;
+  const files = unzipSync(new Uint8Array(await readFile(path)));
+  let hits = 0;
+  for (const data of Object.values(files)) hits += scrubBytes(data, forms).hits;
+  if (hits > 0) await writeFile(path, zipSync(files, { level: 6 }));
+  return hits;
+}
+
+/** The page's HTML with every password field's value emptied, and every secret overwritten. */
+async function redactedHtml(page: Page, secrets: readonly string[]): Promise<string> {
+  const html = await page
+    .evaluate(`(() => {
+      const root = document.documentElement.cloneNode(true);
+      for (const input of root.querySelectorAll('input[type="password"], input[name="pass"]')) {
+        input.setAttribute('value', '[redacted]');
+      }
+      const doctype = document.doctype ? '<!DOCTYPE ' + document.doctype.name + '>\\n' : '';
+      return doctype + root.outerHTML;
+    })()`)
+    .then(
+      (value) => String(value),
+      () => page.content(),
+    );
+  return scrubText(html, secrets);
+}
+
+export interface CaptureOptions {
+  page: Page;
+  /** The job's folder (jobArtifactsDir). */
+  dir: string;
+  /** The step that met the unexpected page: `open-form`, `fill-form`, `publish`, `login`. */
+  step: string;
+  /** Values that must not reach the disk (the V&R password). */
+  secrets: readonly string[];
+  now?: Date;
+}
+
+/**
+ * Saves the screenshot, the HTML and the open step's trace (if beginStepTrace was called). Each
+ * file that could be written is returned; a page already closed still gets its trace saved. Never
+ * throws: evidence must not turn one failure into another.
+ */
+export async function captureEvidence(options: CaptureOptions): Promise<SavedArtifacts> {
+  const { page, dir, secrets } = options;
+  const now = options.now ?? new Date();
+  const step =
+    options.step
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, 60) || 'step';
+  const base = `${step}-${now.getTime()}`;
+  const at = now.toISOString();
+  const saved: SavedArtifacts = [];
+  try {
+    await mkdir(dir, { recursive: true });
+  } catch {
+    return saved;
+  }
+  // Two failures in the same millisecond (a retry) must not overwrite each other.
+  let stem = base;
+  for (let n = 1; await exists(join(dir, `${stem}.html`)); n += 1) stem = `${base}-${n}`;
+  if (!page.isClosed()) {
+    try {
+      await page.screenshot({ path: join(dir, `${stem}.png`), fullPage: true, timeout: 10_000 });
+      saved.push({ name: `${stem}.png`, step: options.step, at });
+    } catch {
+      // A crashed or navigating page: the HTML and the trace may still be had.
+    }
+    try {
+      await writeFile(join(dir, `${stem}.html`), await redactedHtml(page, secrets));
+      saved.push({ name: `${stem}.html`, step: options.step, at });
+    } catch {
+      // As above.
+    }
+  }
+  const context = page.context();
+  const state = chunks.get(context);
+  if (state?.open !== undefined) {
+    state.open = undefined;
+    const tracePath = join(dir, `${stem}.trace.zip`);
+    try {
+      await context.tracing.stopChunk({ path: tracePath });
+      await scrubTraceZip(tracePath, secrets);
+      saved.push({ name: `${stem}.trace.zip`, step: options.step, at });
+    } catch {
+      // The browser went away with the trace; remove any part written.
+      await rm(tracePath, { force: true }).catch(() => {});
+    }
+  }
+  return saved;
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** Appends to the job's `artifacts` list. */
+export async function recordArtifacts(db: Db, rowId: number, artifacts: SavedArtifacts): Promise<void> {
+  if (artifacts.length === 0) return;
+  await db
+    .update(vrJobs)
+    .set({
+      artifacts: sql`coalesce(${vrJobs.artifacts}, '[]'::jsonb) || ${JSON.stringify(artifacts)}::jsonb`,
+    })
+    .where(sql`${vrJobs.id} = ${rowId}`);
+}
+
+/** "see artifacts 12/publish-1700000000000.png, …": for a job's error and log lines. */
+export function describeArtifacts(jobId: number, artifacts: SavedArtifacts): string {
+  if (artifacts.length === 0) return 'no evidence could be saved';
+  return `evidence: ${artifacts.map((a) => `${jobId}/${a.name}`).join(', ')}`;
+}
+
+/** Deletes evidence older than the retention, and job folders left empty. Returns files deleted. */
+export async function pruneArtifacts(root: string, retentionDays: number, now = Date.now()): Promise<number> {
+  const cutoff = now - retentionDays * 24 * 3_600_000;
+  let deleted = 0;
+  const dirs = await readdir(resolve(root), { withFileTypes: true }).catch(() => []);
+  for (const entry of dirs) {
+    if (!entry.isDirectory()) continue;
+    const dir = join(resolve(root), entry.name);
+    const files = await readdir(dir).catch(() => [] as string[]);
+    let left = files.length;
+    for (const file of files) {
+      const info = await stat(join(dir, file)).catch(() => undefined);
+      if (info?.isFile() && info.mtimeMs < cutoff) {
+        await rm(join(dir, file), { force: true });
+        deleted += 1;
+        left -= 1;
+      }
+    }
+    if (left === 0) await rm(dir, { recursive: true, force: true }).catch(() => {});
+  }
+  return deleted;
+}
