@@ -5,6 +5,7 @@ import { isConnectionError, isDatabaseUnavailable, type Outage, trackOutage } fr
 import { CREATE_QUEUE, type CreateJobData } from '../queues.ts';
 import { BLOCKED_RECHECK_MS } from '../vr/browser-session.ts';
 import { isSiteUnavailable, PERSON_NEEDED, VrBlockedError, VrLoginError } from '../vr/errors.ts';
+import { captureEvidence, describeArtifacts, jobArtifactsDir, recordArtifacts } from './artifacts.ts';
 import { type CreationDeps, type CreationResult, createListing, handBack } from './create-listing.ts';
 
 export interface CreationWorkerDeps extends CreationDeps {
@@ -84,7 +85,21 @@ async function holdForPerson(
 ): Promise<boolean> {
   if (!token) return false;
   const kind = error instanceof VrBlockedError ? 'blocked' : 'login_refused';
-  const said = kind === 'blocked' ? PERSON_NEEDED : errorMessage(error);
+  let said = kind === 'blocked' ? PERSON_NEEDED : errorMessage(error);
+  if (kind === 'login_refused') {
+    // The page V&R answered the login with is still open: keep it as evidence (password scrubbed).
+    const page = await deps.browser.page().catch(() => undefined);
+    if (page) {
+      const saved = await captureEvidence({
+        page,
+        dir: jobArtifactsDir(deps.config.artifactsDir, job.data.rowId),
+        step: 'login',
+        secrets: [deps.browser.site.password],
+      });
+      await recordArtifacts(deps.db, job.data.rowId, saved).catch(() => {});
+      said = `${said} (${describeArtifacts(job.data.rowId, saved)})`;
+    }
+  }
   const status = await handBack(deps.db, job.data.rowId, said, false).catch(() => 'unknown' as const);
   if (status === 'completed_pending_id') return false;
   const { outage: _outage, ...data } = job.data;

@@ -44,14 +44,26 @@ export async function isChallengePage(page: Page): Promise<boolean> {
   }
 }
 
-/** Clicks the cookie-consent banner's "I agree" away when it is there; it overlays every page until then. */
-export async function acceptConsent(page: Page): Promise<boolean> {
-  return (await page
-    .evaluate(`(() => {
-      const button = document.querySelector('.cc-nb-okagree');
-      if (!button) return false;
-      button.click();
-      return true;
-    })()`)
-    .catch(() => false)) as boolean;
+/** The cookie V&R sets once its consent banner is answered. */
+export const CONSENT_COOKIE = 'cookie_consent_level';
+
+/**
+ * Clicks the cookie-consent banner's "I agree" away. It overlays every page until then, and its
+ * script may add it after the page has loaded: without the consent cookie, it is waited for briefly.
+ */
+export async function acceptConsent(page: Page, waitMs = 1_500): Promise<boolean> {
+  const cookies = await page
+    .context()
+    .cookies(page.url())
+    .catch(() => []);
+  if (cookies.some((c) => c.name === CONSENT_COOKIE)) return false;
+  const button = page.locator('.cc-nb-okagree').first();
+  try {
+    await button.waitFor({ state: 'visible', timeout: waitMs });
+  } catch {
+    return false;
+  }
+  await button.click({ timeout: 5_000 }).catch(() => button.evaluate((b: HTMLElement) => b.click()));
+  await button.waitFor({ state: 'hidden', timeout: 5_000 }).catch(() => {});
+  return true;
 }
