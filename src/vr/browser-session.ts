@@ -11,6 +11,7 @@ import {
 import { acceptConsent, isChallengePage, isChallengeResponse, readPageSession } from './page-session.ts';
 import type { SessionSource, SessionStore } from './session-store.ts';
 import type { SiteState } from './site-state.ts';
+import { startXvfb, type VirtualDisplay } from './xvfb.ts';
 
 // Without the first ones, headless Chromium tries to reach Google's services at every start. The
 // last one keeps navigator.webdriver false, as in a person's browser.
@@ -158,6 +159,7 @@ export class BrowserSession {
   #refused: Held | undefined;
   #reported: SiteState | undefined;
   #sandboxWarned = false;
+  #display: VirtualDisplay | undefined;
   /** The login in progress: callers running side by side (page and AJAX) share one. */
   #loggingIn: Promise<void> | undefined;
   #launching: Promise<void> | undefined;
@@ -230,8 +232,12 @@ export class BrowserSession {
 
   async #launch(): Promise<void> {
     await this.#closeBrowser();
-    if (this.options.headed && !process.env.DISPLAY) {
-      throw new Error('VR_HEADED=on needs a display: run under xvfb-run, or set DISPLAY');
+    if (this.options.headed && !process.env.DISPLAY && !this.#display) {
+      // No screen (a container, a server): a virtual one, when Xvfb is installed.
+      this.#display = await startXvfb();
+      if (!this.#display) {
+        throw new Error('VR_HEADED=on needs a display: install Xvfb, run under xvfb-run, or set DISPLAY');
+      }
     }
     const sandbox = sandboxAllowed();
     this.#log.info({ chromium: this.options.chromiumPath, sandbox }, 'launching Chromium');
@@ -273,6 +279,7 @@ export class BrowserSession {
       headless: !this.options.headed,
       args: CHROMIUM_ARGS,
       chromiumSandbox: sandbox,
+      ...(this.#display ? { env: { ...process.env, DISPLAY: this.#display.display } } : {}),
       // "Chrome is being controlled by automated test software" is no part of a person's browser.
       ignoreDefaultArgs: ['--enable-automation'],
       // Our own signal handling finishes the current listing first; Playwright's would kill
@@ -633,6 +640,7 @@ export class BrowserSession {
     this.#closed = true;
     await this.#launching?.catch(() => {});
     await this.#closeBrowser();
+    this.#display?.stop();
   }
 }
 
