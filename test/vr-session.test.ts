@@ -189,14 +189,20 @@ describe('one V&R session for every worker', () => {
   }
 
   async function allCompleted(prefix: string, n: number, timeoutMs = 180_000): Promise<void> {
-    await waitFor(
-      `${n} ${prefix} listings completed`,
-      async () => {
-        const s = await statuses(prefix);
-        return s.length === n && s.every((x) => x === 'completed');
-      },
-      timeoutMs,
-    );
+    try {
+      await waitFor(
+        `${n} ${prefix} listings completed`,
+        async () => {
+          const s = await statuses(prefix);
+          return s.length === n && s.every((x) => x === 'completed');
+        },
+        timeoutMs,
+      );
+    } catch (error) {
+      const rows = await services.database.sql`
+        select product_ref, status, error from vr_jobs where product_ref like ${`${prefix}-%`} order by id`;
+      throw new Error(`${(error as Error).message}: ${JSON.stringify(rows)}`);
+    }
   }
 
   /** Each listing on V&R exactly once, with its own id. */
