@@ -105,6 +105,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
       jobOptions: creationJobOptions(config),
       queueTimeoutMs: 5_000,
       listingDefaults: config.listingDefaults,
+      markerTemplate: config.refMarkerTemplate,
     },
   };
   const session = new VrHttpSession(site, logger, config.pageTimeoutMs);
