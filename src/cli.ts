@@ -52,6 +52,9 @@ Commands:
                            add form's elements, the category tree, the export); changes nothing
   health [--worker create|resolve] [--json]
                            exit 0 when Postgres and Redis answer (and such a worker is connected)
+  categories [--refresh] [--json]
+                           V&R's category tree (leaf paths, or the tree as JSON); --refresh reads the
+                           live form's cascade and writes it to data/vr-categories.json (--json: print it)
   help                     this text
 
 Configuration comes from the environment (see README.md): DATABASE_URL, REDIS_URL, VR_BASE_URL,
@@ -98,6 +101,11 @@ async function main(argv: string[]): Promise<void> {
       return commandSession(args);
     case 'check-site':
       return commandCheckSite(args);
+    case 'categories': {
+      // Loaded on demand: --refresh brings in Playwright.
+      const { commandCategories } = await import('./cli/categories.ts');
+      return commandCategories(args);
+    }
     default:
       throw new UsageError(`unknown command: ${command}\n\n${HELP}`);
   }

@@ -107,6 +107,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
       jobOptions: creationJobOptions(config),
       queueTimeoutMs: 5_000,
       listingDefaults: config.listingDefaults,
+      markerTemplate: config.refMarkerTemplate,
     },
   };
   // A Chromium only when someone asks for a flush here (POST /api/vr/resolve-pending), kept after.

@@ -57,6 +57,7 @@ export function producerFromConfig(config: Config): Producer {
     createAttempts: config.createAttempts,
     createBackoffMs: config.createBackoffMs,
     listingDefaults: config.listingDefaults,
+    markerTemplate: config.refMarkerTemplate,
     logger: createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel),
   });
 }

@@ -1,14 +1,33 @@
 import { and, eq, inArray, sql } from 'drizzle-orm';
+import type { Page } from 'playwright-core';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/client.ts';
 import { type MatchCriteria, type VrJob, vrJobs, vrProductLinks, vrResolutionRuns } from '../db/schema.ts';
-import type { Listing } from '../listing.ts';
+import { preparePhotos } from '../images/prepare-photos.ts';
+import { completeListing, type Listing, parseProcessingTime, ValidationError } from '../listing.ts';
 import type { Logger } from '../logger.ts';
 import { brandKey, descriptionHash, finishKey, markerFor, modelKey } from '../resolution/normalize.ts';
 import { checkBrand } from '../vr/brand-check.ts';
 import { type BrowserSession, SESSION_EXPIRED } from '../vr/browser-session.ts';
-import { ImageUnavailableError, VrRejectedError, VrUnavailableError } from '../vr/errors.ts';
-import { FORM_PATH, fillForm, type ImageFile, openForm, publish } from './listing-form.ts';
+import { resolveCategory, shippedCategoryTree } from '../vr/categories.ts';
+import { VrRejectedError } from '../vr/errors.ts';
+import {
+  beginStepTrace,
+  captureEvidence,
+  describeArtifacts,
+  endStepTrace,
+  jobArtifactsDir,
+  recordArtifacts,
+} from './artifacts.ts';
+import {
+  describeFieldErrors,
+  FORM_PATH,
+  FormMarkupError,
+  type FormValues,
+  fillForm,
+  openForm,
+  publish,
+} from './listing-form.ts';
 
 export interface CreationDeps {
   db: Db;
@@ -142,35 +161,84 @@ async function resolveBrand(deps: CreationDeps, listing: Listing): Promise<{ nam
   );
 }
 
-const IMAGE_MAX_BYTES = 15 * 1024 * 1024;
+/** V&R's limit for all the photos of one listing together (10 MB), kept just under. */
+export const PHOTOS_MAX_TOTAL_BYTES = 10_000_000;
 
-async function downloadImages(urls: string[], timeoutMs: number): Promise<ImageFile[]> {
-  const files: ImageFile[] = [];
-  for (const [index, url] of urls.entries()) {
-    let response: Response;
-    try {
-      response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
-    } catch (error) {
-      throw new ImageUnavailableError(
-        `image ${index} (${url}) could not be downloaded: ${(error as Error).message}`,
-      );
+/** What the form needs from a stored listing: its leaf category (ids from the tree) and its shipping. */
+function formPlan(
+  deps: CreationDeps,
+  listing: Listing,
+): Pick<FormValues, 'category' | 'shippingFees' | 'localPickup' | 'processingTime' | 'flags'> {
+  // Rows enqueued by an older version carry no resolved category or shipping: complete them now.
+  const complete =
+    listing.category && listing.shipping ? listing : completeListing(listing, deps.config.listingDefaults);
+  const resolved = resolveCategory(shippedCategoryTree(), complete.category!);
+  if (!resolved.ok) throw new ValidationError([{ field: 'category', message: resolved.message }]);
+  const flags: Record<string, boolean> = { buy_now: listing.buyNow ?? true };
+  if (listing.showVat !== undefined) flags.show_vat = listing.showVat;
+  if (listing.callForPrice !== undefined) flags.call_price = listing.callForPrice;
+  if (listing.onDealersCollective !== undefined) flags.on_dealers_collective = listing.onDealersCollective;
+  return {
+    category: resolved.nodes.map((n) => ({ id: n.id, name: n.name })),
+    shippingFees: complete.shipping!.fees ?? {},
+    localPickup: complete.shipping!.localPickup ?? false,
+    processingTime: listing.processingTime ? parseProcessingTime(listing.processingTime) : undefined,
+    flags,
+  };
+}
+
+/**
+ * Runs one step of the form with its Playwright trace recording. When the step meets a page it
+ * doesn't expect (FormMarkupError), the screenshot, HTML and trace are saved, recorded on the job,
+ * and named in the error; otherwise the trace is dropped.
+ */
+async function traced<T>(
+  deps: CreationDeps,
+  rowId: number,
+  step: string,
+  page: () => Promise<Page>,
+  run: () => Promise<T>,
+): Promise<T> {
+  const context = (await page()).context();
+  await beginStepTrace(context, step).catch(() => {});
+  try {
+    const result = await run();
+    await endStepTrace(context);
+    return result;
+  } catch (error) {
+    if (!(error instanceof FormMarkupError)) {
+      await endStepTrace(context);
+      throw error;
     }
-    if (response.status >= 500)
-      throw new ImageUnavailableError(`image ${index} (${url}) answered HTTP ${response.status}`);
-    if (!response.ok) throw new VrRejectedError(`images.${index} (${url}) answered HTTP ${response.status}`);
-    const buffer = Buffer.from(await response.arrayBuffer());
-    if (buffer.length > IMAGE_MAX_BYTES) throw new VrRejectedError(`images.${index} is larger than 15 MB`);
-    const mimeType = response.headers.get('content-type')?.split(';')[0] ?? 'image/jpeg';
-    const name = decodeURIComponent(new URL(url).pathname.split('/').pop() || `image-${index}.jpg`);
-    files.push({ name, mimeType, buffer });
+    const evidence = await saveEvidence(deps, rowId, step, await page());
+    throw new FormMarkupError(`${error.message} (${evidence})`, { cause: error });
   }
-  return files;
+}
+
+/** Saves and records the evidence of the page in hand; returns the words for the error. */
+async function saveEvidence(deps: CreationDeps, rowId: number, step: string, page: Page): Promise<string> {
+  const secrets = [deps.config.vrPassword, deps.browser.site.password].filter((s): s is string => Boolean(s));
+  const saved = await captureEvidence({
+    page,
+    dir: jobArtifactsDir(deps.config.artifactsDir, rowId),
+    step,
+    secrets,
+  });
+  await recordArtifacts(deps.db, rowId, saved).catch((error) =>
+    deps.logger.error({ err: error }, 'could not record the evidence on the job'),
+  );
+  const words = describeArtifacts(rowId, saved);
+  deps.logger.warn(
+    { step, artifacts: saved.map((a) => a.name), artifactsDir: deps.config.artifactsDir },
+    `unexpected page at ${step}; ${words}`,
+  );
+  return words;
 }
 
 /**
  * One creation attempt for one row, in the order that keeps V&R free of duplicates: claim, check
- * the product has no V&R id, check the brand, fill the form, record the submit in Postgres, and
- * only then click Publish.
+ * the product has no V&R id, check the brand, prepare the photos, fill the form, record the submit
+ * in Postgres, and only then click Publish.
  */
 export async function createListing(
   deps: CreationDeps,
@@ -200,105 +268,149 @@ export async function createListing(
     return { outcome: 'outcome_unknown', reason };
   }
 
+  const fail = async (reason: string): Promise<CreationResult> => {
+    await markFailed(db, rowId, reason);
+    return { outcome: 'failed', reason };
+  };
+  let plan: ReturnType<typeof formPlan>;
+  try {
+    plan = formPlan(deps, listing);
+  } catch (error) {
+    if (error instanceof ValidationError) return fail(error.message);
+    throw error;
+  }
+
+  // The photos download while the brand is checked and the form loads; all before any submit.
+  const photos = listing.images?.length
+    ? preparePhotos(listing.images, {
+        allowHosts: config.imageAllowHosts,
+        budgetMs: config.imageBudgetMs,
+        maxTotalBytes: PHOTOS_MAX_TOTAL_BYTES,
+      })
+    : Promise.resolve([]);
+  photos.catch(() => {});
+
   const openPage = () =>
-    browser.withLogin(async (p) => {
-      const opened = await openForm(p, browser.url(FORM_PATH));
-      return opened === SESSION_EXPIRED ? SESSION_EXPIRED : p;
-    });
+    traced(
+      deps,
+      rowId,
+      'open-form',
+      () => browser.page(),
+      () =>
+        browser.withLogin(async (p) => {
+          const opened = await openForm(p, browser.url(FORM_PATH));
+          return opened === SESSION_EXPIRED ? SESSION_EXPIRED : p;
+        }),
+    );
   // The brand check is an AJAX request beside the page: the form loads meanwhile. Logged in first,
   // so that the two never log in at the same time.
   await browser.ensureLoggedIn();
-  let formOpened: Promise<Awaited<ReturnType<typeof openPage>>> | undefined = openPage();
+  const formOpened = openPage();
   formOpened.catch(() => {});
 
   let brand: { name: string; id: number };
+  let images: Awaited<typeof photos>;
   try {
     brand = await resolveBrand(deps, listing);
+    await report.step(`brand checked: ${brand.name} (${brand.id})`, 20);
+    images = await photos;
+    if (images.length) await report.step(`${images.length} photo(s) ready`, 30);
   } catch (error) {
     await formOpened.catch(() => {});
-    if (error instanceof VrRejectedError) {
-      await markFailed(db, rowId, error.message);
-      return { outcome: 'failed', reason: error.message };
+    if (error instanceof VrRejectedError) return fail(error.message);
+    throw error;
+  }
+
+  const page = await formOpened;
+  const marker = config.refMarker ? markerFor(config.refMarkerTemplate, row.productRef) : null;
+  const descriptionHtml = descriptionWithMarker(listing, marker);
+  // Read while the form is filled: V&R ids only grow, so a value read a moment before the click is
+  // still below the new listing's id.
+  const lastKnown = lastKnownVrId(db);
+  lastKnown.catch(() => {});
+  try {
+    await traced(
+      deps,
+      rowId,
+      'fill-form',
+      async () => page,
+      () =>
+        fillForm(
+          page,
+          {
+            brandName: brand.name,
+            brandId: brand.id,
+            model: listing.model,
+            finish: listing.finish,
+            year: listing.year,
+            descriptionHtml,
+            mustKeepText: marker,
+            price: listing.price,
+            images,
+            ...plan,
+          },
+          { stepMs: config.pageTimeoutMs },
+        ),
+    );
+  } catch (error) {
+    if (error instanceof VrRejectedError) return fail(error.message);
+    throw error;
+  }
+  // Written before the click: a crash from here on must never lead to a second submit.
+  const criteria = buildMatchCriteria(listing, brand.name, descriptionHtml, marker, await lastKnown);
+  await Promise.all([
+    report.step('form filled', 50),
+    setRow(db, rowId, {
+      submitStartedAt: new Date(),
+      payload: { ...row.payload, matchCriteria: criteria },
+    }),
+  ]);
+
+  await beginStepTrace(page.context(), 'publish').catch(() => {});
+  let nothingSent: string | undefined;
+  let outcome: Awaited<ReturnType<typeof publish>>;
+  try {
+    outcome = await publish(page, { submitMs: config.submitTimeoutMs, settleMs: 3_000 }, async () => {
+      nothingSent = await saveEvidence(deps, rowId, 'publish', page);
+    });
+  } catch (error) {
+    if (error instanceof FormMarkupError) {
+      // Publish sent nothing (the page was closed to be sure): a later attempt may submit.
+      await setRow(db, rowId, { submitStartedAt: null });
+      throw new FormMarkupError(`${error.message}${nothingSent ? ` (${nothingSent})` : ''}`, {
+        cause: error,
+      });
     }
     throw error;
   }
-  await report.step(`brand checked: ${brand.name} (${brand.id})`, 25);
-
-  const images = listing.images?.length ? await downloadImages(listing.images, config.pageTimeoutMs) : [];
-  const marker = config.refMarker ? markerFor(config.refMarkerTemplate, row.productRef) : null;
-  const descriptionHtml = descriptionWithMarker(listing, marker);
-
-  for (let expiredAtPublish = 0; ; expiredAtPublish += 1) {
-    if (expiredAtPublish > 2) throw new VrUnavailableError('V&R kept expiring the session at Publish');
-    const page = await (formOpened ?? openPage());
-    formOpened = undefined;
-    // Read while the form is filled: V&R ids only grow, so a value read a moment before the click is
-    // still below the new listing's id.
-    const lastKnown = lastKnownVrId(db);
-    lastKnown.catch(() => {});
-    try {
-      await fillForm(
-        page,
-        {
-          brandName: brand.name,
-          brandId: brand.id,
-          model: listing.model,
-          finish: listing.finish,
-          year: listing.year,
-          descriptionHtml,
-          price: listing.price,
-          category: listing.category,
-          images,
-        },
-        config.pageTimeoutMs,
-      );
-    } catch (error) {
-      if (error instanceof VrRejectedError) {
-        await markFailed(db, rowId, error.message);
-        return { outcome: 'failed', reason: error.message };
-      }
-      throw error;
+  switch (outcome.kind) {
+    case 'published': {
+      await endStepTrace(page.context());
+      const now = new Date();
+      await Promise.all([
+        setRow(db, rowId, {
+          status: 'completed_pending_id',
+          submittedAt: now,
+          nextResolutionAt: now,
+          submitOutcomeUnknown: false,
+          error: null,
+        }),
+        report.step('published', 90),
+      ]);
+      return { outcome: 'submitted' };
     }
-    // Written before the click: a crash from here on must never lead to a second submit.
-    const criteria = buildMatchCriteria(listing, brand.name, descriptionHtml, marker, await lastKnown);
-    await Promise.all([
-      report.step('form filled', 50),
-      setRow(db, rowId, {
-        submitStartedAt: new Date(),
-        payload: { ...row.payload, matchCriteria: criteria },
-      }),
-    ]);
-
-    const outcome = await publish(page, config.submitTimeoutMs);
-    switch (outcome.kind) {
-      case 'published': {
-        const now = new Date();
-        await Promise.all([
-          setRow(db, rowId, {
-            status: 'completed_pending_id',
-            submittedAt: now,
-            nextResolutionAt: now,
-            submitOutcomeUnknown: false,
-            error: null,
-          }),
-          report.step('published', 90),
-        ]);
-        return { outcome: 'submitted' };
-      }
-      case 'rejected':
-        await markFailed(db, rowId, `V&R rejected the listing: ${outcome.message}`);
-        return { outcome: 'failed', reason: outcome.message };
-      case 'session_expired':
-        // Redirected to the login page before the form was read: nothing was created.
-        await setRow(db, rowId, { submitStartedAt: null });
-        browser.expire();
-        await report.step('session expired at Publish; logging in again', 50);
-        continue;
-      case 'unknown':
-        // Drop the page: it may still be waiting for V&R's answer.
-        await browser.discardPage();
-        await markOutcomeUnknown(db, rowId, outcome.reason);
-        return { outcome: 'outcome_unknown', reason: outcome.reason };
+    case 'rejected': {
+      await endStepTrace(page.context());
+      const reason = `V&R rejected the listing${outcome.posted ? '' : ' (its form sent nothing)'}: ${describeFieldErrors(outcome.errors)}`;
+      return fail(reason);
+    }
+    case 'unknown': {
+      const evidence = await saveEvidence(deps, rowId, 'publish', page);
+      // Drop the page: it may still be waiting for V&R's answer.
+      await browser.discardPage();
+      const reason = `${outcome.reason} (${evidence})`;
+      await markOutcomeUnknown(db, rowId, reason);
+      return { outcome: 'outcome_unknown', reason };
     }
   }
 }

@@ -1,16 +1,40 @@
-import type { Page } from 'playwright-core';
+import type { Page, Request } from 'playwright-core';
+import type { ShippingFees } from '../listing.ts';
 import { SESSION_EXPIRED } from '../vr/browser-session.ts';
-import { isLoginUrl, isRetryableStatus, VrRejectedError, VrUnavailableError } from '../vr/errors.ts';
+import { isRetryableStatus, VrRejectedError, VrUnavailableError } from '../vr/errors.ts';
 
-/** The V&R add-listing form (`/instruments/add_edit_item`, form `#frm_step1`), as a page object. */
+/**
+ * The V&R add-listing form (`/instruments/add_edit_item`, `form#frm_step1`), as a page object.
+ *
+ * Everything here follows what was seen of the real page (shared notes, "Add-listing form"): field
+ * names, the category cascade, `set_autosuggest_brands(...)` suggestions, `check_decade()` on the
+ * year's blur, TinyMCE's `item_desc`, the `div.ships_to` rows, Dropzone's hidden file input and its
+ * upload reply, and the "published and live" text. Where the real markup is unknown (where the
+ * suggestions, errors and success message live, what the × of a shipping row is), nothing depends
+ * on a guess: elements are found by what they do or say, never by a class name.
+ *
+ * Code that runs in the page is plain JavaScript in strings: what runs there must not depend on how
+ * this file is compiled (tsx/esbuild would wrap named functions in a helper the page doesn't have).
+ */
 
 export const FORM_PATH = '/instruments/add_edit_item';
-const DEFAULT_CATEGORY = ['Guitars'];
+/** What V&R shows after a successful Publish (its element is unknown: only the text counts). */
+export const PUBLISHED_TEXT = /published and live/i;
+
+/** The page is not what the form should be: markup changed, or a page we don't know. Retried, with evidence saved. */
+export class FormMarkupError extends Error {
+  override name = 'FormMarkupError';
+}
 
 export interface ImageFile {
   name: string;
   mimeType: string;
   buffer: Buffer;
+}
+
+export interface FormCategoryLevel {
+  id: number;
+  name: string;
 }
 
 export interface FormValues {
@@ -21,197 +45,770 @@ export interface FormValues {
   year: number | undefined;
   /** Final HTML, reference marker included. */
   descriptionHtml: string;
+  /** Plain text that must survive TinyMCE (the reference marker), checked after setContent. */
+  mustKeepText: string | null;
   price: number;
-  category: string | undefined;
+  /** From the top level down to the leaf (ids and names from the category tree). */
+  category: FormCategoryLevel[];
+  /** Fee per region offered; regions left out are removed from the form. */
+  shippingFees: ShippingFees;
+  localPickup: boolean;
+  processingTime: { amount: number; unit: string } | undefined;
+  /** Checkbox name → wanted state; a box not listed is left as served. */
+  flags: Record<string, boolean>;
   images: ImageFile[];
 }
 
-export async function openForm(page: Page, url: string): Promise<'opened' | typeof SESSION_EXPIRED> {
-  const response = await page.goto(url, { waitUntil: 'domcontentloaded' });
-  if (isLoginUrl(page.url())) return SESSION_EXPIRED;
-  const status = response?.status() ?? 0;
-  if (isRetryableStatus(status)) throw new VrUnavailableError(`the add-listing form answered HTTP ${status}`);
-  if ((await page.locator('#frm_step1').count()) === 0) {
-    throw new VrUnavailableError(
-      `expected the add-listing form at ${page.url()}, got "${await page.title()}"`,
-    );
-  }
-  return 'opened';
+export interface FormTimeouts {
+  /** One page step (a sub-level appearing, an upload, TinyMCE getting ready). */
+  stepMs: number;
 }
-
-interface InPageValues {
-  levels: string[];
-  levelTimeoutMs: number;
-  brandName: string;
-  brandId: number;
-  brandTimeoutMs: number;
-  fields: Array<[name: string, value: string]>;
-  decade: string | null;
-  descriptionHtml: string;
-  checkboxes: string[];
-}
-
-type InPageResult = { ok: true } | { ok: false; category?: [name: string, label: string]; missing?: string };
 
 /**
- * Fills the whole form inside the page, in one round trip: the same events a person's input makes
- * (`input` and `change`, bubbling), the cascading category selects waited for level by level, and the
- * brand picked from the autocomplete when it offers it. Driving each field through its own
- * Playwright call cost one browser round trip (and actionability checks) per field.
- *
- * Plain JavaScript in a string: what runs in the page must not depend on how this file is compiled
- * (tsx/esbuild would wrap named functions in a helper the page doesn't have).
+ * Counts the page's own requests in flight (fetch and XMLHttpRequest, same origin only: analytics
+ * and long-polling widgets elsewhere must not keep the form "busy") and the last change to the
+ * form's DOM, so that "the page has settled" can be waited for without a fixed sleep.
  */
-const FILL_IN_PAGE = `async (v) => {
-  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-  const fire = (el, ...types) => {
-    for (const type of types) el.dispatchEvent(new Event(type, { bubbles: true }));
+const PROBE = `(() => {
+  if (window.__vrProbe) return true;
+  const probe = { pending: 0, last: performance.now(), uploads: 0 };
+  window.__vrProbe = probe;
+  const touch = () => { probe.last = performance.now(); };
+  const sameOrigin = (url) => {
+    try { return new URL(String(url), location.href).origin === location.origin; } catch (e) { return false; }
   };
-  const waitFor = async (find, timeoutMs) => {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const found = find();
-      if (found !== null || Date.now() >= deadline) return found;
-      await sleep(10);
-    }
+  const begin = () => { probe.pending += 1; touch(); };
+  const end = () => { probe.pending = Math.max(0, probe.pending - 1); touch(); };
+  if (typeof window.fetch === 'function') {
+    const original = window.fetch;
+    window.fetch = function (input, init) {
+      const url = typeof input === 'string' || input instanceof URL ? input : input && input.url;
+      if (!sameOrigin(url)) return original.apply(this, arguments);
+      begin();
+      const result = original.apply(this, arguments);
+      result.then(end, end);
+      return result;
+    };
+  }
+  const open = XMLHttpRequest.prototype.open;
+  const send = XMLHttpRequest.prototype.send;
+  XMLHttpRequest.prototype.open = function (method, url) {
+    this.__vrSameOrigin = sameOrigin(url);
+    return open.apply(this, arguments);
   };
-  for (const [level, label] of v.levels.slice(0, 4).entries()) {
-    const name = 'categ_level_' + level;
-    const wanted = label.trim().toLowerCase();
-    // Sub-levels fill in only after their parent is chosen: wait for the option itself.
-    const option = await waitFor(() => {
-      const select = document.querySelector('select[name="' + name + '"]');
-      return select
-        ? ([...select.options].find((o) => (o.textContent || '').trim().toLowerCase() === wanted) || null)
-        : null;
-    }, v.levelTimeoutMs);
-    if (!option) return { ok: false, category: [name, label] };
-    const select = option.closest('select');
-    select.value = option.value;
-    fire(select, 'input', 'change');
-  }
-
-  const brand = document.getElementById('recipient_name');
-  const brandId = document.getElementById('brand_make_id');
-  if (!brand || !brandId) return { ok: false, missing: 'recipient_name' };
-  brand.focus();
-  brand.value = v.brandName;
-  fire(brand, 'input', 'keyup');
-  const suggestion = await waitFor(
-    () => document.querySelector('#brand_suggestions li[onclick*=", ' + v.brandId + ')"]'),
-    v.brandTimeoutMs,
-  );
-  if (suggestion) suggestion.click();
-  if (!suggestion || brandId.value !== String(v.brandId)) {
-    // The autocomplete didn't offer it: set what picking it would have set.
-    brand.value = v.brandName;
-    brandId.value = String(v.brandId);
-  }
-
-  for (const [name, value] of v.fields) {
-    const input = document.querySelector('input[name="' + name + '"]');
-    if (!input) return { ok: false, missing: name };
-    input.value = value;
-    fire(input, 'input', 'change');
-  }
-  if (v.decade !== null) {
-    const select = document.querySelector('select[name="decade"]');
-    if (select && [...select.options].some((o) => o.value === v.decade)) {
-      select.value = v.decade;
-      fire(select, 'input', 'change');
+  XMLHttpRequest.prototype.send = function () {
+    if (this.__vrSameOrigin) {
+      begin();
+      this.addEventListener('loadend', end, { once: true });
     }
-  }
-  const editor = window.tinymce && window.tinymce.get('item_desc');
-  if (editor) editor.setContent(v.descriptionHtml);
-  else {
-    const textarea = document.querySelector('textarea[name="item_desc"]');
-    if (!textarea) return { ok: false, missing: 'item_desc' };
-    textarea.value = v.descriptionHtml;
-  }
-  for (const box of v.checkboxes) {
-    const checkbox = document.querySelector('input[type="checkbox"][name="' + box + '"]');
-    if (checkbox && !checkbox.checked) checkbox.click();
-  }
-  return { ok: true };
+    return send.apply(this, arguments);
+  };
+  const form = document.querySelector('form#frm_step1');
+  new MutationObserver(touch).observe(form || document.body, {
+    subtree: true, childList: true, attributes: true, characterData: true,
+  });
+  return true;
+})()`;
+
+/** True once no request of the page's is in flight and the form has not changed for `quietMs`. */
+const SETTLED = `(quietMs) => {
+  const p = window.__vrProbe;
+  return !p || (p.pending === 0 && performance.now() - p.last >= quietMs);
 }`;
 
-export async function fillForm(page: Page, values: FormValues, timeoutMs: number): Promise<void> {
-  const levels = values.category ? values.category.split('>').map((s) => s.trim()) : DEFAULT_CATEGORY;
-  const fields: Array<[string, string]> = [['model_name', values.model]];
-  if (values.finish) fields.push(['finish_color', values.finish]);
-  if (values.year) fields.push(['year', String(values.year)]);
-  fields.push(['price', String(values.price)]);
-  const inPage: InPageValues = {
-    levels,
-    levelTimeoutMs: Math.min(timeoutMs, 5_000),
-    brandName: values.brandName,
-    brandId: values.brandId,
-    brandTimeoutMs: 3_000,
-    fields,
-    decade: values.year ? String(Math.floor(values.year / 10) * 10) : null,
-    descriptionHtml: values.descriptionHtml,
-    checkboxes: ['buy_now', 'available_for_shipment'],
-  };
-  const result = (await page.evaluate(`(${FILL_IN_PAGE})(${JSON.stringify(inPage)})`)) as InPageResult;
-  if (!result.ok) {
-    if (result.category) {
-      throw new VrRejectedError(
-        `category "${result.category[1]}" is not offered by V&R's form (${result.category[0]})`,
-      );
-    }
-    throw new VrUnavailableError(`the add-listing form has no ${result.missing} field`);
-  }
-  if (values.images.length) {
-    await page.setInputFiles('#dropzone_input', values.images);
-    await page.waitForFunction(
-      (n) => document.querySelectorAll('#uploaded_images input[name="uploaded_images[]"]').length >= n,
-      values.images.length,
-      { timeout: timeoutMs, polling: 50 },
+const QUIET_MS = 40;
+
+async function waitSettled(page: Page, what: string, timeoutMs: number): Promise<void> {
+  try {
+    await page.waitForFunction(`(${SETTLED})(${QUIET_MS})`, undefined, { timeout: timeoutMs, polling: 15 });
+  } catch (error) {
+    throw new FormMarkupError(
+      `the add form kept loading while ${what} (still busy after ${timeoutMs} ms): ${firstLine(error)}`,
     );
   }
 }
+
+function firstLine(error: unknown): string {
+  return error instanceof Error ? error.message.split('\n')[0]! : String(error);
+}
+
+/** Whether the page says someone is logged in: a Logout link (seen in V&R's header once logged in). */
+const LOGGED_IN = `(() => [...document.querySelectorAll('a')].some((a) =>
+  /^\\s*log\\s*-?\\s*out\\s*$/i.test(a.textContent || '') || /\\/logout\\b/i.test(a.getAttribute('href') || '')))()`;
+
+const consentHandled = new WeakSet<Page>();
+
+/**
+ * The cookie banner (TermsFeed's "I agree", `.cc-nb-okagree`) overlays every page until clicked,
+ * and may come after the page has loaded: Playwright clicks it away whenever it shows up in front
+ * of an action of ours.
+ */
+async function dismissConsent(page: Page): Promise<void> {
+  const agree = page.locator('.cc-nb-okagree');
+  if (!consentHandled.has(page)) {
+    consentHandled.add(page);
+    await page.addLocatorHandler(agree, async (button) => {
+      await button.click({ timeout: 5_000 }).catch(() => {});
+    });
+  }
+  if (await agree.isVisible().catch(() => false)) await agree.click({ timeout: 5_000 }).catch(() => {});
+}
+
+/**
+ * Opens the add form. The form itself says we are in; a page without it and without a Logout link
+ * means the session is gone (whatever the URL); a logged-in page without the form is unexpected.
+ */
+export async function openForm(page: Page, url: string): Promise<'opened' | typeof SESSION_EXPIRED> {
+  const response = await page.goto(url, { waitUntil: 'domcontentloaded' });
+  const status = response?.status() ?? 0;
+  if ((await page.locator('form#frm_step1').count()) > 0) {
+    await page.evaluate(PROBE);
+    await dismissConsent(page);
+    return 'opened';
+  }
+  if (isRetryableStatus(status)) throw new VrUnavailableError(`the add-listing form answered HTTP ${status}`);
+  if (!(await page.evaluate(LOGGED_IN).catch(() => false))) return SESSION_EXPIRED;
+  throw new FormMarkupError(
+    `the add-listing form (form#frm_step1) is not on the page V&R served: ${page.url()} (HTTP ${status}, "${await page.title()}")`,
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Categories
+
+/** Finds an option of `categ_level_<level>` by id, else by name (case- and space-insensitive). */
+const FIND_OPTION = `({ level, id, name }) => {
+  const key = (s) => String(s || '').toLowerCase().replace(/\\s+/g, '');
+  const select = document.querySelector('select[name="categ_level_' + level + '"]');
+  if (!select) return null;
+  const options = [...select.options].filter((o) => o.value !== '');
+  const option = options.find((o) => o.value === String(id)) || options.find((o) => key(o.textContent) === key(name));
+  return { found: option ? option.value : null, offered: options.map((o) => (o.textContent || '').trim()) };
+}`;
+
+/** Chooses a value as a person would: the select changes and says so (input, change). */
+const CHOOSE = `({ level, value }) => {
+  const select = document.querySelector('select[name="categ_level_' + level + '"]');
+  select.focus();
+  select.value = value;
+  select.dispatchEvent(new Event('input', { bubbles: true }));
+  select.dispatchEvent(new Event('change', { bubbles: true }));
+  return select.value === value;
+}`;
+
+/** The options of a sub-level showing below the last one chosen, if any. */
+const LEVEL_BELOW = `(level) => {
+  const select = document.querySelector('select[name="categ_level_' + level + '"]');
+  if (!select) return [];
+  const shown = select.checkVisibility ? select.checkVisibility({ visibilityProperty: true }) : select.getClientRects().length > 0;
+  if (!shown) return [];
+  return [...select.options].filter((o) => o.value !== '').map((o) => (o.textContent || '').trim());
+}`;
+
+type FoundOption = { found: string | null; offered: string[] } | null;
+
+async function chooseCategory(page: Page, levels: FormCategoryLevel[], t: FormTimeouts): Promise<void> {
+  const path: string[] = [];
+  for (const [level, node] of levels.entries()) {
+    const args = { level, id: node.id, name: node.name };
+    let found: FoundOption;
+    if (level === 0) {
+      found = (await page.evaluate(`(${FIND_OPTION})(${JSON.stringify(args)})`)) as FoundOption;
+    } else {
+      // The sub-level appears once its parent is chosen (the real page loads it): wait for our option.
+      try {
+        const handle = await page.waitForFunction(
+          `(() => { const r = (${FIND_OPTION})(${JSON.stringify(args)}); return r && r.found ? r : null; })()`,
+          undefined,
+          { timeout: t.stepMs, polling: 15 },
+        );
+        found = (await handle.jsonValue()) as FoundOption;
+      } catch {
+        found = (await page.evaluate(`(${FIND_OPTION})(${JSON.stringify(args)})`)) as FoundOption;
+      }
+    }
+    if (!found) {
+      throw new FormMarkupError(
+        level === 0
+          ? 'the add form has no category select (categ_level_0)'
+          : `no sub-level (categ_level_${level}) appeared under ${path.join('>')} within ${t.stepMs} ms`,
+      );
+    }
+    if (!found.found) {
+      throw new VrRejectedError(
+        `category: V&R's form offers no "${node.name}" ${level === 0 ? 'at the top level' : `under ${path.join('>')}`}; it offers ${found.offered.join(', ')} (the shipped tree may be out of date: vr-lister categories --refresh)`,
+      );
+    }
+    await page.evaluate(`(${CHOOSE})(${JSON.stringify({ level, value: found.found })})`);
+    path.push(node.name);
+  }
+  // A leaf in our tree must be a leaf in V&R's: nothing may still be loading or showing below it.
+  await waitSettled(page, 'the category was chosen', t.stepMs);
+  const below = (await page.evaluate(`(${LEVEL_BELOW})(${levels.length})`)) as string[];
+  if (below.length > 0) {
+    throw new VrRejectedError(
+      `category: V&R's form has sub-levels below ${path.join('>')} (${below.join(', ')}); choose one, and refresh the tree (vr-lister categories --refresh)`,
+    );
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Brand
+
+/**
+ * Picks the suggestion for our brand wherever the page put the list: any element whose onclick
+ * calls `set_autosuggest_brands('Name', id)` (whitespace varies), matched by id, else by name.
+ */
+const PICK_SUGGESTION = `({ id, name }) => {
+  const key = (s) => String(s || '').toLowerCase().replace(/\\s+/g, '');
+  const call = /set_autosuggest_brands\\(\\s*(['"])((?:\\\\.|(?!\\1).)*)\\1\\s*,\\s*(\\d+)\\s*\\)/;
+  const items = [...document.querySelectorAll('[onclick*="set_autosuggest_brands"]')]
+    .map((el) => ({ el, m: call.exec(el.getAttribute('onclick') || '') }))
+    .filter((x) => x.m);
+  const item = items.find((x) => Number(x.m[3]) === id) || items.find((x) => key(x.m[2]) === key(name));
+  if (item) item.el.click();
+  const brandId = document.querySelector('input[name="brand_make_id"]');
+  // What picking the suggestion would have set, when the list didn't offer it.
+  if (brandId && !brandId.value) brandId.value = String(id);
+  const input = document.querySelector('input[name="recipient_name"]');
+  return { picked: Boolean(item), offered: items.length, value: input ? input.value : null };
+}`;
+
+async function typeBrand(page: Page, values: FormValues, t: FormTimeouts): Promise<void> {
+  const brand = page.locator('input[name="recipient_name"]');
+  if ((await brand.count()) === 0)
+    throw new FormMarkupError('the add form has no brand field (recipient_name)');
+  await brand.fill('');
+  // Key by key, as a person types: the page asks V&R for suggestions as the text grows.
+  await brand.pressSequentially(values.brandName);
+  await waitSettled(page, 'the brand was typed', t.stepMs);
+  const result = (await page.evaluate(
+    `(${PICK_SUGGESTION})(${JSON.stringify({ id: values.brandId, name: values.brandName })})`,
+  )) as { picked: boolean; value: string | null };
+  if (!result.value?.trim()) throw new FormMarkupError('the brand field was empty after typing the brand');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Plain fields, boxes, shipping
+
+interface InPageFields {
+  texts: Array<[name: string, value: string]>;
+  year: string | null;
+  decade: string | null;
+  flags: Array<[name: string, checked: boolean]>;
+  unit: string | null;
+}
+
+/** Text fields set as typing would leave them; the year blurred so that check_decade() runs. */
+const FILL_FIELDS = `(v) => {
+  const missing = [];
+  const field = (name) => document.querySelector('form#frm_step1 [name="' + name + '"]');
+  const fire = (el, ...types) => { for (const type of types) el.dispatchEvent(new Event(type, { bubbles: true })); };
+  for (const [name, value] of v.texts) {
+    const input = field(name);
+    if (!input) { missing.push(name); continue; }
+    input.focus();
+    input.value = value;
+    fire(input, 'input', 'change');
+    input.blur();
+  }
+  if (v.year !== null) {
+    const year = field('year');
+    if (!year) missing.push('year');
+    else {
+      year.focus();
+      year.value = v.year;
+      fire(year, 'input', 'change');
+      year.blur();
+      // A page without focus gets no blur from blur(): say it ourselves.
+      if (document.activeElement === year || !document.hasFocus()) year.dispatchEvent(new FocusEvent('blur'));
+      const decade = field('decade');
+      if (decade && !decade.value && v.decade !== null) {
+        // check_decade() didn't set it: choose the decade as a person would.
+        const option = [...decade.options].find((o) => o.value === v.decade) ||
+          [...decade.options].find((o) => (o.textContent || '').trim().startsWith(v.decade));
+        if (option) { decade.value = option.value; fire(decade, 'input', 'change'); }
+      }
+    }
+  }
+  for (const [name, checked] of v.flags) {
+    const box = document.querySelector('form#frm_step1 input[type="checkbox"][name="' + name + '"]');
+    if (!box) { if (checked) missing.push(name); continue; }
+    if (box.checked !== checked) box.click();
+    if (box.checked !== checked) { box.checked = checked; fire(box, 'change'); }
+  }
+  if (v.unit !== null) {
+    const unit = field('hours_days_sel');
+    const key = (s) => String(s || '').trim().toLowerCase();
+    const option = unit && [...unit.options].find((o) => key(o.value) === key(v.unit) || key(o.textContent) === key(v.unit));
+    if (!option) missing.push('hours_days_sel');
+    else { unit.value = option.value; fire(unit, 'input', 'change'); }
+  }
+  return missing;
+}`;
+
+/**
+ * The shipping rows of `div.ships_to`: each holds one `shipping_fees_fee[]` and a hidden
+ * `shipping_fees_destination[]`; its region is read from what the row says (UK, Europe, USA,
+ * REST OF WORLD) or its destination value. Offered regions get their fee; the others are emptied
+ * and removed with the row's × control.
+ */
+const FILL_SHIPPING = `(v) => {
+  const container = document.querySelector('form#frm_step1 div.ships_to') || document.querySelector('div.ships_to');
+  if (!container) return { error: 'the add form has no shipping rows (div.ships_to)' };
+  const fees = [...container.querySelectorAll('input[name="shipping_fees_fee[]"]')];
+  const regionOf = (text) => {
+    const t = ' ' + text.toLowerCase().replace(/[^a-z]+/g, ' ') + ' ';
+    const found = [];
+    if (/ rest of (the )?world | worldwide | world | international | other /.test(t)) found.push('world');
+    if (/ uk | united kingdom | great britain | gb /.test(t)) found.push('uk');
+    if (/ europe | eu /.test(t)) found.push('europe');
+    if (/ usa | us | united states | america /.test(t)) found.push('usa');
+    return found.length === 1 ? found[0] : null;
+  };
+  const rows = fees.map((fee) => {
+    let row = fee;
+    while (row.parentElement && row.parentElement !== container &&
+      row.parentElement.querySelectorAll('input[name="shipping_fees_fee[]"]').length === 1) row = row.parentElement;
+    const destination = row.querySelector('input[name="shipping_fees_destination[]"]');
+    const region = regionOf(row.textContent || '') ||
+      regionOf((destination && destination.value) || '') || regionOf(fee.placeholder || fee.title || '');
+    return { row, fee, region };
+  });
+  const unknown = rows.filter((r) => !r.region);
+  if (unknown.length) {
+    return { error: 'a shipping row names no region we know: "' + unknown.map((r) => (r.row.textContent || '').trim()).join('", "') + '"' };
+  }
+  const regions = rows.map((r) => r.region);
+  const missing = Object.keys(v.fees).filter((r) => !regions.includes(r));
+  if (missing.length) return { error: 'the add form has no shipping row for ' + missing.join(', ') + ' (rows: ' + regions.join(', ') + ')' };
+  const fire = (el, ...types) => { for (const type of types) el.dispatchEvent(new Event(type, { bubbles: true })); };
+  const removeControl = (row) => {
+    const all = [...row.querySelectorAll('a, button, span, i, img, div, input[type="button"], input[type="image"]')];
+    const says = (el) => /^[\\u00d7xX\\u2715\\u2716\\u2717]$/.test((el.textContent || el.value || '').trim());
+    const named = (el) => /remove|delete|close/i.test([el.getAttribute('title'), el.getAttribute('aria-label'), el.getAttribute('alt')].join(' '));
+    const classed = (el) => /remove|delete|close|times/i.test(el.getAttribute('class') || '');
+    for (const test of [says, named, classed]) {
+      const hits = all.filter(test);
+      // The outermost hit: the link, not the icon inside it.
+      const outer = hits.find((el) => !hits.some((other) => other !== el && other.contains(el)));
+      if (outer) return outer;
+    }
+    return null;
+  };
+  const removed = [];
+  for (const r of rows) {
+    if (v.fees[r.region] !== undefined) {
+      r.fee.focus();
+      r.fee.value = String(v.fees[r.region]);
+      fire(r.fee, 'input', 'change');
+      r.fee.blur();
+      continue;
+    }
+    // Emptied first: even a row only hidden, not removed, then sends no fee.
+    r.fee.value = '';
+    fire(r.fee, 'input', 'change');
+    const control = removeControl(r.row);
+    if (!control) return { error: 'the shipping row for ' + r.region + ' has no remove (\\u00d7) control' };
+    control.click();
+    removed.push(r.region);
+  }
+  window.__vrRemovedRows = rows.filter((r) => removed.includes(r.region)).map((r) => r.row);
+  return { removed, regions };
+}`;
+
+/** Every removed row is gone (or hidden, its fee empty or out of the form). */
+const ROWS_GONE = `(() => (window.__vrRemovedRows || []).every((row) =>
+  !row.isConnected || !(row.checkVisibility ? row.checkVisibility({ visibilityProperty: true }) : row.getClientRects().length > 0)))()`;
+
+async function fillFieldsAndShipping(page: Page, values: FormValues, t: FormTimeouts): Promise<void> {
+  const texts: Array<[string, string]> = [['model_name', values.model]];
+  if (values.finish) texts.push(['finish_color', values.finish]);
+  texts.push(['price', String(values.price)]);
+  const offersShipping = Object.keys(values.shippingFees).length > 0;
+  const flags: Array<[string, boolean]> = [
+    ...Object.entries(values.flags),
+    ['local_pickup', values.localPickup],
+    ['available_for_shipment', offersShipping],
+  ];
+  const inPage: InPageFields = {
+    texts,
+    year: values.year ? String(values.year) : null,
+    decade: values.year ? String(Math.floor(values.year / 10) * 10) : null,
+    flags,
+    unit: values.processingTime?.unit ?? null,
+  };
+  const missing = (await page.evaluate(`(${FILL_FIELDS})(${JSON.stringify(inPage)})`)) as string[];
+  if (missing.length) throw new FormMarkupError(`the add form has no ${missing.join(', ')} field`);
+  if (values.processingTime) {
+    const processing = page.locator('form#frm_step1 input[name="processing_time"]');
+    if ((await processing.count()) === 0)
+      throw new FormMarkupError('the add form has no processing_time field');
+    // Pre-filled by V&R (e.g. 3): cleared, then typed.
+    await processing.fill('');
+    await processing.fill(String(values.processingTime.amount));
+  }
+  if (offersShipping) {
+    // Ticking available_for_shipment shows the rows; the page may take a moment.
+    await waitSettled(page, 'shipping was ticked', t.stepMs);
+    const result = (await page.evaluate(
+      `(${FILL_SHIPPING})(${JSON.stringify({ fees: values.shippingFees })})`,
+    )) as { error?: string; removed?: string[] };
+    if (result.error) throw new FormMarkupError(result.error);
+    if (result.removed?.length) {
+      try {
+        await page.waitForFunction(ROWS_GONE, undefined, { timeout: t.stepMs, polling: 15 });
+      } catch {
+        throw new FormMarkupError(
+          `the shipping rows for ${result.removed.join(', ')} were still showing after their × was clicked`,
+        );
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Photos and description
+
+const HAS_UPLOAD = `(id) => [...document.querySelectorAll('input[name="file_unique_id[]"]')].some((i) => i.value === id)`;
+
+const isUpload = (request: Request) =>
+  request.method() === 'POST' && /^\/ajax\/dropzone_upload\//.test(new URL(request.url()).pathname);
+
+/**
+ * One photo at a time through Dropzone's current hidden file input (re-created after each use),
+ * each confirmed by its `file_unique_id[]` in the form before the next.
+ */
+async function uploadPhotos(page: Page, images: ImageFile[], t: FormTimeouts): Promise<void> {
+  for (const [index, image] of images.entries()) {
+    const input = page.locator('input[type="file"].dz-hidden-input').last();
+    if ((await input.count()) === 0) {
+      throw new FormMarkupError('the add form has no photo upload (Dropzone input.dz-hidden-input)');
+    }
+    const answered = page.waitForResponse((r) => isUpload(r.request()), { timeout: t.stepMs });
+    answered.catch(() => {});
+    await input.setInputFiles({ name: image.name, mimeType: image.mimeType, buffer: image.buffer });
+    let reply: { status: number; body: string };
+    try {
+      const response = await answered;
+      reply = { status: response.status(), body: await response.text() };
+    } catch (error) {
+      throw new FormMarkupError(`photo ${index + 1} (${image.name}) was not uploaded: ${firstLine(error)}`);
+    }
+    if (isRetryableStatus(reply.status)) {
+      throw new VrUnavailableError(`the photo upload answered HTTP ${reply.status}`);
+    }
+    let item: { success?: unknown; file_unique_id?: unknown; error?: unknown } | undefined;
+    try {
+      const parsed = JSON.parse(reply.body) as unknown;
+      item = Array.isArray(parsed) ? parsed[0] : (parsed as typeof item);
+    } catch {
+      throw new FormMarkupError(
+        `the photo upload answered HTTP ${reply.status} with no JSON: ${reply.body.slice(0, 120)}`,
+      );
+    }
+    if (!item?.success || item.file_unique_id === undefined) {
+      throw new VrRejectedError(
+        `images.${index}: V&R refused the photo (${image.name}, ${image.buffer.length} bytes): ${String(item?.error ?? reply.body.slice(0, 200))}`,
+      );
+    }
+    try {
+      await page.waitForFunction(
+        `(${HAS_UPLOAD})(${JSON.stringify(String(item.file_unique_id))})`,
+        undefined,
+        {
+          timeout: t.stepMs,
+          polling: 15,
+        },
+      );
+    } catch {
+      throw new FormMarkupError(
+        `photo ${index + 1} was uploaded (file_unique_id ${String(item.file_unique_id)}) but the form never held it`,
+      );
+    }
+  }
+}
+
+const TINYMCE_READY = `(() => { const ed = window.tinymce && window.tinymce.get && window.tinymce.get('item_desc');
+  return Boolean(ed && ed.initialized); })()`;
+
+const SET_DESCRIPTION = `(html) => {
+  const ed = window.tinymce.get('item_desc');
+  ed.setContent(html);
+  if (typeof ed.save === 'function') ed.save();
+  return ed.getContent();
+}`;
+
+async function setDescription(page: Page, values: FormValues, tinymceReady: Promise<unknown>): Promise<void> {
+  try {
+    await tinymceReady;
+  } catch (error) {
+    throw new FormMarkupError(
+      `the description editor (TinyMCE item_desc) never became ready: ${firstLine(error)}`,
+    );
+  }
+  const content = String(
+    await page.evaluate(`(${SET_DESCRIPTION})(${JSON.stringify(values.descriptionHtml)})`),
+  );
+  if (values.mustKeepText && !content.includes(values.mustKeepText)) {
+    throw new FormMarkupError(`the description editor dropped "${values.mustKeepText}"`);
+  }
+}
+
+/**
+ * Fills the whole form. Waits only on the page: each category level for its options, the brand
+ * suggestions for V&R's answer, TinyMCE for its own readiness, each photo for its id in the form.
+ */
+export async function fillForm(page: Page, values: FormValues, timeouts: FormTimeouts): Promise<void> {
+  // TinyMCE is slow to start: waited for from the beginning, used last.
+  const tinymceReady = page.waitForFunction(TINYMCE_READY, undefined, {
+    timeout: timeouts.stepMs,
+    polling: 25,
+  });
+  tinymceReady.catch(() => {});
+  await page.evaluate(PROBE);
+  await chooseCategory(page, values.category, timeouts);
+  await typeBrand(page, values, timeouts);
+  await fillFieldsAndShipping(page, values, timeouts);
+  if (values.images.length) await uploadPhotos(page, values.images, timeouts);
+  await setDescription(page, values, tinymceReady);
+  await waitSettled(page, 'the form was filled', timeouts.stepMs);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Publish and its verdict
 
 export type PublishOutcome =
   | { kind: 'published' }
-  | { kind: 'rejected'; message: string }
-  | { kind: 'session_expired' }
+  | {
+      kind: 'rejected';
+      /** V&R's words, per field. */
+      errors: FieldMessage[];
+      /** False: client-side validation stopped it, and nothing left the browser. */
+      posted: boolean;
+    }
   | { kind: 'unknown'; reason: string };
 
+export interface FieldMessage {
+  fields: string[];
+  text: string;
+}
+
 /**
- * Clicks "Publish item" and reads the answer. Success is the page's own confirmation, never the
- * absence of an error: anything else after the click is an unknown outcome.
+ * The page's visible texts, element by element (a multiset: the same words twice count twice), and
+ * the field each one is tied to: by `for`, by `aria-describedby`/`aria-errormessage`, or by being
+ * in the smallest part of the form that holds one field (or a field's few boxes). Options,
+ * scripts and editors are not text a person reads as a message.
  */
-export async function publish(page: Page, timeoutMs: number): Promise<PublishOutcome> {
-  const answered = page.waitForResponse(
-    (r) => r.request().method() === 'POST' && new URL(r.url()).pathname === FORM_PATH,
-    { timeout: timeoutMs },
-  );
-  answered.catch(() => {});
-  const loaded = page.waitForEvent('domcontentloaded', { timeout: timeoutMs });
-  loaded.catch(() => {});
-  // Clicked from the page itself: Playwright's click would wait for the navigation to commit, and
-  // a hung submit must be reported after our own timeout, not Playwright's.
-  await page.locator('#submit_step_1').evaluate((link: HTMLElement) => link.click());
-  let status: number;
-  try {
-    status = (await answered).status();
-    await loaded;
-  } catch (error) {
-    return { kind: 'unknown', reason: `no answer to Publish: ${(error as Error).message.split('\n')[0]}` };
+const PAGE_TEXTS = `(() => {
+  const form = document.querySelector('form#frm_step1');
+  const shown = (el) => el.checkVisibility ? el.checkVisibility({ visibilityProperty: true }) : el.getClientRects().length > 0;
+  const controls = form ? [...form.querySelectorAll('input, select, textarea')].filter((c) => c.name && c.type !== 'hidden') : [];
+  const nameOf = (el) => el && el.name ? el.name : null;
+  const tie = (el) => {
+    const target = el.getAttribute('for');
+    if (target) {
+      const control = document.getElementById(target) || (form && form.elements.namedItem(target));
+      const name = nameOf(control && control.name ? control : null);
+      if (name) return [name];
+    }
+    for (let a = el, depth = 0; a && depth < 3; a = a.parentElement, depth++) {
+      if (!a.id) continue;
+      const names = controls.filter((c) => (' ' + (c.getAttribute('aria-describedby') || '') + ' ' + (c.getAttribute('aria-errormessage') || '') + ' ').includes(' ' + a.id + ' ')).map((c) => c.name);
+      if (names.length) return [...new Set(names)];
+    }
+    for (let a = el; a && a !== document.body && a !== document.documentElement; a = a.parentElement) {
+      if (a === form) return [];
+      const names = [...new Set(controls.filter((c) => a.contains(c)).map((c) => c.name))];
+      if (names.length) return names.length <= 3 ? names : [];
+    }
+    return [];
+  };
+  const texts = new Map();
+  const walker = document.createTreeWalker(document.body || document.documentElement, NodeFilter.SHOW_TEXT);
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+    const t = (n.nodeValue || '').replace(/\\s+/g, ' ').trim();
+    const el = n.parentElement;
+    if (!t || !el || el.closest('script, style, noscript, template, option, select, textarea, iframe')) continue;
+    texts.set(el, ((texts.get(el) || '') + ' ' + t).trim());
   }
-  // The session is checked before the form is read, so a login redirect means nothing was created.
-  if (status >= 300 && status < 400 && isLoginUrl(page.url())) return { kind: 'session_expired' };
-  if (status >= 400) return { kind: 'unknown', reason: `Publish answered HTTP ${status}` };
-  // The whole answer read in one round trip.
-  const answer = (await page.evaluate(`(() => ({
-    success: [...document.querySelectorAll('.success_message')].map((e) => e.textContent || ''),
-    errors: [...document.querySelectorAll('.error_message')].map((e) => e.textContent || ''),
-    form: document.querySelector('#frm_step1') !== null,
+  const out = [];
+  for (const [el, text] of texts) if (shown(el)) out.push({ text, fields: tie(el) });
+  const invalid = controls.filter((c) => c.getAttribute('aria-invalid') === 'true').map((c) => c.name);
+  const body = document.body ? document.body.innerText || '' : '';
+  return {
+    texts: out,
+    invalid: [...new Set(invalid)],
+    published: ${PUBLISHED_TEXT}.test(body),
+    form: Boolean(form),
+    marked: window.__vrBeforePublish === true,
+    ready: document.readyState,
     title: document.title,
-  }))()`)) as { success: string[]; errors: string[]; form: boolean; title: string };
-  if (answer.success.some((t) => /is now published and live/i.test(t))) return { kind: 'published' };
-  if (answer.errors.length && answer.form) {
-    return { kind: 'rejected', message: answer.errors.map((t) => t.trim()).join('; ') };
+  };
+})()`;
+
+interface PageTexts {
+  texts: Array<{ text: string; fields: string[] }>;
+  invalid: string[];
+  published: boolean;
+  form: boolean;
+  /** Still the document Publish was clicked in. */
+  marked: boolean;
+  ready: DocumentReadyState;
+  title: string;
+}
+
+/** Reads the page's texts, then clicks "Publish item" from the page itself, in one round trip. */
+const CLICK_PUBLISH = `(() => {
+  const link = document.querySelector('a#submit_step_1');
+  const before = ${PAGE_TEXTS};
+  if (!link) return { clicked: false, before };
+  window.__vrBeforePublish = true;
+  link.click();
+  return { clicked: true, before };
+})()`;
+
+/** The texts new since `before` that are tied to fields, plus fields marked invalid. */
+export function fieldErrors(before: PageTexts, after: PageTexts): FieldMessage[] {
+  const seen = new Map<string, number>();
+  for (const { text } of before.texts) seen.set(text, (seen.get(text) ?? 0) + 1);
+  const errors: FieldMessage[] = [];
+  for (const { text, fields } of after.texts) {
+    const count = seen.get(text) ?? 0;
+    if (count > 0) {
+      seen.set(text, count - 1);
+      continue;
+    }
+    if (fields.length && !PUBLISHED_TEXT.test(text)) errors.push({ fields, text });
   }
-  return { kind: 'unknown', reason: `unexpected page after Publish: ${page.url()} "${answer.title}"` };
+  for (const name of after.invalid) {
+    if (!errors.some((e) => e.fields.includes(name))) errors.push({ fields: [name], text: 'marked invalid' });
+  }
+  return errors;
+}
+
+export function describeFieldErrors(errors: FieldMessage[]): string {
+  return errors.map((e) => `${e.fields.join('/')}: "${e.text}"`).join('; ');
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function readTexts(page: Page): Promise<PageTexts | undefined> {
+  // Undefined while a navigation replaces the document.
+  return page.evaluate(PAGE_TEXTS).then(
+    (value) => value as PageTexts,
+    () => undefined,
+  );
+}
+
+export interface PublishTimeouts {
+  /** How long V&R may take to answer the POST. */
+  submitMs: number;
+  /** After the answer, how long its page may take to show the message (a late toast). */
+  settleMs: number;
+}
+
+/**
+ * Clicks "Publish item" and reads the answer as the real site allows (see PublishOutcome):
+ * the network says whether a POST left; the page's text says published; only errors tied to fields
+ * say rejected. Anything else after a POST is an unknown outcome, never a guess.
+ */
+export async function publish(
+  page: Page,
+  t: PublishTimeouts,
+  /** Saves evidence of a page where Publish did nothing, before that page is closed. */
+  onNothingSent: () => Promise<void> = async () => {},
+): Promise<PublishOutcome> {
+  let post: Request | undefined;
+  let resolvePost: (request: Request) => void = () => {};
+  const posted = new Promise<Request>((resolve) => {
+    resolvePost = resolve;
+  });
+  const onRequest = (request: Request) => {
+    if (post || request.method() !== 'POST' || isUpload(request)) return;
+    const url = new URL(request.url());
+    if (request.isNavigationRequest() || url.pathname === FORM_PATH) {
+      post = request;
+      resolvePost(request);
+    }
+  };
+  page.on('request', onRequest);
+  try {
+    await page.evaluate(PROBE).catch(() => {});
+    const { clicked, before } = (await page.evaluate(CLICK_PUBLISH)) as {
+      clicked: boolean;
+      before: PageTexts;
+    };
+    if (!clicked) throw new FormMarkupError('the add form has no Publish link (a#submit_step_1)');
+
+    // 1. Did a POST leave? jQuery Validate decides at once; a page may also work a while first.
+    const deadline = Date.now() + t.submitMs;
+    for (let wait = 150; !post; wait = 250) {
+      await Promise.race([posted, sleep(wait)]);
+      if (post) break;
+      const now = await readTexts(page);
+      if (now?.marked) {
+        const errors = fieldErrors(before, now);
+        const settled = await page.evaluate(`(${SETTLED})(${QUIET_MS})`).catch(() => false);
+        if (errors.length && settled && !post) {
+          // Closed before anything else can leave: the verdict "nothing was sent" must stay true.
+          await page.close().catch(() => {});
+          if (!post) return { kind: 'rejected', errors, posted: false };
+        }
+      }
+      if (Date.now() > deadline) {
+        if (post) break;
+        await onNothingSent().catch(() => {});
+        await page.close().catch(() => {});
+        if (post) return { kind: 'unknown', reason: 'a Publish request left as the page was closed' };
+        throw new FormMarkupError(
+          `Publish sent nothing and the page showed no error tied to a field within ${t.submitMs} ms`,
+        );
+      }
+    }
+    const request = post as Request;
+
+    // 2. V&R's answer.
+    const remaining = Math.max(1_000, deadline - Date.now());
+    const response = await Promise.race([
+      request.response().catch(() => null),
+      sleep(remaining).then(() => 'timeout' as const),
+    ]);
+    if (response === 'timeout')
+      return { kind: 'unknown', reason: `no answer to Publish within ${t.submitMs} ms` };
+    if (response === null) {
+      return {
+        kind: 'unknown',
+        reason: `Publish failed in the browser: ${request.failure()?.errorText ?? 'no response'}`,
+      };
+    }
+    const status = response.status();
+    if (status >= 400) return { kind: 'unknown', reason: `Publish answered HTTP ${status}` };
+
+    // 3. The page it leads to: the text says published; a late message gets settleMs after load.
+    let loadedAt: number | undefined;
+    const answerDeadline = Date.now() + remaining;
+    for (;;) {
+      const now = await readTexts(page);
+      if (now) {
+        if (now.published && !(now.marked && before.published)) return { kind: 'published' };
+        const loaded = now.ready !== 'loading' && (!now.marked || request.resourceType() !== 'document');
+        if (loaded) loadedAt ??= Date.now();
+        if (loadedAt !== undefined && Date.now() - loadedAt >= t.settleMs) {
+          const errors = fieldErrors(before, now);
+          if (now.form && errors.length) return { kind: 'rejected', errors, posted: true };
+          return {
+            kind: 'unknown',
+            reason: `no "published and live" message and no error tied to a field after Publish (HTTP ${status}): ${page.url()} "${now.title}"`,
+          };
+        }
+      }
+      if (Date.now() > answerDeadline) {
+        return { kind: 'unknown', reason: `the page after Publish (HTTP ${status}) did not finish loading` };
+      }
+      await sleep(25);
+    }
+  } finally {
+    page.off('request', onRequest);
+  }
 }

@@ -100,3 +100,45 @@ export function resolveCategory(tree: readonly CategoryNode[], input: string): C
   }
   return { ok: true, nodes, path: nodes.map((n) => n.name).join(CATEGORY_SEPARATOR) };
 }
+
+export interface CategoryTreeDiff {
+  /** Leaf paths only in the new tree. */
+  added: string[];
+  /** Leaf paths only in the old tree (listings on them would now be refused by V&R). */
+  removed: string[];
+  /** Paths whose id changed (the form is chosen by id first). */
+  renumbered: Array<{ path: string; from: number; to: number }>;
+}
+
+function nodesByPath(
+  nodes: readonly CategoryNode[],
+  prefix: readonly string[] = [],
+): Map<string, CategoryNode> {
+  const out = new Map<string, CategoryNode>();
+  for (const node of nodes) {
+    const path = [...prefix, node.name];
+    out.set(path.join(CATEGORY_SEPARATOR), node);
+    for (const [k, v] of nodesByPath(node.children, path)) out.set(k, v);
+  }
+  return out;
+}
+
+/** What changed between two trees (the shipped one and the live one), by leaf path and id. */
+export function diffCategoryTrees(
+  from: readonly CategoryNode[],
+  to: readonly CategoryNode[],
+): CategoryTreeDiff {
+  const a = new Set(leafPaths(from));
+  const b = new Set(leafPaths(to));
+  const before = nodesByPath(from);
+  const renumbered: CategoryTreeDiff['renumbered'] = [];
+  for (const [path, node] of nodesByPath(to)) {
+    const old = before.get(path);
+    if (old && old.id !== node.id) renumbered.push({ path, from: old.id, to: node.id });
+  }
+  return {
+    added: [...b].filter((p) => !a.has(p)),
+    removed: [...a].filter((p) => !b.has(p)),
+    renumbered,
+  };
+}

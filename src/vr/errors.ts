@@ -52,12 +52,3 @@ export const PERSON_NEEDED = 'V&R wants a person: run `vr-lister login`';
 export function isRetryableStatus(status: number): boolean {
   return status === 403 || status === 408 || status === 425 || status === 429 || status >= 500;
 }
-
-/**
- * @deprecated A login page's URL is unknown on the real site: decide from the page itself
- * (readPageSession in page-session.ts). Kept until the form filler stops using it.
- */
-export function isLoginUrl(url: string): boolean {
-  const path = new URL(url).pathname;
-  return path === '/login' || path.startsWith('/login/') || path === '/do_login';
-}

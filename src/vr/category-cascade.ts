@@ -1,0 +1,145 @@
+import type { Page } from 'playwright-core';
+import { type CategoryNode, parseCategoryTree } from './categories.ts';
+
+/**
+ * Reads V&R's category tree from the add form's cascade, as a person would see it: on load only
+ * `categ_level_0` exists; choosing a value makes the next level appear (`categ_level_1`, then 2,
+ * then 3), loaded by the page. Each option of each level is chosen in turn and the sub-level that
+ * appears is read; a level after which nothing appears is a leaf.
+ *
+ * Nothing is waited for by the clock alone: after each choice the page's own requests are counted
+ * until none is in flight and the form has stopped changing (QUIET_MS), and a sub-level counts as
+ * new only when its options differ from what was showing before the choice.
+ *
+ * The page must show the add form (`form#frm_step1`) of a logged-in session. Used by
+ * `vr-lister categories --refresh` and by the live site check.
+ */
+
+export interface CascadeOptions {
+  /** Longest wait for the page to settle after one choice. */
+  stepTimeoutMs: number;
+  /** Called after each top-level category, for progress lines. */
+  onTopLevel?: (name: string, done: number, of: number) => void;
+}
+
+/** Quiet time after the last request or change before a level counts as settled. */
+const QUIET_MS = 100;
+
+// Same-origin fetch/XHR in flight and the form's last change (see listing-form.ts for the why).
+const PROBE = `(() => {
+  if (window.__vrCascadeProbe) return true;
+  const probe = { pending: 0, last: performance.now() };
+  window.__vrCascadeProbe = probe;
+  const touch = () => { probe.last = performance.now(); };
+  const sameOrigin = (url) => {
+    try { return new URL(String(url), location.href).origin === location.origin; } catch (e) { return false; }
+  };
+  const begin = () => { probe.pending += 1; touch(); };
+  const end = () => { probe.pending = Math.max(0, probe.pending - 1); touch(); };
+  if (typeof window.fetch === 'function') {
+    const original = window.fetch;
+    window.fetch = function (input) {
+      const url = typeof input === 'string' || input instanceof URL ? input : input && input.url;
+      if (!sameOrigin(url)) return original.apply(this, arguments);
+      begin();
+      const result = original.apply(this, arguments);
+      result.then(end, end);
+      return result;
+    };
+  }
+  const open = XMLHttpRequest.prototype.open;
+  const send = XMLHttpRequest.prototype.send;
+  XMLHttpRequest.prototype.open = function (method, url) {
+    this.__vrCascadeSameOrigin = sameOrigin(url);
+    return open.apply(this, arguments);
+  };
+  XMLHttpRequest.prototype.send = function () {
+    if (this.__vrCascadeSameOrigin) {
+      begin();
+      this.addEventListener('loadend', end, { once: true });
+    }
+    return send.apply(this, arguments);
+  };
+  new MutationObserver(touch).observe(document.querySelector('form#frm_step1') || document.body, {
+    subtree: true, childList: true, attributes: true, characterData: true,
+  });
+  return true;
+})()`;
+
+const SETTLED = `(() => { const p = window.__vrCascadeProbe;
+  return !p || (p.pending === 0 && performance.now() - p.last >= ${QUIET_MS}); })()`;
+
+/** The options of a level, if its select is there and showing. */
+const READ_LEVEL = `(level) => {
+  const select = document.querySelector('select[name="categ_level_' + level + '"]');
+  if (!select) return [];
+  const shown = select.checkVisibility ? select.checkVisibility({ visibilityProperty: true }) : select.getClientRects().length > 0;
+  if (!shown) return [];
+  return [...select.options]
+    .filter((o) => o.value !== '')
+    .map((o) => ({ value: o.value, name: (o.textContent || '').replace(/\\s+/g, ' ').trim() }));
+}`;
+
+const CHOOSE = `({ level, value }) => {
+  const select = document.querySelector('select[name="categ_level_' + level + '"]');
+  if (!select) return false;
+  select.value = value;
+  select.dispatchEvent(new Event('input', { bubbles: true }));
+  select.dispatchEvent(new Event('change', { bubbles: true }));
+  return select.value === value;
+}`;
+
+interface RawOption {
+  value: string;
+  name: string;
+}
+
+const signature = (options: RawOption[]) => options.map((o) => o.value).join(',');
+
+/** A tree as deep as V&R's cascade goes: the real one has 4 levels; this is a guard against loops. */
+const MAX_LEVELS = 8;
+
+export async function readCategoryCascade(page: Page, options: CascadeOptions): Promise<CategoryNode[]> {
+  if ((await page.locator('form#frm_step1').count()) === 0) {
+    throw new Error(`the add form (form#frm_step1) is not on ${page.url()}`);
+  }
+  await page.evaluate(PROBE);
+  const readLevel = async (level: number): Promise<RawOption[]> =>
+    (await page.evaluate(`(${READ_LEVEL})(${level})`)) as RawOption[];
+  const settle = async (what: string) => {
+    try {
+      await page.waitForFunction(SETTLED, undefined, { timeout: options.stepTimeoutMs, polling: 20 });
+    } catch {
+      throw new Error(
+        `the category cascade was still loading ${options.stepTimeoutMs} ms after choosing ${what}`,
+      );
+    }
+  };
+
+  const walk = async (level: number, path: string[]): Promise<unknown[]> => {
+    const own = await readLevel(level);
+    if (level === 0 && own.length === 0) throw new Error('the add form has no categ_level_0 select');
+    const nodes: unknown[] = [];
+    for (const [index, option] of own.entries()) {
+      const where = [...path, option.name].join('>');
+      const before = signature(await readLevel(level + 1));
+      const chosen = await page.evaluate(`(${CHOOSE})(${JSON.stringify({ level, value: option.value })})`);
+      if (!chosen) throw new Error(`could not choose ${where} (categ_level_${level} = ${option.value})`);
+      await settle(where);
+      const below = await readLevel(level + 1);
+      const opened = below.length > 0 && signature(below) !== before;
+      if (opened && level + 1 >= MAX_LEVELS)
+        throw new Error(`the cascade goes deeper than ${MAX_LEVELS} levels at ${where}`);
+      const id = /^\d+$/.test(option.value) ? Number(option.value) : Number.NaN;
+      nodes.push({
+        id,
+        name: option.name,
+        children: opened ? await walk(level + 1, [...path, option.name]) : [],
+      });
+      if (level === 0) options.onTopLevel?.(option.name, index + 1, own.length);
+    }
+    return nodes;
+  };
+  // Checked like a file: ids must be positive integers, names non-empty.
+  return parseCategoryTree(await walk(0, []), 'the live category cascade');
+}
