@@ -23,8 +23,12 @@ export async function startXvfb(): Promise<VirtualDisplay | undefined> {
     } catch {
       return undefined;
     }
+    let missing = false;
     const started = await new Promise<boolean>((resolve) => {
-      child.once('error', () => resolve(false));
+      child.once('error', (error: NodeJS.ErrnoException) => {
+        missing = error.code === 'ENOENT';
+        resolve(false);
+      });
       child.once('exit', () => resolve(false));
       const poll = setInterval(() => {
         if (existsSync(`/tmp/.X11-unix/X${number}`)) {
@@ -39,6 +43,7 @@ export async function startXvfb(): Promise<VirtualDisplay | undefined> {
     });
     if (started) return { display: `:${number}`, stop: () => child.kill() };
     child.kill();
+    if (missing) return undefined;
   }
   return undefined;
 }
