@@ -26,6 +26,11 @@ const CHROMIUM_ARGS = [
   '--disable-blink-features=AutomationControlled',
 ];
 
+/** Cloudflare's clearance cookie. */
+export const CLEARANCE_COOKIE = 'cf_clearance';
+/** A cf_clearance closer than this to its expiry is renewed before the next step. */
+export const CLEARANCE_RENEW_MARGIN_MS = 60_000;
+
 /** While blocked, how often a worker looks at the site again by itself (a new stored session is seen at once). */
 export const BLOCKED_RECHECK_MS = 60_000;
 
@@ -160,6 +165,9 @@ export class BrowserSession {
   #reported: SiteState | undefined;
   #sandboxWarned = false;
   #display: VirtualDisplay | undefined;
+  #challengedAt = new WeakMap<Page, number>();
+  /** When the cf_clearance in hand was first seen, to tell how long such a cookie lives. */
+  #clearanceSeen: { value: string; at: number } | undefined;
   /** The login in progress: callers running side by side (page and AJAX) share one. */
   #loggingIn: Promise<void> | undefined;
   #launching: Promise<void> | undefined;
@@ -208,11 +216,30 @@ export class BrowserSession {
   async page(): Promise<Page> {
     await this.#ensureBrowser();
     if (!this.#page || this.#page.isClosed()) {
-      this.#page = await this.#context!.newPage();
+      this.#page = this.#watched(await this.#context!.newPage());
       this.#page.setDefaultTimeout(this.options.pageTimeoutMs);
       this.#page.setDefaultNavigationTimeout(this.options.pageTimeoutMs);
     }
     return this.#page;
+  }
+
+  /**
+   * Notes every challenge the page's own navigations meet: in `auto` mode it clears in
+   * milliseconds, so by the time a step fails on it the page may look normal again.
+   */
+  #watched(page: Page): Page {
+    page.on('response', (response) => {
+      if (isChallengeResponse(response) && response.request().isNavigationRequest()) {
+        this.#challengedAt.set(page, Date.now());
+      }
+    });
+    return page;
+  }
+
+  /** The page met a challenge since `since`, or shows one now. */
+  async #challenged(page: Page, since: number): Promise<boolean> {
+    if ((this.#challengedAt.get(page) ?? 0) >= since) return true;
+    return this.onChallenge(page);
   }
 
   /** The browser context, e.g. for a Playwright trace of a step. */
@@ -427,11 +454,35 @@ export class BrowserSession {
 
   /** Logs in unless the session is already known to be good. */
   async ensureLoggedIn(): Promise<void> {
-    if (this.#loggedIn && this.#browser?.isConnected()) return;
+    if (this.#loggedIn && this.#browser?.isConnected()) {
+      if (!(await this.#clearanceRunningOut())) return;
+      // Renewed now, between steps, rather than met at Publish, where a challenge makes the
+      // outcome unknown.
+      this.#log.info('cf_clearance runs out soon: passing the challenge again now');
+      await this.#context!.clearCookies({ name: CLEARANCE_COOKIE }).catch(() => {});
+      this.#loggedIn = false;
+    }
     this.#loggingIn ??= this.#establish().finally(() => {
       this.#loggingIn = undefined;
     });
     await this.#loggingIn;
+  }
+
+  /**
+   * True when the cf_clearance cookie expires within a step's reach: a minute, or half of its
+   * lifetime when it lives shorter than two.
+   */
+  async #clearanceRunningOut(): Promise<boolean> {
+    const cookies = await this.#context?.cookies(this.options.site.baseUrl).catch(() => []);
+    const clearance = cookies?.find((c) => c.name === CLEARANCE_COOKIE);
+    if (!clearance || clearance.expires <= 0) return false;
+    const now = Date.now();
+    if (this.#clearanceSeen?.value !== clearance.value)
+      this.#clearanceSeen = { value: clearance.value, at: now };
+    const expiresAt = clearance.expires * 1000;
+    const lifetime = expiresAt - this.#clearanceSeen.at;
+    const margin = Math.min(CLEARANCE_RENEW_MARGIN_MS, lifetime / 2);
+    return expiresAt - now < margin;
   }
 
   /** Marks the session as expired, so the next ensureLoggedIn looks again (and logs in if it must). */
@@ -556,18 +607,19 @@ export class BrowserSession {
       await this.ensureLoggedIn();
       const generation = this.#sessionGeneration;
       const page = await this.page();
+      const started = Date.now();
       let result: T | typeof SESSION_EXPIRED;
       try {
         result = await step(page);
       } catch (error) {
-        if (attempt === 0 && !(error instanceof VrBlockedError) && (await this.onChallenge(page))) {
+        if (attempt === 0 && !(error instanceof VrBlockedError) && (await this.#challenged(page, started))) {
           await this.#passChallenge(page);
           continue;
         }
         throw error;
       }
       if (result !== SESSION_EXPIRED) return result;
-      if (await this.onChallenge(page)) {
+      if (await this.#challenged(page, started)) {
         await this.#passChallenge(page);
         continue;
       }
@@ -602,7 +654,7 @@ export class BrowserSession {
   async #ajax(): Promise<Page> {
     await this.#ensureBrowser();
     if (!this.#ajaxPage || this.#ajaxPage.isClosed()) {
-      const page = await this.#context!.newPage();
+      const page = this.#watched(await this.#context!.newPage());
       page.setDefaultTimeout(this.options.pageTimeoutMs);
       page.setDefaultNavigationTimeout(this.options.pageTimeoutMs);
       this.#ajaxPage = page;
