@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Queue } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
+import { loadConfig } from '../src/config.ts';
 import { type RunningProcess, startCreationProcess } from '../src/creation/main.ts';
 import { silentLogger } from '../src/logger.ts';
 import type { Producer } from '../src/producer/producer.ts';
@@ -117,6 +118,27 @@ test('cookies from a personâ€™s browser: Playwright storage state, an extensionâ
     ],
   );
   assert.throws(() => parseCookieFile('only\ttwo\n'), /line 1: expected 7 tab-separated fields/);
+});
+
+test('session settings are checked at start-up, naming the variable and never showing the key', () => {
+  assert.throws(
+    () => loadConfig({ VR_USER_AGENT: 'Mozilla/5.0 HeadlessChrome/131.0.0.0' }),
+    /VR_USER_AGENT: must not say Headless/,
+  );
+  assert.throws(
+    () => loadConfig({ VR_SESSION_KEY: 'short-secret' }),
+    (error: Error) =>
+      /VR_SESSION_KEY: must be at least 16 characters/.test(error.message) &&
+      !error.message.includes('short-secret'),
+  );
+  assert.throws(
+    () => loadConfig({ VR_CHALLENGE_WAIT_MS: 'soon' }),
+    /VR_CHALLENGE_WAIT_MS: must be a whole number/,
+  );
+  const config = loadConfig({ VR_HEADED: 'on', VR_CHALLENGE_WAIT_MS: '5000' });
+  assert.equal(config.vrHeaded, true);
+  assert.equal(config.challengeWaitMs, 5000);
+  assert.equal(loadConfig({}).challengeWaitMs, 30_000);
 });
 
 describe('one V&R session for every worker', () => {
@@ -280,6 +302,26 @@ describe('one V&R session for every worker', () => {
     await api.close();
     api = undefined;
   });
+
+  for (const variant of [1, 2, 3, 4, 5]) {
+    test(`variant ${variant}, behind the gate with headless browsers refused: creation and resolution through the browser alone`, async () => {
+      const sim = await freshRun({
+        cloudflare: 'auto',
+        cloudflareHeadlessBlock: true,
+        variant,
+        sessionTtlMs: 0,
+      });
+      workers(sim, {});
+      const prefix = `VAR${variant}`;
+      await producer.enqueueListings(listings(prefix, 3));
+      await allCompleted(prefix, 3);
+      await onceEach(sim, prefix, 3);
+      const counters = sim.state().counters;
+      assert.equal(counters.refusedRequests, 0);
+      assert.equal(counters.headlessBlocked, 0);
+      assert.equal(counters.logins, 1);
+    });
+  }
 
   test('gate interactive: blocked within VR_CHALLENGE_WAIT_MS with jobs queued and tries unused; a session import unblocks them without a restart', async () => {
     const sim = await freshRun({ cloudflare: 'interactive' });
