@@ -1,4 +1,5 @@
 import { type DestinationStream, type Logger, pino } from 'pino';
+import { serializeError } from './safe-errors.ts';
 
 export type { Logger };
 
@@ -49,6 +50,9 @@ export function createLogger(
       level,
       base: { pid: process.pid, ...bindings },
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      // Every error logged, Error or string: its first line and stack frames, no Playwright call
+      // log, no cookie or credentials (src/safe-errors.ts).
+      serializers: { err: serializeError },
     },
     stream,
   );
