@@ -1,5 +1,5 @@
 import { type DestinationStream, type Logger, pino } from 'pino';
-import { serializeError } from './safe-errors.ts';
+import { safeErrorMessage, serializeError } from './safe-errors.ts';
 
 export type { Logger };
 
@@ -53,6 +53,16 @@ export function createLogger(
       // Every error logged, Error or string: its first line and stack frames, no Playwright call
       // log, no cookie or credentials (src/safe-errors.ts).
       serializers: { err: serializeError },
+      hooks: {
+        // `logger.error(error)` makes the error's whole message the line's msg: the first line only.
+        logMethod(args, method) {
+          const [first, ...rest] = args as unknown[];
+          if (first instanceof Error && typeof rest[0] !== 'string') {
+            return method.apply(this, [{ err: first }, safeErrorMessage(first)] as never);
+          }
+          return method.apply(this, args);
+        },
+      },
     },
     stream,
   );

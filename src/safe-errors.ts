@@ -119,7 +119,7 @@ export function serializeError(value: unknown, depth = 0): unknown {
   if (!(value instanceof Error)) return value;
   const message = safeErrorMessage(value);
   const out: SerializedError = {
-    type: value.constructor?.name ?? value.name,
+    type: value.name,
     message,
     stack: safeStack(value, message),
   };
