@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { createGzip } from 'node:zlib';
 import sharp from 'sharp';
 import { ConfigError, loadConfig, parseHostList } from '../src/config.ts';
-import { nonPublicRange } from '../src/images/address-policy.ts';
+import { checkedAddress, nonPublicRange } from '../src/images/address-policy.ts';
 import { ImageRejectedError } from '../src/images/image-rejected-error.ts';
 import {
   PHOTO_SOURCE_MAX_BYTES,
@@ -320,6 +320,39 @@ describe('photos: downloading, refusing, converting', () => {
     for (const address of ['93.184.216.34', '8.8.8.8', '2606:4700::1111']) {
       assert.equal(nonPublicRange(address), undefined, address);
     }
+  });
+
+  test('a name is refused when any of its addresses is not public, and the address checked is the one used', async () => {
+    const answers: Record<string, { address: string; family: 4 | 6 }[]> = {
+      'mixed.example': [
+        { address: '93.184.216.34', family: 4 },
+        { address: '10.0.0.7', family: 4 },
+      ],
+      'mapped.example': [{ address: '::ffff:169.254.169.254', family: 6 }],
+      'public.example': [
+        { address: '2606:4700::1111', family: 6 },
+        { address: '93.184.216.34', family: 4 },
+      ],
+    };
+    const resolve = async (host: string) => answers[host] ?? [];
+    const check = (url: string, allow = '') => checkedAddress(new URL(url), parseHostList(allow), resolve);
+    assert.deepEqual(await check('http://mixed.example/a.jpg'), {
+      refused:
+        'mixed.example resolves to 10.0.0.7, in the private range (allow it on purpose with IMAGE_ALLOW_HOSTS)',
+    });
+    assert.match(
+      JSON.stringify(await check('http://mapped.example/a.jpg')),
+      /169\.254\.169\.254, in the linkLocal range/,
+    );
+    assert.deepEqual(await check('https://public.example/a.jpg'), { address: '2606:4700::1111', family: 6 });
+    // Allowed by name (any address), or by the private address itself, on the port given.
+    assert.deepEqual(await check('http://mixed.example/a.jpg', 'mixed.example'), {
+      address: '93.184.216.34',
+      family: 4,
+    });
+    assert.ok('address' in (await check('http://mixed.example:8080/a.jpg', '10.0.0.7:8080')));
+    assert.ok('refused' in (await check('http://mixed.example/a.jpg', '10.0.0.7:8080')));
+    assert.deepEqual(await check('http://nothing.example/'), { refused: 'nothing.example has no address' });
   });
 
   test('a photo that can never succeed fails at once; a 5xx or a timeout may be tried again', async () => {
