@@ -10,9 +10,10 @@ COPY data ./data
 RUN npm ci --no-audit --no-fund
 
 FROM node:20-bookworm-slim AS runtime
-# Debian's Chromium: Playwright can't download its own browser, and needs none.
+# Debian's Chromium: Playwright can't download its own browser, and needs none. Xvfb (and xauth
+# for xvfb-run) gives VR_HEADED=on and `vr-lister login --headed` a display inside the container.
 RUN apt-get update \
-  && apt-get install -y --no-install-recommends chromium fonts-liberation \
+  && apt-get install -y --no-install-recommends chromium fonts-liberation xvfb xauth \
   && rm -rf /var/lib/apt/lists/*
 ENV NODE_ENV=production \
     CHROMIUM_PATH=/usr/bin/chromium \
@@ -23,6 +24,8 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean -
 COPY --from=build /app/dist ./dist
 COPY drizzle ./drizzle
 COPY data ./data
+# Not root: Chromium then runs in its sandbox, given the user namespaces it needs (compose.yaml's
+# seccomp profile, deploy/chromium-seccomp.json).
 USER node
 EXPOSE 3000
 # Postgres and Redis answer (and, with --worker, a worker of that kind is connected). compose.yaml

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { commandCheckSite } from './cli/check-site.ts';
 import {
   commandEnqueue,
   commandHealth,
@@ -10,6 +11,7 @@ import {
 import { err, out, UsageError } from './cli/common.ts';
 import { commandDemo } from './cli/demo.ts';
 import { commandApi, commandStart, commandWorker } from './cli/processes.ts';
+import { commandLogin, commandSession, PersonActionError } from './cli/session.ts';
 import { commandWatch } from './cli/watch.ts';
 import { ConfigError } from './config.ts';
 import { ValidationError } from './listing.ts';
@@ -40,6 +42,14 @@ Commands:
                            --json prints one JSON object per refresh (NDJSON); Ctrl-C stops
   demo [--json]            enqueue 12 sample listings into the running system (npm start) and show
                            their V&R ids arriving; exit 0 once all are completed (npm run demo)
+  login [--headed] [--timeout S]
+                           open Chromium on V&R, wait for Cloudflare's challenge (click it in a visible
+                           browser when it asks), log in, and store the session every worker uses
+  session import FILE [--user-agent UA]
+                           store cookies copied from your own browser (Playwright storage state, a
+                           JSON cookie list, or Netscape cookies.txt) as the session every worker uses
+  check-site [--json]      check V&R against what vr-lister needs (reachable, login, brand check, the
+                           add form's elements, the category tree, the export); changes nothing
   health [--worker create|resolve] [--json]
                            exit 0 when Postgres and Redis answer (and such a worker is connected)
   categories [--refresh] [--json]
@@ -90,6 +100,12 @@ async function main(argv: string[]): Promise<void> {
       const { commandCategories } = await import('./cli/categories.ts');
       return commandCategories(args);
     }
+    case 'login':
+      return commandLogin(args);
+    case 'session':
+      return commandSession(args);
+    case 'check-site':
+      return commandCheckSite(args);
     default:
       throw new UsageError(`unknown command: ${command}\n\n${HELP}`);
   }
@@ -104,7 +120,11 @@ main(process.argv.slice(2)).catch((error: unknown) => {
     for (const e of error.errors)
       err(`  ${e.index === undefined ? '' : `listing ${e.index}: `}${e.field} ${e.message}`);
     process.exitCode = 1;
-  } else if (error instanceof AlreadyListedError || error instanceof QueueUnavailableError) {
+  } else if (
+    error instanceof AlreadyListedError ||
+    error instanceof QueueUnavailableError ||
+    error instanceof PersonActionError
+  ) {
     err(error.message);
     process.exitCode = 1;
   } else if (String((error as { code?: string }).code).startsWith('ERR_PARSE_ARGS')) {

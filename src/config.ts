@@ -188,6 +188,15 @@ const envSchema = z.object({
   ARTIFACTS_DIR: z.string().trim().min(1).default('./artifacts'),
   ARTIFACTS_RETENTION_DAYS: int(1, 3650).default(7),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  VR_SESSION_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
+  VR_USER_AGENT: z
+    .string()
+    .trim()
+    .min(1)
+    .refine((v) => !/headless/i.test(v), 'must not say Headless: that is what gives automation away')
+    .optional(),
+  VR_HEADED: onOff.default(false),
+  VR_CHALLENGE_WAIT_MS: int(0, 10 * 60_000).default(30_000),
 });
 
 export type Env = z.input<typeof envSchema>;
@@ -230,6 +239,14 @@ export interface Config {
   /** How long a crashed worker's job stays locked before another worker takes it over. */
   workerLockMs: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Encrypts the stored V&R browser session (AES-256-GCM) when set. */
+  vrSessionKey: string | undefined;
+  /** The User-Agent for a session we start ourselves; a stored session keeps the one it was issued to. */
+  vrUserAgent: string | undefined;
+  /** A visible browser (needs a display: xvfb-run, or the image's Xvfb). */
+  vrHeaded: boolean;
+  /** How long Cloudflare's challenge gets to clear by itself before V&R counts as blocked. */
+  challengeWaitMs: number;
   /** What a listing gets when it leaves out its category or shipping (VR_DEFAULT_CATEGORY, VR_SHIPPING_FEES, VR_LOCAL_PICKUP). */
   listingDefaults: ListingDefaults;
   /** Where evidence of an unexpected page is saved, one folder per job. */
@@ -251,7 +268,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     const lines = parsed.error.issues.map((issue) => {
       const name = String(issue.path[0] ?? 'environment');
       const shown =
-        name.includes('PASSWORD') || name.includes('TOKEN') ? '' : ` (got ${JSON.stringify(present[name])})`;
+        name.includes('PASSWORD') || name.includes('TOKEN') || name.includes('KEY')
+          ? ''
+          : ` (got ${JSON.stringify(present[name])})`;
       return `  ${name}: ${issue.message}${present[name] === undefined ? '' : shown}`;
     });
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
@@ -296,6 +315,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     workerLockMs: e.WORKER_LOCK_MS,
     logLevel: e.LOG_LEVEL,
+    vrSessionKey: e.VR_SESSION_KEY,
+    vrUserAgent: e.VR_USER_AGENT,
+    vrHeaded: e.VR_HEADED,
+    challengeWaitMs: e.VR_CHALLENGE_WAIT_MS,
     listingDefaults: {
       ...(e.VR_DEFAULT_CATEGORY === undefined ? {} : { category: e.VR_DEFAULT_CATEGORY }),
       ...(e.VR_SHIPPING_FEES === undefined ? {} : { shippingFees: e.VR_SHIPPING_FEES }),

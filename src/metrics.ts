@@ -1,10 +1,12 @@
 import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
 import { collectDefaultMetrics, type Metric, Registry } from 'prom-client';
 import type { Database } from './db/client.ts';
 import { countByStatus } from './db/queries.ts';
 import type { JobStatus } from './db/schema.ts';
 import { withTimeout } from './lifecycle.ts';
 import type { Logger } from './logger.ts';
+import { readSiteState, SITE_STATES, type SiteState } from './vr/site-state.ts';
 
 /** Resolution run duration buckets, in seconds: a run is one export download (30 to 60 s on V&R). */
 export const RUN_DURATION_BUCKETS = [1, 5, 15, 30, 60, 120, 300, 600, 1800] as const;
@@ -48,6 +50,8 @@ export interface Snapshot {
   durations: RunDurations[];
   /** Null when Redis did not answer: the queue series are left out rather than shown as zero. */
   queues: { queue: string; counts: Record<string, number> }[] | null;
+  /** V&R's state as the workers last saw it; null when Redis did not answer. */
+  siteState: SiteState | null;
 }
 
 export interface MetricsDeps {
@@ -55,9 +59,11 @@ export interface MetricsDeps {
   queues: Queue[];
   logger: Logger;
   redisTimeoutMs?: number;
+  /** Where the workers publish V&R's state (blocked, login refused). */
+  siteState?: { redis: Redis; queuePrefix: string };
 }
 
-async function readDatabase(database: Database): Promise<Omit<Snapshot, 'queues'>> {
+async function readDatabase(database: Database): Promise<Omit<Snapshot, 'queues' | 'siteState'>> {
   const { sql } = database;
   const bucketColumns = RUN_DURATION_BUCKETS.map(
     (le, i) => sql`, (count(*) filter (where duration_ms <= ${le * 1000}))::int as ${sql(`b${i}`)}`,
@@ -120,6 +126,17 @@ async function readQueues(deps: MetricsDeps): Promise<Snapshot['queues']> {
   }
 }
 
+async function readSite(deps: MetricsDeps): Promise<SiteState | null> {
+  if (!deps.siteState) return null;
+  try {
+    const { redis, queuePrefix } = deps.siteState;
+    return (await withTimeout(readSiteState(redis, queuePrefix), deps.redisTimeoutMs ?? 2_000, 'Redis'))
+      .state;
+  } catch {
+    return null;
+  }
+}
+
 /**
  * A per-app registry (tests build several apps). The vr-lister series are computed from one
  * snapshot taken at scrape time, so the API reports the truth whichever process did the work.
@@ -154,6 +171,15 @@ export function createMetrics(deps: MetricsDeps) {
   define('vr_lister_redis_up', '1 when Redis answered the queue counts of this scrape', 'gauge', (s) => [
     { value: s.queues ? 1 : 0 },
   ]);
+  define(
+    'vr_lister_vr_session_state',
+    'V&R as the workers last saw it: 1 for the current state (ok, blocked: Cloudflare wants a person, login_refused)',
+    'gauge',
+    (s) =>
+      s.siteState
+        ? SITE_STATES.map((state) => ({ labels: { state }, value: state === s.siteState ? 1 : 0 }))
+        : [],
+  );
   define('vr_lister_listings', 'Listings (vr_jobs rows) by status', 'gauge', (s) =>
     Object.entries(s.statuses).map(([status, value]) => ({ labels: { status }, value })),
   );
@@ -230,8 +256,12 @@ export function createMetrics(deps: MetricsDeps) {
     contentType: registry.contentType,
     /** Takes the snapshot, then renders every series from it (and the process's own metrics). */
     async render(): Promise<string> {
-      const [database, queues] = await Promise.all([readDatabase(deps.database), readQueues(deps)]);
-      current = { ...database, queues };
+      const [database, queues, siteState] = await Promise.all([
+        readDatabase(deps.database),
+        readQueues(deps),
+        readSite(deps),
+      ]);
+      current = { ...database, queues, siteState };
       return registry.metrics();
     },
   };

@@ -12,6 +12,8 @@ export interface CreateJobData {
   productRef: string;
   /** Set while V&R or Postgres is unavailable: tries then wait without using up attempts. */
   outage?: { since: string; delays: number };
+  /** Set while V&R wants a person (blocked, or the login refused): released when a session is stored. */
+  heldFor?: 'blocked' | 'login_refused';
 }
 
 /** BullMQ ids can't be plain integers; the generation makes a manual retry's job new. */

@@ -98,6 +98,11 @@ test('each compose rule catches what it is about', () => {
       /worker-resolve: the healthcheck/,
     ],
     ['no init', (c) => delete c.services['worker-create']!.init, /worker-create: no init/],
+    [
+      'Chromium unsandboxable',
+      (c) => delete c.services['worker-resolve']!.security_opt,
+      /worker-resolve: no seccomp profile/,
+    ],
     ['short grace', (c) => (c.services['worker-create']!.stop_grace_period = '60s'), /SHUTDOWN_TIMEOUT/],
     ['no grace', (c) => delete c.services.redis!.stop_grace_period, /redis: no stop_grace_period/],
     ['simulator always on', (c) => delete c.services.simulator!.profiles, /demo profile/],

@@ -8,7 +8,8 @@ import { CREATE_QUEUE, type CreateJobData } from '../src/queues.ts';
 import { runFlush, suspectExport } from '../src/resolution/flush.ts';
 import { startResolutionProcess } from '../src/resolution/main.ts';
 import { type Simulator, startSimulator } from '../src/simulator/server.ts';
-import { VrHttpSession } from '../src/vr/http-session.ts';
+import type { BrowserSession } from '../src/vr/browser-session.ts';
+import { openBrowserSession } from '../src/vr/open-session.ts';
 import { captureLogs, WARN } from './helpers/log-capture.ts';
 import { setupServices, TEST_LISTING_DEFAULTS, type TestServices, waitFor } from './helpers/services.ts';
 
@@ -254,18 +255,26 @@ describe('exports that time out, arrive cut short or arrive suspiciously small',
     });
   });
 
+  let exportSession: BrowserSession | undefined;
   after(async () => {
     await creation.stop();
+    await exportSession?.close();
     await sim.close();
     await services.cleanup();
   });
 
   const flush = (overrides: Record<string, string> = {}) => {
     const config = services.config({ FLUSH_SETTLE_MS: '0', ...overrides });
+    exportSession ??= openBrowserSession({
+      config,
+      site: site(sim),
+      database: services.database,
+      logger: silentLogger,
+    });
     return runFlush(
       {
         database: services.database,
-        session: new VrHttpSession(site(sim), silentLogger, config.pageTimeoutMs),
+        session: exportSession,
         config,
         logger: silentLogger,
       },

@@ -16,7 +16,9 @@ import { createMetrics } from '../metrics.ts';
 import { CREATE_QUEUE, type CreateJobData, creationJobOptions, RESOLVE_QUEUE } from '../queues.ts';
 import { runFlush } from '../resolution/flush.ts';
 import type { FlushJobData } from '../resolution/trigger.ts';
-import { VrHttpSession } from '../vr/http-session.ts';
+import type { BrowserSession } from '../vr/browser-session.ts';
+import { openBrowserSession } from '../vr/open-session.ts';
+import { readSiteState } from '../vr/site-state.ts';
 import { registerAuth } from './auth.ts';
 import { registerBoard } from './board.ts';
 import type { ApiContext } from './context.ts';
@@ -108,8 +110,19 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
       markerTemplate: config.refMarkerTemplate,
     },
   };
-  const session = new VrHttpSession(site, logger, config.pageTimeoutMs);
-  const metrics = createMetrics({ database, queues: [createQueue, resolveQueue], logger });
+  // A Chromium only when someone asks for a flush here (POST /api/vr/resolve-pending), kept after.
+  let session: BrowserSession | undefined;
+  const exportSession = () => {
+    session ??= openBrowserSession({ config, site, database, logger, redis });
+    return session;
+  };
+  app.addHook('onClose', async () => session?.close());
+  const metrics = createMetrics({
+    database,
+    queues: [createQueue, resolveQueue],
+    logger,
+    siteState: { redis, queuePrefix: prefix },
+  });
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const { status, body } = errorBody(error);
@@ -136,10 +149,20 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     const text = await metrics.render();
     return reply.type(metrics.contentType).send(text);
   });
-  app.get('/api/vr/resolution-status', async () => resolutionStatus(database.db));
+  app.get('/api/vr/resolution-status', async () => {
+    const [status, site] = await Promise.all([
+      resolutionStatus(database.db),
+      withTimeout(readSiteState(redis, config.queuePrefix), READY_TIMEOUT_MS, 'Redis').catch(() => null),
+    ]);
+    // What the workers last saw of V&R; never the session itself.
+    return {
+      ...status,
+      site_state: site ? { state: site.state, message: site.message, since: site.since || null } : null,
+    };
+  });
   app.post('/api/vr/resolve-pending', async (_request, reply) => {
     try {
-      const result = await runFlush({ database, session, config, logger }, 'api');
+      const result = await runFlush({ database, session: exportSession(), config, logger }, 'api');
       return { resolved: result.resolved, failed: result.failed + result.needsReview, errors: result.errors };
     } catch (error) {
       // Nothing was written; the message (a V&R or export problem) is what the operator needs.

@@ -1,9 +1,10 @@
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { loadConfig, requireVrSite } from '../config.ts';
-import { BrowserSession, SESSION_EXPIRED } from '../creation/browser.ts';
 import { FORM_PATH, openForm } from '../creation/listing-form.ts';
+import { connectDatabase } from '../db/client.ts';
 import { createLogger } from '../logger.ts';
+import { SESSION_EXPIRED } from '../vr/browser-session.ts';
 import {
   type CategoryNode,
   diffCategoryTrees,
@@ -12,6 +13,7 @@ import {
   shippedCategoryTree,
 } from '../vr/categories.ts';
 import { readCategoryCascade } from '../vr/category-cascade.ts';
+import { openBrowserSession } from '../vr/open-session.ts';
 import { err, out } from './common.ts';
 
 /** The live tree, read from the add form's cascade in a logged-in Chromium. */
@@ -19,12 +21,9 @@ async function readLiveTree(quiet: boolean): Promise<CategoryNode[]> {
   const config = loadConfig();
   const site = requireVrSite(config);
   const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
-  const browser = new BrowserSession({
-    site,
-    chromiumPath: config.chromiumPath,
-    pageTimeoutMs: config.pageTimeoutMs,
-    logger,
-  });
+  // The shared session (vr-lister login), as the workers use it.
+  const database = connectDatabase(config.databaseUrl, { max: 2 });
+  const browser = openBrowserSession({ config, site, database, logger });
   try {
     const page = await browser.withLogin(async (p) => {
       const opened = await openForm(p, browser.url(FORM_PATH));
@@ -36,6 +35,7 @@ async function readLiveTree(quiet: boolean): Promise<CategoryNode[]> {
     });
   } finally {
     await browser.close();
+    await database.close();
   }
 }
 

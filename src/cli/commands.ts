@@ -1,15 +1,17 @@
 import { parseArgs } from 'node:util';
 import { Queue } from 'bullmq';
-import { loadConfig, requireVrSite } from '../config.ts';
+import { type Config, loadConfig, requireVrSite } from '../config.ts';
 import { connectDatabase } from '../db/client.ts';
 import { runMigrations } from '../db/migrate.ts';
 import { jobView, listJobs, statusReport } from '../db/queries.ts';
 import { JOB_STATUSES, type JobStatus } from '../db/schema.ts';
+import { withTimeout } from '../lifecycle.ts';
 import { validateListings } from '../listing.ts';
 import { createLogger } from '../logger.ts';
 import { readListingsFile } from '../producer/input-file.ts';
 import type { EnqueuedJob } from '../producer/producer.ts';
 import { CREATE_QUEUE, createRedis, RESOLVE_QUEUE } from '../queues.ts';
+import { readSiteState, type SiteStateRecord, siteStateLine } from '../vr/site-state.ts';
 import { out, positiveInt, producerFromConfig, UsageError, withDatabase } from './common.ts';
 import { progressReporter } from './progress.ts';
 
@@ -52,14 +54,32 @@ export async function commandEnqueue(args: string[]): Promise<void> {
   out(`${created} listing(s) enqueued, ${jobs.length - created} already in the pipeline.`);
 }
 
+/** V&R's state as the workers published it; null when Redis doesn't answer within 2 s. */
+async function siteStateFor(config: Config): Promise<SiteStateRecord | null> {
+  const redis = createRedis(config.redisUrl, { forProducer: true });
+  redis.on('error', () => {});
+  try {
+    return await withTimeout(readSiteState(redis, config.queuePrefix), 2_000, 'Redis');
+  } catch {
+    return null;
+  } finally {
+    redis.disconnect();
+  }
+}
+
 export async function commandStatus(args: string[]): Promise<void> {
   const { values } = parseArgs({ args, options: jsonOption });
   const config = loadConfig();
-  const report = await withDatabase(config, ({ db }) => statusReport(db));
+  const [report, site] = await Promise.all([
+    withDatabase(config, ({ db }) => statusReport(db)),
+    siteStateFor(config),
+  ]);
   if (values.json) {
-    out(JSON.stringify(report));
+    out(JSON.stringify({ ...report, site_state: site }));
     return;
   }
+  // First, and loud: nothing moves until a person acts.
+  if (site && site.state !== 'ok') out(`V&R: ${siteStateLine(site)}\n`);
   for (const status of JOB_STATUSES) out(`${status.padEnd(22)} ${report.counts[status]}`);
   out(
     `pending resolutions    ${report.pending_count}${report.oldest_pending ? ` (oldest ${report.oldest_pending})` : ''}`,
@@ -120,10 +140,10 @@ export async function commandResolve(args: string[]): Promise<void> {
   const site = requireVrSite(config);
   const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
   const { runFlush } = await import('../resolution/flush.ts');
-  const { VrHttpSession } = await import('../vr/http-session.ts');
+  const { openBrowserSession } = await import('../vr/open-session.ts');
   const database = connectDatabase(config.databaseUrl, { max: 3 });
+  const session = openBrowserSession({ config, site, database, logger });
   try {
-    const session = new VrHttpSession(site, logger, config.pageTimeoutMs);
     const result = await runFlush({ database, session, config, logger }, 'cli');
     const summary = {
       resolved: result.resolved,
@@ -138,6 +158,7 @@ export async function commandResolve(args: string[]): Promise<void> {
       for (const e of result.errors) out(`  ${e}`);
     }
   } finally {
+    await session.close();
     await database.close();
   }
 }

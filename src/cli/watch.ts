@@ -7,6 +7,7 @@ import { JOB_STATUSES, type JobStatus } from '../db/schema.ts';
 import { colorAllowed } from '../logger.ts';
 import { CREATE_QUEUE, type CreateJobData, createRedis, RESOLVE_QUEUE } from '../queues.ts';
 import { FLUSH_JOB, type FlushJobData } from '../resolution/trigger.ts';
+import { readSiteState, type SiteStateRecord, siteStateLine } from '../vr/site-state.ts';
 import { interrupted, out, positiveInt, UsageError } from './common.ts';
 
 /** What `vr-lister watch` shows, and prints as one JSON object per refresh with --json. */
@@ -22,6 +23,8 @@ export interface WatchSnapshot {
   flush_running: { reason: string; since: string | null } | null;
   /** The next flush waiting in the resolution queue, and when it is due. */
   next_flush: { reason: string; state: 'waiting' | 'delayed'; due_at: string } | null;
+  /** V&R as the workers last saw it (blocked, login refused); null when Redis did not answer. */
+  site_state?: SiteStateRecord | null;
   /** Only when watching particular jobs (the demo): those jobs, as `vr-lister jobs --json` shows them. */
   jobs?: JobView[];
 }
@@ -72,11 +75,12 @@ export function openWatchSources(config: Config): WatchSources {
   return {
     async snapshot(trackedIds) {
       const { db } = database;
-      const [report, [creating], [active], flushes, tracked] = await Promise.all([
+      const [report, [creating], [active], flushes, site, tracked] = await Promise.all([
         statusReport(db),
         listJobs(db, { status: 'in_progress', limit: 1 }),
         createQueue.getActive(0, 0),
         flushSchedule(queue),
+        readSiteState(connection, config.queuePrefix).catch(() => null),
         trackedIds?.length
           ? listJobs(db, {
               afterId: Math.min(...trackedIds) - 1,
@@ -102,6 +106,7 @@ export function openWatchSources(config: Config): WatchSources {
             }
           : null,
         ...flushes,
+        site_state: site,
         ...(tracked ? { jobs: tracked.filter((row) => wanted.has(row.id)).map(jobView) } : {}),
       };
     },
@@ -168,8 +173,10 @@ export function renderWatch(s: WatchSnapshot, o: RenderOptions): string {
   const creating = s.creating
     ? `${s.creating.productRef} (attempt ${s.creating.attempt}, ${formatAge(o.now - Date.parse(s.creating.since))})`
     : null;
+  const site = s.site_state && s.site_state.state !== 'ok' ? siteStateLine(s.site_state) : null;
   if (!o.tty) {
     return [
+      ...(site ? [`V&R: ${site}`] : []),
       `${s.at} ${JOB_STATUSES.map((status) => `${status}=${s.counts[status]}`).join(' ')}`,
       `creating: ${creating ?? 'nothing'}`,
       `flush: ${describeFlush(s, o.now)}`,
@@ -182,6 +189,7 @@ export function renderWatch(s: WatchSnapshot, o: RenderOptions): string {
     `  creating   ${creating ? paint('36', creating) : paint('2', 'nothing')}`,
     `  flush      ${describeFlush(s, o.now)}`,
   ];
+  if (site) lines.splice(1, 0, `  ${paint('1', paint('31', `V&R: ${site}`))}`);
   const last = s.last_resolution;
   if (last)
     lines.push(

@@ -7,8 +7,10 @@ import { preparePhotos } from '../images/prepare-photos.ts';
 import { completeListing, type Listing, parseProcessingTime, ValidationError } from '../listing.ts';
 import type { Logger } from '../logger.ts';
 import { brandKey, descriptionHash, finishKey, markerFor, modelKey } from '../resolution/normalize.ts';
+import { checkBrand } from '../vr/brand-check.ts';
+import { type BrowserSession, SESSION_EXPIRED } from '../vr/browser-session.ts';
 import { resolveCategory, shippedCategoryTree } from '../vr/categories.ts';
-import { isLoginUrl, isRetryableStatus, VrRejectedError, VrUnavailableError } from '../vr/errors.ts';
+import { VrLoginError, VrRejectedError } from '../vr/errors.ts';
 import {
   beginStepTrace,
   captureEvidence,
@@ -17,7 +19,6 @@ import {
   jobArtifactsDir,
   recordArtifacts,
 } from './artifacts.ts';
-import { type BrowserSession, SESSION_EXPIRED } from './browser.ts';
 import {
   describeFieldErrors,
   FORM_PATH,
@@ -144,17 +145,8 @@ export async function markOutcomeUnknown(db: Db, rowId: number, reason: string):
 
 /** V&R's brand id for the listing's brand, or the fallback brand's when the listing allows it. */
 async function resolveBrand(deps: CreationDeps, listing: Listing): Promise<{ name: string; id: number }> {
-  const check = async (name: string): Promise<number> =>
-    deps.browser.withLogin(async () => {
-      const response = await deps.browser.postForm('/ajax/check_brand_exists', { brand_name: name });
-      if (isLoginUrl(response.url)) return SESSION_EXPIRED;
-      if (isRetryableStatus(response.status)) {
-        throw new VrUnavailableError(`brand check answered HTTP ${response.status}`);
-      }
-      const id = response.text.trim();
-      if (!/^\d+$/.test(id)) throw new VrUnavailableError(`brand check answered "${id.slice(0, 80)}"`);
-      return Number(id);
-    });
+  // A fetch inside a V&R page: Cloudflare refuses the same request from Node's own HTTP stack.
+  const check = (name: string): Promise<number> => checkBrand(deps.browser, name);
   const id = await check(listing.brand);
   if (id > 0) return { name: listing.brand, id };
   if (!listing.allowFallbackBrand) {
@@ -214,6 +206,8 @@ async function traced<T>(
     await endStepTrace(context);
     return result;
   } catch (error) {
+    // A refused login keeps its trace open: the worker saves it with the page (holdForPerson).
+    if (error instanceof VrLoginError) throw error;
     if (!(error instanceof FormMarkupError)) {
       await endStepTrace(context);
       throw error;
@@ -312,7 +306,13 @@ export async function createListing(
     );
   // The brand check is an AJAX request beside the page: the form loads meanwhile. Logged in first,
   // so that the two never log in at the same time.
-  await browser.ensureLoggedIn();
+  await traced(
+    deps,
+    rowId,
+    'login',
+    () => browser.page(),
+    () => browser.ensureLoggedIn(),
+  );
   const formOpened = openPage();
   formOpened.catch(() => {});
 

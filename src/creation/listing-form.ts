@@ -1,7 +1,7 @@
 import type { Page, Request } from 'playwright-core';
 import type { ShippingFees } from '../listing.ts';
+import { SESSION_EXPIRED } from '../vr/browser-session.ts';
 import { isRetryableStatus, VrRejectedError, VrUnavailableError } from '../vr/errors.ts';
-import { SESSION_EXPIRED } from './browser.ts';
 
 /**
  * The V&R add-listing form (`/instruments/add_edit_item`, `form#frm_step1`), as a page object.

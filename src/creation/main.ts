@@ -3,10 +3,14 @@ import type { Config, VrSite } from '../config.ts';
 import { connectDatabase } from '../db/client.ts';
 import { closeAll, once } from '../lifecycle.ts';
 import type { Logger } from '../logger.ts';
-import { CREATE_QUEUE, createRedis, RESOLVE_QUEUE } from '../queues.ts';
+import { CREATE_QUEUE, type CreateJobData, createRedis, RESOLVE_QUEUE } from '../queues.ts';
 import { countDuePending, decideFlush, type FlushJobData, requestFlush } from '../resolution/trigger.ts';
 import { withDeadline } from '../signals.ts';
-import { BrowserSession } from './browser.ts';
+import { BLOCKED_RECHECK_MS } from '../vr/browser-session.ts';
+import { VrBlockedError, VrLoginError } from '../vr/errors.ts';
+import { openBrowserSession, sessionStore } from '../vr/open-session.ts';
+import { watchStoredSession } from '../vr/session-store.ts';
+import { pruneArtifacts } from './artifacts.ts';
 import { creationOutages, startCreationWorker } from './worker.ts';
 
 export interface RunningProcess {
@@ -40,11 +44,36 @@ export function startCreationProcess({ config, site, logger }: CreationProcessOp
     flushSettleMs: config.flushSettleMs,
     logger,
   };
-  const browser = new BrowserSession({
-    site,
-    chromiumPath: config.chromiumPath,
-    pageTimeoutMs: config.pageTimeoutMs,
-    logger,
+  const browser = openBrowserSession({ config, site, database, logger, redis: connection });
+  // V&R wants a person (blocked, or the login refused): the worker stops taking jobs, and goes on
+  // by itself as soon as a new session is stored, or (blocked) looks again after a while.
+  let held: 'blocked' | 'login_refused' | undefined;
+  let recheck: NodeJS.Timeout | undefined;
+  const release = async (why: string) => {
+    if (!held) return;
+    held = undefined;
+    clearTimeout(recheck);
+    logger.info({ why }, 'taking creation jobs again');
+    worker.resume();
+    // The job in hand when it happened waits delayed: bring it forward.
+    const delayed = await (createQueue as Queue<CreateJobData>).getDelayed(0, 999);
+    await Promise.all(delayed.filter((job) => job.data.heldFor).map((job) => job.promote().catch(() => {})));
+  };
+  const onHeld = (kind: 'blocked' | 'login_refused') => {
+    if (held) return;
+    held = kind;
+    void worker.pause(true);
+    if (kind === 'blocked') {
+      recheck = setTimeout(() => void release('looking at V&R again').catch(() => {}), BLOCKED_RECHECK_MS);
+      recheck.unref();
+    }
+  };
+  const watcher = watchStoredSession(sessionStore(config, site, database), {
+    onChange: () =>
+      void release('a new V&R session was stored').catch((error) =>
+        logger.warn({ err: error }, 'could not release held jobs'),
+      ),
+    onError: (error) => outages.database.down(error, { step: 'watch the stored session' }),
   });
   const worker = startCreationWorker(
     {
@@ -54,6 +83,7 @@ export function startCreationProcess({ config, site, logger }: CreationProcessOp
       logger,
       connection,
       outages,
+      onHeld,
       afterCreation: async (jobLogger) => {
         await decideFlush({ ...flushDecision, logger: jobLogger });
       },
@@ -61,9 +91,21 @@ export function startCreationProcess({ config, site, logger }: CreationProcessOp
     config.queuePrefix,
   );
   logger.info({ queuePrefix: config.queuePrefix, site: site.baseUrl }, 'creation worker started');
+  // Evidence is kept ARTIFACTS_RETENTION_DAYS: pruned at start and every hour.
+  const prune = () =>
+    void pruneArtifacts(config.artifactsDir, config.artifactsRetentionDays)
+      .then((deleted) => deleted && logger.info({ deleted }, 'old evidence files deleted'))
+      .catch((error) => logger.warn({ err: error }, 'could not prune old evidence'));
+  prune();
+  const pruning = setInterval(prune, 3_600_000);
+  pruning.unref();
   // Chromium up and logged in before the first listing arrives; a failure here is only logged: the
   // first job logs in again (and retries as usual when V&R is down).
-  void browser.ensureLoggedIn().catch((error) => logger.warn({ err: error }, 'warm-up login failed'));
+  void browser.ensureLoggedIn().catch((error) => {
+    // Blocked or refused were said once, loudly, by the session itself.
+    if (!(error instanceof VrBlockedError || error instanceof VrLoginError))
+      logger.warn({ err: error }, 'warm-up login failed');
+  });
   return {
     stop: once(async () => {
       const closed = await withDeadline(
@@ -75,6 +117,9 @@ export function startCreationProcess({ config, site, logger }: CreationProcessOp
         logger.warn('the current listing did not finish in time; handing it back');
         await worker.close(true).catch(() => {});
       }
+      watcher.stop();
+      clearTimeout(recheck);
+      clearInterval(pruning);
       await closeAll([
         // Listings submitted but not resolved keep a flush scheduled, whoever picks it up.
         async () => {

@@ -3,7 +3,9 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '../logger.ts';
 import { isConnectionError, isDatabaseUnavailable, type Outage, trackOutage } from '../outage.ts';
 import { CREATE_QUEUE, type CreateJobData } from '../queues.ts';
-import { isSiteUnavailable } from '../vr/errors.ts';
+import { BLOCKED_RECHECK_MS } from '../vr/browser-session.ts';
+import { isSiteUnavailable, PERSON_NEEDED, VrBlockedError, VrLoginError } from '../vr/errors.ts';
+import { captureEvidence, describeArtifacts, jobArtifactsDir, recordArtifacts } from './artifacts.ts';
 import { type CreationDeps, type CreationResult, createListing, handBack } from './create-listing.ts';
 
 export interface CreationWorkerDeps extends CreationDeps {
@@ -12,7 +14,12 @@ export interface CreationWorkerDeps extends CreationDeps {
   afterCreation?: (logger: Logger) => Promise<void>;
   /** One warning per outage of V&R, Postgres or Redis; made by startCreationWorker when absent. */
   outages?: CreationOutages;
+  /** V&R wants a person: stop taking jobs until a session is stored (see holdForPerson). */
+  onHeld?: (kind: 'blocked' | 'login_refused') => void;
 }
+
+/** How long a job held because V&R refused the login waits, unless a stored session releases it first. */
+export const LOGIN_REFUSED_HOLD_MS = 3_600_000;
 
 export interface CreationOutages {
   site: Outage;
@@ -65,6 +72,47 @@ async function waitOutOutage(
   return delay;
 }
 
+/**
+ * Blocked by Cloudflare, or the login refused: a person must act, and the listing is not at fault.
+ * The job goes back to waiting without using up a try (the row to `queued`), its Bull Board log
+ * says what to run, and the worker stops taking jobs until a new session is stored.
+ */
+async function holdForPerson(
+  deps: CreationWorkerDeps,
+  job: Job<CreateJobData>,
+  token: string | undefined,
+  error: VrBlockedError | VrLoginError,
+): Promise<boolean> {
+  if (!token) return false;
+  const kind = error instanceof VrBlockedError ? 'blocked' : 'login_refused';
+  let said = kind === 'blocked' ? PERSON_NEEDED : errorMessage(error);
+  if (kind === 'login_refused') {
+    // The page V&R answered the login with is still open: keep it as evidence (password scrubbed).
+    const page = await deps.browser.page().catch(() => undefined);
+    if (page) {
+      const saved = await captureEvidence({
+        page,
+        dir: jobArtifactsDir(deps.config.artifactsDir, job.data.rowId),
+        step: 'login',
+        secrets: [deps.browser.site.password],
+      });
+      await recordArtifacts(deps.db, job.data.rowId, saved).catch(() => {});
+      said = `${said} (${describeArtifacts(job.data.rowId, saved)})`;
+    }
+  }
+  const status = await handBack(deps.db, job.data.rowId, said, false).catch(() => 'unknown' as const);
+  if (status === 'completed_pending_id') return false;
+  const { outage: _outage, ...data } = job.data;
+  await job.updateData({ ...data, heldFor: kind });
+  await job.log(said).catch(() => {});
+  await job.moveToDelayed(
+    Date.now() + (kind === 'blocked' ? BLOCKED_RECHECK_MS : LOGIN_REFUSED_HOLD_MS),
+    token,
+  );
+  deps.onHeld?.(kind);
+  return true;
+}
+
 function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message.split('\n')[0]! : String(error);
 }
@@ -99,11 +147,20 @@ export async function processCreationJob(
     await report.step(summary, 100);
     deps.outages?.site.up();
     deps.outages?.database.up();
+    if (job.data.heldFor) {
+      await job.updateData({ rowId: job.data.rowId, productRef: job.data.productRef }).catch(() => {});
+    }
     // A definite failure: Bull Board should show it failed, and BullMQ must not retry it.
     if (result.outcome === 'failed') throw new UnrecoverableError(result.reason);
     return result;
   } catch (error) {
     if (error instanceof UnrecoverableError) throw error;
+    if (
+      (error instanceof VrBlockedError || error instanceof VrLoginError) &&
+      (await holdForPerson(deps, job, token, error))
+    ) {
+      throw new DelayedError();
+    }
     const waited = await waitOutOutage(
       deps,
       job,

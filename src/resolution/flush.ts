@@ -4,14 +4,16 @@ import { type Database, withAdvisoryLock } from '../db/client.ts';
 import { type VrJob, vrJobs, vrProductLinks, vrResolutionRuns } from '../db/schema.ts';
 import type { Logger } from '../logger.ts';
 import { isDatabaseUnavailable } from '../outage.ts';
-import { isSiteUnavailable } from '../vr/errors.ts';
-import type { VrHttpSession } from '../vr/http-session.ts';
+import type { BrowserSession } from '../vr/browser-session.ts';
+import { isSiteUnavailable, VrBlockedError, VrLoginError } from '../vr/errors.ts';
+import { downloadExport } from '../vr/export-download.ts';
 import { scanExport } from './export-stream.ts';
 import { candidateFloor, createMatcher, type MatchOutcome, type PendingJob } from './match.ts';
 
 export interface FlushDeps {
   database: Database;
-  session: VrHttpSession;
+  /** The browser the export is downloaded with: only Chrome's network stack gets past Cloudflare. */
+  session: BrowserSession;
   config: Config;
   logger: Logger;
 }
@@ -251,11 +253,20 @@ async function flushLocked(deps: FlushDeps, trigger: string): Promise<FlushResul
     const exportRequestedAt = new Date();
     await db.update(vrResolutionRuns).set({ exportRequestedAt }).where(eq(vrResolutionRuns.id, run!.id));
     log.info({ pending: jobs.length }, 'downloading the V&R export');
-    const body = await session.openExport(AbortSignal.timeout(config.exportTimeoutMs));
-    // Rows at or below every job's last known id are counted (for the completeness check) but not decoded.
-    const stats = await scanExport(body, (row) => matcher.offer(row), {
-      minProductId: candidateFloor(pending),
+    // Saved to disk by Chromium and streamed from there: memory stays flat whatever the export's size.
+    const download = await downloadExport(session, {
+      timeoutMs: config.exportTimeoutMs,
+      signal: AbortSignal.timeout(config.exportTimeoutMs),
     });
+    let stats: Awaited<ReturnType<typeof scanExport>>;
+    try {
+      // Rows at or below every job's last known id are counted (for the completeness check) but not decoded.
+      stats = await scanExport(download.stream(), (row) => matcher.offer(row), {
+        minProductId: candidateFloor(pending),
+      });
+    } finally {
+      await download.discard();
+    }
     scanned = stats;
     result.rowsScanned = stats.rows;
     result.bytes = stats.bytes;
@@ -344,7 +355,11 @@ async function flushLocked(deps: FlushDeps, trigger: string): Promise<FlushResul
       .where(eq(vrResolutionRuns.id, run!.id))
       .catch(() => {});
     // An outage is reported once by the worker, not at every retry.
-    const outage = isSiteUnavailable(error) || isDatabaseUnavailable(error);
+    const outage =
+      isSiteUnavailable(error) ||
+      isDatabaseUnavailable(error) ||
+      error instanceof VrBlockedError ||
+      error instanceof VrLoginError;
     log[outage ? 'debug' : 'warn']({ err: error }, 'flush failed; nothing was written');
     throw error;
   }

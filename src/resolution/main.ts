@@ -1,10 +1,13 @@
+import { Queue } from 'bullmq';
 import type { Config, VrSite } from '../config.ts';
 import { connectDatabase } from '../db/client.ts';
 import { closeAll, once } from '../lifecycle.ts';
 import type { Logger } from '../logger.ts';
 import { trackOutage } from '../outage.ts';
-import { createRedis } from '../queues.ts';
-import { VrHttpSession } from '../vr/http-session.ts';
+import { createRedis, RESOLVE_QUEUE } from '../queues.ts';
+import { openBrowserSession, sessionStore } from '../vr/open-session.ts';
+import { watchStoredSession } from '../vr/session-store.ts';
+import { countDuePending, type FlushJobData, requestFlush } from './trigger.ts';
 import { startResolutionWorker } from './worker.ts';
 
 export function startResolutionProcess({
@@ -22,10 +25,31 @@ export function startResolutionProcess({
   const redisOutage = trackOutage(logger, 'Redis', 'the resolution worker waits for it to come back');
   connection.on('error', (error) => redisOutage.down(error));
   connection.on('ready', () => redisOutage.up());
-  const session = new VrHttpSession(site, logger, config.pageTimeoutMs);
+  // A Chromium of its own, launched at the first flush and kept: the export is the browser's download.
+  const session = openBrowserSession({ config, site, database, logger, redis: connection });
   const resolution = startResolutionWorker({ database, session, config, logger, connection, redisOutage });
+  // A session stored while flushes wait for a person (blocked, login refused): flush at once.
+  const resolveQueue = new Queue<FlushJobData>(RESOLVE_QUEUE, { connection, prefix: config.queuePrefix });
+  resolveQueue.on('error', (error) => redisOutage.down(error));
+  const watcher = watchStoredSession(sessionStore(config, site, database), {
+    onChange: () => {
+      if (session.siteState === 'ok') return;
+      void countDuePending(database.db)
+        .then(({ pending }) => (pending > 0 ? requestFlush(resolveQueue, 'new V&R session') : undefined))
+        .catch((error) => logger.warn({ err: error }, 'could not request a flush for the new session'));
+    },
+  });
   logger.info({ queuePrefix: config.queuePrefix, site: site.baseUrl }, 'resolution worker started');
   return {
-    stop: once(() => closeAll([() => resolution.stop(), () => connection.quit(), () => database.close()])),
+    stop: once(() => {
+      watcher.stop();
+      return closeAll([
+        () => resolution.stop(),
+        () => session.close(),
+        () => resolveQueue.close(),
+        () => connection.quit(),
+        () => database.close(),
+      ]);
+    }),
   };
 }

@@ -8,8 +8,8 @@ import type { Logger } from '../logger.ts';
 import { isConnectionError, isDatabaseUnavailable, type Outage, trackOutage } from '../outage.ts';
 import { CREATE_QUEUE, type CreateJobData, OUTBOX_CHANNEL, RESOLVE_QUEUE } from '../queues.ts';
 import { withDeadline } from '../signals.ts';
-import { isSiteUnavailable } from '../vr/errors.ts';
-import type { VrHttpSession } from '../vr/http-session.ts';
+import type { BrowserSession } from '../vr/browser-session.ts';
+import { isSiteUnavailable, VrBlockedError, VrLoginError } from '../vr/errors.ts';
 import { type FlushResult, runFlush } from './flush.ts';
 import { enqueueOutbox, sweep } from './sweep.ts';
 import { type FlushJobData, scheduleRetryFlush } from './trigger.ts';
@@ -21,7 +21,7 @@ const HEARTBEAT = 'heartbeat';
 
 export interface ResolutionWorkerDeps {
   database: Database;
-  session: VrHttpSession;
+  session: BrowserSession;
   config: Config;
   logger: Logger;
   connection: Redis;
@@ -91,7 +91,10 @@ export function startResolutionWorker(deps: ResolutionWorkerDeps): { worker: Wor
   const siteOutage = trackOutage(logger, 'V&R', 'flushes are retried; no listing uses up a try meanwhile');
   worker.on('failed', (job, error) => {
     const context = { jobId: job?.id, job: job?.name, attempt: job?.attemptsMade };
-    if (isSiteUnavailable(error)) siteOutage.down(error, context);
+    // Blocked or refused: the browser session said so once, loudly, with what to run.
+    if (error instanceof VrBlockedError || error instanceof VrLoginError)
+      logger.debug({ ...context, err: error.message }, 'flush waits for a person');
+    else if (isSiteUnavailable(error)) siteOutage.down(error, context);
     else if (isDatabaseUnavailable(error)) databaseOutage.down(error, context);
     else logger.warn({ ...context, err: error.message }, 'resolution job failed');
   });

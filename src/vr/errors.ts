@@ -37,11 +37,26 @@ export class VrLoginError extends Error {
   override name = 'VrLoginError';
 }
 
+/**
+ * Cloudflare's challenge did not clear by itself: only a person can help (`vr-lister login`, or
+ * `vr-lister session import`). Not an outage: waiting alone won't end it.
+ */
+export class VrBlockedError extends Error {
+  override name = 'VrBlockedError';
+}
+
+/** What every process says when V&R wants a person. */
+export const PERSON_NEEDED = 'V&R wants a person: run `vr-lister login`';
+
 /** Status codes that mean "not now" rather than "no". */
 export function isRetryableStatus(status: number): boolean {
   return status === 403 || status === 408 || status === 425 || status === 429 || status >= 500;
 }
 
+/**
+ * @deprecated A login page's URL is unknown on the real site: decide from the page itself
+ * (readPageSession in page-session.ts). Kept until the form filler stops using it.
+ */
 export function isLoginUrl(url: string): boolean {
   const path = new URL(url).pathname;
   return path === '/login' || path.startsWith('/login/') || path === '/do_login';

@@ -82,6 +82,7 @@ type Service = Record<string, unknown> & {
   volumes?: string[];
   profiles?: string[];
   init?: boolean;
+  security_opt?: string[];
 };
 export type Compose = { services: Record<string, Service>; volumes?: Record<string, unknown> };
 
@@ -162,6 +163,15 @@ export function composeProblems(compose: Compose, text: string): string[] {
     const test = services[`worker-${kind}`]?.healthcheck?.test;
     if (!Array.isArray(test) || test.join(' ') !== `CMD node dist/cli.js health --worker ${kind}`)
       problems.push(`worker-${kind}: the healthcheck does not check the worker is connected`);
+  }
+  // Chromium runs sandboxed as the image's non-root user only with a profile that allows user namespaces.
+  for (const name of ['worker-create', 'worker-resolve']) {
+    const opts = services[name]?.security_opt;
+    if (
+      services[name] &&
+      !(Array.isArray(opts) && opts.some((o) => /^seccomp[=:].*chromium-seccomp\.json$/.test(String(o))))
+    )
+      problems.push(`${name}: no seccomp profile for Chromium's sandbox`);
   }
   // Chromium's orphaned processes need a PID 1 that reaps them.
   if (services['worker-create'] && services['worker-create'].init !== true)

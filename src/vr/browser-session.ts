@@ -1,0 +1,648 @@
+import { type Browser, type BrowserContext, chromium, type Page, type Response } from 'playwright-core';
+import type { VrSite } from '../config.ts';
+import type { Logger } from '../logger.ts';
+import {
+  isRetryableStatus,
+  PERSON_NEEDED,
+  VrBlockedError,
+  VrLoginError,
+  VrUnavailableError,
+} from './errors.ts';
+import { acceptConsent, isChallengePage, isChallengeResponse, readPageSession } from './page-session.ts';
+import type { SessionSource, SessionStore } from './session-store.ts';
+import type { SiteState } from './site-state.ts';
+import { startXvfb, type VirtualDisplay } from './xvfb.ts';
+
+// Without the first ones, headless Chromium tries to reach Google's services at every start. The
+// last one keeps navigator.webdriver false, as in a person's browser.
+const CHROMIUM_ARGS = [
+  '--disable-gpu',
+  '--disable-dev-shm-usage',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-blink-features=AutomationControlled',
+];
+
+/** While blocked, how often a worker looks at the site again by itself (a new stored session is seen at once). */
+export const BLOCKED_RECHECK_MS = 60_000;
+
+export interface SiteStateChange {
+  state: SiteState;
+  detail: string;
+}
+
+export interface BrowserSessionOptions {
+  site: VrSite;
+  chromiumPath: string;
+  pageTimeoutMs: number;
+  logger: Logger;
+  /** How long Cloudflare's challenge gets to clear by itself (VR_CHALLENGE_WAIT_MS). */
+  challengeWaitMs: number;
+  /** The session shared by every process; without it the session lives and dies with this browser. */
+  store?: SessionStore;
+  /** A visible browser (VR_HEADED=on); needs a display. */
+  headed?: boolean;
+  /** VR_USER_AGENT: for a session we start; a stored session keeps the User-Agent it was issued to. */
+  userAgent?: string;
+  /** Start from a blank browser, not from the stored session (`vr-lister login`). */
+  fresh?: boolean;
+  /** Told when V&R's state changes (blocked, login refused, fine again). */
+  onSiteState?: (change: SiteStateChange) => void;
+  /** Given the page on which V&R refused the login, to keep it as evidence. */
+  onLoginRefused?: (page: Page) => Promise<void>;
+}
+
+/** "Chrome/156.0.0.0", as Chrome itself reports its version: no HeadlessChrome in it. */
+export function defaultUserAgent(browserVersion: string): string {
+  const major = browserVersion.split('.')[0] || '120';
+  return `Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/${major}.0.0.0 Safari/537.36`;
+}
+
+/** Chromium can use its sandbox unless it runs as root (it then refuses to start with it). */
+export function sandboxAllowed(): boolean {
+  return process.getuid?.() !== 0;
+}
+
+interface Held {
+  /** The stored session's generation when it happened: a newer one is a reason to try again. */
+  generation: number;
+  at: number;
+  detail: string;
+}
+
+export interface PageFetchResult {
+  status: number;
+  url: string;
+  text: string;
+  challenge: boolean;
+  /** The browser's own network error ("Failed to fetch"), when nothing answered. */
+  error?: string;
+}
+
+const FETCH_IN_PAGE = `async (a) => {
+  try {
+    const res = await fetch(a.path, {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: {
+        'Content-Type': 'application/x-www-form-urlencoded; charset=UTF-8',
+        'X-Requested-With': 'XMLHttpRequest',
+      },
+      body: new URLSearchParams(a.form).toString(),
+    });
+    const text = await res.text();
+    return {
+      status: res.status,
+      url: res.url,
+      challenge: (res.headers.get('cf-mitigated') || '').toLowerCase() === 'challenge',
+      text: text.slice(0, 8192),
+    };
+  } catch (error) {
+    return { status: 0, url: a.path, challenge: false, text: '', error: String(error && error.message || error) };
+  }
+}`;
+
+const FILL_LOGIN = `(v) => {
+  const form = document.querySelector('form#loginForm');
+  if (!form) return 'form#loginForm';
+  for (const [name, value] of [['username', v.username], ['pass', v.password]]) {
+    const input = form.querySelector('[name="' + name + '"]');
+    if (!input) return name;
+    input.value = value;
+    for (const type of ['input', 'change', 'keyup']) input.dispatchEvent(new Event(type, { bubbles: true }));
+  }
+  const keep = form.querySelector('input[name="keep_me_signed"]');
+  if (keep && keep.type === 'checkbox' && !keep.checked) keep.click();
+  return null;
+}`;
+
+// The pop-up's "Login" control is a link that runs jQuery Validate, then submits: clicking it runs
+// exactly what a person's click runs, hidden pop-up or not.
+const SUBMIT_LOGIN = `(() => {
+  const form = document.querySelector('form#loginForm');
+  const controls = [...form.querySelectorAll('a, button, input[type="submit"], input[type="button"]')];
+  const control = controls.find((c) => /log\\s*-?\\s*in|sign\\s*in/i.test(c.textContent || c.value || ''));
+  if (control) control.click();
+  else if (form.requestSubmit) form.requestSubmit();
+  else form.submit();
+})()`;
+
+const LOGIN_FORM_ERRORS = `(() => {
+  const form = document.querySelector('form#loginForm');
+  if (!form) return [];
+  return [...form.querySelectorAll('label.error, .error, .invalid-feedback')]
+    .filter((e) => e.offsetParent !== null || e.getClientRects().length > 0)
+    .map((e) => (e.textContent || '').trim())
+    .filter(Boolean);
+})()`;
+
+/**
+ * One Chromium and one V&R context, kept across jobs. Every request to V&R is the browser's own:
+ * pages, the AJAX calls (a fetch inside a V&R page) and the export download. The session (cookies,
+ * cf_clearance included, and the User-Agent they were issued to) comes from the shared store and
+ * goes back to it after every login and every challenge passed.
+ */
+export class BrowserSession {
+  #browser: Browser | undefined;
+  #context: BrowserContext | undefined;
+  #page: Page | undefined;
+  #ajaxPage: Page | undefined;
+  #userAgent: string | undefined;
+  #loggedIn = false;
+  #closed = false;
+  /** The stored session's generation this context was built from or last wrote; 0 for none. */
+  #loadedGeneration = 0;
+  #blocked: Held | undefined;
+  #refused: Held | undefined;
+  #reported: SiteState | undefined;
+  #sandboxWarned = false;
+  #display: VirtualDisplay | undefined;
+  /** The login in progress: callers running side by side (page and AJAX) share one. */
+  #loggingIn: Promise<void> | undefined;
+  #launching: Promise<void> | undefined;
+  /** Bumped on every login, so a caller can tell the session was already renewed. */
+  #sessionGeneration = 0;
+  /** Logins this browser made (not counting sessions taken from the store). */
+  logins = 0;
+  challengesPassed = 0;
+
+  /** The logger of the job in hand (one at a time), so that launch and login lines name the job. */
+  jobLogger: Logger | undefined;
+  /**
+   * Called around a login, so that whoever records the page (a Playwright trace) can stop while
+   * the password is typed.
+   */
+  onLoginStart: (() => Promise<void>) | undefined;
+  onLoginEnd: (() => Promise<void>) | undefined;
+
+  constructor(private readonly options: BrowserSessionOptions) {}
+
+  get #log(): Logger {
+    return this.jobLogger ?? this.options.logger;
+  }
+
+  get site(): VrSite {
+    return this.options.site;
+  }
+
+  /** Blocked by Cloudflare or refused at login, as this process last saw it. */
+  get siteState(): SiteState {
+    if (this.#refused) return 'login_refused';
+    if (this.#blocked) return 'blocked';
+    return 'ok';
+  }
+
+  /** The User-Agent the context presents (the stored session's when there is one). */
+  get userAgent(): string | undefined {
+    return this.#userAgent;
+  }
+
+  url(path: string): string {
+    return new URL(path, `${this.options.site.baseUrl}/`).toString();
+  }
+
+  /** The page jobs run in, launching or relaunching the browser when needed. */
+  async page(): Promise<Page> {
+    await this.#ensureBrowser();
+    if (!this.#page || this.#page.isClosed()) {
+      this.#page = await this.#context!.newPage();
+      this.#page.setDefaultTimeout(this.options.pageTimeoutMs);
+      this.#page.setDefaultNavigationTimeout(this.options.pageTimeoutMs);
+    }
+    return this.#page;
+  }
+
+  /** The browser context, e.g. for a Playwright trace of a step. */
+  async context(): Promise<BrowserContext> {
+    await this.#ensureBrowser();
+    return this.#context!;
+  }
+
+  async #ensureBrowser(): Promise<void> {
+    if (this.#closed) throw new Error('browser session is closed');
+    if (this.#browser?.isConnected() && this.#context) return;
+    this.#launching ??= this.#launch().finally(() => {
+      this.#launching = undefined;
+    });
+    await this.#launching;
+  }
+
+  async #launch(): Promise<void> {
+    await this.#closeBrowser();
+    if (this.options.headed && !process.env.DISPLAY && !this.#display) {
+      // No screen (a container, a server): a virtual one, when Xvfb is installed.
+      this.#display = await startXvfb();
+      if (!this.#display) {
+        throw new Error('VR_HEADED=on needs a display: install Xvfb, run under xvfb-run, or set DISPLAY');
+      }
+    }
+    const sandbox = sandboxAllowed();
+    this.#log.info({ chromium: this.options.chromiumPath, sandbox }, 'launching Chromium');
+    let browser: Browser;
+    try {
+      browser = await this.#launchChromium(sandbox);
+    } catch (error) {
+      if (!sandbox || !/sandbox/i.test((error as Error).message)) throw error;
+      // Chromium's sandbox needs user namespaces, which a container's default seccomp profile
+      // refuses: compose.yaml gives the workers a profile that allows them. Said once, loudly.
+      if (!this.#sandboxWarned) {
+        this.options.logger.error(
+          { err: (error as Error).message.split('\n')[0] },
+          "Chromium can't use its sandbox here: running it without. In Docker, give the container the seccomp profile from compose.yaml (see README)",
+        );
+        this.#sandboxWarned = true;
+      }
+      browser = await this.#launchChromium(false);
+    }
+    if (this.#closed) {
+      // Closed while Chromium was starting (a warm-up cut short by shutdown): don't leave it running.
+      await browser.close().catch(() => {});
+      throw new Error('browser session is closed');
+    }
+    browser.on('disconnected', () => {
+      if (this.#browser === browser) {
+        this.#browser = undefined;
+        this.#context = undefined;
+        this.#loggedIn = false;
+      }
+    });
+    this.#browser = browser;
+    await this.#newContext(!this.options.fresh);
+  }
+
+  #launchChromium(sandbox: boolean): Promise<Browser> {
+    return chromium.launch({
+      executablePath: this.options.chromiumPath,
+      headless: !this.options.headed,
+      args: CHROMIUM_ARGS,
+      chromiumSandbox: sandbox,
+      ...(this.#display ? { env: { ...process.env, DISPLAY: this.#display.display } } : {}),
+      // "Chrome is being controlled by automated test software" is no part of a person's browser.
+      ignoreDefaultArgs: ['--enable-automation'],
+      // Our own signal handling finishes the current listing first; Playwright's would kill
+      // Chromium mid-submit.
+      handleSIGINT: false,
+      handleSIGTERM: false,
+      handleSIGHUP: false,
+    });
+  }
+
+  /** A new context, from the stored session unless `fromStore` is false. */
+  async #newContext(fromStore: boolean): Promise<void> {
+    const stored = fromStore ? await this.options.store?.load() : undefined;
+    const userAgent =
+      stored?.userAgent ?? this.options.userAgent ?? defaultUserAgent(this.#browser!.version());
+    const old = this.#context;
+    this.#context = undefined;
+    this.#page = undefined;
+    this.#ajaxPage = undefined;
+    this.#loggedIn = false;
+    await old?.close().catch(() => {});
+    this.#context = await this.#browser!.newContext({
+      baseURL: `${this.options.site.baseUrl}/`,
+      userAgent,
+      storageState: stored?.state,
+      viewport: { width: 1366, height: 900 },
+      acceptDownloads: true,
+    });
+    this.#userAgent = userAgent;
+    this.#loadedGeneration = stored?.generation ?? 0;
+    if (stored)
+      this.#log.info(
+        { generation: stored.generation, source: stored.source },
+        'using the stored V&R session',
+      );
+  }
+
+  /**
+   * Goes to a V&R page the way a person's browser does: a Cloudflare challenge gets
+   * VR_CHALLENGE_WAIT_MS to clear (VrBlockedError if it doesn't), and the consent banner is
+   * clicked away. Returns the response, or null when a challenge came first.
+   */
+  async goto(page: Page, path: string): Promise<Response | null> {
+    const response = await page.goto(this.url(path), { waitUntil: 'domcontentloaded' });
+    if (isChallengeResponse(response) || (await isChallengePage(page))) {
+      await this.#passChallenge(page);
+      await acceptConsent(page);
+      return null;
+    }
+    await acceptConsent(page);
+    return response;
+  }
+
+  /** True when the page in hand is Cloudflare's challenge. */
+  async onChallenge(page: Page): Promise<boolean> {
+    return !page.isClosed() && (await isChallengePage(page));
+  }
+
+  /**
+   * Waits for the challenge on `page` to clear by itself (Cloudflare's script, or a person's click
+   * in a visible browser); stores the session when it did, and counts V&R as blocked when not.
+   */
+  async passChallenge(page: Page): Promise<void> {
+    await this.#passChallenge(page);
+  }
+
+  async #passChallenge(page: Page): Promise<void> {
+    const waitMs = this.options.challengeWaitMs;
+    this.#log.info({ waitMs }, 'Cloudflare challenge: waiting for it to clear');
+    const deadline = Date.now() + waitMs;
+    while (Date.now() < deadline && !page.isClosed()) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      if (await isChallengePage(page)) continue;
+      // The challenge reloads the page it stood in for: make sure that one is there.
+      await page.waitForLoadState('domcontentloaded').catch(() => {});
+      if (await isChallengePage(page)) continue;
+      const title = await page.title().catch(() => '');
+      if (!title && page.url() === 'about:blank') continue;
+      this.challengesPassed += 1;
+      this.#log.info('Cloudflare challenge passed');
+      await this.#save('challenge');
+      return;
+    }
+    await this.#block(
+      `Cloudflare's challenge did not clear within ${Math.round(waitMs / 1000)} s. ${PERSON_NEEDED} (or \`vr-lister session import FILE\` with cookies from your own browser)`,
+    );
+  }
+
+  async #block(detail: string): Promise<never> {
+    const first = !this.#blocked;
+    this.#blocked = { generation: this.#loadedGeneration, at: Date.now(), detail };
+    this.#loggedIn = false;
+    if (first) this.options.logger.error(detail);
+    this.#report('blocked', detail);
+    throw new VrBlockedError(detail);
+  }
+
+  #report(state: SiteState, detail: string): void {
+    if (this.#reported === state) return;
+    this.#reported = state;
+    this.options.onSiteState?.({ state, detail });
+  }
+
+  #markOk(): void {
+    if (this.#blocked || this.#refused) this.options.logger.info('V&R session is good again');
+    this.#blocked = undefined;
+    this.#refused = undefined;
+    this.#loggedIn = true;
+    this.#report('ok', 'logged in');
+  }
+
+  /** Writes the context's state to the store: the next process (or this one, relaunched) starts from it. */
+  async #save(source: SessionSource): Promise<void> {
+    const store = this.options.store;
+    if (!store || !this.#context) return;
+    const state = await this.#context.storageState();
+    this.#loadedGeneration = await store.save(state, this.#userAgent!, source);
+    this.#log.info({ generation: this.#loadedGeneration, source }, 'V&R session stored');
+  }
+
+  /** Uses a session another process stored since this context was made; true when it did. */
+  async #adoptNewer(): Promise<boolean> {
+    const store = this.options.store;
+    if (!store) return false;
+    const generation = await store.generation();
+    if (generation <= this.#loadedGeneration) return false;
+    this.#log.info({ generation }, 'a newer V&R session was stored: using it');
+    await this.#newContext(true);
+    return true;
+  }
+
+  /** Blocked or refused before: fail fast, unless a new session was stored or it is time to look again. */
+  async #checkHeld(): Promise<void> {
+    const held = this.#refused ?? this.#blocked;
+    if (!held) return;
+    const stored = (await this.options.store?.generation()) ?? 0;
+    if (stored > held.generation) {
+      this.#refused = undefined;
+      this.#blocked = undefined;
+      return;
+    }
+    if (this.#refused) throw new VrLoginError(this.#refused.detail);
+    if (Date.now() - held.at < BLOCKED_RECHECK_MS) throw new VrBlockedError(held.detail);
+  }
+
+  /** Logs in unless the session is already known to be good. */
+  async ensureLoggedIn(): Promise<void> {
+    if (this.#loggedIn && this.#browser?.isConnected()) return;
+    this.#loggingIn ??= this.#establish().finally(() => {
+      this.#loggingIn = undefined;
+    });
+    await this.#loggingIn;
+  }
+
+  /** Marks the session as expired, so the next ensureLoggedIn looks again (and logs in if it must). */
+  expire(): void {
+    this.#loggedIn = false;
+  }
+
+  async #establish(): Promise<void> {
+    await this.#ensureBrowser();
+    await this.#checkHeld();
+    await this.#adoptNewer();
+    if (await this.#homeSaysLoggedIn()) return this.#markOk();
+    const store = this.options.store;
+    const login = async () => {
+      // Another process may have logged in while this one waited for the lock: use its session.
+      if ((await this.#adoptNewer()) && (await this.#homeSaysLoggedIn())) return this.#markOk();
+      await this.#loginOnPage();
+    };
+    await (store ? store.withLoginLock(login) : login());
+  }
+
+  async #homeSaysLoggedIn(): Promise<boolean> {
+    const page = await this.page();
+    const response = await this.goto(page, '/');
+    const status = response?.status() ?? 200;
+    if (isRetryableStatus(status)) throw new VrUnavailableError(`V&R's home page answered HTTP ${status}`);
+    return (await readPageSession(page)).loggedIn;
+  }
+
+  /**
+   * `vr-lister login`: from a blank browser, waits for the challenge (a person may click it), logs
+   * in, checks it on the page, and stores the session.
+   */
+  async loginNow(): Promise<void> {
+    if (await this.#homeSaysLoggedIn()) {
+      await this.#save('login');
+      return this.#markOk();
+    }
+    await this.#loginOnPage();
+  }
+
+  /** Logs in with the header's pop-up form, as a person does, and decides the outcome from the page. */
+  async #loginOnPage(): Promise<void> {
+    const page = await this.page();
+    if (!page.url().startsWith(this.options.site.baseUrl)) await this.goto(page, '/');
+    let state = await readPageSession(page);
+    if (state.loggedIn) return this.#markOk();
+    if (!state.loginForm) {
+      await this.goto(page, '/');
+      state = await readPageSession(page);
+      if (state.loggedIn) return this.#markOk();
+      if (!state.loginForm) {
+        throw new VrUnavailableError(`no login form on V&R's page ${page.url()} ("${state.title}")`);
+      }
+    }
+    const { username, password } = this.options.site;
+    this.#log.info({ user: username }, 'logging in to V&R');
+    await this.onLoginStart?.().catch(() => {});
+    let navigation: { response: Response | null } | { error: Error };
+    try {
+      const navigated = page
+        .waitForNavigation({ waitUntil: 'domcontentloaded', timeout: this.options.pageTimeoutMs })
+        .then(
+          (response) => ({ response }),
+          (error: Error) => ({ error }),
+        );
+      const missing = (await page.evaluate(`(${FILL_LOGIN})(${JSON.stringify({ username, password })})`)) as
+        | string
+        | null;
+      if (missing) throw new VrUnavailableError(`V&R's login form has no ${missing} field`);
+      await page.evaluate(SUBMIT_LOGIN);
+      navigation = await navigated;
+    } finally {
+      await this.onLoginEnd?.().catch(() => {});
+    }
+    if ('error' in navigation) {
+      // No page came back: either the form's own validation stopped it, or V&R didn't answer.
+      const errors = (await page.evaluate(LOGIN_FORM_ERRORS).catch(() => [])) as string[];
+      if (errors.length) return this.#refuse(page, errors.join('; '));
+      throw new VrUnavailableError(
+        `V&R did not answer the login: ${navigation.error.message.split('\n')[0]}`,
+      );
+    }
+    const { response } = navigation;
+    if (isChallengeResponse(response) || (await isChallengePage(page))) await this.#passChallenge(page);
+    else if (response && isRetryableStatus(response.status())) {
+      throw new VrUnavailableError(`V&R's login answered HTTP ${response.status()}`);
+    }
+    await acceptConsent(page);
+    const after = await readPageSession(page);
+    if (!after.loggedIn) {
+      const errors = (await page.evaluate(LOGIN_FORM_ERRORS).catch(() => [])) as string[];
+      return this.#refuse(page, errors.join('; ') || `still logged out on "${after.title}"`);
+    }
+    this.logins += 1;
+    this.#sessionGeneration += 1;
+    this.#log.info({ user: username }, 'logged in to V&R');
+    await this.#save('login');
+    this.#markOk();
+  }
+
+  async #refuse(page: Page, seen: string): Promise<never> {
+    const detail = `V&R refused the login for user ${this.options.site.username}: check VR_USERNAME and VR_PASSWORD (${seen.slice(0, 200)})`;
+    const first = !this.#refused;
+    this.#refused = { generation: this.#loadedGeneration, at: Date.now(), detail };
+    this.#loggedIn = false;
+    if (first) {
+      this.options.logger.error(detail);
+      await this.options.onLoginRefused?.(page).catch(() => {});
+    }
+    this.#report('login_refused', detail);
+    throw new VrLoginError(detail);
+  }
+
+  /**
+   * Runs `step`, logged in first. When the step finds the session expired (it returns
+   * SESSION_EXPIRED, having seen a logged-out page), logs in again and runs the step once more;
+   * a challenge met in the middle of a step is waited out, then the step runs once more.
+   */
+  async withLogin<T>(step: (page: Page) => Promise<T | typeof SESSION_EXPIRED>): Promise<T> {
+    for (let attempt = 0; attempt < 2; attempt += 1) {
+      await this.ensureLoggedIn();
+      const generation = this.#sessionGeneration;
+      const page = await this.page();
+      let result: T | typeof SESSION_EXPIRED;
+      try {
+        result = await step(page);
+      } catch (error) {
+        if (attempt === 0 && !(error instanceof VrBlockedError) && (await this.onChallenge(page))) {
+          await this.#passChallenge(page);
+          continue;
+        }
+        throw error;
+      }
+      if (result !== SESSION_EXPIRED) return result;
+      if (await this.onChallenge(page)) {
+        await this.#passChallenge(page);
+        continue;
+      }
+      // A step beside this one may have logged in again already: then just retry.
+      if (generation !== this.#sessionGeneration) continue;
+      this.#log.info('V&R session expired; logging in again');
+      this.expire();
+    }
+    throw new VrUnavailableError('V&R kept answering as if we were logged out');
+  }
+
+  /**
+   * POSTs a form from inside a V&R page, as the site's own AJAX calls do: same origin, the
+   * browser's cookies and headers. Runs in a page of its own, so that it can go beside the page a
+   * job is filling in.
+   */
+  async fetchForm(path: string, form: Record<string, string>): Promise<PageFetchResult> {
+    for (let attempt = 0; ; attempt += 1) {
+      const page = await this.#ajax();
+      const result = (await page.evaluate(
+        `(${FETCH_IN_PAGE})(${JSON.stringify({ path, form })})`,
+      )) as PageFetchResult;
+      if (!result.challenge) return result;
+      if (attempt > 0) {
+        await this.#block(`Cloudflare challenged ${path} again right after passing. ${PERSON_NEEDED}`);
+      }
+      // cf_clearance ran out: a page load passes the challenge (or says we're blocked).
+      await this.goto(page, '/');
+    }
+  }
+
+  async #ajax(): Promise<Page> {
+    await this.#ensureBrowser();
+    if (!this.#ajaxPage || this.#ajaxPage.isClosed()) {
+      const page = await this.#context!.newPage();
+      page.setDefaultTimeout(this.options.pageTimeoutMs);
+      page.setDefaultNavigationTimeout(this.options.pageTimeoutMs);
+      this.#ajaxPage = page;
+      try {
+        const response = await this.goto(page, '/');
+        const status = response?.status() ?? 200;
+        if (isRetryableStatus(status))
+          throw new VrUnavailableError(`V&R's home page answered HTTP ${status}`);
+      } catch (error) {
+        this.#ajaxPage = undefined;
+        await page.close().catch(() => {});
+        throw error;
+      }
+    }
+    return this.#ajaxPage;
+  }
+
+  /** Closes the current page (one stuck on a request that never answers); the next job opens a new one. */
+  async discardPage(): Promise<void> {
+    const page = this.#page;
+    this.#page = undefined;
+    await page?.close().catch(() => {});
+  }
+
+  async #closeBrowser(): Promise<void> {
+    const browser = this.#browser;
+    this.#browser = undefined;
+    this.#context = undefined;
+    this.#page = undefined;
+    this.#ajaxPage = undefined;
+    if (browser) await browser.close().catch(() => {});
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.#launching?.catch(() => {});
+    await this.#closeBrowser();
+    this.#display?.stop();
+  }
+}
+
+/** What a step returns when the page shows we are logged out. */
+export const SESSION_EXPIRED = Symbol('session expired');

@@ -1,0 +1,55 @@
+import type { Redis } from 'ioredis';
+import type { Page } from 'playwright-core';
+import type { Config, VrSite } from '../config.ts';
+import type { Database } from '../db/client.ts';
+import type { Logger } from '../logger.ts';
+import { BrowserSession, type SiteStateChange } from './browser-session.ts';
+import { SessionStore } from './session-store.ts';
+import { writeSiteState } from './site-state.ts';
+
+export interface OpenSessionOptions {
+  config: Config;
+  site: VrSite;
+  database: Pick<Database, 'db' | 'url'>;
+  logger: Logger;
+  /** Where V&R's state (blocked, login refused) is published for status, watch and /metrics. */
+  redis?: Redis;
+  headed?: boolean;
+  challengeWaitMs?: number;
+  fresh?: boolean;
+  onSiteState?: (change: SiteStateChange) => void;
+  onLoginRefused?: (page: Page) => Promise<void>;
+}
+
+/** The session store for this site's account. */
+export function sessionStore(
+  config: Config,
+  site: VrSite,
+  database: Pick<Database, 'db' | 'url'>,
+): SessionStore {
+  return new SessionStore(database, site.username, config.vrSessionKey);
+}
+
+/** A browser session on the shared store, publishing V&R's state through Redis. */
+export function openBrowserSession(o: OpenSessionOptions): BrowserSession {
+  const { config, redis, logger } = o;
+  return new BrowserSession({
+    site: o.site,
+    chromiumPath: config.chromiumPath,
+    pageTimeoutMs: config.pageTimeoutMs,
+    logger,
+    challengeWaitMs: o.challengeWaitMs ?? config.challengeWaitMs,
+    store: sessionStore(config, o.site, o.database),
+    headed: o.headed ?? config.vrHeaded,
+    userAgent: config.vrUserAgent,
+    fresh: o.fresh,
+    onLoginRefused: o.onLoginRefused,
+    onSiteState: (change) => {
+      o.onSiteState?.(change);
+      if (!redis) return;
+      writeSiteState(redis, config.queuePrefix, change.state, change.detail).catch((error) =>
+        logger.warn({ err: error }, 'could not publish V&R state to Redis'),
+      );
+    },
+  });
+}

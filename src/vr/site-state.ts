@@ -1,0 +1,47 @@
+import type { Redis } from 'ioredis';
+import { PERSON_NEEDED } from './errors.ts';
+
+export type SiteState = 'ok' | 'blocked' | 'login_refused';
+export const SITE_STATES: readonly SiteState[] = ['ok', 'blocked', 'login_refused'];
+
+/** V&R's state as the workers last saw it, shared through Redis with status, watch, /metrics and the API. */
+export interface SiteStateRecord {
+  state: SiteState;
+  /** What to tell a person: what happened and what to run. */
+  message: string;
+  since: string;
+}
+
+const OK: SiteStateRecord = { state: 'ok', message: 'V&R answers and we are logged in', since: '' };
+
+function key(prefix: string): string {
+  return `${prefix}:vr-site-state`;
+}
+
+/** The line status and watch show for a state. */
+export function siteStateLine(record: SiteStateRecord): string {
+  if (record.state === 'blocked') return PERSON_NEEDED;
+  return record.message;
+}
+
+export async function writeSiteState(
+  redis: Redis,
+  prefix: string,
+  state: SiteState,
+  message: string,
+): Promise<void> {
+  const record: SiteStateRecord = { state, message, since: new Date().toISOString() };
+  await redis.set(key(prefix), JSON.stringify(record));
+}
+
+/** `ok` when nothing was written (no worker has met a problem yet). */
+export async function readSiteState(redis: Redis, prefix: string): Promise<SiteStateRecord> {
+  const text = await redis.get(key(prefix));
+  if (!text) return OK;
+  try {
+    const record = JSON.parse(text) as SiteStateRecord;
+    return SITE_STATES.includes(record.state) ? record : OK;
+  } catch {
+    return OK;
+  }
+}
