@@ -21,7 +21,7 @@ async function readLiveTree(quiet: boolean): Promise<CategoryNode[]> {
   const config = loadConfig();
   const site = requireVrSite(config);
   const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
-  // The shared session: a stored one is used, and a login here is written back for the workers.
+  // The shared session (vr-lister login), as the workers use it.
   const database = connectDatabase(config.databaseUrl, { max: 2 });
   const browser = openBrowserSession({ config, site, database, logger });
   try {

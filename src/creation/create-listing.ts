@@ -11,7 +11,7 @@ import { safeErrorText } from '../safe-errors.ts';
 import { checkBrand } from '../vr/brand-check.ts';
 import { type BrowserSession, SESSION_EXPIRED } from '../vr/browser-session.ts';
 import { resolveCategory, shippedCategoryTree } from '../vr/categories.ts';
-import { VrRejectedError } from '../vr/errors.ts';
+import { VrLoginError, VrRejectedError } from '../vr/errors.ts';
 import {
   beginStepTrace,
   captureEvidence,
@@ -207,6 +207,8 @@ async function traced<T>(
     await endStepTrace(context);
     return result;
   } catch (error) {
+    // A refused login keeps its trace open: the worker saves it with the page (holdForPerson).
+    if (error instanceof VrLoginError) throw error;
     if (!(error instanceof FormMarkupError)) {
       await endStepTrace(context);
       throw error;
@@ -305,7 +307,13 @@ export async function createListing(
     );
   // The brand check is an AJAX request beside the page: the form loads meanwhile. Logged in first,
   // so that the two never log in at the same time.
-  await browser.ensureLoggedIn();
+  await traced(
+    deps,
+    rowId,
+    'login',
+    () => browser.page(),
+    () => browser.ensureLoggedIn(),
+  );
   const formOpened = openPage();
   formOpened.catch(() => {});
 

@@ -10,6 +10,7 @@ import { BLOCKED_RECHECK_MS } from '../vr/browser-session.ts';
 import { VrBlockedError, VrLoginError } from '../vr/errors.ts';
 import { openBrowserSession, sessionStore } from '../vr/open-session.ts';
 import { watchStoredSession } from '../vr/session-store.ts';
+import { pruneArtifacts } from './artifacts.ts';
 import { creationOutages, startCreationWorker } from './worker.ts';
 
 export interface RunningProcess {
@@ -90,6 +91,14 @@ export function startCreationProcess({ config, site, logger }: CreationProcessOp
     config.queuePrefix,
   );
   logger.info({ queuePrefix: config.queuePrefix, site: site.baseUrl }, 'creation worker started');
+  // Evidence is kept ARTIFACTS_RETENTION_DAYS: pruned at start and every hour.
+  const prune = () =>
+    void pruneArtifacts(config.artifactsDir, config.artifactsRetentionDays)
+      .then((deleted) => deleted && logger.info({ deleted }, 'old evidence files deleted'))
+      .catch((error) => logger.warn({ err: error }, 'could not prune old evidence'));
+  prune();
+  const pruning = setInterval(prune, 3_600_000);
+  pruning.unref();
   // Chromium up and logged in before the first listing arrives; a failure here is only logged: the
   // first job logs in again (and retries as usual when V&R is down).
   void browser.ensureLoggedIn().catch((error) => {
@@ -110,6 +119,7 @@ export function startCreationProcess({ config, site, logger }: CreationProcessOp
       }
       watcher.stop();
       clearTimeout(recheck);
+      clearInterval(pruning);
       await closeAll([
         // Listings submitted but not resolved keep a flush scheduled, whoever picks it up.
         async () => {
