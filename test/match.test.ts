@@ -87,11 +87,20 @@ function row(
   };
 }
 
-function run(jobs: PendingJob[], rows: ExportRow[], linkedIds: number[] = []): MatchOutcome {
+/** Exports are requested an hour after T0 unless said otherwise: every job is long indexed. */
+const ALLOWANCE = 5_000;
+function run(
+  jobs: PendingJob[],
+  rows: ExportRow[],
+  linkedIds: number[] = [],
+  exportRequestedAt = new Date(T0 + 3_600_000),
+): MatchOutcome {
   const matcher = createMatcher({
     jobs,
     linkedIds: new Set(linkedIds),
     markerTemplate: DEFAULT_MARKER_TEMPLATE,
+    exportRequestedAt,
+    indexingAllowanceMs: ALLOWANCE,
   });
   for (const r of rows) matcher.offer(r);
   return matcher.finish();
@@ -345,7 +354,13 @@ test('a row taken by a stronger group is not given to a weaker one', () => {
 });
 
 test('offer after finish throws; no jobs means nothing to do', () => {
-  const m = createMatcher({ jobs: [], linkedIds: new Set(), markerTemplate: DEFAULT_MARKER_TEMPLATE });
+  const m = createMatcher({
+    jobs: [],
+    linkedIds: new Set(),
+    markerTemplate: DEFAULT_MARKER_TEMPLATE,
+    exportRequestedAt: new Date(T0),
+    indexingAllowanceMs: ALLOWANCE,
+  });
   m.offer(row(1, strat));
   assert.deepEqual(m.finish(), { matched: [], ambiguous: [], duplicates: [], unmatched: [] });
   assert.throws(() => m.offer(row(2, strat)));
