@@ -15,7 +15,7 @@ import { buildMatchCriteria, descriptionWithMarker } from '../../src/creation/cr
 import type { VrJob } from '../../src/db/schema.ts';
 import type { ExportRow } from '../../src/resolution/export-stream.ts';
 import { planUpdates } from '../../src/resolution/flush.ts';
-import { createMatcher, type MatcherOptions, type PendingJob } from '../../src/resolution/match.ts';
+import { createMatcher, type PendingJob } from '../../src/resolution/match.ts';
 import { DEFAULT_MARKER_TEMPLATE, markerFor } from '../../src/resolution/normalize.ts';
 
 export const ALLOWANCE_MS = 1_000;
@@ -185,14 +185,8 @@ function rowFor(id: number, p: Product, description: string, v: Variant | 'ours'
   };
 }
 
-export interface ModelOptions {
-  /** The matcher under test; the real one by default. */
-  createMatcher?: (options: MatcherOptions) => ReturnType<typeof createMatcher>;
-}
-
 /** Runs one history; throws WrongIdError or UnresolvedError when the property fails. */
-export function runHistory(h: History, options: ModelOptions = {}): { resolved: number; review: number } {
-  const makeMatcher = options.createMatcher ?? createMatcher;
+export function runHistory(h: History): { resolved: number; review: number } {
   const config = loadConfig({
     FLUSH_SETTLE_MS: String(ALLOWANCE_MS),
     RESOLUTION_BACKOFF_MS: String(ALLOWANCE_MS),
@@ -294,7 +288,7 @@ export function runHistory(h: History, options: ModelOptions = {}): { resolved: 
     if (pendingJobs.length === 0) return;
     const requestedAt = new Date(now);
     const exported = visibleAt(now);
-    const matcher = makeMatcher({
+    const matcher = createMatcher({
       jobs: pendingJobs.map(
         (j): PendingJob => ({
           id: j.job.id,
@@ -315,6 +309,12 @@ export function runHistory(h: History, options: ModelOptions = {}): { resolved: 
     const byId = new Map(listings.map((l) => [l.id, l]));
     for (const m of outcome.matched) {
       const l = byId.get(m.vrListingId);
+      const ref = jobs.find((j) => j.job.id === m.jobId)?.ref ?? null;
+      if (ref !== null && l?.markerRef !== ref) {
+        throw new WrongIdError(
+          `marker-on job ${m.jobId} took row ${m.vrListingId}, which lacks its marker ${ref}`,
+        );
+      }
       if (l?.owner !== m.jobId) {
         throw new WrongIdError(
           `job ${m.jobId} was given V&R id ${m.vrListingId}, which is ${l?.owner === undefined ? "a stranger's" : `job ${l.owner}'s`}`,
