@@ -1,3 +1,5 @@
+import { BlockList, isIP } from 'node:net';
+import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
 
 /** Thrown for bad configuration; the message names every bad variable. */
@@ -37,6 +39,69 @@ const onOff = z
 
 const HOUR = 3_600_000;
 
+/** One entry of a host list such as IMAGE_ALLOW_HOSTS: a host name or an IP address, and maybe a port. */
+export interface AllowedHost {
+  /** Lower-case host name without a trailing dot, or an IP address in ipaddr.js' canonical form. */
+  host: string;
+  isIp: boolean;
+  /** Absent: any port. */
+  port?: number;
+}
+
+/** The canonical form of a URL's host name, for comparing with an AllowedHost. */
+export function canonicalHost(hostname: string): { host: string; isIp: boolean } {
+  const bare = hostname
+    .replace(/^\[(.*)\]$/, '$1')
+    .replace(/\.$/, '')
+    .toLowerCase();
+  return ipaddr.isValid(bare) && (bare.includes(':') || ipaddr.IPv4.isValidFourPartDecimal(bare))
+    ? { host: ipaddr.process(bare).toString(), isIp: true }
+    : { host: bare, isIp: false };
+}
+
+/**
+ * Parses a comma-separated list of host names or IP addresses, each optionally with `:port`
+ * (`images.internal, 10.0.0.5:8080, [fd00::1]:443`). Host names are read as a URL would read them,
+ * so `2130706433` is 127.0.0.1. Throws an Error naming the bad entry.
+ */
+export function parseHostList(value: string): AllowedHost[] {
+  return value
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '')
+    .map((entry) => {
+      const match =
+        /^\[([^\]]+)\](?::(\d{1,5}))?$/.exec(entry) ??
+        (ipaddr.IPv6.isValid(entry) ? [entry, entry] : null) ??
+        /^([^\s:/@[\]?#]+)(?::(\d{1,5}))?$/.exec(entry);
+      const bad = (why: string) => new Error(`"${entry}" ${why}`);
+      if (!match) throw bad('is not a host name or IP address with an optional :port');
+      const [, rawHost = '', rawPort] = match;
+      const port = rawPort === undefined ? undefined : Number(rawPort);
+      if (port !== undefined && (port < 1 || port > 65535)) throw bad('has a port outside 1-65535');
+      let hostname: string;
+      try {
+        hostname = new URL(`http://${rawHost.includes(':') ? `[${rawHost}]` : rawHost}/`).hostname;
+      } catch {
+        throw bad('is not a valid host name or IP address');
+      }
+      const canonical = canonicalHost(hostname);
+      return port === undefined ? canonical : { ...canonical, port };
+    });
+}
+
+const hostList = z.string().transform((value, ctx) => {
+  try {
+    return parseHostList(value);
+  } catch (error) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `${(error as Error).message}; expected comma-separated host names or IP addresses, each optionally with :port`,
+    });
+    return z.NEVER;
+  }
+});
+
 /**
  * Every setting, keyed by its environment variable. Defaults point at local services.
  * VR_BASE_URL has no default on purpose: unset means "use the built-in simulator" for
@@ -58,6 +123,8 @@ const envSchema = z.object({
   API_PORT: int(0, 65535).default(3000),
   API_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   API_INSECURE: onOff.default(false),
+  API_REQUEST_TIMEOUT_MS: int(100, 10 * 60_000).default(60_000),
+  API_MAX_CONNECTIONS: int(1, 100_000).default(500),
   CHROMIUM_PATH: z.string().trim().min(1).default('/usr/bin/chromium'),
   VR_REF_MARKER: onOff.default(true),
   VR_REF_MARKER_TEMPLATE: z
@@ -78,6 +145,8 @@ const envSchema = z.object({
   VR_PAGE_TIMEOUT_MS: int(1_000, 10 * 60_000).default(30_000),
   VR_SUBMIT_TIMEOUT_MS: int(1_000, 10 * 60_000).default(90_000),
   VR_EXPORT_TIMEOUT_MS: int(1_000, HOUR).default(300_000),
+  IMAGE_ALLOW_HOSTS: hostList.optional(),
+  IMAGE_BUDGET_MS: int(1_000, HOUR).default(60_000),
   SHUTDOWN_TIMEOUT_MS: int(1_000, HOUR).default(120_000),
   WORKER_LOCK_MS: int(1_000, HOUR).default(60_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -97,6 +166,10 @@ export interface Config {
   apiPort: number;
   apiToken: string | undefined;
   apiInsecure: boolean;
+  /** Longest an HTTP request may take to arrive, headers and body: a slow sender is cut off. */
+  apiRequestTimeoutMs: number;
+  /** Open sockets the API accepts at once; more are closed as they connect. */
+  apiMaxConnections: number;
   chromiumPath: string;
   refMarker: boolean;
   refMarkerTemplate: string;
@@ -115,10 +188,38 @@ export interface Config {
   pageTimeoutMs: number;
   submitTimeoutMs: number;
   exportTimeoutMs: number;
+  /** Internal hosts that photo URLs may point at on purpose (every other private address is refused). */
+  imageAllowHosts: AllowedHost[];
+  /** One time budget for downloading and converting all of a listing's photos. */
+  imageBudgetMs: number;
   shutdownTimeoutMs: number;
   /** How long a crashed worker's job stays locked before another worker takes it over. */
   workerLockMs: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+}
+
+/**
+ * A URL as an error message may show it: anything up to its last `@` (user name and password,
+ * even unencoded or in a URL too broken to parse) replaced.
+ */
+export function withoutCredentials(value: string): string {
+  return value.replace(
+    /^([a-z][a-z0-9+.-]*:\/*)?.*@/is,
+    (_match, scheme: string | undefined) => `${scheme ?? ''}[redacted]@`,
+  );
+}
+
+const LOOPBACK = new BlockList();
+LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
+LOOPBACK.addAddress('::1', 'ipv6');
+LOOPBACK.addSubnet('::ffff:127.0.0.0', 104, 'ipv6');
+
+/** Whether a listen address is reachable from this machine only. */
+export function isLoopback(host: string): boolean {
+  if (host.toLowerCase() === 'localhost') return true;
+  const address = host.replace(/^\[(.*)\]$/, '$1');
+  const family = isIP(address);
+  return family !== 0 && LOOPBACK.check(address, family === 4 ? 'ipv4' : 'ipv6');
 }
 
 /** Reads and validates the environment once; throws a ConfigError naming every bad variable. */
@@ -135,7 +236,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     const lines = parsed.error.issues.map((issue) => {
       const name = String(issue.path[0] ?? 'environment');
       const shown =
-        name.includes('PASSWORD') || name.includes('TOKEN') ? '' : ` (got ${JSON.stringify(present[name])})`;
+        name.includes('PASSWORD') || name.includes('TOKEN')
+          ? ''
+          : ` (got ${JSON.stringify(name.endsWith('_URL') ? withoutCredentials(present[name]!) : present[name])})`;
       return `  ${name}: ${issue.message}${present[name] === undefined ? '' : shown}`;
     });
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
@@ -145,6 +248,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     const missing = ['VR_USERNAME', 'VR_PASSWORD'].filter((k) => !present[k]);
     throw new ConfigError(
       `Invalid configuration:\n${missing.map((k) => `  ${k}: required when VR_BASE_URL is set`).join('\n')}`,
+    );
+  }
+  if (e.API_INSECURE && !isLoopback(e.API_HOST)) {
+    throw new ConfigError(
+      `Invalid configuration:\n  API_INSECURE: may be on only while API_HOST is a loopback address (127.0.0.1, ::1, localhost), not ${JSON.stringify(e.API_HOST)}: set API_TOKEN instead`,
     );
   }
   return {
@@ -159,6 +267,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     apiPort: e.API_PORT,
     apiToken: e.API_TOKEN,
     apiInsecure: e.API_INSECURE,
+    apiRequestTimeoutMs: e.API_REQUEST_TIMEOUT_MS,
+    apiMaxConnections: e.API_MAX_CONNECTIONS,
     chromiumPath: e.CHROMIUM_PATH,
     refMarker: e.VR_REF_MARKER,
     refMarkerTemplate: e.VR_REF_MARKER_TEMPLATE,
@@ -175,6 +285,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     pageTimeoutMs: e.VR_PAGE_TIMEOUT_MS,
     submitTimeoutMs: e.VR_SUBMIT_TIMEOUT_MS,
     exportTimeoutMs: e.VR_EXPORT_TIMEOUT_MS,
+    imageAllowHosts: e.IMAGE_ALLOW_HOSTS ?? [],
+    imageBudgetMs: e.IMAGE_BUDGET_MS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     workerLockMs: e.WORKER_LOCK_MS,
     logLevel: e.LOG_LEVEL,
