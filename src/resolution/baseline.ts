@@ -2,6 +2,7 @@ import { and, eq, isNotNull } from 'drizzle-orm';
 import { type Db, withAdvisoryLock } from '../db/client.ts';
 import { vrProductLinks, vrResolutionRuns } from '../db/schema.ts';
 import type { Logger } from '../logger.ts';
+import { safeErrorMessage } from '../safe-errors.ts';
 import { scanExport } from './export-stream.ts';
 import { FLUSH_LOCK } from './flush.ts';
 
@@ -67,7 +68,7 @@ export async function ensureBaseline(deps: BaselineDeps): Promise<number | undef
         .update(vrResolutionRuns)
         .set({
           finishedAt: new Date(),
-          error: error instanceof Error ? error.message : String(error),
+          error: safeErrorMessage(error),
           durationMs: Date.now() - started,
         })
         .where(eq(vrResolutionRuns.id, runId))
