@@ -8,6 +8,7 @@ import { countDuePending, decideFlush, type FlushJobData, requestFlush } from '.
 import { withDeadline } from '../signals.ts';
 import { BLOCKED_RECHECK_MS } from '../vr/browser-session.ts';
 import { VrBlockedError, VrLoginError } from '../vr/errors.ts';
+import { downloadExport, streamAndDiscard } from '../vr/export-download.ts';
 import { openBrowserSession, sessionStore } from '../vr/open-session.ts';
 import { watchStoredSession } from '../vr/session-store.ts';
 import { pruneArtifacts } from './artifacts.ts';
@@ -84,6 +85,15 @@ export function startCreationProcess({ config, site, logger }: CreationProcessOp
       connection,
       outages,
       onHeld,
+      // The baseline before an install's first submit (resolution/baseline.ts): the export through
+      // this worker's browser, on a page of its own.
+      openExport: async () =>
+        streamAndDiscard(
+          await downloadExport(browser, {
+            timeoutMs: config.exportTimeoutMs,
+            signal: AbortSignal.timeout(config.exportTimeoutMs),
+          }),
+        ),
       afterCreation: async (jobLogger) => {
         await decideFlush({ ...flushDecision, logger: jobLogger });
       },

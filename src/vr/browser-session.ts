@@ -223,6 +223,15 @@ export class BrowserSession {
     return this.#page;
   }
 
+  /** A page of its own (closed by the caller), e.g. for the export beside a job's page. */
+  async newPage(): Promise<Page> {
+    await this.#ensureBrowser();
+    const page = this.#watched(await this.#context!.newPage());
+    page.setDefaultTimeout(this.options.pageTimeoutMs);
+    page.setDefaultNavigationTimeout(this.options.pageTimeoutMs);
+    return page;
+  }
+
   /**
    * Notes every challenge the page's own navigations meet: in `auto` mode it clears in
    * milliseconds, so by the time a step fails on it the page may look normal again.

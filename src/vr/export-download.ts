@@ -71,7 +71,24 @@ export async function downloadExport(
   session: BrowserSession,
   { timeoutMs, signal }: { timeoutMs: number; signal?: AbortSignal },
 ): Promise<ExportDownload> {
-  return session.withLogin(async (page: Page) => {
+  return session.withLogin(async () => {
+    // A page of its own: the creation worker's baseline runs while a job fills in the form.
+    const page = await session.newPage();
+    try {
+      return await downloadOn(session, page, timeoutMs, signal);
+    } finally {
+      await page.close().catch(() => {});
+    }
+  });
+}
+
+async function downloadOn(
+  session: BrowserSession,
+  page: Page,
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
+): Promise<ExportDownload | typeof SESSION_EXPIRED> {
+  {
     const response = await session.goto(page, EXPORT_PAGE);
     const status = response?.status() ?? 200;
     if (isRetryableStatus(status)) throw new VrUnavailableError(`the export page answered HTTP ${status}`);
@@ -130,5 +147,14 @@ export async function downloadExport(
       stream: () => createReadStream(path, { highWaterMark: 256 * 1024 }),
       discard: () => download.delete().catch(() => {}),
     };
-  });
+  }
+}
+
+/** The file's bytes, deleted once read (or once the reader stops early). */
+export async function* streamAndDiscard(download: ExportDownload): AsyncGenerator<Uint8Array> {
+  try {
+    yield* download.stream() as AsyncIterable<Uint8Array>;
+  } finally {
+    await download.discard();
+  }
 }
