@@ -10,7 +10,8 @@ import { type SimState, type Simulator, startSimulator } from '../src/simulator/
 import { EXPORT_COLUMNS } from '../src/vr/export-format.ts';
 import { BrowserLikeClient } from './helpers/sim-http.ts';
 
-const INDEX_DELAY_MS = 300;
+// Long enough that a loaded machine still downloads the export before the new listing is indexed.
+const INDEX_DELAY_MS = 2000;
 const WEBP = Buffer.from('524946461a000000574542505650384c0d0000002f0000001007101111888808', 'hex');
 
 async function simState(sim: Simulator, query = ''): Promise<SimState> {
@@ -208,11 +209,11 @@ describe('V&R simulator (variant 0, gate on, through a browser-like client)', ()
   });
 
   test('session TTL expires sessions', async () => {
-    const short = await startSimulator({ catalogRows: 5, sessionTtlMs: 100 });
+    const short = await startSimulator({ catalogRows: 5, sessionTtlMs: 1000 });
     try {
       const client = await loggedIn(short);
       assert.equal((await client.get('/account')).status, 200);
-      await new Promise((r) => setTimeout(r, 150));
+      await new Promise((r) => setTimeout(r, 1100));
       assert.equal((await client.get('/account')).status, 302);
     } finally {
       await short.close();
@@ -395,7 +396,7 @@ describe('V&R simulator (variant 0, gate on, through a browser-like client)', ()
     const first = (await exportBytes(client)).toString('utf8');
     assert.ok(!first.includes(marker), 'not indexed yet');
     let found: string[] | undefined;
-    for (let i = 0; i < 50 && !found; i++) {
+    for (let i = 0; i < 100 && !found; i++) {
       await new Promise((r) => setTimeout(r, 50));
       found = parseRecords(await exportBytes(client)).find((r) => r[0] === String(mine.product_id));
     }

@@ -159,10 +159,13 @@ export const ADD_ITEM_JS = `
     removeLevelsBelow(level);
     if (window.vrClearError) window.vrClearError(sel);
     if (!sel.value) return;
+    var asked = sel.value;
     sel.setAttribute('data-loading', '1');
-    post('/ajax/get_sub_categories', { parent_id: sel.value, level: String(level + 1) }).then(function (html) {
+    post('/ajax/get_sub_categories', { parent_id: asked, level: String(level + 1) }).then(function (html) {
+      // An answer for a choice since changed is stale: the newer request draws the next level.
+      if (sel.value !== asked) return;
       sel.removeAttribute('data-loading');
-      if (sel.value !== ev.target.value || !html.trim()) return;
+      if (!html.trim()) return;
       removeLevelsBelow(level);
       var next = document.createElement('select');
       next.name = 'categ_level_' + (level + 1);
