@@ -520,6 +520,57 @@ describe('V&R simulator (variant 0, gate on, through a browser-like client)', ()
     assert.match(await bad.text(), /category_name is not a leaf category/);
   });
 
+  test('later routes: edit answers 302, mark sold / restore / delete answer true or false', async () => {
+    const client = await loggedIn(sim);
+    await setFaults(sim, { indexDelayMs: 0 });
+    try {
+      const desc = `<p>edit me ${Date.now()}</p>`;
+      assert.equal((await publish(client, { item_desc: desc })).status, 302);
+      const mine = (await simState(sim)).listings.find((l) => l.product_description === desc)!;
+      const id = mine.product_id;
+
+      const page = await client.get(`/instruments/add_edit_item/${id}`);
+      assert.equal(page.status, 200);
+      const html = await page.text();
+      assert.match(html, new RegExp(`action="/instruments/add_edit_item/${id}"`));
+      assert.match(html, new RegExp(`name="product_id" value="${id}"`));
+      assert.match(html, /<option value="51" selected>Guitars<\/option>/);
+      assert.match(html, /<option value="83" selected>Electric solid body<\/option>/);
+      assert.match(html, /name="recipient_name" id="recipient_name"[^>]* value="Fender"/);
+      assert.match(html, /name="available_for_shipment" id="available_for_shipment" value="1" checked/);
+      const uniqueId = /name="unique_id" value="([^"]+)"/.exec(html)![1]!;
+      const saved = await client.fetch(`/instruments/add_edit_item/${id}`, {
+        method: 'POST',
+        body: listingForm(uniqueId, { item_desc: desc, price: '1999' }),
+        dest: 'document',
+      });
+      assert.equal(saved.status, 302);
+      assert.equal((await simState(sim)).listings.find((l) => l.product_id === id)?.product_price, 1999);
+      assert.equal((await client.get('/instruments/add_edit_item/1')).status, 404);
+
+      const stock = async (path: string, productId: number) =>
+        (await client.postForm(path, { product_id: String(productId) })).text();
+      const row = async () =>
+        (
+          parse(await exportBytes(client), { columns: true, relax_column_count: true }) as Record<
+            string,
+            string
+          >[]
+        ).find((r) => r.product_id === String(id));
+      assert.equal(await stock('/ajax/mark_as_sold/a8f3', id), 'true');
+      assert.equal((await row())?.product_sold, 'yes');
+      assert.equal(await stock('/ajax/restore_from_sold/77c1', id), 'true');
+      assert.equal((await row())?.product_sold, 'no');
+      assert.equal(await stock('/ajax/mark_as_sold/a8f3', 1), 'false');
+      assert.equal(await stock('/ajax/delete_item', id), 'true');
+      assert.equal(await row(), undefined);
+      assert.equal(await stock('/ajax/delete_item', id), 'false');
+      assert.equal((await client.get(`/product/${id}`)).status, 404);
+    } finally {
+      await setFaults(sim, { indexDelayMs: INDEX_DELAY_MS });
+    }
+  });
+
   test('the download needs the export page first and its Referer', async () => {
     const client = await loggedIn(sim);
     const direct = await client.get('/instruments/export_inventory/export_inventory', {

@@ -1,5 +1,6 @@
 /** What every site route gets: options, state, the gate, the variant, and shared answers. */
 import type { CategoryNode } from '../vr/categories.ts';
+import type { Listing } from './catalog.ts';
 import type { ExportWriter } from './export.ts';
 import type { Gate } from './gate.ts';
 import { HTML, type Res, send } from './http.ts';
@@ -39,7 +40,7 @@ export function sendMaintenance(ctx: SiteContext, res: Res): void {
 /** The add form, with a fresh unique_id. */
 export function formPage(
   ctx: SiteContext,
-  extra: { published?: boolean; errors?: FieldErrors; generalError?: string | undefined },
+  extra: { published?: boolean; errors?: FieldErrors; generalError?: string | undefined; editing?: Listing },
 ): string {
   const { store, variant: v } = ctx;
   return addItemPage({
@@ -50,5 +51,6 @@ export function formPage(
     ...(extra.published ? { published: true } : {}),
     ...(extra.errors ? { errors: extra.errors } : {}),
     ...(extra.generalError ? { generalError: extra.generalError } : {}),
+    ...(extra.editing ? { editing: extra.editing } : {}),
   });
 }

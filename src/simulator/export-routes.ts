@@ -25,7 +25,7 @@ export async function download(ctx: SiteContext, req: Req, res: Res, session: Se
   store.counters.exports++;
   const rows = store
     .listings()
-    .filter((l) => l.visible_from <= now)
+    .filter((l) => l.visible_from <= now && !l.deleted)
     .sort((a, b) => a.product_id - b.product_id);
   const shrink = f.shrinkNextExports > 0;
   if (shrink) f.shrinkNextExports--;

@@ -15,7 +15,7 @@ import {
   send,
   sendJson,
 } from './http.ts';
-import { categoryOptions, INTERNAL_ERROR_PAGE, USER_ID } from './pages.ts';
+import { categoryOptions, INTERNAL_ERROR_PAGE, notFoundPage, USER_ID } from './pages.ts';
 import type { Session } from './state.ts';
 
 export async function publish(ctx: SiteContext, req: Req, res: Res, session: Session): Promise<void> {
@@ -130,4 +130,46 @@ function findNode(nodes: readonly CategoryNode[], id: number): CategoryNode | un
     if (below) return below;
   }
   return undefined;
+}
+
+/** `GET /instruments/add_edit_item/<id>`: the form filled with the listing's values. */
+export async function editForm(ctx: SiteContext, res: Res, id: number): Promise<void> {
+  await ctx.delay(ctx.options.pageLatencyMs);
+  const listing = ctx.store.listings().find((l) => l.product_id === id && !l.deleted);
+  if (!listing) {
+    send(res, 404, HTML, notFoundPage(true));
+    return;
+  }
+  send(res, 200, HTML, formPage(ctx, { editing: listing }));
+}
+
+/** `POST /instruments/add_edit_item/<id>`: the same checks as Publish; success answers 302. */
+export async function saveEdit(ctx: SiteContext, req: Req, res: Res, id: number): Promise<void> {
+  const { store } = ctx;
+  const form = await readForm(req);
+  await ctx.delay(ctx.options.submitLatencyMs);
+  const listing = store.listings().find((l) => l.product_id === id && !l.deleted);
+  if (!listing) {
+    send(res, 404, HTML, notFoundPage(true));
+    return;
+  }
+  store.counters.edits++;
+  const checked = checkPublish(form, {
+    tree: ctx.tree,
+    issuedForms: store.issuedForms,
+    uploads: store.uploads,
+  });
+  if (!checked.ok) {
+    send(
+      res,
+      200,
+      HTML,
+      formPage(ctx, { editing: listing, errors: checked.errors, generalError: checked.generalError }),
+    );
+    return;
+  }
+  const { source: _source, ...fields } = checked.listing;
+  // Photos are kept unless the edit sends its own.
+  store.updateListing(id, fields.photos.length > 0 ? fields : { ...fields, photos: listing.photos });
+  redirect(res, `/instruments/add_edit_item/${id}`);
 }

@@ -3,7 +3,7 @@ import { doLogin, expiredLanding, LOGIN_FAILED_TEXT, sessionCookie } from './aut
 import { findBrand, suggestBrands } from './brands.ts';
 import { formPage, type SiteContext, sendMaintenance } from './context.ts';
 import { download } from './export-routes.ts';
-import { publish, subCategories, upload } from './form-routes.ts';
+import { editForm, publish, saveEdit, subCategories, upload } from './form-routes.ts';
 import { HTML, parseCookies, type Req, type Res, readUrlEncoded, redirect, send } from './http.ts';
 import {
   accountPage,
@@ -17,6 +17,7 @@ import {
   suggestionsHtml,
 } from './pages.ts';
 import { ADD_ITEM_JS, SITE_JS } from './scripts.ts';
+import { changeStock, stockAction } from './stock-routes.ts';
 import { handleTestRoute } from './test-routes.ts';
 
 export type { SiteContext, SiteOptions } from './context.ts';
@@ -94,7 +95,7 @@ export function createSite(ctx: SiteContext): (req: Req, res: Res) => Promise<vo
     if (method === 'GET' && /^\/product\/\d+$/.test(path)) {
       await ctx.delay(o.pageLatencyMs);
       const id = Number(path.slice('/product/'.length));
-      const l = store.listings().find((x) => x.product_id === id && x.visible_from <= now);
+      const l = store.listings().find((x) => x.product_id === id && x.visible_from <= now && !x.deleted);
       if (!l) send(res, 404, HTML, notFoundPage(loggedIn));
       else
         send(
@@ -158,6 +159,20 @@ export function createSite(ctx: SiteContext): (req: Req, res: Res) => Promise<vo
       case 'GET /instruments/export_inventory/export_inventory':
         await download(ctx, req, res, session);
         return;
+    }
+    const editMatch = /^\/instruments\/add_edit_item\/(\d+)$/.exec(path);
+    if (editMatch && method === 'GET') {
+      await editForm(ctx, res, Number(editMatch[1]));
+      return;
+    }
+    if (editMatch && method === 'POST') {
+      await saveEdit(ctx, req, res, Number(editMatch[1]));
+      return;
+    }
+    const stock = stockAction(method, path);
+    if (stock) {
+      await changeStock(ctx, req, res, stock);
+      return;
     }
     const uploadMatch = method === 'POST' ? /^\/ajax\/dropzone_upload\/(\d+)$/.exec(path) : null;
     if (uploadMatch) {

@@ -53,6 +53,9 @@ export async function handleTestRoute(ctx: SiteContext, req: Req, res: Res, url:
   }
 }
 
+/** The category of a hand-made listing that names none. */
+const DEFAULT_HAND_CATEGORY = 'Guitars>Electric solid body';
+
 /** `POST /__sim/listings`: a listing made by hand on V&R, checked as strictly as the form would. */
 function handListing(body: Record<string, unknown>, tree: readonly CategoryNode[]): NewListing {
   const str = (name: string, required: boolean): string => {
@@ -66,12 +69,12 @@ function handListing(body: Record<string, unknown>, tree: readonly CategoryNode[
     if (required && !s.trim()) throw new HttpError(400, `${name} must not be empty`);
     return s;
   };
-  const price = Number(str('product_price', true).trim());
-  if (!Number.isInteger(price) || price <= 0)
-    throw new HttpError(400, 'product_price must be a whole number above 0');
+  const price = Math.round(Number(str('product_price', true).trim()));
+  if (!Number.isFinite(price) || price <= 0)
+    throw new HttpError(400, 'product_price must be a number above 0');
   const year = str('product_year', false).trim();
   if (year && !/^\d{4}$/.test(year)) throw new HttpError(400, 'product_year must have 4 digits');
-  const category = resolveCategory(tree, str('category_name', true));
+  const category = resolveCategory(tree, str('category_name', false).trim() || DEFAULT_HAND_CATEGORY);
   if (!category.ok) throw new HttpError(400, `category_name ${category.message}`);
   return {
     brand_name: str('brand_name', true),
