@@ -1,5 +1,6 @@
 /**
- * The inventory export in every variant: a file the real sample's quirks would fit. Header names
+ * Every variant: the gate refuses Node's fetch and Playwright's request context on every route,
+ * cookie or not; and the inventory export is a file the real sample's quirks would fit. Header names
  * match after normalising (lower case, spaces to underscores), in the sample's order or V&R's
  * template order; a trailing comma on the header, and on every row or none; CRLF line ends;
  * categories that are leaves of the shipped tree. When ../shared/vr-reference/ is there, the
@@ -10,10 +11,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'csv-parse/sync';
+import { request } from 'playwright-core';
 import { type Simulator, startSimulator, VARIANTS } from '../src/simulator/server.ts';
 import { resolveCategory, shippedCategoryTree } from '../src/vr/categories.ts';
 import { EXPORT_COLUMNS } from '../src/vr/export-format.ts';
-import { BrowserLikeClient } from './helpers/sim-http.ts';
+import { BrowserLikeClient, TEST_USER_AGENT } from './helpers/sim-http.ts';
 
 const SAMPLE = process.env.VR_REFERENCE_DIR
   ? `${process.env.VR_REFERENCE_DIR}/inventory-sample.csv`
@@ -55,7 +57,7 @@ function recordEnds(text: string): { crlf: number; lf: number; withComma: number
   return { crlf, lf, withComma, lines: crlf + lf };
 }
 
-describe('the export in every variant fits the real sample', () => {
+describe('every variant: the gate, and an export the real sample would fit', () => {
   const sample = existsSync(SAMPLE) ? read(readFileSync(SAMPLE)) : undefined;
   const tree = shippedCategoryTree();
   const sims: Simulator[] = [];
@@ -77,6 +79,77 @@ describe('the export in every variant fits the real sample', () => {
       assert.ok(resolveCategory(tree, row.category_name ?? '').ok, row.category_name);
     }
   });
+
+  const ROUTES: Array<[string, string]> = [
+    ['GET', '/'],
+    ['GET', '/login'],
+    ['POST', '/do_login'],
+    ['GET', '/account'],
+    ['GET', '/instruments/add_edit_item'],
+    ['POST', '/instruments/add_edit_item'],
+    ['GET', '/instruments/add_edit_item/50001'],
+    ['POST', '/ajax/check_brand_exists'],
+    ['POST', '/ajax/get_suggested_brands_name'],
+    ['POST', '/ajax/get_sub_categories'],
+    ['POST', '/ajax/dropzone_upload/4242'],
+    ['POST', '/ajax/mark_as_sold/x1'],
+    ['POST', '/ajax/delete_item'],
+    ['GET', '/instruments/export_inventory'],
+    ['GET', '/instruments/export_inventory/export_inventory'],
+    ['GET', '/js/site.js'],
+    ['GET', '/product/50001'],
+    ['GET', '/logout'],
+    ['GET', '/no/such/page'],
+  ];
+
+  for (const v of VARIANTS) {
+    test(`variant ${v.id}: Node fetch and Playwright's request context get 403 cf-mitigated: challenge on every route, even with a valid cookie`, async () => {
+      const sim = sims[v.id]!;
+      // A logged-in session with a clearance for this User-Agent: everything but a browser's headers.
+      const person = await BrowserLikeClient.create(sim.url);
+      assert.equal((await person.login()).status, 302);
+      const cookie = [...person.cookies].map(([k, val]) => `${k}=${val}`).join('; ');
+      const before = sim.state().counters;
+      const api = await request.newContext({
+        baseURL: sim.url,
+        extraHTTPHeaders: { cookie, 'user-agent': TEST_USER_AGENT },
+      });
+      try {
+        for (const [method, path] of ROUTES) {
+          const body = method === 'POST' ? 'brand_name=Fender&product_id=50001' : undefined;
+          const viaFetch = await fetch(sim.url + path, {
+            method,
+            headers: {
+              cookie,
+              'user-agent': TEST_USER_AGENT,
+              'content-type': 'application/x-www-form-urlencoded',
+            },
+            redirect: 'manual',
+            ...(body ? { body } : {}),
+          });
+          assert.equal(viaFetch.status, 403, `fetch ${method} ${path}`);
+          assert.equal(viaFetch.headers.get('cf-mitigated'), 'challenge');
+          assert.match(await viaFetch.text(), /<title>Just a moment\.\.\.<\/title>/);
+          const viaRequest = await api.fetch(path, {
+            method,
+            maxRedirects: 0,
+            ...(body ? { data: body } : {}),
+          });
+          assert.equal(viaRequest.status(), 403, `context.request ${method} ${path}`);
+          assert.equal(viaRequest.headers()['cf-mitigated'], 'challenge');
+        }
+      } finally {
+        await api.dispose();
+      }
+      const after = sim.state().counters;
+      assert.equal(after.refusedRequests, before.refusedRequests + ROUTES.length * 2);
+      assert.equal(after.brandChecks, before.brandChecks);
+      assert.equal(after.exports, before.exports);
+      assert.equal(after.logins, before.logins);
+      // The same session still works for a browser-like client.
+      assert.equal((await person.get('/account')).status, 200);
+    });
+  }
 
   for (const v of VARIANTS) {
     test(`variant ${v.id}: ${v.export.contentType}, ${v.export.headerSpelling}, ${v.export.columnOrder} order, trailing comma ${v.export.trailingComma}`, async () => {
