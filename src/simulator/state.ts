@@ -146,6 +146,8 @@ export interface StoreOptions {
   exportLatencyMs: number;
 }
 
+const MAX_ISSUED_FORMS = 100_000;
+
 export function createStore(o: StoreOptions): Store {
   const faults: FaultSettings = {
     failNextSubmits: 0,
@@ -329,6 +331,8 @@ export function createStore(o: StoreOptions): Store {
     newUniqueId() {
       const id = randomBytes(10).toString('hex');
       issuedForms.add(id);
+      // A long run serves many forms: forget the oldest (a form that old is stale on V&R too).
+      if (issuedForms.size > MAX_ISSUED_FORMS) issuedForms.delete(issuedForms.values().next().value!);
       return id;
     },
   };
