@@ -1,4 +1,4 @@
-/** The simulated site's markup, as vr-site.md describes the real pages (variants for what is unknown). */
+/** The simulated site's markup, as captured from the real pages (variants for what nobody has captured). */
 import type { CategoryNode } from '../vr/categories.ts';
 import type { Brand } from './brands.ts';
 import type { Listing } from './catalog.ts';

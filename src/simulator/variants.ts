@@ -1,6 +1,6 @@
 /**
  * Markup variants: one coherent answer per point that nobody has captured on the real site
- * (vr-site.md marks them **unknown**). Variant 0 is the simulator's default, the answer we think
+ * (no capture of the real site shows them). Variant 0 is the simulator's default, the answer we think
  * most likely; the others are other plausible sites. Code that relies on one guess fails a test.
  */
 
