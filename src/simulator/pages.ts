@@ -346,7 +346,7 @@ function categorySelects(
   for (let level = 0; level === 0 || (level <= chosen.length && nodes.length > 0); level++) {
     const attrs = level === 0 ? firstAttrs : ' class="categ_select required"';
     selects.push(
-      `<select name="categ_level_${level}" id="categ_level_${level}"${attrs.startsWith(' ') ? attrs : ` ${attrs}`} data-level="${level}">${categoryOptions(nodes, chosen[level])}</select>`,
+      `<select name="categ_level_${level}" id="categ_level_${level}"${attrs.startsWith(' ') ? attrs : ` ${attrs}`}>${categoryOptions(nodes, chosen[level])}</select>`,
     );
     nodes = nodes.find((n) => n.id === chosen[level])?.children ?? [];
   }
@@ -425,7 +425,7 @@ export function addItemPage(o: AddFormOptions): string {
   };
   const fees = v.prefilledFees;
   const shippingRows = SHIPPING_REGIONS.map(
-    (r, i) => `<div class="shipping_row" data-region="${r.label}">
+    (r, i) => `<div class="shipping_row">
 <span class="destination_name">${r.label}</span>
 <input type="text" name="shipping_fees_fee[]" id="shipping_fee_${i}"${i === 0 ? cls('shipping_fees_fee[]', 'shipping_fee') + e.attrs('shipping_fees_fee[]') : ' class="shipping_fee"'} value="${o.editing ? (o.editing.shipping_fees[r.key] ?? '') : fees ? fees[r.key] : ''}">
 <input type="hidden" name="shipping_fees_destination[]" value="${v.destinationValues === 'numeric' ? r.code : r.label}">
