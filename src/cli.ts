@@ -10,6 +10,7 @@ import {
 import { err, out, UsageError } from './cli/common.ts';
 import { commandDemo } from './cli/demo.ts';
 import { commandApi, commandStart, commandWorker } from './cli/processes.ts';
+import { commandUsage, wantsHelp } from './cli/usage.ts';
 import { commandWatch } from './cli/watch.ts';
 import { ConfigError } from './config.ts';
 import { ValidationError } from './listing.ts';
@@ -42,13 +43,23 @@ Commands:
                            their V&R ids arriving; exit 0 once all are completed (npm run demo)
   health [--worker create|resolve] [--json]
                            exit 0 when Postgres and Redis answer (and such a worker is connected)
-  help                     this text
+  help [COMMAND]           this text, or COMMAND's usage (also: vr-lister COMMAND --help)
 
 Configuration comes from the environment (see README.md): DATABASE_URL, REDIS_URL, VR_BASE_URL,
 VR_USERNAME, VR_PASSWORD, QUEUE_PREFIX, MAX_BATCH_SIZE, API_PORT, API_TOKEN, CHROMIUM_PATH, ...`;
 
 async function main(argv: string[]): Promise<void> {
   const [command, ...args] = argv;
+  // `vr-lister COMMAND --help` and `vr-lister help COMMAND`; the simulator prints its own.
+  const helpFor =
+    command === 'help' ? args[0] : command !== 'simulator' && wantsHelp(args) ? command : undefined;
+  if (helpFor === 'simulator') return main(['simulator', '--help']);
+  if (helpFor !== undefined && !helpFor.startsWith('-')) {
+    const usage = commandUsage(helpFor, HELP);
+    if (usage === undefined) throw new UsageError(`unknown command: ${helpFor}\n\n${HELP}`);
+    out(usage);
+    return;
+  }
   switch (command) {
     case undefined:
     case 'help':

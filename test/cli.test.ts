@@ -3,6 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { commandUsage } from '../src/cli/usage.ts';
 import { runCli } from './helpers/cli.ts';
 import { setupServices, type TestServices } from './helpers/services.ts';
 
@@ -26,6 +27,30 @@ describe('vr-lister CLI', () => {
     for (const command of ['migrate', 'simulator', 'enqueue', 'status', 'jobs']) {
       assert.match(result.stdout, new RegExp(`\\n  ${command}\\b`));
     }
+  });
+
+  test('every command --help prints its usage and exits 0, with no configuration at all', async () => {
+    const overview = await runCli(['help'], {});
+    const commands = [...new Set([...overview.stdout.matchAll(/^ {2}([a-z]+)\b/gm)].map((m) => m[1]!))];
+    assert.ok(commands.length >= 12, commands.join(' '));
+    const results = await Promise.all(commands.map((command) => runCli([command, '--help'], {})));
+    results.forEach((result, i) => {
+      const command = commands[i]!;
+      assert.equal(result.code, 0, `${command} --help: ${result.stderr}`);
+      if (command !== 'help') assert.match(result.stdout, new RegExp(`^Usage: vr-lister ${command}\\b`));
+    });
+    const viaHelp = await runCli(['help', 'enqueue'], {});
+    assert.equal(viaHelp.code, 0);
+    assert.match(viaHelp.stdout, /--chunk-size N/);
+  });
+
+  test('a command without its own usage text gets its lines of the overview', () => {
+    const overview = 'Commands:\n  frob [--x]   does a thing\n               over two lines\n  other   no';
+    assert.equal(
+      commandUsage('frob', overview),
+      'Usage: vr-lister\n  frob [--x]   does a thing\n               over two lines',
+    );
+    assert.equal(commandUsage('nothing', overview), undefined);
   });
 
   test('an unknown command fails on stderr with status 2', async () => {
