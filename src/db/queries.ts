@@ -2,7 +2,7 @@ import { and, asc, desc, eq, gt, isNotNull, sql } from 'drizzle-orm';
 import type { Db } from './client.ts';
 import { JOB_STATUSES, type JobStatus, type VrJob, vrJobs, vrResolutionRuns } from './schema.ts';
 
-/** A job as `vr-lister jobs --json` and the API show it (DESIGN.md, "Interfaces others rely on"). */
+/** A job as `vr-lister jobs --json` and the API show it (docs/design.md, "Interfaces others rely on"). */
 export interface JobView {
   id: number;
   productRef: string;

@@ -4,7 +4,7 @@
  * is ambiguous (a person must look), a duplicate (the item is on V&R twice), or unmatched (it waits
  * for the next export, since V&R indexes new listings with a delay).
  *
- * Rules (see DESIGN.md, "Matching a pending job to a CSV row"):
+ * Rules (docs/matching.md says why each pairing they make can't be wrong):
  * 1. A row is a candidate for a job only if its product_id is above the job's lastKnownId, it is not
  *    already linked to a product, and its brand key equals the job's.
  * 2. Marker on: only rows whose description carries the job's own ref; one → matched, several →
