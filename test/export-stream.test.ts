@@ -1,4 +1,8 @@
 import assert from 'node:assert/strict';
+import { createReadStream } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import {
   ExportFormatError,
@@ -347,4 +351,40 @@ test('a quote inside an unquoted field, or text after a closing quote, is not va
       return true;
     });
   }
+});
+
+test('a file on disk as the body: read whole, and closed when the export is refused', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'vrl-export-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const good = join(dir, 'good.csv');
+  await writeFile(good, sampleBytes());
+  const ids: number[] = [];
+  const stats = await scanExport(createReadStream(good, { highWaterMark: 64 }), (row) =>
+    ids.push(row.productId),
+  );
+  assert.deepEqual(ids, [56165, 56167, 68523, 70001]);
+  assert.equal(stats.bytes, sampleBytes().length);
+
+  const cut = join(dir, 'cut.csv');
+  await writeFile(cut, header() + line(ROWS[1]!) + line(ROWS[2]!).slice(0, 20));
+  const body = createReadStream(cut, { highWaterMark: 16 });
+  await assert.rejects(
+    scanExport(body, () => {}),
+    ExportTruncatedError,
+  );
+  await new Promise((r) => setImmediate(r));
+  assert.equal(body.destroyed, true, 'the file is closed');
+
+  // Refused early, with most of the file still unread: closed too.
+  const bad = join(dir, 'bad.csv');
+  const rest = Array.from({ length: 500 }, (_, i) => line({ ...ROWS[1]!, id: String(i + 10) })).join('');
+  await writeFile(bad, header() + line({ ...ROWS[1]!, id: 'x' }) + rest);
+  const early = createReadStream(bad, { highWaterMark: 256 });
+  await assert.rejects(
+    scanExport(early, () => {}),
+    /product_id "x"/,
+  );
+  await new Promise((r) => setImmediate(r));
+  assert.equal(early.destroyed, true, 'the file is closed');
+  assert.ok(early.bytesRead < 500 * 100, `stopped reading (${early.bytesRead} bytes)`);
 });

@@ -9,6 +9,7 @@
  * Whichever form the first data row has, every row must have: so a last row cut just before its
  * trailing comma still reads as truncated.
  */
+import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { CsvError, type Info, parse } from 'csv-parse';
 
@@ -220,17 +221,6 @@ function asExportError(error: unknown): unknown {
   return new ExportFormatError(`export is not valid CSV: ${error.message}`, line);
 }
 
-async function* counted(
-  source: AsyncIterable<Uint8Array | string>,
-  onBytes: (n: number) => void,
-): AsyncGenerator<Uint8Array> {
-  for await (const chunk of source) {
-    const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
-    onBytes(bytes.byteLength);
-    yield bytes;
-  }
-}
-
 /** Every record of the source with csv-parse's line info; the source is closed when iteration stops. */
 async function* records(
   source: AsyncIterable<Uint8Array | string>,
@@ -238,7 +228,14 @@ async function* records(
 ): AsyncGenerator<{ record: string[]; info: Info }> {
   // Buffer.toString('utf8') on each field: invalid sequences become U+FFFD, never an error.
   const parser = parse({ bom: true, relax_column_count: true, skip_empty_lines: true, info: true });
-  const feeding = pipeline(counted(source, onBytes), parser);
+  const counter = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      onBytes(chunk.byteLength);
+      done(null, chunk);
+    },
+  });
+  // A stream source (a file, an HTTP body) is destroyed as soon as the parse stops: no read after.
+  const feeding = pipeline(source, counter, parser);
   // Its failure is the iteration's (csv-parse's error or the source's): read below, or dropped
   // when the caller stops early and the pipeline is torn down.
   feeding.catch(() => {});
