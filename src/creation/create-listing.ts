@@ -5,6 +5,7 @@ import { type MatchCriteria, type VrJob, vrJobs, vrProductLinks, vrResolutionRun
 import type { Listing } from '../listing.ts';
 import type { Logger } from '../logger.ts';
 import { brandKey, descriptionHash, finishKey, markerFor, modelKey } from '../resolution/normalize.ts';
+import { safeErrorText } from '../safe-errors.ts';
 import {
   ImageUnavailableError,
   isLoginUrl,
@@ -90,7 +91,7 @@ async function setRow(db: Db, rowId: number, values: Partial<typeof vrJobs.$infe
 }
 
 export async function markFailed(db: Db, rowId: number, reason: string): Promise<void> {
-  await setRow(db, rowId, { status: 'failed', error: reason, submitStartedAt: null });
+  await setRow(db, rowId, { status: 'failed', error: safeErrorText(reason), submitStartedAt: null });
 }
 
 /**
@@ -113,7 +114,7 @@ export async function handBack(
     await markFailed(db, rowId, reason);
     return 'failed';
   }
-  await setRow(db, rowId, { status: 'queued', error: reason });
+  await setRow(db, rowId, { status: 'queued', error: safeErrorText(reason) });
   return 'queued';
 }
 
@@ -125,7 +126,7 @@ export async function markOutcomeUnknown(db: Db, rowId: number, reason: string):
     submitOutcomeUnknown: true,
     submittedAt: now,
     nextResolutionAt: now,
-    error: `submit outcome unknown: ${reason}`,
+    error: `submit outcome unknown: ${safeErrorText(reason)}`,
   });
 }
 

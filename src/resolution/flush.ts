@@ -4,6 +4,7 @@ import { type Database, withAdvisoryLock } from '../db/client.ts';
 import { type VrJob, vrJobs, vrProductLinks, vrResolutionRuns } from '../db/schema.ts';
 import type { Logger } from '../logger.ts';
 import { isDatabaseUnavailable } from '../outage.ts';
+import { safeErrorMessage } from '../safe-errors.ts';
 import { isSiteUnavailable } from '../vr/errors.ts';
 import type { VrHttpSession } from '../vr/http-session.ts';
 import { scanExport } from './export-stream.ts';
@@ -341,7 +342,7 @@ async function flushLocked(deps: FlushDeps, trigger: string): Promise<FlushResul
     );
     return result;
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
+    const message = safeErrorMessage(error);
     await db
       .update(vrResolutionRuns)
       .set({
