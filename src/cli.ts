@@ -10,7 +10,7 @@ import {
 import { err, out, UsageError } from './cli/common.ts';
 import { commandDemo } from './cli/demo.ts';
 import { commandApi, commandStart, commandWorker } from './cli/processes.ts';
-import { commandUsage, wantsHelp } from './cli/usage.ts';
+import { helpAnswer } from './cli/usage.ts';
 import { commandWatch } from './cli/watch.ts';
 import { ConfigError } from './config.ts';
 import { ValidationError } from './listing.ts';
@@ -51,16 +51,10 @@ VR_USERNAME, VR_PASSWORD, QUEUE_PREFIX, MAX_BATCH_SIZE, API_PORT, API_TOKEN, CHR
 
 async function main(argv: string[]): Promise<void> {
   const [command, ...args] = argv;
-  // `vr-lister COMMAND --help` and `vr-lister help COMMAND`; the simulator prints its own.
-  const helpFor =
-    command === 'help' ? args[0] : command !== 'simulator' && wantsHelp(args) ? command : undefined;
-  if (helpFor === 'simulator') return main(['simulator', '--help']);
-  if (helpFor !== undefined && !helpFor.startsWith('-')) {
-    const usage = commandUsage(helpFor, HELP);
-    if (usage === undefined) throw new UsageError(`unknown command: ${helpFor}\n\n${HELP}`);
-    out(usage);
-    return;
-  }
+  const help = helpAnswer(argv, HELP);
+  if (help?.kind === 'simulator') return main(['simulator', '--help']);
+  if (help?.kind === 'unknown') throw new UsageError(`unknown command: ${help.command}\n\n${HELP}`);
+  if (help?.kind === 'usage') return out(help.text);
   switch (command) {
     case undefined:
     case 'help':

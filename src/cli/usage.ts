@@ -78,7 +78,26 @@ export function commandUsage(command: string, overview: string): string | undefi
   return `Usage: vr-lister\n${lines.slice(start, end).join('\n')}`;
 }
 
-/** `--help` or `-h` among a command's arguments. */
-export function wantsHelp(args: string[]): boolean {
-  return args.includes('--help') || args.includes('-h');
+export type HelpAnswer =
+  | { kind: 'usage'; text: string }
+  | { kind: 'simulator' }
+  | { kind: 'unknown'; command: string };
+
+/**
+ * What `vr-lister ARGV` answers when it asks for a command's help (`COMMAND --help`, `COMMAND -h`,
+ * `help COMMAND`), or undefined when it doesn't (the overview is the `help` command's own answer).
+ * `simulator --help` is the simulator's own; `help simulator` answers `simulator`, to run it.
+ */
+export function helpAnswer(argv: string[], overview: string): HelpAnswer | undefined {
+  const [command, ...args] = argv;
+  const wanted =
+    command === 'help'
+      ? args[0]
+      : command !== undefined && command !== 'simulator' && (args.includes('--help') || args.includes('-h'))
+        ? command
+        : undefined;
+  if (wanted === undefined || wanted.startsWith('-')) return undefined;
+  if (wanted === 'simulator') return { kind: 'simulator' };
+  const text = commandUsage(wanted, overview);
+  return text === undefined ? { kind: 'unknown', command: wanted } : { kind: 'usage', text };
 }
