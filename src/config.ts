@@ -1,4 +1,5 @@
 import { BlockList, isIP } from 'node:net';
+import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
 
 /** Thrown for bad configuration; the message names every bad variable. */
@@ -37,6 +38,69 @@ const onOff = z
   .transform((v) => v === 'on' || v === 'true' || v === '1');
 
 const HOUR = 3_600_000;
+
+/** One entry of a host list such as IMAGE_ALLOW_HOSTS: a host name or an IP address, and maybe a port. */
+export interface AllowedHost {
+  /** Lower-case host name without a trailing dot, or an IP address in ipaddr.js' canonical form. */
+  host: string;
+  isIp: boolean;
+  /** Absent: any port. */
+  port?: number;
+}
+
+/** The canonical form of a URL's host name, for comparing with an AllowedHost. */
+export function canonicalHost(hostname: string): { host: string; isIp: boolean } {
+  const bare = hostname
+    .replace(/^\[(.*)\]$/, '$1')
+    .replace(/\.$/, '')
+    .toLowerCase();
+  return ipaddr.isValid(bare) && (bare.includes(':') || ipaddr.IPv4.isValidFourPartDecimal(bare))
+    ? { host: ipaddr.process(bare).toString(), isIp: true }
+    : { host: bare, isIp: false };
+}
+
+/**
+ * Parses a comma-separated list of host names or IP addresses, each optionally with `:port`
+ * (`images.internal, 10.0.0.5:8080, [fd00::1]:443`). Host names are read as a URL would read them,
+ * so `2130706433` is 127.0.0.1. Throws an Error naming the bad entry.
+ */
+export function parseHostList(value: string): AllowedHost[] {
+  return value
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '')
+    .map((entry) => {
+      const match =
+        /^\[([^\]]+)\](?::(\d{1,5}))?$/.exec(entry) ??
+        (ipaddr.IPv6.isValid(entry) ? [entry, entry] : null) ??
+        /^([^\s:/@[\]?#]+)(?::(\d{1,5}))?$/.exec(entry);
+      const bad = (why: string) => new Error(`"${entry}" ${why}`);
+      if (!match) throw bad('is not a host name or IP address with an optional :port');
+      const [, rawHost = '', rawPort] = match;
+      const port = rawPort === undefined ? undefined : Number(rawPort);
+      if (port !== undefined && (port < 1 || port > 65535)) throw bad('has a port outside 1-65535');
+      let hostname: string;
+      try {
+        hostname = new URL(`http://${rawHost.includes(':') ? `[${rawHost}]` : rawHost}/`).hostname;
+      } catch {
+        throw bad('is not a valid host name or IP address');
+      }
+      const canonical = canonicalHost(hostname);
+      return port === undefined ? canonical : { ...canonical, port };
+    });
+}
+
+const hostList = z.string().transform((value, ctx) => {
+  try {
+    return parseHostList(value);
+  } catch (error) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `${(error as Error).message}; expected comma-separated host names or IP addresses, each optionally with :port`,
+    });
+    return z.NEVER;
+  }
+});
 
 /**
  * Every setting, keyed by its environment variable. Defaults point at local services.
@@ -81,6 +145,8 @@ const envSchema = z.object({
   VR_PAGE_TIMEOUT_MS: int(1_000, 10 * 60_000).default(30_000),
   VR_SUBMIT_TIMEOUT_MS: int(1_000, 10 * 60_000).default(90_000),
   VR_EXPORT_TIMEOUT_MS: int(1_000, HOUR).default(300_000),
+  IMAGE_ALLOW_HOSTS: hostList.optional(),
+  IMAGE_BUDGET_MS: int(1_000, HOUR).default(60_000),
   SHUTDOWN_TIMEOUT_MS: int(1_000, HOUR).default(120_000),
   WORKER_LOCK_MS: int(1_000, HOUR).default(60_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -122,6 +188,10 @@ export interface Config {
   pageTimeoutMs: number;
   submitTimeoutMs: number;
   exportTimeoutMs: number;
+  /** Internal hosts that photo URLs may point at on purpose (every other private address is refused). */
+  imageAllowHosts: AllowedHost[];
+  /** One time budget for downloading and converting all of a listing's photos. */
+  imageBudgetMs: number;
   shutdownTimeoutMs: number;
   /** How long a crashed worker's job stays locked before another worker takes it over. */
   workerLockMs: number;
@@ -215,6 +285,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     pageTimeoutMs: e.VR_PAGE_TIMEOUT_MS,
     submitTimeoutMs: e.VR_SUBMIT_TIMEOUT_MS,
     exportTimeoutMs: e.VR_EXPORT_TIMEOUT_MS,
+    imageAllowHosts: e.IMAGE_ALLOW_HOSTS ?? [],
+    imageBudgetMs: e.IMAGE_BUDGET_MS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     workerLockMs: e.WORKER_LOCK_MS,
     logLevel: e.LOG_LEVEL,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { sanitizeDescription } from './description.ts';
 
 /** Limits on what one listing may carry; anything over is refused with the limit named. */
 export const LIMITS = {
@@ -25,6 +26,20 @@ export const CURRENCIES = ['GBP', 'EUR', 'USD', 'CHF', 'SEK', 'NOK', 'DKK', 'JPY
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 const CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/;
 const CONTROL_OR_NEWLINE = /[\u0000-\u001F\u007F]/;
+// What can make a one-line field show other than what it holds (a title spoofed by `\u202E`): C1
+// controls, bidi controls and marks, zero-width characters, and the Unicode line and paragraph separators.
+const DECEPTIVE = /[\u0080-\u009F\u061C\u200B-\u200F\u2028-\u202E\u2060-\u2064\u2066-\u2069\uFEFF]/u;
+
+const codePoint = (c: string) => `U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
+
+function hasNoCredentials(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return url.username === '' && url.password === '';
+  } catch {
+    return true;
+  }
+}
 
 function isHttpUrl(value: string): boolean {
   // No whitespace, control characters or lone surrogates anywhere, and a URL the WHATWG parser takes.
@@ -43,6 +58,15 @@ function text(max: number, { multiline = false } = {}) {
     .max(max, `must be at most ${max} characters`)
     .refine((v) => !LONE_SURROGATE.test(v), 'contains invalid unicode (a lone surrogate)')
     .refine((v) => !(multiline ? CONTROL : CONTROL_OR_NEWLINE).test(v), 'contains control characters')
+    .superRefine((v, ctx) => {
+      const found = multiline ? null : DECEPTIVE.exec(v);
+      if (found) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `contains an invisible or direction-changing character (${codePoint(found[0])})`,
+        });
+      }
+    })
     .transform((v) => (multiline ? v : v.trim()));
 }
 
@@ -74,10 +98,12 @@ export const listingSchema = z.strictObject(
       .max(thisYear + 1, `must be ${thisYear + 1} or earlier`)
       .optional(),
     finish: text(LIMITS.finish).optional(),
+    // Stored cleaned (see sanitizeDescription), and the limit is on what is stored and sent.
     description: text(LIMITS.description, { multiline: true })
+      .transform(sanitizeDescription)
       .refine(
         (v) => Buffer.byteLength(v, 'utf8') <= LIMITS.descriptionBytes,
-        `must be at most ${LIMITS.descriptionBytes} bytes in UTF-8`,
+        `must be at most ${LIMITS.descriptionBytes} bytes in UTF-8 (as cleaned HTML)`,
       )
       .optional(),
     category: text(LIMITS.category)
@@ -88,7 +114,8 @@ export const listingSchema = z.strictObject(
         z
           .string({ error: 'must be a string' })
           .max(LIMITS.imageUrl, `must be at most ${LIMITS.imageUrl} characters`)
-          .refine(isHttpUrl, 'must be an http(s) URL'),
+          .refine(isHttpUrl, 'must be an http(s) URL')
+          .refine(hasNoCredentials, 'must not carry a user name or password'),
         { error: 'must be an array of image URLs' },
       )
       .max(LIMITS.images, `must have at most ${LIMITS.images} images`)

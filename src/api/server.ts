@@ -152,6 +152,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
       logger,
       jobOptions: creationJobOptions(config),
       queueTimeoutMs: 5_000,
+      markerTemplate: config.refMarkerTemplate,
     },
   };
   const session = new VrHttpSession(site, logger, config.pageTimeoutMs);

@@ -56,6 +56,7 @@ export function producerFromConfig(config: Config): Producer {
     queuePrefix: config.queuePrefix,
     createAttempts: config.createAttempts,
     createBackoffMs: config.createBackoffMs,
+    markerTemplate: config.refMarkerTemplate,
     logger: createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel),
   });
 }

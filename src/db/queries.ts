@@ -78,7 +78,8 @@ export async function resolutionStatus(db: Db): Promise<ResolutionStatus> {
   const [last] = await db
     .select()
     .from(vrResolutionRuns)
-    .where(isNotNull(vrResolutionRuns.finishedAt))
+    // A baseline (one export read before the first submit) resolves nothing: not a resolution.
+    .where(and(isNotNull(vrResolutionRuns.finishedAt), eq(vrResolutionRuns.kind, 'flush')))
     .orderBy(desc(vrResolutionRuns.id))
     .limit(1);
   const oldest = pending?.oldest ? new Date(pending.oldest) : null;

@@ -38,17 +38,22 @@ export async function readListingsFile(path: string): Promise<unknown[]> {
     }
     return Array.isArray(data) ? data : [data];
   }
-  let records: Record<string, string>[];
+  let rows: string[][];
   try {
-    records = parse(text, { columns: true, skip_empty_lines: true, bom: true, trim: false });
+    // Rows as arrays: assigning a `__proto__` column to an object would drop it silently, where
+    // every other unknown column is reported (Object.fromEntries makes it an own, visible key).
+    rows = parse(text, { skip_empty_lines: true, bom: true, trim: false });
   } catch (error) {
     throw new Error(`${path}: not valid CSV: ${(error as Error).message}`);
   }
+  const [header = [], ...records] = rows;
+  const columns = header.map((name) => name.trim());
   return records.map((record) =>
     Object.fromEntries(
-      Object.entries(record)
-        .filter(([key, value]) => key.trim() !== '' && value !== '')
-        .map(([key, value]) => [key.trim(), fromCsvCell(key.trim(), value)]),
+      columns.flatMap((key, index) => {
+        const value = record[index] ?? '';
+        return key === '' || value === '' ? [] : [[key, fromCsvCell(key, value)]];
+      }),
     ),
   );
 }

@@ -5,8 +5,16 @@ import type { Redis } from 'ioredis';
 import type postgres from 'postgres';
 import { connectDatabase, type Database, type Db } from '../db/client.ts';
 import { ACTIVE_STATUSES, type JobStatus, type VrJob } from '../db/schema.ts';
+import { withoutMarkers } from '../description.ts';
 import { closeAll, once, withTimeout } from '../lifecycle.ts';
-import { type Listing, type ListingInput, validateListing, validateListings } from '../listing.ts';
+import {
+  type FieldError,
+  type Listing,
+  type ListingInput,
+  ValidationError,
+  validateListing,
+  validateListings,
+} from '../listing.ts';
 import { type Logger, silentLogger } from '../logger.ts';
 import {
   CREATE_QUEUE,
@@ -16,6 +24,7 @@ import {
   creationJobOptions,
   OUTBOX_CHANNEL,
 } from '../queues.ts';
+import { DEFAULT_MARKER_TEMPLATE } from '../resolution/normalize.ts';
 
 export interface EnqueuedJob {
   id: number;
@@ -61,6 +70,8 @@ export interface ProducerOptions {
   createBackoffMs?: number;
   /** How long to wait for Redis before reporting QueueUnavailableError. */
   queueTimeoutMs?: number;
+  /** VR_REF_MARKER_TEMPLATE: text that reads as such a marker is removed from descriptions. */
+  markerTemplate?: string;
 }
 
 export interface Producer {
@@ -78,6 +89,8 @@ export interface ProducerDeps {
   logger: Logger;
   jobOptions: ReturnType<typeof creationJobOptions>;
   queueTimeoutMs: number;
+  /** VR_REF_MARKER_TEMPLATE (default `Ref: {ref}`): see ProducerOptions. */
+  markerTemplate?: string;
 }
 
 /** A host application's own transaction: a drizzle transaction or a postgres.js `sql.begin` one. */
@@ -186,11 +199,35 @@ export async function addCreationJobs(
   );
 }
 
+/**
+ * Each description without text that reads as a reference marker, so that a seller's text can't
+ * make this listing's row a candidate for another product (what is stored is what is sent).
+ */
+function withoutForeignMarkers(listings: Listing[], template: string): Listing[] {
+  const errors: FieldError[] = [];
+  const cleaned = listings.map((listing, index) => {
+    if (!listing.description) return listing;
+    const description = withoutMarkers(listing.description, template);
+    if (description === undefined) {
+      errors.push({
+        index: listings.length > 1 ? index : undefined,
+        field: 'description',
+        message: 'contains text that reads as a reference marker and could not be removed',
+      });
+      return listing;
+    }
+    return description === listing.description ? listing : { ...listing, description };
+  });
+  if (errors.length) throw new ValidationError(errors);
+  return cleaned;
+}
+
 export async function enqueueValidated(
   deps: ProducerDeps,
-  listings: Listing[],
+  validated: Listing[],
   options: EnqueueOptions = {},
 ): Promise<EnqueuedJob[]> {
+  const listings = withoutForeignMarkers(validated, deps.markerTemplate ?? DEFAULT_MARKER_TEMPLATE);
   if (options.tx) {
     const run = runnerFor(options.tx);
     const rows = await insertJobsIn(run, listings);
@@ -233,6 +270,7 @@ export function createProducer(options: ProducerOptions): Producer {
       createBackoffMs: options.createBackoffMs ?? 5_000,
     }),
     queueTimeoutMs: options.queueTimeoutMs ?? 10_000,
+    markerTemplate: options.markerTemplate,
   };
   return {
     async enqueueListing(input, options) {

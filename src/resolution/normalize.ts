@@ -15,7 +15,7 @@ const WHITESPACE = /\s+/g;
 const QUOTES = /['"‘’‚‛“”„‟`´′″ʼ]/g;
 const NOT_WORD = /[^\p{L}\p{N}]+/gu;
 // Zero-width characters and the soft hyphen: editors insert and drop them freely.
-const INVISIBLE = /[\u00AD\u200B-\u200D\u2060\uFEFF]/g;
+export const INVISIBLE = /[\u00AD\u200B-\u200D\u2060\uFEFF]/g;
 
 /** Brand: case- and space-insensitive (`Fender`, ` fender `, `FEN DER` are one brand). */
 export function brandKey(s: string): string {
@@ -309,16 +309,8 @@ export type MarkerExtractor = (html: string) => string[];
  * productRef charset, so `Ref: ABC-12` never yields `ABC-1`.
  */
 export function createMarkerExtractor(template: string = DEFAULT_MARKER_TEMPLATE): MarkerExtractor {
-  const { prefix, suffix } = splitTemplate(template);
-  const prefixPattern = partPattern(prefix);
-  const suffixPattern = partPattern(suffix);
-  // Not inside a word: `XRef: A` is not the marker `Ref: A`.
-  const before = /^[A-Za-z0-9]/.test(prefix.trim()) ? '(?<![A-Za-z0-9])' : '';
-  const gap = prefixPattern !== '' && /\s$/.test(prefix) ? '\\s*' : '';
-  const after = suffixPattern === '' ? '' : `${/^\s/.test(suffix) ? '\\s*' : ''}${suffixPattern}`;
-  const source = `${before}${prefixPattern}${gap}(${REF_BODY})${after}`;
-  const probe = rawProbe(prefix);
-  const pattern = new RegExp(source, 'g');
+  const probe = rawProbe(splitTemplate(template).prefix);
+  const pattern = markerPattern(template);
   return (html: string): string[] => {
     if (probe !== '' && !html.includes(probe)) return [];
     // Every tag separates words here: a ref must not run into the text of the next element.
@@ -327,6 +319,21 @@ export function createMarkerExtractor(template: string = DEFAULT_MARKER_TEMPLATE
     for (const m of text.matchAll(pattern)) if (m[1] !== undefined) refs.push(m[1]);
     return refs;
   };
+}
+
+/**
+ * The pattern (global) that finds a template's markers in a description's text as `toText` makes it
+ * (NFKC, invisible characters dropped, every tag a space); group 1 is the ref.
+ */
+export function markerPattern(template: string = DEFAULT_MARKER_TEMPLATE): RegExp {
+  const { prefix, suffix } = splitTemplate(template);
+  const prefixPattern = partPattern(prefix);
+  const suffixPattern = partPattern(suffix);
+  // Not inside a word: `XRef: A` is not the marker `Ref: A`.
+  const before = /^[A-Za-z0-9]/.test(prefix.trim()) ? '(?<![A-Za-z0-9])' : '';
+  const gap = prefixPattern !== '' && /\s$/.test(prefix) ? '\\s*' : '';
+  const after = suffixPattern === '' ? '' : `${/^\s/.test(suffix) ? '\\s*' : ''}${suffixPattern}`;
+  return new RegExp(`${before}${prefixPattern}${gap}(${REF_BODY})${after}`, 'g');
 }
 
 /** Every ref found in the description for this template (see `createMarkerExtractor`). */

@@ -1,0 +1,99 @@
+import type { AllowedHost } from '../config.ts';
+import { ImageUnavailableError } from '../vr/errors.ts';
+import { displayUrl, fetchPhoto } from './fetch-photo.ts';
+import { ImageRejectedError } from './image-rejected-error.ts';
+import { fitToBudget, toJpeg } from './to-jpeg.ts';
+
+/** Bytes one photo may have as downloaded (decoded), before conversion and scaling. */
+export const PHOTO_SOURCE_MAX_BYTES = 25 * 1024 * 1024;
+
+export interface PreparePhotosOptions {
+  /** IMAGE_ALLOW_HOSTS: internal hosts allowed on purpose; every other non-public address is refused. */
+  allowHosts: readonly AllowedHost[];
+  /** IMAGE_BUDGET_MS: one time budget for all the photos of a listing. */
+  budgetMs: number;
+  /** What all the photos together may weigh once converted (V&R: 10 MB per listing). */
+  maxTotalBytes: number;
+  /** Aborts the whole preparation (shutdown); its reason is thrown. */
+  signal?: AbortSignal;
+}
+
+export interface PreparedPhoto {
+  name: string;
+  mimeType: 'image/jpeg';
+  buffer: Buffer;
+}
+
+/** A file name for the upload: the URL's last path segment, as .jpg. */
+function photoName(url: string, index: number): string {
+  const last = decodeURIComponent(new URL(url).pathname.split('/').pop() ?? '');
+  const base = last
+    .replace(/\.[A-Za-z0-9]{1,5}$/, '')
+    .replace(/[^\p{L}\p{N}._-]+/gu, '-')
+    .slice(0, 80);
+  return `${base || `photo-${index + 1}`}.jpg`;
+}
+
+/**
+ * Downloads a listing's photos (see fetchPhoto for the rules each one follows), converts each to
+ * JPEG, and scales them down until together they fit in `maxTotalBytes`. One photo that can never
+ * be used throws ImageRejectedError (the job fails at once, naming the photo and the reason); a
+ * timeout, 5xx or network failure throws the retryable ImageUnavailableError.
+ */
+export async function preparePhotos(
+  urls: readonly string[],
+  options: PreparePhotosOptions,
+): Promise<PreparedPhoto[]> {
+  const budget = AbortSignal.timeout(options.budgetMs);
+  const signal = options.signal ? AbortSignal.any([options.signal, budget]) : budget;
+  const jpegs: Buffer[] = [];
+  for (const [index, url] of urls.entries()) {
+    const field = `images.${index}`;
+    const stopped = () => {
+      if (options.signal?.aborted) return options.signal.reason;
+      return new ImageUnavailableError(
+        `${field} (${displayUrl(url)}) was not ready when the photos' time budget ran out (IMAGE_BUDGET_MS, ${options.budgetMs} ms)`,
+      );
+    };
+    if (signal.aborted) throw stopped();
+    let source: Buffer;
+    try {
+      source = await fetchPhoto(url, field, {
+        allowHosts: options.allowHosts,
+        maxBytes: PHOTO_SOURCE_MAX_BYTES,
+        signal,
+      });
+    } catch (error) {
+      if (signal.aborted && !(error instanceof ImageRejectedError)) throw stopped();
+      throw error;
+    }
+    try {
+      jpegs.push(await toJpeg(source));
+    } catch (error) {
+      throw new ImageRejectedError(
+        `${field} (${displayUrl(url)}) could not be decoded as an image: ${(error as Error).message}`,
+      );
+    }
+  }
+  if (signal.aborted) throw options.signal?.aborted ? options.signal.reason : budgetError(options.budgetMs);
+  const fitted = await fitToBudget(jpegs, options.maxTotalBytes);
+  if (!fitted) {
+    throw new ImageRejectedError(
+      `images: the ${urls.length} photos do not fit in ${options.maxTotalBytes} bytes even scaled down`,
+    );
+  }
+  // Names are unique within a listing, so that each upload can be told apart on the form.
+  const names = new Set<string>();
+  return fitted.map((buffer, index) => {
+    let name = photoName(urls[index]!, index);
+    if (names.has(name)) name = name.replace(/\.jpg$/, `-${index + 1}.jpg`);
+    names.add(name);
+    return { name, mimeType: 'image/jpeg', buffer };
+  });
+}
+
+function budgetError(budgetMs: number): Error {
+  return new ImageUnavailableError(
+    `images: the photos were not ready when their time budget ran out (IMAGE_BUDGET_MS, ${budgetMs} ms)`,
+  );
+}
