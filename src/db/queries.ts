@@ -10,7 +10,7 @@ import {
   vrResolutionRuns,
 } from './schema.ts';
 
-/** A job as `vr-lister jobs --json` and the API show it (DESIGN.md, "Interfaces others rely on"). */
+/** A job as `vr-lister jobs --json` and the API show it (docs/design.md, "Interfaces others rely on"). */
 export interface JobView {
   id: number;
   productRef: string;
