@@ -298,7 +298,7 @@ export async function commandCheckSite(args: string[]): Promise<void> {
   const database = connectDatabase(config.databaseUrl, { max: 2 });
   const session = openBrowserSession({ config, site, database, logger });
   const artifactsDir = resolve(
-    process.env.ARTIFACTS_DIR ?? 'artifacts',
+    config.artifactsDir,
     `check-site-${new Date().toISOString().replace(/[:.]/g, '-')}`,
   );
   let report: SiteCheckReport;
