@@ -235,8 +235,12 @@ export class ValidationError extends Error {
 function fieldErrors(error: z.ZodError, index?: number): FieldError[] {
   return error.issues.flatMap((issue) => {
     if (issue.code === 'unrecognized_keys') {
-      // An empty key still needs a visible name.
-      return issue.keys.map((key) => ({ index, field: key || '""', message: 'is not a known field' }));
+      // An empty key still needs a visible name; a nested one (shipping.fees.mars) says what is known.
+      return issue.keys.map((key) => ({
+        index,
+        field: [...issue.path.map(String), key || '""'].join('.'),
+        message: issue.path.length ? issue.message : 'is not a known field',
+      }));
     }
     const field = issue.path.length ? issue.path.map(String).join('.') : '(listing)';
     return [{ index, field, message: issue.message }];

@@ -10,6 +10,7 @@ import type { Producer } from '../src/producer/producer.ts';
 import { CREATE_QUEUE } from '../src/queues.ts';
 import { descriptionText } from '../src/resolution/normalize.ts';
 import { type Simulator, startSimulator } from '../src/simulator/server.ts';
+import { type PhotoServer, startPhotoServer } from './helpers/photo-server.ts';
 import { setupServices, type TestServices, waitFor } from './helpers/services.ts';
 
 describe('creation worker', () => {
@@ -17,10 +18,12 @@ describe('creation worker', () => {
   let sim: Simulator;
   let producer: Producer;
   let queue: Queue;
+  let photos: PhotoServer;
 
   before(async () => {
     services = await setupServices();
     sim = await startSimulator({ port: 0, catalogRows: 50, seed: 7 });
+    photos = await startPhotoServer();
     producer = services.producer();
     queue = new Queue(CREATE_QUEUE, { connection: services.redis, prefix: services.queuePrefix });
   });
@@ -28,11 +31,16 @@ describe('creation worker', () => {
   after(async () => {
     await queue.close();
     await sim.close();
+    await photos.close();
     await services.cleanup();
   });
 
   function start(overrides: Record<string, string> = {}) {
-    const config = services.config({ CREATE_BACKOFF_MS: '200', ...overrides });
+    const config = services.config({
+      CREATE_BACKOFF_MS: '200',
+      IMAGE_ALLOW_HOSTS: '127.0.0.1',
+      ...overrides,
+    });
     return startCreationProcess({
       config,
       site: { baseUrl: sim.url, username: 'demo', password: 'demo' },
@@ -81,8 +89,8 @@ describe('creation worker', () => {
         brand: 'Vox',
         model: 'AC30',
         price: 900,
-        category: 'Amps>Guitar amps',
-        images: [`${sim.url}/__sim/sample-image.jpg`],
+        category: 'Amps>Combo',
+        images: [`${photos.url}/small.jpg`],
       },
       { productRef: 'FIVE-4', brand: 'Marshall', model: 'JTM45', price: 4000, year: 1965, finish: 'Black' },
       {
@@ -123,7 +131,7 @@ describe('creation worker', () => {
       }
     }
     const three = created.find((l) => l.product_description.includes('Ref: FIVE-3<'))!;
-    assert.equal(three.category_name, 'Amps>Guitar amps');
+    assert.equal(three.category_name, 'Amps>Combo');
     assert.equal(three.image_names.length, 1);
     assert.equal(
       created.find((l) => l.product_description.includes('Ref: FIVE-1<'))!.category_name,
@@ -216,10 +224,14 @@ describe('creation worker', () => {
     assert.equal(formListings('CRASH-2').length, 1);
   });
 
-  test('a listing V&R rejects fails with the page message', async () => {
+  test('a stored category that is no leaf (an older row) fails naming it, with nothing submitted', async () => {
     const [job] = await producer.enqueueListings([
-      { productRef: 'CAT-1', brand: 'Fender', model: 'X', price: 100, category: 'Spaceships' },
+      { productRef: 'CAT-1', brand: 'Fender', model: 'X', price: 100 },
     ]);
+    await services.database.sql`
+      update vr_jobs set payload = jsonb_set(payload, '{listing,category}', '"Guitars>Archtop"')
+      where product_ref = 'CAT-1'`;
+    const submissions = sim.state('form').counters.submissions;
     const worker = start();
     try {
       await waitFor('the job failed', async () => (await rows('CAT-1'))[0]?.status === 'failed');
@@ -227,7 +239,8 @@ describe('creation worker', () => {
       await worker.stop();
     }
     const [row] = await rows('CAT-1');
-    assert.match(row!.error!, /category "Spaceships"/);
+    assert.match(row!.error!, /category is not a leaf category: choose one of Guitars>Archtop>Acoustic/);
+    assert.equal(sim.state('form').counters.submissions, submissions);
     assert.ok(job);
   });
 
