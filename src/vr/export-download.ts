@@ -44,7 +44,10 @@ async function withDeadline<T>(
   what: string,
 ): Promise<T> {
   if (!signal) return promise;
-  if (signal.aborted) throw new VrUnavailableError(`${what}: timed out`);
+  if (signal.aborted) {
+    promise.catch(() => {});
+    throw new VrUnavailableError(`${what}: timed out`);
+  }
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => reject(new VrUnavailableError(`${what}: timed out`));
     signal.addEventListener('abort', onAbort, { once: true });
