@@ -46,10 +46,10 @@ async function withDeadline<T>(
   if (!signal) return promise;
   if (signal.aborted) {
     promise.catch(() => {});
-    throw new VrUnavailableError(`${what}: timed out`);
+    throw new VrUnavailableError(`${what}: timeout (VR_EXPORT_TIMEOUT_MS)`);
   }
   return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(new VrUnavailableError(`${what}: timed out`));
+    const onAbort = () => reject(new VrUnavailableError(`${what}: timeout (VR_EXPORT_TIMEOUT_MS)`));
     signal.addEventListener('abort', onAbort, { once: true });
     promise.then(
       (value) => {
@@ -119,6 +119,7 @@ async function downloadOn(
     try {
       first = await withDeadline(Promise.race([downloaded, landed]), signal, 'the export download');
     } catch (error) {
+      if (error instanceof VrUnavailableError) throw error;
       throw new VrUnavailableError(`the export did not start: ${(error as Error).message.split('\n')[0]}`);
     }
     if ('landed' in first) {
