@@ -31,6 +31,8 @@ const SANITIZE: sanitizeHtml.IOptions = {
   allowedSchemesAppliedToAttributes: ['href'],
   allowProtocolRelative: false,
   disallowedTagsMode: 'discard',
+  // Deeper markup is no description's; the limit also keeps cleaning linear on hostile input.
+  nestingLimit: 20,
   // Headings keep a heading's weight; block containers become a line break, so words don't run together.
   transformTags: {
     h1: 'h3',
@@ -50,7 +52,15 @@ const SANITIZE: sanitizeHtml.IOptions = {
  * `href`, no comment, every element closed. Running it again changes nothing.
  */
 export function sanitizeDescription(html: string): string {
-  return sanitizeHtml(html, SANITIZE);
+  // Dropping a tag can change how the rest nests (`<li><div><li>`), so the result is cleaned again
+  // until it stays the same: what is stored must be what a second cleaning would give.
+  let current = sanitizeHtml(html, SANITIZE);
+  for (let round = 0; round < 5; round++) {
+    const again = sanitizeHtml(current, SANITIZE);
+    if (again === current) return current;
+    current = again;
+  }
+  return current;
 }
 
 // sanitize-html's output escapes exactly these in text, and never leaves a `>` inside a tag.

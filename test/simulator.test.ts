@@ -10,7 +10,8 @@ import { type SimState, type Simulator, startSimulator } from '../src/simulator/
 import { EXPORT_COLUMNS } from '../src/vr/export-format.ts';
 import { BrowserLikeClient } from './helpers/sim-http.ts';
 
-const INDEX_DELAY_MS = 300;
+// Long enough that a loaded machine still downloads the export before the new listing is indexed.
+const INDEX_DELAY_MS = 2000;
 const WEBP = Buffer.from('524946461a000000574542505650384c0d0000002f0000001007101111888808', 'hex');
 
 async function simState(sim: Simulator, query = ''): Promise<SimState> {
@@ -208,11 +209,11 @@ describe('V&R simulator (variant 0, gate on, through a browser-like client)', ()
   });
 
   test('session TTL expires sessions', async () => {
-    const short = await startSimulator({ catalogRows: 5, sessionTtlMs: 100 });
+    const short = await startSimulator({ catalogRows: 5, sessionTtlMs: 1000 });
     try {
       const client = await loggedIn(short);
       assert.equal((await client.get('/account')).status, 200);
-      await new Promise((r) => setTimeout(r, 150));
+      await new Promise((r) => setTimeout(r, 1100));
       assert.equal((await client.get('/account')).status, 302);
     } finally {
       await short.close();
@@ -395,7 +396,7 @@ describe('V&R simulator (variant 0, gate on, through a browser-like client)', ()
     const first = (await exportBytes(client)).toString('utf8');
     assert.ok(!first.includes(marker), 'not indexed yet');
     let found: string[] | undefined;
-    for (let i = 0; i < 50 && !found; i++) {
+    for (let i = 0; i < 100 && !found; i++) {
       await new Promise((r) => setTimeout(r, 50));
       found = parseRecords(await exportBytes(client)).find((r) => r[0] === String(mine.product_id));
     }
@@ -517,6 +518,57 @@ describe('V&R simulator (variant 0, gate on, through a browser-like client)', ()
     });
     assert.equal(bad.status, 400);
     assert.match(await bad.text(), /category_name is not a leaf category/);
+  });
+
+  test('later routes: edit answers 302, mark sold / restore / delete answer true or false', async () => {
+    const client = await loggedIn(sim);
+    await setFaults(sim, { indexDelayMs: 0 });
+    try {
+      const desc = `<p>edit me ${Date.now()}</p>`;
+      assert.equal((await publish(client, { item_desc: desc })).status, 302);
+      const mine = (await simState(sim)).listings.find((l) => l.product_description === desc)!;
+      const id = mine.product_id;
+
+      const page = await client.get(`/instruments/add_edit_item/${id}`);
+      assert.equal(page.status, 200);
+      const html = await page.text();
+      assert.match(html, new RegExp(`action="/instruments/add_edit_item/${id}"`));
+      assert.match(html, new RegExp(`name="product_id" value="${id}"`));
+      assert.match(html, /<option value="51" selected>Guitars<\/option>/);
+      assert.match(html, /<option value="83" selected>Electric solid body<\/option>/);
+      assert.match(html, /name="recipient_name" id="recipient_name"[^>]* value="Fender"/);
+      assert.match(html, /name="available_for_shipment" id="available_for_shipment" value="1" checked/);
+      const uniqueId = /name="unique_id" value="([^"]+)"/.exec(html)![1]!;
+      const saved = await client.fetch(`/instruments/add_edit_item/${id}`, {
+        method: 'POST',
+        body: listingForm(uniqueId, { item_desc: desc, price: '1999' }),
+        dest: 'document',
+      });
+      assert.equal(saved.status, 302);
+      assert.equal((await simState(sim)).listings.find((l) => l.product_id === id)?.product_price, 1999);
+      assert.equal((await client.get('/instruments/add_edit_item/1')).status, 404);
+
+      const stock = async (path: string, productId: number) =>
+        (await client.postForm(path, { product_id: String(productId) })).text();
+      const row = async () =>
+        (
+          parse(await exportBytes(client), { columns: true, relax_column_count: true }) as Record<
+            string,
+            string
+          >[]
+        ).find((r) => r.product_id === String(id));
+      assert.equal(await stock('/ajax/mark_as_sold/a8f3', id), 'true');
+      assert.equal((await row())?.product_sold, 'yes');
+      assert.equal(await stock('/ajax/restore_from_sold/77c1', id), 'true');
+      assert.equal((await row())?.product_sold, 'no');
+      assert.equal(await stock('/ajax/mark_as_sold/a8f3', 1), 'false');
+      assert.equal(await stock('/ajax/delete_item', id), 'true');
+      assert.equal(await row(), undefined);
+      assert.equal(await stock('/ajax/delete_item', id), 'false');
+      assert.equal((await client.get(`/product/${id}`)).status, 404);
+    } finally {
+      await setFaults(sim, { indexDelayMs: INDEX_DELAY_MS });
+    }
   });
 
   test('the download needs the export page first and its Referer', async () => {

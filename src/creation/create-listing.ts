@@ -7,6 +7,7 @@ import { preparePhotos } from '../images/prepare-photos.ts';
 import { completeListing, type Listing, parseProcessingTime, ValidationError } from '../listing.ts';
 import type { Logger } from '../logger.ts';
 import { brandKey, descriptionHash, finishKey, markerFor, modelKey } from '../resolution/normalize.ts';
+import { safeErrorText } from '../safe-errors.ts';
 import { checkBrand } from '../vr/brand-check.ts';
 import { type BrowserSession, SESSION_EXPIRED } from '../vr/browser-session.ts';
 import { resolveCategory, shippedCategoryTree } from '../vr/categories.ts';
@@ -104,7 +105,7 @@ async function setRow(db: Db, rowId: number, values: Partial<typeof vrJobs.$infe
 }
 
 export async function markFailed(db: Db, rowId: number, reason: string): Promise<void> {
-  await setRow(db, rowId, { status: 'failed', error: reason, submitStartedAt: null });
+  await setRow(db, rowId, { status: 'failed', error: safeErrorText(reason), submitStartedAt: null });
 }
 
 /**
@@ -127,7 +128,7 @@ export async function handBack(
     await markFailed(db, rowId, reason);
     return 'failed';
   }
-  await setRow(db, rowId, { status: 'queued', error: reason });
+  await setRow(db, rowId, { status: 'queued', error: safeErrorText(reason) });
   return 'queued';
 }
 
@@ -139,7 +140,7 @@ export async function markOutcomeUnknown(db: Db, rowId: number, reason: string):
     submitOutcomeUnknown: true,
     submittedAt: now,
     nextResolutionAt: now,
-    error: `submit outcome unknown: ${reason}`,
+    error: `submit outcome unknown: ${safeErrorText(reason)}`,
   });
 }
 

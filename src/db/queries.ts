@@ -1,4 +1,5 @@
 import { and, asc, desc, eq, gt, isNotNull, sql } from 'drizzle-orm';
+import { safeErrorText } from '../safe-errors.ts';
 import type { Db } from './client.ts';
 import {
   JOB_STATUSES,
@@ -32,7 +33,8 @@ export function jobView(row: VrJob): JobView {
     attempts: row.attempts,
     resolutionAttempts: row.resolutionAttempts,
     submittedAt: row.submittedAt?.toISOString() ?? null,
-    error: row.error,
+    // Written safe since src/safe-errors.ts; rows from before are made safe as they are shown.
+    error: row.error === null ? null : safeErrorText(row.error),
     artifacts: row.artifacts ?? [],
   };
 }

@@ -4,6 +4,7 @@ import { type Database, withAdvisoryLock } from '../db/client.ts';
 import { type VrJob, vrJobs, vrProductLinks, vrResolutionRuns } from '../db/schema.ts';
 import type { Logger } from '../logger.ts';
 import { isDatabaseUnavailable } from '../outage.ts';
+import { safeErrorMessage } from '../safe-errors.ts';
 import type { BrowserSession } from '../vr/browser-session.ts';
 import { isSiteUnavailable, VrBlockedError, VrLoginError } from '../vr/errors.ts';
 import { downloadExport } from '../vr/export-download.ts';
@@ -340,7 +341,7 @@ async function flushLocked(deps: FlushDeps, trigger: string): Promise<FlushResul
     );
     return result;
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
+    const message = safeErrorMessage(error);
     await db
       .update(vrResolutionRuns)
       .set({

@@ -57,6 +57,10 @@ export interface Listing {
   /** Epoch ms from which the listing is in the export; Infinity = never indexed. */
   visible_from: number;
   source: Source;
+  /** Marked sold (`/ajax/mark_as_sold/…`); the export says `product_sold` yes. */
+  sold?: boolean;
+  /** Deleted (`/ajax/delete_item`): gone from the export. */
+  deleted?: boolean;
 }
 
 const yn = (b: boolean) => (b ? 'yes' : 'no');
@@ -73,7 +77,7 @@ export function exportValues(l: Listing): Record<(typeof EXPORT_COLUMNS)[number]
     product_price_notax: '',
     product_description: l.description_bytes ?? l.product_description,
     product_year: l.product_year,
-    product_sold: 'no',
+    product_sold: yn(l.sold === true),
     product_finish: l.product_finish,
     product_in_collective: 'no',
     product_in_inventory: 'yes',

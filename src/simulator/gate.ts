@@ -187,7 +187,7 @@ export function createGate(options: GateOptions, counters: GateCounters): Gate {
         200,
         { ok: true },
         {
-          'set-cookie': `${CLEARANCE_COOKIE}=${value}; Path=/; Max-Age=${Math.floor(ttl() / 1000)}; HttpOnly; SameSite=Lax`,
+          'set-cookie': `${CLEARANCE_COOKIE}=${value}; Path=/; Max-Age=${Math.max(1, Math.ceil(ttl() / 1000))}; HttpOnly; SameSite=Lax`,
         },
       );
     },

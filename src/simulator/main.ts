@@ -2,10 +2,14 @@ import { parseArgs } from 'node:util';
 import { CLOUDFLARE_MODES, type CloudflareMode } from './gate.ts';
 import type { SimulatorOptions } from './options.ts';
 import { startSimulator } from './server.ts';
-import { DROPPABLE_ELEMENTS, isDroppableElement, VARIANTS } from './variants.ts';
+import { DROPPABLE_ELEMENTS, describeVariant, isDroppableElement, VARIANTS } from './variants.ts';
 
 function variantsHelp(): string {
-  return VARIANTS.map((v) => `    ${v.id}  ${v.summary}`).join('\n');
+  return VARIANTS.map((v) =>
+    describeVariant(v)
+      .map((line, i) => `${i === 0 ? `    ${v.id}  ` : '       '}${line}`)
+      .join('\n'),
+  ).join('\n');
 }
 
 export const SIMULATOR_HELP = () => `Usage: vr-lister simulator [options]

@@ -1,6 +1,7 @@
-/** The simulated site's markup, as vr-site.md describes the real pages (variants for what is unknown). */
+/** The simulated site's markup, as captured from the real pages (variants for what nobody has captured). */
 import type { CategoryNode } from '../vr/categories.ts';
 import type { Brand } from './brands.ts';
+import type { Listing } from './catalog.ts';
 import { challengeScript } from './scripts.ts';
 import type { DroppableElement, FieldErrorMarkup, Variant } from './variants.ts';
 
@@ -325,11 +326,53 @@ function successMarkup(v: Variant): { body: string; head: string } {
   }
 }
 
-export function categoryOptions(nodes: readonly CategoryNode[]): string {
+export function categoryOptions(nodes: readonly CategoryNode[], selected?: number): string {
   return [
     '<option value="">Select</option>',
-    ...nodes.map((c) => `<option value="${c.id}">${escapeHtml(c.name)}</option>`),
+    ...nodes.map(
+      (c) => `<option value="${c.id}"${c.id === selected ? ' selected' : ''}>${escapeHtml(c.name)}</option>`,
+    ),
   ].join('');
+}
+
+/** `categ_level_0`, and for an edited listing each chosen level below it. */
+function categorySelects(
+  tree: readonly CategoryNode[],
+  chosen: readonly number[],
+  firstAttrs: string,
+): string {
+  const selects: string[] = [];
+  let nodes: readonly CategoryNode[] = tree;
+  for (let level = 0; level === 0 || (level <= chosen.length && nodes.length > 0); level++) {
+    const attrs = level === 0 ? firstAttrs : ' class="categ_select required"';
+    selects.push(
+      `<select name="categ_level_${level}" id="categ_level_${level}"${attrs.startsWith(' ') ? attrs : ` ${attrs}`}>${categoryOptions(nodes, chosen[level])}</select>`,
+    );
+    nodes = nodes.find((n) => n.id === chosen[level])?.children ?? [];
+  }
+  return selects.join('');
+}
+
+/** An edited listing's values, by form field name (checkboxes as '1'). */
+function editValues(l: Listing): Record<string, string> {
+  const amount = l.processing_time.split(' ')[0] ?? '';
+  const flag = (b: boolean) => (b ? '1' : '');
+  return {
+    recipient_name: l.brand_name,
+    model_name: l.product_model_name,
+    finish_color: l.product_finish,
+    year: l.product_year,
+    external_url: l.external_url,
+    price: String(l.product_price),
+    discounted_price: l.discounted_price,
+    offer_discount: l.offer_discount,
+    processing_time: amount,
+    call_price: flag(l.call_price),
+    show_vat: flag(l.show_vat),
+    buy_now: flag(l.buy_now),
+    local_pickup: flag(l.local_pickup),
+    available_for_shipment: flag(l.available_for_shipment),
+  };
 }
 
 function decadeOptions(): string {
@@ -349,6 +392,8 @@ export interface AddFormOptions {
   variant: Variant;
   tree: readonly CategoryNode[];
   uniqueId: string;
+  /** The listing being edited (`/instruments/add_edit_item/<id>`), or none for a new one. */
+  editing?: Listing;
   dropped: ReadonlySet<DroppableElement>;
   /** "Published and live", shown once after a good Publish. */
   published?: boolean;
@@ -371,13 +416,18 @@ export function addItemPage(o: AddFormOptions): string {
     const all = [...base, e.fieldClass(field)].filter(Boolean).join(' ');
     return all ? ` class="${all}"` : '';
   };
-  const text = (name: string, extra = '', ...classes: string[]) =>
-    `<input type="text" name="${name}" id="${name}"${extra}${cls(name, ...classes)}${e.attrs(name)}>`;
+  const edited = o.editing ? editValues(o.editing) : undefined;
+  const text = (name: string, extra = '', ...classes: string[]) => {
+    const value = edited?.[name];
+    const attrs =
+      value === undefined ? extra : `${extra.replace(/ value="[^"]*"/, '')} value="${escapeHtml(value)}"`;
+    return `<input type="text" name="${name}" id="${name}"${attrs}${cls(name, ...classes)}${e.attrs(name)}>`;
+  };
   const fees = v.prefilledFees;
   const shippingRows = SHIPPING_REGIONS.map(
-    (r, i) => `<div class="shipping_row" data-region="${r.label}">
+    (r, i) => `<div class="shipping_row">
 <span class="destination_name">${r.label}</span>
-<input type="text" name="shipping_fees_fee[]" id="shipping_fee_${i}"${i === 0 ? cls('shipping_fees_fee[]', 'shipping_fee') + e.attrs('shipping_fees_fee[]') : ' class="shipping_fee"'} value="${fees ? fees[r.key] : ''}">
+<input type="text" name="shipping_fees_fee[]" id="shipping_fee_${i}"${i === 0 ? cls('shipping_fees_fee[]', 'shipping_fee') + e.attrs('shipping_fees_fee[]') : ' class="shipping_fee"'} value="${o.editing ? (o.editing.shipping_fees[r.key] ?? '') : fees ? fees[r.key] : ''}">
 <input type="hidden" name="shipping_fees_destination[]" value="${v.destinationValues === 'numeric' ? r.code : r.label}">
 <a href="javascript:void(0)" class="remove_shipping_row" title="Remove"><i class="fa fa-times"></i>&times;</a>
 </div>`,
@@ -394,16 +444,16 @@ export function addItemPage(o: AddFormOptions): string {
     suggestionsClass: sugg.className,
   };
   const checkbox = (name: string, label: string) =>
-    `<label class="checkbox"><input type="checkbox" name="${name}" id="${name}" value="1"${name === 'local_pickup' ? cls(name) + e.attrs(name) : ''}> ${label}</label>`;
-  const body = `<h1>Add a new item</h1>
+    `<label class="checkbox"><input type="checkbox" name="${name}" id="${name}" value="1"${edited?.[name] === '1' ? ' checked' : ''}${name === 'local_pickup' ? cls(name) + e.attrs(name) : ''}> ${label}</label>`;
+  const body = `<h1>${o.editing ? 'Edit item' : 'Add a new item'}</h1>
 ${success.body}
 ${o.generalError ? `<div class="form_general_error">${escapeHtml(o.generalError)}</div>` : ''}
 ${e.top()}
-<form id="frm_step1" name="frm_step1" method="post" action="/instruments/add_edit_item" enctype="multipart/form-data">
+<form id="frm_step1" name="frm_step1" method="post" action="/instruments/add_edit_item${o.editing ? `/${o.editing.product_id}` : ''}" enctype="multipart/form-data">
 <input type="hidden" name="unique_id" value="${o.uniqueId}">
 <input type="hidden" name="version" value="2">
 <input type="hidden" name="owner_id" value="${USER_ID}">
-<input type="hidden" name="product_id" value="">
+<input type="hidden" name="product_id" value="${o.editing?.product_id ?? ''}">
 <input type="hidden" name="offer_id" value="">
 <input type="hidden" name="added_completed" value="0">
 <input type="hidden" name="section" value="instruments">
@@ -418,7 +468,7 @@ ${
     ? row(
         'categ_level_0',
         'Category',
-        `<div id="categories_wrap"><select name="categ_level_0" id="categ_level_0" ${cls('categ_level_0', 'categ_select', 'required')} data-level="0"${e.attrs('categ_level_0')}>${categoryOptions(o.tree)}</select></div>`,
+        `<div id="categories_wrap">${categorySelects(o.tree, o.editing?.category_ids ?? [], cls('categ_level_0', 'categ_select', 'required') + e.attrs('categ_level_0'))}</div>`,
         'row_category',
       )
     : ''
@@ -445,8 +495,8 @@ ${shippingRows}
 </div>${e.after('shipping_fees_fee[]')}</div>`
     : ''
 }
-${row('processing_time', 'Processing time', `${text('processing_time', ' value="3" size="3"')} <select name="hours_days_sel" id="hours_days_sel"><option value="Days">Days</option><option value="Weeks">Weeks</option><option value="Months">Months</option></select>`)}
-${row('item_desc', 'Description', `<textarea name="item_desc" id="item_desc" class="tinyMce" rows="12" cols="80"></textarea>`)}
+${row('processing_time', 'Processing time', `${text('processing_time', ' value="3" size="3"')} <select name="hours_days_sel" id="hours_days_sel">${['Days', 'Weeks', 'Months'].map((u) => `<option value="${u}"${o.editing?.processing_time.endsWith(` ${u}`) ? ' selected' : ''}>${u}</option>`).join('')}</select>`)}
+${row('item_desc', 'Description', `<textarea name="item_desc" id="item_desc" class="tinyMce" rows="12" cols="80">${escapeHtml(o.editing?.product_description ?? '')}</textarea>`)}
 ${
   has('dropzone')
     ? `<div class="form_row${e.rowClass('photos')}" id="row_photos">${e.rowStart('photos')}<label>Photos</label>

@@ -155,27 +155,29 @@ export const ADD_ITEM_JS = `
   }
   function onCategoryChange(ev) {
     var sel = ev.target;
-    var level = Number(sel.getAttribute('data-level'));
+    var level = Number(sel.name.replace('categ_level_', ''));
     removeLevelsBelow(level);
     if (window.vrClearError) window.vrClearError(sel);
     if (!sel.value) return;
-    sel.setAttribute('data-loading', '1');
-    post('/ajax/get_sub_categories', { parent_id: sel.value, level: String(level + 1) }).then(function (html) {
-      sel.removeAttribute('data-loading');
-      if (sel.value !== ev.target.value || !html.trim()) return;
+    var asked = sel.value;
+    sel.vrLoading = true;
+    post('/ajax/get_sub_categories', { parent_id: asked, level: String(level + 1) }).then(function (html) {
+      // An answer for a choice since changed is stale: the newer request draws the next level.
+      if (sel.value !== asked) return;
+      sel.vrLoading = false;
+      if (!html.trim()) return;
       removeLevelsBelow(level);
       var next = document.createElement('select');
       next.name = 'categ_level_' + (level + 1);
       next.id = 'categ_level_' + (level + 1);
       next.className = 'categ_select required';
-      next.setAttribute('data-level', String(level + 1));
       next.innerHTML = html;
       next.addEventListener('change', onCategoryChange);
       catWrap.appendChild(next);
-    }).catch(function () { sel.removeAttribute('data-loading'); });
+    }).catch(function () { sel.vrLoading = false; });
   }
-  var first = document.getElementById('categ_level_0');
-  if (first) first.addEventListener('change', onCategoryChange);
+  var levels = form.querySelectorAll('select[name^=categ_level_]');
+  for (var li = 0; li < levels.length; li++) levels[li].addEventListener('change', onCategoryChange);
 
   // ---- brand: suggestions as the seller types ------------------------------------------
   var brand = document.getElementById('recipient_name');
@@ -483,7 +485,7 @@ export const ADD_ITEM_JS = `
     if (!sels.length && cfg.categories) errors.push(['categ_level_0', null, 'Please choose a category.']);
     sels.forEach(function (s) {
       if (!s.value) errors.push([s.name, s, s.name === 'categ_level_0' ? 'Please choose a category.' : 'Please choose a subcategory.']);
-      else if (s.getAttribute('data-loading')) errors.push([s.name, s, 'Please choose a subcategory.']);
+      else if (s.vrLoading) errors.push([s.name, s, 'Please choose a subcategory.']);
     });
     function required(id, message) {
       var el = document.getElementById(id);
@@ -515,7 +517,6 @@ export const ADD_ITEM_JS = `
     publish.addEventListener('click', function (ev) {
       ev.preventDefault();
       var errors = validate();
-      form.setAttribute('data-validation-errors', String(errors.length));
       if (errors.length) {
         var firstBad = form.querySelector('.error');
         if (firstBad && firstBad.scrollIntoView) firstBad.scrollIntoView();

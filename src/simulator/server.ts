@@ -1,6 +1,7 @@
 /**
- * `startSimulator`: a stand-in for Vintage & Rare that behaves like the real site as vr-site.md
- * describes it (markup, routes, cookies, the Cloudflare gate), with knobs and faults for tests.
+ * `startSimulator`: a stand-in for Vintage & Rare that behaves like the real site as captured
+ * (markup, routes, cookies, the Cloudflare gate), with knobs and faults for tests; the README's
+ * simulator section lists what it imitates and what it adds.
  * This file only wires the parts together: state.ts, gate.ts, routes.ts, export.ts, pages.ts.
  */
 import http from 'node:http';

@@ -22,6 +22,8 @@ export interface SimCounters extends GateCounters {
   uploads: number;
   /** Uploads refused (WebP, not an image, too large). */
   refusedUploads: number;
+  /** POSTs to an existing listing's edit form. */
+  edits: number;
 }
 
 export interface SimPhoto {
@@ -42,6 +44,8 @@ export interface SimListing {
   created_at: string;
   visible_in_export: boolean;
   source: Source;
+  sold: boolean;
+  deleted: boolean;
   category_name: string;
   /** Names from the top level down to the leaf. */
   category_path: string[];
@@ -125,6 +129,11 @@ export interface Store {
   isLoggedIn(s: Session | undefined, now?: number): s is Session & { username: string };
   expireAll(): number;
   addListing(fields: NewListing): Listing;
+  /** Replaces a listing with a changed copy (so cached export lines are not reused); undefined when unknown. */
+  updateListing(
+    id: number,
+    patch: Partial<NewListing> & { sold?: boolean; deleted?: boolean },
+  ): Listing | undefined;
   newUniqueId(): string;
 }
 
@@ -136,6 +145,8 @@ export interface StoreOptions {
   submitFailRate: number;
   exportLatencyMs: number;
 }
+
+const MAX_ISSUED_FORMS = 100_000;
 
 export function createStore(o: StoreOptions): Store {
   const faults: FaultSettings = {
@@ -163,6 +174,7 @@ export function createStore(o: StoreOptions): Store {
     hungSubmissions: 0,
     uploads: 0,
     refusedUploads: 0,
+    edits: 0,
     refusedRequests: 0,
     challenges: 0,
     clearances: 0,
@@ -198,8 +210,10 @@ export function createStore(o: StoreOptions): Store {
       product_year: l.product_year,
       product_finish: l.product_finish,
       created_at: l.created_at,
-      visible_in_export: l.visible_from <= now,
+      visible_in_export: l.visible_from <= now && !l.deleted,
       source: l.source,
+      sold: l.sold === true,
+      deleted: l.deleted === true,
       category_name: l.category_name,
       category_path: l.category_name ? l.category_name.split('>') : [],
       category_ids: [...l.category_ids],
@@ -307,9 +321,18 @@ export function createStore(o: StoreOptions): Store {
       listings.push(listing);
       return listing;
     },
+    updateListing(id, patch) {
+      const at = listings.findIndex((l) => l.product_id === id && !l.deleted);
+      if (at < 0) return undefined;
+      const next = { ...listings[at]!, ...patch };
+      listings[at] = next;
+      return next;
+    },
     newUniqueId() {
       const id = randomBytes(10).toString('hex');
       issuedForms.add(id);
+      // A long run serves many forms: forget the oldest (a form that old is stale on V&R too).
+      if (issuedForms.size > MAX_ISSUED_FORMS) issuedForms.delete(issuedForms.values().next().value!);
       return id;
     },
   };

@@ -1,6 +1,6 @@
 /**
  * Markup variants: one coherent answer per point that nobody has captured on the real site
- * (vr-site.md marks them **unknown**). Variant 0 is the simulator's default, the answer we think
+ * (no capture of the real site shows them). Variant 0 is the simulator's default, the answer we think
  * most likely; the others are other plausible sites. Code that relies on one guess fails a test.
  */
 
@@ -34,7 +34,6 @@ export interface ExportFormat {
 
 export interface Variant {
   id: number;
-  summary: string;
   failedLogin: FailedLoginLanding;
   expiredSession: ExpiredSessionLanding;
   success: SuccessMarkup;
@@ -62,8 +61,6 @@ const today = () => new Date().toISOString().slice(0, 10);
 export const VARIANTS: readonly Variant[] = [
   {
     id: 0,
-    summary:
-      'failed login: same URL ?login_failed=1; expired: home; success: div.alert after a redirect; field errors: jQuery Validate labels; export text/csv, product_id first, trailing comma on every row; TinyMCE ready after 1 s',
     failedLogin: 'same-url-login-failed',
     expiredSession: 'home',
     success: 'alert-div',
@@ -84,8 +81,6 @@ export const VARIANTS: readonly Variant[] = [
   },
   {
     id: 1,
-    summary:
-      'failed login: login page; expired: login page; success: p.flash in the form served at once; field errors: .has-error .help-block; export text/html, "brand name" first (template order), trailing comma on the header only; TinyMCE after 2.5 s; fees pre-filled',
     failedLogin: 'login-page',
     expiredSession: 'login-page',
     success: 'flash-p',
@@ -106,8 +101,6 @@ export const VARIANTS: readonly Variant[] = [
   },
   {
     id: 2,
-    summary:
-      'failed login: home with the pop-up open; expired: same URL with the pop-up; success: a toast made by script; field errors: a summary list with aria-describedby; export text/csv, "product id" first, trailing comma on every row; TinyMCE after 0.4 s',
     failedLogin: 'home-popup',
     expiredSession: 'same-url-popup',
     success: 'toast',
@@ -128,8 +121,6 @@ export const VARIANTS: readonly Variant[] = [
   },
   {
     id: 3,
-    summary:
-      'failed login: same URL ?login_failed=1; expired: same URL with the pop-up; success: h3 in the form served at once; field errors: small.text-danger with .is-invalid; export text/html, "brand_name" first (template order), trailing comma on the header only; TinyMCE after 1.5 s',
     failedLogin: 'same-url-login-failed',
     expiredSession: 'same-url-popup',
     success: 'heading',
@@ -150,8 +141,6 @@ export const VARIANTS: readonly Variant[] = [
   },
   {
     id: 4,
-    summary:
-      'failed login: login page; expired: home; success: a table cell after a redirect; field errors: p.err in the field\'s row; export text/csv, "brand_name" first (template order), trailing comma on every row; TinyMCE after 3 s; fees pre-filled',
     failedLogin: 'login-page',
     expiredSession: 'home',
     success: 'table-cell',
@@ -172,8 +161,6 @@ export const VARIANTS: readonly Variant[] = [
   },
   {
     id: 5,
-    summary:
-      'failed login: home with the pop-up open; expired: login page; success: a bare div with no class in the form served at once; field errors: div[data-field]; export text/html, "product id" first, trailing comma on the header only; TinyMCE after 0.6 s',
     failedLogin: 'home-popup',
     expiredSession: 'login-page',
     success: 'bare-div',
@@ -206,4 +193,47 @@ export type DroppableElement = (typeof DROPPABLE_ELEMENTS)[number];
 
 export function isDroppableElement(s: string): s is DroppableElement {
   return (DROPPABLE_ELEMENTS as readonly string[]).includes(s);
+}
+
+const LABELS = {
+  failedLogin: {
+    'same-url-login-failed': 'same URL with ?login_failed=1',
+    'login-page': 'a login page',
+    'home-popup': 'home page, pop-up open',
+  },
+  expiredSession: { home: 'home page', 'login-page': '/login', 'same-url-popup': 'same URL, pop-up open' },
+  success: {
+    'alert-div': 'div.alert',
+    'flash-p': 'p.flash',
+    toast: 'a toast made by script',
+    heading: 'h3',
+    'table-cell': 'a table cell',
+    'bare-div': 'a div with no class',
+  },
+  fieldError: {
+    'validate-label': 'label.error[for]',
+    'help-block': '.has-error .help-block',
+    'aria-summary': 'a list by aria-describedby',
+    'small-invalid': 'small.text-danger, .is-invalid',
+    'row-paragraph': "p.err in the field's row",
+    'data-field-div': 'div[data-field]',
+  },
+  suggestions: {
+    'div-ul': 'div#brand_suggestions > ul',
+    'autosuggest-div': 'div.autosuggest > ul',
+    'jquery-ui': 'ul.ui-autocomplete in body',
+    'suggesstion-box': 'div#suggesstion-box > ul',
+    table: 'td > ol',
+  },
+} as const;
+
+/** One line per point, for `vr-lister simulator --help` and the README. */
+export function describeVariant(v: Variant): string[] {
+  const e = v.export;
+  return [
+    `failed login: ${LABELS.failedLogin[v.failedLogin]}; expired session: ${LABELS.expiredSession[v.expiredSession]}`,
+    `published: ${LABELS.success[v.success]} ${v.publishAnswer === 'redirect' ? 'after a redirect' : 'in the form served at once'}; field errors: ${LABELS.fieldError[v.fieldError]}`,
+    `brand suggestions: ${LABELS.suggestions[v.suggestions]}; TinyMCE ready after ${v.tinymceInitMs / 1000} s; shipping fees ${v.prefilledFees ? 'pre-filled' : 'blank'}`,
+    `export: ${e.contentType}, ${e.columnOrder === 'template' ? 'brand name first' : 'product id first'} with ${e.headerSpelling}, trailing comma on ${e.trailingComma === 'every-row' ? 'every row' : 'the header only'}`,
+  ];
 }

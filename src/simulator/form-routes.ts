@@ -1,0 +1,175 @@
+/** The add form's routes: Publish, Dropzone uploads and the category cascade. */
+import { randomBytes } from 'node:crypto';
+import type { CategoryNode } from '../vr/categories.ts';
+import type { SiteContext } from './context.ts';
+import { formPage, sendMaintenance } from './context.ts';
+import { checkPublish, MAX_PHOTO_BYTES_TOTAL, sniffImageType } from './form-rules.ts';
+import {
+  HTML,
+  MAX_UPLOAD_BYTES,
+  type Req,
+  type Res,
+  readForm,
+  readUrlEncoded,
+  redirect,
+  send,
+  sendJson,
+} from './http.ts';
+import { categoryOptions, INTERNAL_ERROR_PAGE, notFoundPage, USER_ID } from './pages.ts';
+import type { Session } from './state.ts';
+
+export async function publish(ctx: SiteContext, req: Req, res: Res, session: Session): Promise<void> {
+  const { store, variant: v, options: o } = ctx;
+  store.counters.submissions++;
+  const form = await readForm(req);
+  await ctx.delay(o.submitLatencyMs);
+  if (store.isDown()) {
+    // The site went down while the submit was in flight: the seller can't tell what happened.
+    store.counters.failedSubmissions++;
+    sendMaintenance(ctx, res);
+    return;
+  }
+  if (store.drawSubmitFailure()) {
+    store.counters.failedSubmissions++;
+    send(res, 500, HTML, INTERNAL_ERROR_PAGE);
+    return;
+  }
+  const checked = checkPublish(form, {
+    tree: ctx.tree,
+    issuedForms: store.issuedForms,
+    uploads: store.uploads,
+  });
+  if (!checked.ok) {
+    store.counters.rejectedSubmissions++;
+    send(res, 200, HTML, formPage(ctx, { errors: checked.errors, generalError: checked.generalError }));
+    return;
+  }
+  store.addListing(checked.listing);
+  if (store.faults.hangNextSubmits > 0) {
+    store.faults.hangNextSubmits--;
+    store.counters.hungSubmissions++;
+    return; // never answer; close() destroys the socket
+  }
+  if (v.publishAnswer === 'redirect') {
+    session.flashPublished = true;
+    redirect(res, '/instruments/add_edit_item');
+  } else {
+    send(res, 200, HTML, formPage(ctx, { published: true }));
+  }
+}
+
+export async function upload(
+  ctx: SiteContext,
+  req: Req,
+  res: Res,
+  session: Session,
+  userId: string,
+): Promise<void> {
+  const { store, options: o } = ctx;
+  if (userId !== String(USER_ID)) {
+    sendJson(res, 403, [{ success: false, error: 'Not allowed' }]);
+    return;
+  }
+  const form = await readForm(req, MAX_UPLOAD_BYTES);
+  await ctx.delay(o.ajaxLatencyMs);
+  const file = form.get('filename[0]');
+  if (!(file instanceof Blob)) {
+    sendJson(res, 400, [{ success: false, error: 'No file received (expected filename[0])' }]);
+    return;
+  }
+  const bytes = new Uint8Array(await file.arrayBuffer());
+  const type = sniffImageType(bytes);
+  const refuse = (error: string) => {
+    store.counters.refusedUploads++;
+    sendJson(res, 200, [{ success: false, error }]);
+  };
+  if (type === 'image/webp' || type === 'application/octet-stream') {
+    refuse("You can't upload files of this type. Please upload JPEG, PNG or GIF photos.");
+    return;
+  }
+  if (bytes.length > MAX_PHOTO_BYTES_TOTAL) {
+    refuse('File is too big. Max filesize: 10 MB.');
+    return;
+  }
+  const id = randomBytes(12).toString('hex');
+  const ext = type === 'image/png' ? 'png' : type === 'image/gif' ? 'gif' : 'jpg';
+  const original = (file as File).name || `photo.${ext}`;
+  const stored = `${id}.${ext}`;
+  store.uploads.set(id, {
+    file_unique_id: id,
+    name: original,
+    stored_name: stored,
+    bytes: bytes.length,
+    type,
+    sessionId: session.id,
+  });
+  store.counters.uploads++;
+  sendJson(res, 200, [
+    {
+      success: true,
+      thumbnailName: `${id}_thumb.${ext}`,
+      file_unique_id: id,
+      fileName: stored,
+      size: bytes.length,
+    },
+  ]);
+}
+
+/** `POST /ajax/get_sub_categories`: the options of the next level, nothing below a leaf. */
+export async function subCategories(ctx: SiteContext, req: Req, res: Res): Promise<void> {
+  const body = await readUrlEncoded(req);
+  await ctx.delay(ctx.options.ajaxLatencyMs);
+  const node = findNode(ctx.tree, Number(body.get('parent_id')));
+  send(res, 200, HTML, node && node.children.length > 0 ? categoryOptions(node.children) : '');
+}
+
+function findNode(nodes: readonly CategoryNode[], id: number): CategoryNode | undefined {
+  for (const n of nodes) {
+    if (n.id === id) return n;
+    const below = findNode(n.children, id);
+    if (below) return below;
+  }
+  return undefined;
+}
+
+/** `GET /instruments/add_edit_item/<id>`: the form filled with the listing's values. */
+export async function editForm(ctx: SiteContext, res: Res, id: number): Promise<void> {
+  await ctx.delay(ctx.options.pageLatencyMs);
+  const listing = ctx.store.listings().find((l) => l.product_id === id && !l.deleted);
+  if (!listing) {
+    send(res, 404, HTML, notFoundPage(true));
+    return;
+  }
+  send(res, 200, HTML, formPage(ctx, { editing: listing }));
+}
+
+/** `POST /instruments/add_edit_item/<id>`: the same checks as Publish; success answers 302. */
+export async function saveEdit(ctx: SiteContext, req: Req, res: Res, id: number): Promise<void> {
+  const { store } = ctx;
+  const form = await readForm(req);
+  await ctx.delay(ctx.options.submitLatencyMs);
+  const listing = store.listings().find((l) => l.product_id === id && !l.deleted);
+  if (!listing) {
+    send(res, 404, HTML, notFoundPage(true));
+    return;
+  }
+  store.counters.edits++;
+  const checked = checkPublish(form, {
+    tree: ctx.tree,
+    issuedForms: store.issuedForms,
+    uploads: store.uploads,
+  });
+  if (!checked.ok) {
+    send(
+      res,
+      200,
+      HTML,
+      formPage(ctx, { editing: listing, errors: checked.errors, generalError: checked.generalError }),
+    );
+    return;
+  }
+  const { source: _source, ...fields } = checked.listing;
+  // Photos are kept unless the edit sends its own.
+  store.updateListing(id, fields.photos.length > 0 ? fields : { ...fields, photos: listing.photos });
+  redirect(res, `/instruments/add_edit_item/${id}`);
+}

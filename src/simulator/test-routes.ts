@@ -1,0 +1,105 @@
+/** The `/__sim/*` test routes: outside the gate, never on the real site. */
+import { type CategoryNode, resolveCategory } from '../vr/categories.ts';
+import type { Source } from './catalog.ts';
+import type { SiteContext } from './context.ts';
+import { HttpError, type Req, type Res, readJson, send, sendJson } from './http.ts';
+import { SAMPLE_JPEG } from './pages.ts';
+import type { NewListing } from './state.ts';
+
+export async function handleTestRoute(ctx: SiteContext, req: Req, res: Res, url: URL): Promise<void> {
+  const { store, gate, variant: v } = ctx;
+  const route = `${req.method} ${url.pathname}`;
+  switch (route) {
+    case 'GET /__sim/state': {
+      const source = url.searchParams.get('source');
+      const known: Source[] = ['form', 'catalog', 'hand'];
+      sendJson(
+        res,
+        200,
+        store.state(v.id, gate.mode, known.includes(source as Source) ? (source as Source) : undefined),
+      );
+      return;
+    }
+    case 'GET /__sim/faults':
+      sendJson(res, 200, { ...store.faults });
+      return;
+    case 'POST /__sim/faults':
+      sendJson(res, 200, store.setFaults(await readJson(req)));
+      return;
+    case 'POST /__sim/expire-sessions':
+      sendJson(res, 200, { expired: store.expireAll() });
+      return;
+    case 'GET /__sim/sample-image.jpg':
+      send(res, 200, 'image/jpeg', SAMPLE_JPEG);
+      return;
+    case 'POST /__sim/listings': {
+      const listing = handListing(await readJson(req), ctx.tree);
+      sendJson(res, 200, { product_id: store.addListing(listing).product_id });
+      return;
+    }
+    case 'POST /__sim/cloudflare/clearance': {
+      const body = await readJson(req);
+      if (typeof body.userAgent !== 'string' || body.userAgent === '') {
+        throw new HttpError(400, 'userAgent must be a non-empty string');
+      }
+      sendJson(res, 200, gate.issueForUserAgent(body.userAgent, req.headers.host ?? '127.0.0.1'));
+      return;
+    }
+    case 'POST /__sim/cloudflare/revoke':
+      sendJson(res, 200, { revoked: gate.revokeAll() });
+      return;
+    default:
+      sendJson(res, 404, { error: 'not found' });
+  }
+}
+
+/** The category of a hand-made listing that names none. */
+const DEFAULT_HAND_CATEGORY = 'Guitars>Electric solid body';
+
+/** `POST /__sim/listings`: a listing made by hand on V&R, checked as strictly as the form would. */
+function handListing(body: Record<string, unknown>, tree: readonly CategoryNode[]): NewListing {
+  const str = (name: string, required: boolean): string => {
+    const v = body[name];
+    if (v === undefined || v === null) {
+      if (required) throw new HttpError(400, `${name} is required`);
+      return '';
+    }
+    if (typeof v !== 'string' && typeof v !== 'number') throw new HttpError(400, `${name} must be a string`);
+    const s = String(v);
+    if (required && !s.trim()) throw new HttpError(400, `${name} must not be empty`);
+    return s;
+  };
+  const price = Math.round(Number(str('product_price', true).trim()));
+  if (!Number.isFinite(price) || price <= 0)
+    throw new HttpError(400, 'product_price must be a number above 0');
+  const year = str('product_year', false).trim();
+  if (year && !/^\d{4}$/.test(year)) throw new HttpError(400, 'product_year must have 4 digits');
+  const category = resolveCategory(tree, str('category_name', false).trim() || DEFAULT_HAND_CATEGORY);
+  if (!category.ok) throw new HttpError(400, `category_name ${category.message}`);
+  return {
+    brand_name: str('brand_name', true),
+    category_name: category.path,
+    category_ids: category.nodes.map((n) => n.id),
+    product_model_name: str('product_model_name', true),
+    product_price: price,
+    product_description: str('product_description', false),
+    product_year: year,
+    product_finish: str('product_finish', false),
+    decade: year ? `${year.slice(0, 3)}0` : '',
+    call_price: false,
+    buy_now: true,
+    show_vat: false,
+    local_pickup: false,
+    available_for_shipment: true,
+    shipping_fees: {},
+    processing_time: '3 Days',
+    offer_discount: '0',
+    discounted_price: '',
+    external_url: '',
+    product_order: '0',
+    photos: [],
+    video_url: '',
+    external_link: '',
+    source: 'hand' as const,
+  };
+}
