@@ -12,6 +12,7 @@ import { err, out, UsageError } from './cli/common.ts';
 import { commandDemo } from './cli/demo.ts';
 import { commandApi, commandStart, commandWorker } from './cli/processes.ts';
 import { commandLogin, commandSession, PersonActionError } from './cli/session.ts';
+import { helpAnswer } from './cli/usage.ts';
 import { commandWatch } from './cli/watch.ts';
 import { ConfigError } from './config.ts';
 import { ValidationError } from './listing.ts';
@@ -56,13 +57,17 @@ Commands:
   categories [--refresh] [--json]
                            V&R's category tree (leaf paths, or the tree as JSON); --refresh reads the
                            live form's cascade and writes it to data/vr-categories.json (--json: print it)
-  help                     this text
+  help [COMMAND]           this text, or COMMAND's usage (also: vr-lister COMMAND --help)
 
 Configuration comes from the environment (see README.md): DATABASE_URL, REDIS_URL, VR_BASE_URL,
 VR_USERNAME, VR_PASSWORD, QUEUE_PREFIX, MAX_BATCH_SIZE, API_PORT, API_TOKEN, CHROMIUM_PATH, ...`;
 
 async function main(argv: string[]): Promise<void> {
   const [command, ...args] = argv;
+  const help = helpAnswer(argv, HELP);
+  if (help?.kind === 'simulator') return main(['simulator', '--help']);
+  if (help?.kind === 'unknown') throw new UsageError(`unknown command: ${help.command}\n\n${HELP}`);
+  if (help?.kind === 'usage') return out(help.text);
   switch (command) {
     case undefined:
     case 'help':

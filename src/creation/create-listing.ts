@@ -6,6 +6,7 @@ import { type MatchCriteria, type VrJob, vrJobs, vrProductLinks, vrResolutionRun
 import { preparePhotos } from '../images/prepare-photos.ts';
 import { completeListing, type Listing, parseProcessingTime, ValidationError } from '../listing.ts';
 import type { Logger } from '../logger.ts';
+import { ensureBaseline } from '../resolution/baseline.ts';
 import { brandKey, descriptionHash, finishKey, markerFor, modelKey } from '../resolution/normalize.ts';
 import { safeErrorText } from '../safe-errors.ts';
 import { checkBrand } from '../vr/brand-check.ts';
@@ -35,6 +36,12 @@ export interface CreationDeps {
   browser: BrowserSession;
   config: Config;
   logger: Logger;
+  /**
+   * Opens V&R's inventory export, for the baseline an install takes before its first submit (see
+   * resolution/baseline.ts). Without it no baseline is taken: nothing goes wrong, but look-alikes
+   * made before the first run can't be told from ours.
+   */
+  openExport?: () => Promise<AsyncIterable<Uint8Array>>;
 }
 
 /** What happened to one creation job; the worker turns it into Bull Board progress and logs. */
@@ -314,7 +321,14 @@ export async function createListing(
     () => browser.page(),
     () => browser.ensureLoggedIn(),
   );
-  const formOpened = openPage();
+  // A fresh install learns the highest V&R id before its first submit (one export, through this
+  // browser, before the form is opened in it); lastKnownVrId below reads it.
+  const { openExport } = deps;
+  const baseline = openExport
+    ? ensureBaseline({ db, databaseUrl: config.databaseUrl, openExport, logger: deps.logger })
+    : Promise.resolve(undefined);
+  baseline.catch(() => {});
+  const formOpened = baseline.then(() => openPage());
   formOpened.catch(() => {});
 
   let brand: { name: string; id: number };
@@ -335,7 +349,7 @@ export async function createListing(
   const descriptionHtml = descriptionWithMarker(listing, marker);
   // Read while the form is filled: V&R ids only grow, so a value read a moment before the click is
   // still below the new listing's id.
-  const lastKnown = lastKnownVrId(db);
+  const lastKnown = baseline.then(() => lastKnownVrId(db));
   lastKnown.catch(() => {});
   try {
     await traced(

@@ -8,6 +8,7 @@ import { countDuePending, decideFlush, type FlushJobData, requestFlush } from '.
 import { withDeadline } from '../signals.ts';
 import { BLOCKED_RECHECK_MS } from '../vr/browser-session.ts';
 import { VrBlockedError, VrLoginError } from '../vr/errors.ts';
+import { downloadExport } from '../vr/export-download.ts';
 import { openBrowserSession, sessionStore } from '../vr/open-session.ts';
 import { watchStoredSession } from '../vr/session-store.ts';
 import { pruneArtifacts } from './artifacts.ts';
@@ -75,12 +76,25 @@ export function startCreationProcess({ config, site, logger }: CreationProcessOp
       ),
     onError: (error) => outages.database.down(error, { step: 'watch the stored session' }),
   });
+  // For the baseline before an install's first submit (resolution/baseline.ts): the export through
+  // this worker's own browser (create-listing opens the form only once the baseline is taken).
+  const openExport = async (): Promise<AsyncIterable<Uint8Array>> => {
+    const download = await downloadExport(browser, { timeoutMs: config.exportTimeoutMs });
+    return (async function* () {
+      try {
+        yield* download.stream();
+      } finally {
+        await download.discard();
+      }
+    })();
+  };
   const worker = startCreationWorker(
     {
       db: database.db,
       browser,
       config,
       logger,
+      openExport,
       connection,
       outages,
       onHeld,

@@ -10,7 +10,7 @@ import {
   vrResolutionRuns,
 } from './schema.ts';
 
-/** A job as `vr-lister jobs --json` and the API show it (DESIGN.md, "Interfaces others rely on"). */
+/** A job as `vr-lister jobs --json` and the API show it (docs/design.md, "Interfaces others rely on"). */
 export interface JobView {
   id: number;
   productRef: string;
@@ -88,7 +88,8 @@ export async function resolutionStatus(db: Db): Promise<ResolutionStatus> {
   const [last] = await db
     .select()
     .from(vrResolutionRuns)
-    .where(isNotNull(vrResolutionRuns.finishedAt))
+    // A baseline (one export read before the first submit) resolves nothing: not a resolution.
+    .where(and(isNotNull(vrResolutionRuns.finishedAt), eq(vrResolutionRuns.kind, 'flush')))
     .orderBy(desc(vrResolutionRuns.id))
     .limit(1);
   const oldest = pending?.oldest ? new Date(pending.oldest) : null;

@@ -9,7 +9,7 @@ import type { BrowserSession } from '../vr/browser-session.ts';
 import { isSiteUnavailable, VrBlockedError, VrLoginError } from '../vr/errors.ts';
 import { downloadExport } from '../vr/export-download.ts';
 import { scanExport } from './export-stream.ts';
-import { candidateFloor, createMatcher, type MatchOutcome, type PendingJob } from './match.ts';
+import { candidateFloor, createMatcher, inExportBy, type MatchOutcome, type PendingJob } from './match.ts';
 
 export interface FlushDeps {
   database: Database;
@@ -40,6 +40,18 @@ export const EXPORT_MIN_ROW_RATIO = 0.5;
 export const SUSPECT_EXPORTS_TO_ACCEPT = 3;
 const SUSPECT = 'the export looks incomplete';
 
+/**
+ * A well-formed export that looks cut short (see suspectExport): nothing is written from it. Its
+ * run keeps `error_kind` = `suspect_export`, which is how identical ones in a row are counted.
+ */
+export class SuspectExportError extends Error {
+  readonly kind = 'suspect_export';
+  constructor(message: string) {
+    super(message);
+    this.name = 'SuspectExportError';
+  }
+}
+
 export interface ExportShape {
   rowsScanned: number | null;
   maxProductId: number | null;
@@ -55,7 +67,7 @@ export interface ExportShape {
 export function suspectExport(
   stats: { rows: number; maxProductId: number },
   lastComplete: ExportShape | undefined,
-  recent: (ExportShape & { error: string | null })[],
+  recent: (ExportShape & { errorKind: string | null })[],
 ): string | undefined {
   let reason: string | undefined;
   if (lastComplete?.maxProductId && stats.maxProductId < lastComplete.maxProductId) {
@@ -68,15 +80,15 @@ export function suspectExport(
     .slice(0, SUSPECT_EXPORTS_TO_ACCEPT - 1)
     .filter(
       (run) =>
-        run.error?.startsWith(SUSPECT) &&
+        run.errorKind === 'suspect_export' &&
         run.rowsScanned === stats.rows &&
         run.maxProductId === stats.maxProductId,
     );
   return same.length >= SUSPECT_EXPORTS_TO_ACCEPT - 1 ? undefined : reason;
 }
 
-// One flush at a time across every process: pg advisory lock key.
-const FLUSH_LOCK = 727275;
+/** One export download at a time across every process (flushes and baselines): pg advisory lock key. */
+export const FLUSH_LOCK = 727275;
 
 function backoffMs(config: Config, attempts: number): number {
   return config.resolutionBackoffMs * 2 ** Math.max(0, attempts - 1);
@@ -126,8 +138,7 @@ export function planUpdates(
     const stale = job.submittedAt && now.getTime() - job.submittedAt.getTime() > config.stalePendingMs;
     // V&R indexes with a delay: a listing submitted just before the download doesn't use up a try.
     const couldBeInExport =
-      job.submittedAt !== null &&
-      job.submittedAt.getTime() <= exportRequestedAt.getTime() - config.flushSettleMs &&
+      inExportBy(job.submittedAt, exportRequestedAt, config.flushSettleMs) &&
       (job.nextResolutionAt === null || job.nextResolutionAt <= exportRequestedAt);
     if (!couldBeInExport && !stale) {
       // Too fresh to count as a try; look again once V&R has had time to index it.
@@ -223,19 +234,17 @@ async function flushLocked(deps: FlushDeps, trigger: string): Promise<FlushResul
             {
               id: job.id,
               submittedAt: job.submittedAt ?? job.createdAt,
+              submitStartedAt: job.submitStartedAt,
+              submitOutcomeUnknown: job.submitOutcomeUnknown,
               criteria: job.payload.matchCriteria,
               resolutionAttempts: job.resolutionAttempts,
             },
           ]
         : [],
     );
-    const matcher = createMatcher({
-      jobs: pending,
-      linkedIds: new Set(linked.map((l) => l.id)),
-      markerTemplate: config.refMarkerTemplate,
-    });
     const [previous] = await db
       .select({ maxProductId: vrResolutionRuns.maxProductId, rowsScanned: vrResolutionRuns.rowsScanned })
+      // A baseline counts: it was a complete export too.
       .from(vrResolutionRuns)
       .where(and(isNotNull(vrResolutionRuns.finishedAt), isNull(vrResolutionRuns.error)))
       .orderBy(desc(vrResolutionRuns.id))
@@ -244,15 +253,29 @@ async function flushLocked(deps: FlushDeps, trigger: string): Promise<FlushResul
       .select({
         maxProductId: vrResolutionRuns.maxProductId,
         rowsScanned: vrResolutionRuns.rowsScanned,
-        error: vrResolutionRuns.error,
+        errorKind: vrResolutionRuns.errorKind,
       })
       .from(vrResolutionRuns)
-      .where(and(isNotNull(vrResolutionRuns.finishedAt), lt(vrResolutionRuns.id, run!.id)))
+      // Only flushes: a baseline in between must not break a streak of identical suspect exports.
+      .where(
+        and(
+          isNotNull(vrResolutionRuns.finishedAt),
+          lt(vrResolutionRuns.id, run!.id),
+          eq(vrResolutionRuns.kind, 'flush'),
+        ),
+      )
       .orderBy(desc(vrResolutionRuns.id))
       .limit(SUSPECT_EXPORTS_TO_ACCEPT - 1);
 
     const exportRequestedAt = new Date();
     await db.update(vrResolutionRuns).set({ exportRequestedAt }).where(eq(vrResolutionRuns.id, run!.id));
+    const matcher = createMatcher({
+      jobs: pending,
+      linkedIds: new Set(linked.map((l) => l.id)),
+      markerTemplate: config.refMarkerTemplate,
+      exportRequestedAt,
+      indexingAllowanceMs: config.flushSettleMs,
+    });
     log.info({ pending: jobs.length }, 'downloading the V&R export');
     // Saved to disk by Chromium and streamed from there: memory stays flat whatever the export's size.
     const download = await downloadExport(session, {
@@ -272,7 +295,7 @@ async function flushLocked(deps: FlushDeps, trigger: string): Promise<FlushResul
     result.rowsScanned = stats.rows;
     result.bytes = stats.bytes;
     const suspicion = suspectExport(stats, previous, recent);
-    if (suspicion) throw new Error(suspicion);
+    if (suspicion) throw new SuspectExportError(suspicion);
     const outcome = matcher.finish();
     const now = new Date();
     const { updates, links } = planUpdates(jobs, outcome, config, exportRequestedAt, now);
@@ -347,6 +370,7 @@ async function flushLocked(deps: FlushDeps, trigger: string): Promise<FlushResul
       .set({
         finishedAt: new Date(),
         error: message,
+        errorKind: error instanceof SuspectExportError ? error.kind : null,
         durationMs: Date.now() - started,
         // Kept for suspect exports: identical ones in a row are believed (suspectExport).
         rowsScanned: scanned?.rows ?? null,
