@@ -321,15 +321,15 @@ export async function createListing(
     () => browser.page(),
     () => browser.ensureLoggedIn(),
   );
-  const formOpened = openPage();
-  formOpened.catch(() => {});
-  // A fresh install learns the highest V&R id before its first submit (one export, while the form
-  // loads); lastKnownVrId below reads it.
+  // A fresh install learns the highest V&R id before its first submit (one export, through this
+  // browser, before the form is opened in it); lastKnownVrId below reads it.
   const { openExport } = deps;
   const baseline = openExport
     ? ensureBaseline({ db, databaseUrl: config.databaseUrl, openExport, logger: deps.logger })
     : Promise.resolve(undefined);
   baseline.catch(() => {});
+  const formOpened = baseline.then(() => openPage());
+  formOpened.catch(() => {});
 
   let brand: { name: string; id: number };
   let images: Awaited<typeof photos>;

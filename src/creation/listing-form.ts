@@ -693,6 +693,19 @@ export function describeFieldErrors(errors: FieldMessage[]): string {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** The cheap look taken every few milliseconds after Publish; the full reading only at the end. */
+const GLANCE = `(() => ({
+  published: ${PUBLISHED_TEXT}.test(document.body ? document.body.innerText || '' : ''),
+  marked: window.__vrBeforePublish === true,
+  ready: document.readyState,
+}))()`;
+
+interface Glance {
+  published: boolean;
+  marked: boolean;
+  ready: DocumentReadyState;
+}
+
 async function readTexts(page: Page): Promise<PageTexts | undefined> {
   // Undefined while a navigation replaces the document.
   return page.evaluate(PAGE_TEXTS).then(
@@ -789,12 +802,16 @@ export async function publish(
     let loadedAt: number | undefined;
     const answerDeadline = Date.now() + remaining;
     for (;;) {
-      const now = await readTexts(page);
-      if (now) {
-        if (now.published && !(now.marked && before.published)) return { kind: 'published' };
-        const loaded = now.ready !== 'loading' && (!now.marked || request.resourceType() !== 'document');
+      const glance = (await page.evaluate(GLANCE).catch(() => undefined)) as Glance | undefined;
+      if (glance) {
+        if (glance.published && !(glance.marked && before.published)) return { kind: 'published' };
+        const loaded =
+          glance.ready !== 'loading' && (!glance.marked || request.resourceType() !== 'document');
         if (loaded) loadedAt ??= Date.now();
-        if (loadedAt !== undefined && Date.now() - loadedAt >= t.settleMs) {
+        const now =
+          loadedAt !== undefined && Date.now() - loadedAt >= t.settleMs ? await readTexts(page) : undefined;
+        if (now) {
+          if (now.published && !(now.marked && before.published)) return { kind: 'published' };
           const errors = fieldErrors(before, now);
           if (now.form && errors.length) return { kind: 'rejected', errors, posted: true };
           return {
