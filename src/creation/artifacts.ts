@@ -5,6 +5,7 @@ import { unzipSync, zipSync } from 'fflate';
 import type { BrowserContext, Page } from 'playwright-core';
 import type { Db } from '../db/client.ts';
 import { type JobArtifact, vrJobs } from '../db/schema.ts';
+import { withTimeout } from '../lifecycle.ts';
 
 /**
  * Evidence of a page a creation step didn't expect (the form not appearing, a selector missing, an
@@ -170,6 +171,9 @@ async function redactedHtml(page: Page, secrets: readonly string[]): Promise<str
   return scrubText(html, secrets);
 }
 
+/** How long one piece of evidence (screenshot, HTML) may take before it is given up. */
+const EVIDENCE_STEP_TIMEOUT_MS = 10_000;
+
 export interface CaptureOptions {
   page: Page;
   /** The job's folder (jobArtifactsDir). */
@@ -208,13 +212,15 @@ export async function captureEvidence(options: CaptureOptions): Promise<SavedArt
   for (let n = 1; await exists(join(dir, `${stem}.html`)); n += 1) stem = `${base}-${n}`;
   if (!page.isClosed()) {
     try {
-      await page.screenshot({ path: join(dir, `${stem}.png`), fullPage: true, timeout: 10_000 });
+      await page.screenshot({ path: join(dir, `${stem}.png`), fullPage: true, timeout: EVIDENCE_STEP_TIMEOUT_MS });
       saved.push({ name: `${stem}.png`, step: options.step, at });
     } catch {
       // A crashed or navigating page: the HTML and the trace may still be had.
     }
     try {
-      await writeFile(join(dir, `${stem}.html`), await redactedHtml(page, secrets));
+      // A page whose Publish request still hangs never answers an evaluate: don't wait on it.
+      const html = await withTimeout(redactedHtml(page, secrets), EVIDENCE_STEP_TIMEOUT_MS, 'the page');
+      await writeFile(join(dir, `${stem}.html`), html);
       saved.push({ name: `${stem}.html`, step: options.step, at });
     } catch {
       // As above.
