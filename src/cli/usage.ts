@@ -80,6 +80,12 @@ reachable and not blocked, logged in, the brand check, the add form's elements (
 TinyMCE, Dropzone input, shipping rows, Publish link), the category tree, the export. Exit 0 only
 when every check passes; a failure names the check, what it saw, and the screenshot and HTML saved.
   --json    print {ok, checks: [{name, ok, ms, detail}]}`,
+  categories: `Usage: vr-lister categories [--refresh] [--json]
+
+V&R's category tree, as the listings' \`category\` must name it: one leaf path a line
+(Guitars>Electric solid body), or the whole tree as JSON with --json.
+  --refresh   read the tree from the live add form's cascade (logged in, through Chromium) and write it
+              to data/vr-categories.json, saying what changed; with --json, print it instead`,
   health: `Usage: vr-lister health [--worker create|resolve] [--json]
 
 Exits 0 when Postgres and Redis answer (and, with --worker, such a worker is connected to its
