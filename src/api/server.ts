@@ -13,15 +13,23 @@ import { closeAll, withTimeout } from '../lifecycle.ts';
 import { LIMITS } from '../listing.ts';
 import type { Logger } from '../logger.ts';
 import { createMetrics } from '../metrics.ts';
-import { CREATE_QUEUE, type CreateJobData, creationJobOptions, RESOLVE_QUEUE } from '../queues.ts';
+import {
+  CREATE_QUEUE,
+  type CreateJobData,
+  creationJobOptions,
+  RESOLVE_QUEUE,
+  WEBHOOK_QUEUE,
+} from '../queues.ts';
 import { runFlush } from '../resolution/flush.ts';
 import type { FlushJobData } from '../resolution/trigger.ts';
 import { VrHttpSession } from '../vr/http-session.ts';
+import type { DeliveryJobData } from '../webhooks/deliveries.ts';
 import { registerAuth } from './auth.ts';
 import { registerBoard } from './board.ts';
 import type { ApiContext } from './context.ts';
 import { registerJobRoutes } from './jobs.ts';
 import { registerRetryRoute } from './retry.ts';
+import { registerWebhookRoutes } from './webhooks.ts';
 
 export interface ApiDeps {
   database: Database;
@@ -87,10 +95,13 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   const prefix = config.queuePrefix;
   const createQueue = new Queue<CreateJobData>(CREATE_QUEUE, { connection: redis, prefix });
   const resolveQueue = new Queue<FlushJobData>(RESOLVE_QUEUE, { connection: redis, prefix });
-  for (const queue of [createQueue, resolveQueue]) {
+  const webhookQueue = new Queue<DeliveryJobData>(WEBHOOK_QUEUE, { connection: redis, prefix });
+  for (const queue of [createQueue, resolveQueue, webhookQueue]) {
     queue.on('error', (error) => logger.debug({ err: error, queue: queue.name }, 'queue error'));
   }
-  app.addHook('onClose', () => closeAll([() => createQueue.close(), () => resolveQueue.close()]));
+  app.addHook('onClose', () =>
+    closeAll([() => createQueue.close(), () => resolveQueue.close(), () => webhookQueue.close()]),
+  );
   const ctx: ApiContext = {
     database,
     config,
@@ -108,7 +119,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     },
   };
   const session = new VrHttpSession(site, logger, config.pageTimeoutMs);
-  const metrics = createMetrics({ database, queues: [createQueue, resolveQueue], logger });
+  const metrics = createMetrics({ database, queues: [createQueue, resolveQueue, webhookQueue], logger });
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const { status, body } = errorBody(error);
@@ -147,6 +158,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   });
   registerJobRoutes(app, ctx);
   registerRetryRoute(app, ctx);
-  await registerBoard(app, [createQueue, resolveQueue]);
+  registerWebhookRoutes(app, ctx, webhookQueue);
+  await registerBoard(app, [createQueue, resolveQueue, webhookQueue]);
   return app;
 }

@@ -5,6 +5,7 @@ import type { Logger } from '../logger.ts';
 import { trackOutage } from '../outage.ts';
 import { createRedis } from '../queues.ts';
 import { VrHttpSession } from '../vr/http-session.ts';
+import { startWebhookSender } from '../webhooks/worker.ts';
 import { startResolutionWorker } from './worker.ts';
 
 export function startResolutionProcess({
@@ -24,8 +25,22 @@ export function startResolutionProcess({
   connection.on('ready', () => redisOutage.up());
   const session = new VrHttpSession(site, logger, config.pageTimeoutMs);
   const resolution = startResolutionWorker({ database, session, config, logger, connection, redisOutage });
+  // Job events to webhooks run here too: one resolution worker per install is the usual shape.
+  const webhooks = startWebhookSender({
+    database,
+    config,
+    connection,
+    logger: logger.child({ component: 'webhooks' }),
+  });
   logger.info({ queuePrefix: config.queuePrefix, site: site.baseUrl }, 'resolution worker started');
   return {
-    stop: once(() => closeAll([() => resolution.stop(), () => connection.quit(), () => database.close()])),
+    stop: once(() =>
+      closeAll([
+        () => resolution.stop(),
+        () => webhooks.stop(),
+        () => connection.quit(),
+        () => database.close(),
+      ]),
+    ),
   };
 }
