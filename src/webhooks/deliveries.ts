@@ -64,7 +64,7 @@ export async function dispatchEvents(db: Db, urls: readonly string[]): Promise<s
     }
     await tx.execute(sql`
       update vr_job_events set dispatched_at = now()
-      where id = any(${rows.map((r) => Number(r.id))}::int8[])`);
+      where id = any(${sql.param(rows.map((r) => Number(r.id)))}::int8[])`);
     return [...new Set(rows.map((r) => r.product_ref))];
   });
 }
@@ -89,7 +89,7 @@ export async function enqueueHeads(
     select distinct on (d.product_ref, d.url) d.id, d.generation, d.product_ref, d.url, e.event
     from vr_webhook_deliveries d join vr_job_events e on e.id = d.event_id
     where d.status = 'pending'
-      ${only ? sql`and d.product_ref = any(${only.productRefs}::text[])` : sql``}
+      ${only ? sql`and d.product_ref = any(${sql.param(only.productRefs)}::text[])` : sql``}
       ${only?.url ? sql`and d.url = ${only.url}` : sql``}
     order by d.product_ref, d.url, d.id`);
   const rows = [...heads];
