@@ -107,7 +107,7 @@ describe('webhooks', () => {
         .producer()
         .enqueueListings(Array.from({ length: 10 }, (_, i) => listing(`WH-${i}`)));
       const finals = jobs.map(
-        (job, i) =>
+        (_, i) =>
           (i < 7 ? 'completed' : i < 9 ? 'failed' : 'needs_review') as
             | 'completed'
             | 'failed'

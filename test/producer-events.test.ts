@@ -1,0 +1,138 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { JobResultEvent } from '../src/producer/job-events.ts';
+import { ResultTimeoutError } from '../src/producer/producer.ts';
+import { startCli } from './helpers/cli.ts';
+import { setupServices, type TestServices, waitFor } from './helpers/services.ts';
+import { startReceiver } from './helpers/webhook-receiver.ts';
+
+const listing = (productRef: string, model = 'Telecaster') => ({
+  productRef,
+  brand: 'Fender',
+  model,
+  price: 1500,
+  category: 'Guitars>Electric solid body',
+});
+
+describe('producer events, driven by status changes in Postgres', () => {
+  let services: TestServices;
+  before(async () => {
+    services = await setupServices();
+  });
+  after(async () => {
+    await services.cleanup();
+  });
+
+  const finish = (id: number, status: string, vrId: number | null = null) =>
+    services.database
+      .sql`update vr_jobs set status = ${status}::vr_job_status, vr_listing_id = ${vrId} where id = ${id}`;
+
+  test('onResult: each final job once, from any writer, also across a lost LISTEN connection', async () => {
+    const producer = services.producer();
+    const seen: JobResultEvent[] = [];
+    const stop = producer.onResult((event) => seen.push(event));
+    const jobs = await producer.enqueueListings([
+      listing('EV-1'),
+      listing('EV-2'),
+      listing('EV-3'),
+      listing('EV-4'),
+    ]);
+    await waitFor('listening', async () => {
+      const [row] = await services.database
+        .sql`select 1 from pg_stat_activity where datname = current_database() and query ilike 'listen%'`;
+      return row;
+    });
+    await finish(jobs[0]!.id, 'in_progress');
+    await finish(jobs[0]!.id, 'completed', 4001);
+    await finish(jobs[1]!.id, 'failed');
+    await waitFor('two events', () => seen.length === 2);
+    // The LISTEN connection dropped (a Postgres restart, a proxy timeout): events written meanwhile arrive.
+    await services.database
+      .sql`select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and query ilike 'listen%'`;
+    await finish(jobs[2]!.id, 'needs_review');
+    await finish(jobs[3]!.id, 'completed', 4004);
+    await waitFor('four events', () => seen.length >= 4, 90_000);
+    stop();
+    assert.deepEqual(
+      seen.map((e) => [e.job.productRef, e.event, e.job.vrListingId]),
+      [
+        ['EV-1', 'job.completed', 4001],
+        ['EV-2', 'job.failed', null],
+        ['EV-3', 'job.needs_review', null],
+        ['EV-4', 'job.completed', 4004],
+      ],
+    );
+    assert.equal(new Set(seen.map((e) => e.id)).size, 4);
+  });
+
+  test('waitForResult: at once for a job already final; ResultTimeoutError when none comes', async () => {
+    const producer = services.producer();
+    const job = await producer.enqueueListing(listing('EV-DONE'));
+    await finish(job.id, 'completed', 5005);
+    const result = await producer.waitForResult('EV-DONE', { timeoutMs: 10_000 });
+    assert.deepEqual(result, {
+      id: job.id,
+      productRef: 'EV-DONE',
+      status: 'completed',
+      vrListingId: 5005,
+      error: null,
+      candidates: [],
+    });
+    await producer.enqueueListing(listing('EV-WAITING'));
+    await assert.rejects(producer.waitForResult('EV-WAITING', { timeoutMs: 300 }), ResultTimeoutError);
+    const waiting = producer.waitForResult('EV-LATER', { timeoutMs: 30_000 });
+    const later = await producer.enqueueListing(listing('EV-LATER'));
+    await finish(later.id, 'failed');
+    assert.equal((await waiting).status, 'failed');
+  });
+});
+
+describe('end to end through `vr-lister start`: waitForResult and a webhook for listings created and resolved here', () => {
+  let services: TestServices;
+  before(async () => {
+    services = await setupServices();
+  });
+  after(async () => {
+    await services.cleanup();
+  });
+
+  test('two listings: waitForResult resolves with their V&R ids, the receiver gets one signed event each', async () => {
+    const secret = 'whsec-e2e-0123456789abcdef';
+    const receiver = await startReceiver(secret);
+    const system = startCli(
+      ['start'],
+      services.env({
+        API_PORT: '0',
+        WEBHOOK_URL: receiver.url,
+        WEBHOOK_SECRET: secret,
+        WEBHOOK_ALLOW_HOSTS: '127.0.0.1',
+      }),
+    );
+    try {
+      await waitFor('the start banner', () => /Stop:/.test(system.output()), 120_000);
+      const producer = services.producer();
+      const refs = ['E2E-WAIT-1', 'E2E-WAIT-2'];
+      const results = refs.map((ref) => producer.waitForResult(ref, { timeoutMs: 170_000 }));
+      await producer.enqueueListings(refs.map((ref, i) => listing(ref, `Telecaster ${i}`)));
+      const done = await Promise.all(results);
+      for (const [i, result] of done.entries()) {
+        assert.equal(result.productRef, refs[i]);
+        assert.equal(result.status, 'completed', result.error ?? '');
+        assert.ok(Number.isInteger(result.vrListingId) && result.vrListingId! > 0);
+      }
+      await waitFor('both webhooks', () => receiver.accepted().length === 2, 60_000);
+      assert.ok(receiver.requests.every((r) => r.signed));
+      assert.deepEqual(
+        receiver
+          .accepted()
+          .map((r) => [r.body.job.productRef, r.body.job.vrListingId])
+          .sort(),
+        done.map((r) => [r.productRef, r.vrListingId]).sort(),
+      );
+    } finally {
+      system.child.kill('SIGTERM');
+      await system.exited;
+      await receiver.close();
+    }
+  });
+});
