@@ -75,7 +75,12 @@ export async function runCsvCase(rows: number, jobs: number): Promise<CsvCaseRes
     rssPeak = Math.max(rssPeak, process.memoryUsage().rss);
   }, 20);
   const matchStart = performance.now();
-  const matcher = createMatcher({ jobs: pending, linkedIds: new Set() });
+  const matcher = createMatcher({
+    jobs: pending,
+    linkedIds: new Set(),
+    exportRequestedAt: new Date(),
+    indexingAllowanceMs: 0,
+  });
   await scanExport(chunks(file), (row) => matcher.offer(row), { minProductId: candidateFloor(pending) });
   const outcome = matcher.finish();
   const matchSeconds = (performance.now() - matchStart) / 1000;

@@ -14,6 +14,7 @@ import { commandWatch } from './cli/watch.ts';
 import { ConfigError } from './config.ts';
 import { ValidationError } from './listing.ts';
 import { AlreadyListedError, QueueUnavailableError } from './producer/producer.ts';
+import { sanitiseError } from './safe-errors.ts';
 
 const HELP = `vr-lister: lists instruments on Vintage & Rare and resolves their V&R ids in batches.
 
@@ -103,7 +104,9 @@ main(process.argv.slice(2)).catch((error: unknown) => {
     err((error as Error).message);
     process.exitCode = 2;
   } else {
-    err(error instanceof Error ? (error.stack ?? error.message) : String(error));
+    // Sanitised like every error that leaves a process: no call log, cookie or credentials.
+    const safe = sanitiseError(error);
+    err(safe.stack ?? safe.message);
     process.exitCode = 1;
   }
 });

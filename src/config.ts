@@ -1,3 +1,4 @@
+import { BlockList, isIP } from 'node:net';
 import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
 
@@ -151,6 +152,8 @@ const envSchema = z.object({
   API_PORT: int(0, 65535).default(3000),
   API_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   API_INSECURE: onOff.default(false),
+  API_REQUEST_TIMEOUT_MS: int(100, 10 * 60_000).default(60_000),
+  API_MAX_CONNECTIONS: int(1, 100_000).default(500),
   CHROMIUM_PATH: z.string().trim().min(1).default('/usr/bin/chromium'),
   VR_REF_MARKER: onOff.default(true),
   VR_REF_MARKER_TEMPLATE: z
@@ -198,6 +201,10 @@ export interface Config {
   apiPort: number;
   apiToken: string | undefined;
   apiInsecure: boolean;
+  /** Longest an HTTP request may take to arrive, headers and body: a slow sender is cut off. */
+  apiRequestTimeoutMs: number;
+  /** Open sockets the API accepts at once; more are closed as they connect. */
+  apiMaxConnections: number;
   chromiumPath: string;
   refMarker: boolean;
   refMarkerTemplate: string;
@@ -235,6 +242,30 @@ export interface Config {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
 
+/**
+ * A URL as an error message may show it: anything up to its last `@` (user name and password,
+ * even unencoded or in a URL too broken to parse) replaced.
+ */
+export function withoutCredentials(value: string): string {
+  return value.replace(
+    /^([a-z][a-z0-9+.-]*:\/*)?.*@/is,
+    (_match, scheme: string | undefined) => `${scheme ?? ''}[redacted]@`,
+  );
+}
+
+const LOOPBACK = new BlockList();
+LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
+LOOPBACK.addAddress('::1', 'ipv6');
+LOOPBACK.addSubnet('::ffff:127.0.0.0', 104, 'ipv6');
+
+/** Whether a listen address is reachable from this machine only. */
+export function isLoopback(host: string): boolean {
+  if (host.toLowerCase() === 'localhost') return true;
+  const address = host.replace(/^\[(.*)\]$/, '$1');
+  const family = isIP(address);
+  return family !== 0 && LOOPBACK.check(address, family === 4 ? 'ipv4' : 'ipv6');
+}
+
 /** Reads and validates the environment once; throws a ConfigError naming every bad variable. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   // An empty variable means "unset", as in most shells' `FOO= cmd`.
@@ -254,7 +285,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         name.includes('SECRET') ||
         name === 'WEBHOOK_URL'
           ? ''
-          : ` (got ${JSON.stringify(present[name])})`;
+          : ` (got ${JSON.stringify(name.endsWith('_URL') ? withoutCredentials(present[name]!) : present[name])})`;
       return `  ${name}: ${issue.message}${present[name] === undefined ? '' : shown}`;
     });
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
@@ -271,6 +302,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       `Invalid configuration:\n${missing.map((k) => `  ${k}: required when VR_BASE_URL is set`).join('\n')}`,
     );
   }
+  if (e.API_INSECURE && !isLoopback(e.API_HOST)) {
+    throw new ConfigError(
+      `Invalid configuration:\n  API_INSECURE: may be on only while API_HOST is a loopback address (127.0.0.1, ::1, localhost), not ${JSON.stringify(e.API_HOST)}: set API_TOKEN instead`,
+    );
+  }
   return {
     databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,
@@ -283,6 +319,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     apiPort: e.API_PORT,
     apiToken: e.API_TOKEN,
     apiInsecure: e.API_INSECURE,
+    apiRequestTimeoutMs: e.API_REQUEST_TIMEOUT_MS,
+    apiMaxConnections: e.API_MAX_CONNECTIONS,
     chromiumPath: e.CHROMIUM_PATH,
     refMarker: e.VR_REF_MARKER,
     refMarkerTemplate: e.VR_REF_MARKER_TEMPLATE,

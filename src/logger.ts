@@ -1,4 +1,5 @@
 import { type DestinationStream, type Logger, pino } from 'pino';
+import { safeErrorMessage, serializeError } from './safe-errors.ts';
 
 export type { Logger };
 
@@ -49,6 +50,19 @@ export function createLogger(
       level,
       base: { pid: process.pid, ...bindings },
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      // Every error logged, Error or string: its first line and stack frames, no Playwright call
+      // log, no cookie or credentials (src/safe-errors.ts).
+      serializers: { err: serializeError },
+      hooks: {
+        // `logger.error(error)` makes the error's whole message the line's msg: the first line only.
+        logMethod(args, method) {
+          const [first, ...rest] = args as unknown[];
+          if (first instanceof Error && typeof rest[0] !== 'string') {
+            return method.apply(this, [{ err: first }, safeErrorMessage(first)] as never);
+          }
+          return method.apply(this, args);
+        },
+      },
     },
     stream,
   );

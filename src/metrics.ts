@@ -48,6 +48,8 @@ export interface Snapshot {
   durations: RunDurations[];
   /** Null when Redis did not answer: the queue series are left out rather than shown as zero. */
   queues: { queue: string; counts: Record<string, number> }[] | null;
+  /** Snapshots this process has taken, this one included: scrapes that shared one see one number. */
+  collections: number;
 }
 
 export interface MetricsDeps {
@@ -55,9 +57,17 @@ export interface MetricsDeps {
   queues: Queue[];
   logger: Logger;
   redisTimeoutMs?: number;
+  /** How long one snapshot serves every scrape (SNAPSHOT_MAX_AGE_MS by default). */
+  snapshotMaxAgeMs?: number;
 }
 
-async function readDatabase(database: Database): Promise<Omit<Snapshot, 'queues'>> {
+/**
+ * Scrapes within this long of a snapshot share it. A snapshot is seven Postgres queries and two
+ * Redis round trips: a hundred scrapes at once took the API's connections from its own routes.
+ */
+export const SNAPSHOT_MAX_AGE_MS = 5_000;
+
+async function readDatabase(database: Database): Promise<Omit<Snapshot, 'queues' | 'collections'>> {
   const { sql } = database;
   const bucketColumns = RUN_DURATION_BUCKETS.map(
     (le, i) => sql`, (count(*) filter (where duration_ms <= ${le * 1000}))::int as ${sql(`b${i}`)}`,
@@ -128,6 +138,10 @@ export function createMetrics(deps: MetricsDeps) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'vr_lister_' });
   let current: Snapshot | undefined;
+  let collections = 0;
+  /** The last rendered text and when it was made; the collection in progress, shared by all. */
+  let rendered: { text: string; at: number } | undefined;
+  let collecting: Promise<string> | undefined;
 
   const define = (
     name: string,
@@ -208,6 +222,12 @@ export function createMetrics(deps: MetricsDeps) {
     'gauge',
     (s) => [{ value: s.oldestQueuedSeconds }],
   );
+  define(
+    'vr_lister_metrics_collections_total',
+    'Snapshots /metrics has taken in this process (scrapes close together share one)',
+    'counter',
+    (s) => [{ value: s.collections }],
+  );
   define('vr_lister_resolution_duration_seconds', 'Resolution run duration', 'histogram', (s) =>
     s.durations.flatMap(({ result, count, sumSeconds, buckets }) => [
       ...RUN_DURATION_BUCKETS.map((le, i) => ({
@@ -228,11 +248,27 @@ export function createMetrics(deps: MetricsDeps) {
   return {
     registry,
     contentType: registry.contentType,
-    /** Takes the snapshot, then renders every series from it (and the process's own metrics). */
-    async render(): Promise<string> {
-      const [database, queues] = await Promise.all([readDatabase(deps.database), readQueues(deps)]);
-      current = { ...database, queues };
-      return registry.metrics();
+    /**
+     * The text of the latest snapshot (and the process's own metrics) while it is younger than
+     * the max age; otherwise takes one, once however many scrapes are waiting for it
+     * (single-flight). A failed collection is not kept: the next scrape tries again.
+     */
+    render(): Promise<string> {
+      const maxAgeMs = deps.snapshotMaxAgeMs ?? SNAPSHOT_MAX_AGE_MS;
+      if (rendered && Date.now() - rendered.at < maxAgeMs) return Promise.resolve(rendered.text);
+      collecting ??= (async () => {
+        try {
+          const [database, queues] = await Promise.all([readDatabase(deps.database), readQueues(deps)]);
+          collections += 1;
+          current = { ...database, queues, collections };
+          const text = await registry.metrics();
+          rendered = { text, at: Date.now() };
+          return text;
+        } finally {
+          collecting = undefined;
+        }
+      })();
+      return collecting;
     },
   };
 }

@@ -24,10 +24,15 @@ export interface StartInfo {
   queuePrefix: string;
   api: string;
   bullBoard: string;
-  /** Null when the API runs without a token (API_INSECURE=on). */
+  /**
+   * The token start made up for this run; null when the operator chose it (API_TOKEN: it is not
+   * printed, output may end up in a log) or there is none (API_INSECURE=on).
+   */
   apiToken: string | null;
   /** True when start made the token up because API_TOKEN is unset. */
   apiTokenGenerated: boolean;
+  /** True when the API runs without a token (API_INSECURE=on, loopback only). */
+  apiInsecure: boolean;
   vrBaseUrl: string;
   simulator: boolean;
 }
@@ -64,8 +69,9 @@ export async function startAll(config: Config, logger: Logger) {
     queuePrefix: config.queuePrefix,
     api: api.url,
     bullBoard: `${api.url}/admin/queues`,
-    apiToken: apiToken ?? null,
+    apiToken: config.apiToken ? null : (apiToken ?? null),
     apiTokenGenerated: apiToken !== undefined && !config.apiToken,
+    apiInsecure: apiToken === undefined,
     vrBaseUrl: site.baseUrl,
     simulator: simulator !== undefined,
   };
@@ -84,9 +90,11 @@ export async function startAll(config: Config, logger: Logger) {
 
 /** The lines a person needs to use what `start` started. */
 export function startBanner(info: StartInfo): string {
-  const token = info.apiToken
-    ? `${info.apiToken}${info.apiTokenGenerated ? '   (generated for this run; set API_TOKEN to choose one)' : ''}`
-    : '(none: API_INSECURE=on)';
+  const token = info.apiTokenGenerated
+    ? `${info.apiToken}   (generated for this run; set API_TOKEN to choose one)`
+    : info.apiInsecure
+      ? '(none: API_INSECURE=on)'
+      : 'the one in API_TOKEN (not printed)';
   return [
     `vr-lister is running (queue prefix ${info.queuePrefix})`,
     `  API:            ${info.api}   (e.g. GET ${info.api}/api/vr/resolution-status, Bearer token below)`,

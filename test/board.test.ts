@@ -96,6 +96,16 @@ describe('Bull Board in a real browser', () => {
     page.on('response', (response) => {
       if (response.url().startsWith(url) && response.status() >= 400) failedAssets.push(response.url());
     });
+    // Nothing from another host (the page linked Google Fonts), and nothing the CSP had to refuse.
+    const outside: string[] = [];
+    const cspRefusals: string[] = [];
+    page.on('request', (request) => {
+      if (!request.url().startsWith(`${url}/`) && !request.url().startsWith('data:'))
+        outside.push(request.url());
+    });
+    page.on('console', (message) => {
+      if (/Content Security Policy/i.test(message.text())) cspRefusals.push(message.text());
+    });
     const home = await page.goto(`${url}/admin/queues`);
     assert.equal(home?.status(), 200);
     await page.getByText('vr-create', { exact: true }).first().waitFor({ timeout: 60_000 });
@@ -111,6 +121,8 @@ describe('Bull Board in a real browser', () => {
     await page.getByText(brandLine).first().waitFor({ timeout: 60_000 });
     assert.ok(await page.getByText('claiming the job').first().isVisible());
     assert.deepEqual(failedAssets, [], 'every script, style and API call of the UI loaded');
+    assert.deepEqual(outside, [], 'no request to another host');
+    assert.deepEqual(cspRefusals, [], 'the UI works within the Content-Security-Policy');
     await context.close();
   });
 });

@@ -39,6 +39,11 @@ const bad: [Record<string, string>, RegExp][] = [
   [{ API_TOKEN: 'short' }, /API_TOKEN: must be at least 16 characters/],
   [{ VR_BASE_URL: 'https://www.vintageandrare.com' }, /VR_USERNAME: required when VR_BASE_URL is set/],
   [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL/],
+  [{ API_REQUEST_TIMEOUT_MS: '0' }, /API_REQUEST_TIMEOUT_MS/],
+  [{ API_MAX_CONNECTIONS: 'many' }, /API_MAX_CONNECTIONS: must be a whole number/],
+  [{ API_INSECURE: 'on', API_HOST: '0.0.0.0' }, /API_INSECURE: may be on only while API_HOST is a loopback/],
+  [{ API_INSECURE: 'on', API_HOST: '192.168.1.20' }, /API_INSECURE: .*loopback/],
+  [{ API_INSECURE: 'on', API_HOST: '::' }, /API_INSECURE: .*loopback/],
 ];
 
 for (const [env, message] of bad) {
@@ -59,6 +64,34 @@ test('a token or password is never echoed back in the error', () => {
     () => loadConfig({ API_TOKEN: 'secret-tok' }),
     (error: Error) => !error.message.includes('secret-tok'),
   );
+});
+
+test('a URL in an error shows no credentials, however broken the URL', () => {
+  for (const [name, value] of [
+    ['DATABASE_URL', 'mysql://app:hunter2@db:5432/vr'],
+    ['DATABASE_URL', 'postgresql//app:hunter2@db'],
+    ['REDIS_URL', 'redis//:hunter2@cache:6379'],
+    ['VR_BASE_URL', 'ftp://shop:hunter2@vintageandrare.com'],
+  ] as const) {
+    assert.throws(
+      () => loadConfig({ [name]: value }),
+      (error: Error) => {
+        assert.match(error.message, new RegExp(`${name}: must be a URL .*\\[redacted\\]@`));
+        assert.ok(!error.message.includes('hunter2'), error.message);
+        return true;
+      },
+    );
+  }
+});
+
+test('API_INSECURE=on only on a loopback address; API timeouts default to 60 s and 500 sockets', () => {
+  for (const host of ['127.0.0.1', '127.0.0.53', '::1', '[::1]', 'localhost']) {
+    assert.equal(loadConfig({ API_INSECURE: 'on', API_HOST: host }).apiInsecure, true, host);
+  }
+  const config = loadConfig({});
+  assert.equal(config.apiRequestTimeoutMs, 60_000);
+  assert.equal(config.apiMaxConnections, 500);
+  assert.equal(loadConfig({ API_REQUEST_TIMEOUT_MS: '1500' }).apiRequestTimeoutMs, 1500);
 });
 
 test('the workers need a V&R site', () => {

@@ -107,6 +107,8 @@ test('each compose rule catches what it is about', () => {
       (c) => (c.services['worker-resolve']!.depends_on = { postgres: { condition: 'service_healthy' } }),
       /worker-resolve: does not wait for migrate/,
     ],
+    ['API on every interface', (c) => (c.services.api!.ports = ['3000:3000']), /api: port 3000:3000/],
+    ['Redis published', (c) => (c.services.redis!.ports = ['127.0.0.1:6379:6379']), /redis: port/],
     [
       'optional API token',
       (c) => (c.services.api!.environment = { ...c.services.api!.environment, API_TOKEN: 'x' }),

@@ -389,7 +389,7 @@ describe('photos: downloading, refusing, converting', () => {
     assert.doesNotMatch(error.message, /s3cret|token/);
   });
 
-  test('WebP and PNG become JPEG; a JPEG is kept as it is', async () => {
+  test('WebP and PNG become JPEG, a JPEG is kept as it is, each under its own name', async () => {
     const photos = await preparePhotos(
       [
         outside.url('/photo.webp'),
@@ -403,9 +403,9 @@ describe('photos: downloading, refusing, converting', () => {
       photos.map((p) => [p.name, p.mimeType]),
       [
         ['photo.jpg', 'image/jpeg'],
-        ['photo.jpg', 'image/jpeg'],
+        ['photo-2.jpg', 'image/jpeg'],
         ['alpha.jpg', 'image/jpeg'],
-        ['photo.jpg', 'image/jpeg'],
+        ['photo-4.jpg', 'image/jpeg'],
       ],
     );
     const metadata = await Promise.all(photos.map((p) => sharp(p.buffer).metadata()));

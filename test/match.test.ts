@@ -87,11 +87,20 @@ function row(
   };
 }
 
-function run(jobs: PendingJob[], rows: ExportRow[], linkedIds: number[] = []): MatchOutcome {
+/** Exports are requested an hour after T0 unless said otherwise: every job is long indexed. */
+const ALLOWANCE = 5_000;
+function run(
+  jobs: PendingJob[],
+  rows: ExportRow[],
+  linkedIds: number[] = [],
+  exportRequestedAt = new Date(T0 + 3_600_000),
+): MatchOutcome {
   const matcher = createMatcher({
     jobs,
     linkedIds: new Set(linkedIds),
     markerTemplate: DEFAULT_MARKER_TEMPLATE,
+    exportRequestedAt,
+    indexingAllowanceMs: ALLOWANCE,
   });
   for (const r of rows) matcher.offer(r);
   return matcher.finish();
@@ -345,7 +354,13 @@ test('a row taken by a stronger group is not given to a weaker one', () => {
 });
 
 test('offer after finish throws; no jobs means nothing to do', () => {
-  const m = createMatcher({ jobs: [], linkedIds: new Set(), markerTemplate: DEFAULT_MARKER_TEMPLATE });
+  const m = createMatcher({
+    jobs: [],
+    linkedIds: new Set(),
+    markerTemplate: DEFAULT_MARKER_TEMPLATE,
+    exportRequestedAt: new Date(T0),
+    indexingAllowanceMs: ALLOWANCE,
+  });
   m.offer(row(1, strat));
   assert.deepEqual(m.finish(), { matched: [], ambiguous: [], duplicates: [], unmatched: [] });
   assert.throws(() => m.offer(row(2, strat)));
@@ -447,4 +462,70 @@ test('a relisted item with fewer fields: each job takes the row whose year and f
   const o3 = run(jobs, [row(70, full), row(71, full), handMade]);
   assert.deepEqual(o3.matched, []);
   assert.equal(o3.unmatched.length, 3);
+});
+
+test('identical jobs pair by count only when every one of them is certainly in the export', () => {
+  // A hand-made twin made during the run (id 80) and our first listing (81); our second (submitted
+  // 1 s before the export was requested, inside the 5 s allowance) is not indexed yet.
+  const a = job(strat, 70, { at: 10 });
+  const b = job(strat, 70, { at: 20 });
+  const requested = new Date(T0 + 21_000);
+  const racing = run([a, b], [row(80, strat), row(81, strat)], [], requested);
+  assert.deepEqual(racing.matched, []);
+  assert.deepEqual(
+    racing.ambiguous.map((x) => [x.jobId, x.candidates]),
+    [
+      [a.id, [80, 81]],
+      [b.id, [80, 81]],
+    ],
+  );
+  // Once both are certainly in: three rows for two jobs, still no pick.
+  const later = run([a, b], [row(80, strat), row(81, strat), row(82, strat)]);
+  assert.deepEqual(later.matched, []);
+  assert.equal(later.ambiguous.length, 2);
+  // Without the twin, the same two rows pair as soon as both jobs are certainly in the export.
+  assert.deepEqual(pairs(run([a, b], [row(81, strat), row(82, strat)])), [
+    [a.id, 81],
+    [b.id, 82],
+  ]);
+  // A lone job submitted inside the allowance doesn't take a lone look-alike either.
+  const fresh = job(tele, 70, { at: 20 });
+  assert.deepEqual(run([fresh], [row(90, tele)], [], requested).ambiguous, [
+    { jobId: fresh.id, candidates: [90] },
+  ]);
+});
+
+test('a submit whose outcome is unknown is never paired by count; with its marker it is', () => {
+  const lost = { ...job(strat, 70), submitOutcomeUnknown: true };
+  const o = run([lost], [row(80, strat)]);
+  assert.deepEqual(o.matched, []);
+  assert.deepEqual(o.ambiguous, [{ jobId: lost.id, candidates: [80] }]);
+  // Nothing on V&R: it waits (and is submitted again after its tries, as before).
+  assert.deepEqual(run([lost], []).unmatched, [lost.id]);
+  const marked = { ...job(strat, 70, { ref: 'SKU-9' }), submitOutcomeUnknown: true };
+  assert.deepEqual(pairs(run([marked], [row(80, strat), row(81, strat, { ref: 'SKU-9' })])), [
+    [marked.id, 81],
+  ]);
+});
+
+test('identical jobs whose submits overlap are not paired in order', () => {
+  const a = job(strat, 70, { at: 10 });
+  const b = { ...job(strat, 70, { at: 11 }), submitStartedAt: new Date(T0 + 9_000) };
+  const o = run([a, b], [row(80, strat), row(81, strat)]);
+  assert.deepEqual(o.matched, []);
+  assert.equal(o.ambiguous.length, 2);
+  const apart = { ...b, submitStartedAt: new Date(T0 + 10_500) };
+  assert.equal(run([a, apart], [row(80, strat), row(81, strat)]).matched.length, 2);
+});
+
+test('a row held by a waiting group is not counted away by a weaker one', () => {
+  // Group A (exact) waits: its second job is fresh. Group B (model+price, other description) sees
+  // A's row 80 at a weaker tier and must not take it, nor count around it.
+  const p2 = { ...strat, description: '<p>second</p>' };
+  const a1 = job(strat, 70, { at: 10 });
+  const a2 = job(strat, 70, { at: 20 });
+  const b = job(p2, 70, { at: 5 });
+  const o = run([a1, a2, b], [row(80, strat)], [], new Date(T0 + 21_000));
+  assert.deepEqual(o.matched, []);
+  assert.ok(o.ambiguous.some((x) => x.jobId === b.id));
 });

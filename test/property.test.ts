@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Queue } from 'bullmq';
 import fc from 'fast-check';
+import { sanitizeDescription } from '../src/description.ts';
 import { LIMITS, ValidationError } from '../src/listing.ts';
 import type { Producer } from '../src/producer/producer.ts';
 import { CREATE_QUEUE } from '../src/queues.ts';
@@ -38,6 +39,8 @@ const INJECTIONS = [
 ];
 const BAD_CHARACTERS = ['\u0000', '\u0007', '\u001B', '\u007F', '\uD800', '\uDFFF', '\n', '\r'];
 const SINGLE_LINE = /[\u0000-\u001F\u007F]/;
+// Refused in one-line fields on purpose (bidi controls, zero-width, line separators, C1): see listing.ts.
+const DECEPTIVE = /[\u0080-\u009F\u061C\u200B-\u200F\u2028-\u202E\u2060-\u2064\u2066-\u2069\uFEFF]/;
 
 /** Text a seller may genuinely send in a one-line field: anything printable, injections included. */
 const lineText = (max: number) =>
@@ -47,7 +50,7 @@ const lineText = (max: number) =>
       fc.string({ unit: 'grapheme', minLength: 1, maxLength: Math.min(max, 40) }),
       fc.string({ unit: 'grapheme-ascii', minLength: max - 2, maxLength: max }),
     )
-    .filter((s) => s.length <= max && s.trim().length > 0 && !SINGLE_LINE.test(s));
+    .filter((s) => s.length <= max && s.trim().length > 0 && !SINGLE_LINE.test(s) && !DECEPTIVE.test(s));
 
 const description = fc
   .array(
@@ -248,7 +251,7 @@ describe('property: producer input', () => {
     }
   }
 
-  test('genuinely valid listings (injections, emoji, RTL, sizes up to each limit) are stored exactly', async () => {
+  test('genuinely valid listings (injections, emoji, RTL, sizes up to each limit) are stored exactly, descriptions cleaned', async () => {
     await fc.assert(
       fc.asyncProperty(validListing, async (listing) => {
         const outcome = await enqueueChecked(() => producer.enqueueListing(listing));
@@ -259,7 +262,11 @@ describe('property: producer input', () => {
         const stored = row!.payload.listing;
         assert.equal(stored.brand, listing.brand.trim());
         assert.equal(stored.model, listing.model.trim());
-        assert.equal(stored.description, listing.description);
+        // Stored as cleaned HTML (no script, no handler), which is what V&R is sent.
+        assert.equal(
+          stored.description,
+          listing.description === undefined ? undefined : sanitizeDescription(listing.description),
+        );
         assert.equal(stored.price, listing.price);
         assert.ok(await queue.getJob(`listing-${row!.id}-0`), 'its job is on the queue');
       }),

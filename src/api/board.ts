@@ -31,5 +31,21 @@ export async function registerBoard(app: FastifyInstance, queues: Queue[]): Prom
     serverAdapter,
     options: { uiConfig: { boardTitle: 'vr-lister' } },
   });
-  await app.register(serverAdapter.registerPlugin(), { prefix: BOARD_PATH });
+  await app.register(async (board) => {
+    board.addHook('onSend', async (_request, reply, payload) =>
+      typeof payload === 'string' && String(reply.getHeader('content-type')).startsWith('text/html')
+        ? withoutOutsideLinks(payload)
+        : payload,
+    );
+    await board.register(serverAdapter.registerPlugin(), { prefix: BOARD_PATH });
+  });
+}
+
+/**
+ * Bull Board's page links Google Fonts: every visit would tell Google who opens the board, and
+ * when. The links to other hosts are dropped (the UI falls back to the system's sans-serif), and
+ * the Content-Security-Policy would refuse them anyway.
+ */
+export function withoutOutsideLinks(html: string): string {
+  return html.replace(/<link\b[^>]*\bhref=["']?(?:https?:)?\/\/[^>]*>\s*/gi, '');
 }

@@ -1,3 +1,4 @@
+import helmet from '@fastify/helmet';
 import { Queue } from 'bullmq';
 import Fastify, {
   type FastifyBaseLogger,
@@ -20,8 +21,9 @@ import {
   RESOLVE_QUEUE,
   WEBHOOK_QUEUE,
 } from '../queues.ts';
-import { runFlush } from '../resolution/flush.ts';
+import { type FlushResult, runFlush } from '../resolution/flush.ts';
 import type { FlushJobData } from '../resolution/trigger.ts';
+import { safeErrorMessage } from '../safe-errors.ts';
 import { VrHttpSession } from '../vr/http-session.ts';
 import type { DeliveryJobData } from '../webhooks/deliveries.ts';
 import { registerAuth } from './auth.ts';
@@ -64,21 +66,54 @@ async function readiness(ctx: Pick<ApiContext, 'database' | 'redis' | 'logger'>)
   return { ok: failed.length === 0, failed, checks: Object.fromEntries(results) };
 }
 
-/** Client errors keep Fastify's message (it names the problem); server errors say nothing inside. */
-function errorBody(error: FastifyError): { status: number; body: Record<string, unknown> } {
+/**
+ * Client errors keep Fastify's message (it names the problem); server errors say nothing inside.
+ * A 413 names the limit of the route that refused the body: only POST /api/vr/jobs takes
+ * LIMITS.requestBodyBytes, every other route the server's default.
+ */
+function errorBody(
+  error: FastifyError,
+  bodyLimit: number,
+): { status: number; body: Record<string, unknown> } {
   const status = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
   if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
     return {
       status: 413,
       body: {
         error: 'request body too large',
-        message: `the body must be at most ${LIMITS.requestBodyBytes} bytes; send fewer listings per call`,
+        message: `the body must be at most ${bodyLimit} bytes (${mebibytes(bodyLimit)})${bodyLimit === LIMITS.requestBodyBytes ? '; send fewer listings per call' : ''}`,
       },
     };
   }
   if (status >= 500) return { status, body: { error: 'internal error' } };
-  return { status, body: { error: 'bad request', code: error.code, message: error.message } };
+  return { status, body: { error: 'bad request', code: error.code, message: safeErrorMessage(error) } };
 }
+
+const mebibytes = (bytes: number) => `${Number((bytes / 1024 / 1024).toFixed(2))} MiB`;
+
+/** The body limit of every route but POST /api/vr/jobs (LIMITS.requestBodyBytes). */
+export const DEFAULT_BODY_LIMIT = 1024 * 1024;
+
+/**
+ * What a browser may load for the API's pages: Bull Board's own scripts, styles (it sets some
+ * inline) and images, nothing from another host, never inside a frame.
+ */
+export const CONTENT_SECURITY_POLICY = {
+  useDefaults: false,
+  directives: {
+    defaultSrc: ["'self'"],
+    baseUri: ["'self'"],
+    connectSrc: ["'self'"],
+    fontSrc: ["'self'", 'data:'],
+    formAction: ["'self'"],
+    frameAncestors: ["'none'"],
+    imgSrc: ["'self'", 'data:'],
+    objectSrc: ["'none'"],
+    scriptSrc: ["'self'"],
+    scriptSrcAttr: ["'none'"],
+    styleSrc: ["'self'", "'unsafe-inline'"],
+  },
+};
 
 /** The HTTP API. Everything but the health checks needs API_TOKEN, unless run insecurely on purpose. */
 export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
@@ -86,12 +121,25 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   if (!config.apiToken && !config.apiInsecure) {
     throw new Error('API_TOKEN is not set: set it, or set API_INSECURE=on to run without authentication');
   }
+  const timeoutMs = config.apiRequestTimeoutMs;
   const app: FastifyInstance = Fastify({
     loggerInstance: logger.child({ component: 'api' }) as FastifyBaseLogger,
     // Per-request lines off: our handlers log what matters, without headers or bodies.
     logController: new LogController({ disableRequestLogging: true }),
-    bodyLimit: 1024 * 1024,
+    bodyLimit: DEFAULT_BODY_LIMIT,
+    // A request must arrive whole, headers and body, within API_REQUEST_TIMEOUT_MS: a client
+    // trickling a body (with or without a token) is answered 408 and cut off. Fastify turns
+    // Node's own limit off unless asked, and Node checks it every connectionsCheckingInterval.
+    // (No idle timeout on the socket: a flush may take minutes to answer, and sends nothing meanwhile.)
+    requestTimeout: timeoutMs,
+    http: {
+      requestTimeout: timeoutMs,
+      headersTimeout: Math.min(timeoutMs, 60_000),
+      connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(timeoutMs / 4))),
+    },
   });
+  // Sockets beyond this are closed as they connect: file descriptors stay for Postgres and Redis.
+  app.server.maxConnections = config.apiMaxConnections;
   const prefix = config.queuePrefix;
   const createQueue = new Queue<CreateJobData>(CREATE_QUEUE, { connection: redis, prefix });
   const resolveQueue = new Queue<FlushJobData>(RESOLVE_QUEUE, { connection: redis, prefix });
@@ -122,7 +170,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   const metrics = createMetrics({ database, queues: [createQueue, resolveQueue, webhookQueue], logger });
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
-    const { status, body } = errorBody(error);
+    const { status, body } = errorBody(error, request.routeOptions.bodyLimit ?? DEFAULT_BODY_LIMIT);
     // No request body, headers or query in the log: they may carry listings or credentials.
     const fields = { err: error, method: request.method, route: request.routeOptions.url, status };
     if (status >= 500) logger.error(fields, 'request failed');
@@ -135,6 +183,17 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
       .send({ error: 'not found', message: `no route ${request.method} ${request.url.split('?')[0]}` }),
   );
 
+  // Before auth, so that a 401 carries them too. HSTS is the TLS terminator's to send.
+  await app.register(helmet, {
+    contentSecurityPolicy: CONTENT_SECURITY_POLICY,
+    frameguard: { action: 'deny' },
+    strictTransportSecurity: false,
+  });
+  app.addHook('onRequest', async (_request, reply) => {
+    // Answers hold listings, job errors and queue data: no cache keeps them. (Bull Board's
+    // static files set their own caching.)
+    reply.header('cache-control', 'no-store');
+  });
   registerAuth(app, config.apiToken);
 
   app.get('/healthz', { config: { public: true } }, async () => ({ ok: true }));
@@ -147,13 +206,19 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     return reply.type(metrics.contentType).send(text);
   });
   app.get('/api/vr/resolution-status', async () => resolutionStatus(database.db));
+  // Calls that arrive while a flush runs share it and its answer: one export download however
+  // many callers (a flush is 30 to 60 s of V&R's time).
+  let flushing: Promise<FlushResult> | undefined;
   app.post('/api/vr/resolve-pending', async (_request, reply) => {
+    flushing ??= runFlush({ database, session, config, logger }, 'api').finally(() => {
+      flushing = undefined;
+    });
     try {
-      const result = await runFlush({ database, session, config, logger }, 'api');
+      const result = await flushing;
       return { resolved: result.resolved, failed: result.failed + result.needsReview, errors: result.errors };
     } catch (error) {
       // Nothing was written; the message (a V&R or export problem) is what the operator needs.
-      return reply.code(502).send({ error: 'flush failed', message: (error as Error).message });
+      return reply.code(502).send({ error: 'flush failed', message: safeErrorMessage(error) });
     }
   });
   registerJobRoutes(app, ctx);

@@ -4,7 +4,9 @@ import type { Db } from '../db/client.ts';
 import { type MatchCriteria, type VrJob, vrJobs, vrProductLinks, vrResolutionRuns } from '../db/schema.ts';
 import type { Listing } from '../listing.ts';
 import type { Logger } from '../logger.ts';
+import { ensureBaseline } from '../resolution/baseline.ts';
 import { brandKey, descriptionHash, finishKey, markerFor, modelKey } from '../resolution/normalize.ts';
+import { safeErrorText } from '../safe-errors.ts';
 import {
   ImageUnavailableError,
   isLoginUrl,
@@ -20,6 +22,12 @@ export interface CreationDeps {
   browser: BrowserSession;
   config: Config;
   logger: Logger;
+  /**
+   * Opens V&R's inventory export, for the baseline an install takes before its first submit (see
+   * resolution/baseline.ts). Without it no baseline is taken: nothing goes wrong, but look-alikes
+   * made before the first run can't be told from ours.
+   */
+  openExport?: () => Promise<AsyncIterable<Uint8Array>>;
 }
 
 /** What happened to one creation job; the worker turns it into Bull Board progress and logs. */
@@ -90,7 +98,7 @@ async function setRow(db: Db, rowId: number, values: Partial<typeof vrJobs.$infe
 }
 
 export async function markFailed(db: Db, rowId: number, reason: string): Promise<void> {
-  await setRow(db, rowId, { status: 'failed', error: reason, submitStartedAt: null });
+  await setRow(db, rowId, { status: 'failed', error: safeErrorText(reason), submitStartedAt: null });
 }
 
 /**
@@ -113,7 +121,7 @@ export async function handBack(
     await markFailed(db, rowId, reason);
     return 'failed';
   }
-  await setRow(db, rowId, { status: 'queued', error: reason });
+  await setRow(db, rowId, { status: 'queued', error: safeErrorText(reason) });
   return 'queued';
 }
 
@@ -125,7 +133,7 @@ export async function markOutcomeUnknown(db: Db, rowId: number, reason: string):
     submitOutcomeUnknown: true,
     submittedAt: now,
     nextResolutionAt: now,
-    error: `submit outcome unknown: ${reason}`,
+    error: `submit outcome unknown: ${safeErrorText(reason)}`,
   });
 }
 
@@ -224,6 +232,13 @@ export async function createListing(
   await browser.ensureLoggedIn();
   let formOpened: Promise<Awaited<ReturnType<typeof openPage>>> | undefined = openPage();
   formOpened.catch(() => {});
+  // A fresh install learns the highest V&R id before its first submit (one export, while the form
+  // loads); lastKnownVrId below reads it.
+  const { openExport } = deps;
+  const baseline = openExport
+    ? ensureBaseline({ db, databaseUrl: config.databaseUrl, openExport, logger: deps.logger })
+    : Promise.resolve(undefined);
+  baseline.catch(() => {});
 
   let brand: { name: string; id: number };
   try {
@@ -248,7 +263,7 @@ export async function createListing(
     formOpened = undefined;
     // Read while the form is filled: V&R ids only grow, so a value read a moment before the click is
     // still below the new listing's id.
-    const lastKnown = lastKnownVrId(db);
+    const lastKnown = baseline.then(() => lastKnownVrId(db));
     lastKnown.catch(() => {});
     try {
       await fillForm(

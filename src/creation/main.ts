@@ -7,6 +7,7 @@ import type { Logger } from '../logger.ts';
 import { CREATE_QUEUE, createRedis, RESOLVE_QUEUE } from '../queues.ts';
 import { countDuePending, decideFlush, type FlushJobData, requestFlush } from '../resolution/trigger.ts';
 import { withDeadline } from '../signals.ts';
+import { VrHttpSession } from '../vr/http-session.ts';
 import { BrowserSession } from './browser.ts';
 import { creationOutages, startCreationWorker } from './worker.ts';
 
@@ -48,12 +49,15 @@ export function startCreationProcess({ config, site, logger }: CreationProcessOp
     pageTimeoutMs: config.pageTimeoutMs,
     logger,
   });
+  // For the baseline before an install's first submit (resolution/baseline.ts).
+  const exportSession = new VrHttpSession(site, logger, config.pageTimeoutMs);
   const worker = startCreationWorker(
     {
       db: database.db,
       browser,
       config,
       logger,
+      openExport: () => exportSession.openExport(AbortSignal.timeout(config.exportTimeoutMs)),
       connection,
       outages,
       afterCreation: async (jobLogger) => {

@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '../logger.ts';
 import { isConnectionError, isDatabaseUnavailable, type Outage, trackOutage } from '../outage.ts';
 import { CREATE_QUEUE, type CreateJobData } from '../queues.ts';
+import { safeErrorMessage, safeErrorText, sanitiseError, throwingSafely } from '../safe-errors.ts';
 import { isSiteUnavailable } from '../vr/errors.ts';
 import { type CreationDeps, type CreationResult, createListing, handBack } from './create-listing.ts';
 
@@ -65,8 +66,12 @@ async function waitOutOutage(
   return delay;
 }
 
-function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message.split('\n')[0]! : String(error);
+/** What vr_jobs.error, the job's log lines and Redis get: one line, no cookie (src/safe-errors.ts). */
+const errorMessage = safeErrorMessage;
+
+/** A result as BullMQ stores it (returnvalue, shown by Bull Board): its reason made safe. */
+function safeResult(result: CreationResult): CreationResult {
+  return 'reason' in result ? { ...result, reason: safeErrorText(result.reason) } : result;
 }
 
 export async function processCreationJob(
@@ -91,7 +96,7 @@ export async function processCreationJob(
   deps.browser.jobLogger = logger;
   try {
     await report.step('claiming the job', 5);
-    const result = await createListing({ ...deps, logger }, job.data.rowId, report);
+    const result = safeResult(await createListing({ ...deps, logger }, job.data.rowId, report));
     const summary =
       result.outcome === 'submitted'
         ? 'submitted; waiting for its V&R id'
@@ -103,7 +108,8 @@ export async function processCreationJob(
     if (result.outcome === 'failed') throw new UnrecoverableError(result.reason);
     return result;
   } catch (error) {
-    if (error instanceof UnrecoverableError) throw error;
+    // Whatever is thrown from here lands in Redis (failedReason, stacktrace) and Bull Board.
+    if (error instanceof UnrecoverableError) throw sanitiseError(error);
     const waited = await waitOutOutage(
       deps,
       job,
@@ -129,7 +135,7 @@ export async function processCreationJob(
       lastAttempt ? `gave up after ${attempt} attempts: ${errorMessage(error)}` : reason,
       lastAttempt,
     );
-    throw error;
+    throw sanitiseError(error);
   } finally {
     deps.browser.jobLogger = undefined;
     await deps.afterCreation?.(logger).catch((error) => {
@@ -145,7 +151,8 @@ export function startCreationWorker(deps: CreationWorkerDeps, prefix: string): W
   const withOutages = { ...deps, outages };
   const worker = new Worker<CreateJobData>(
     CREATE_QUEUE,
-    (job, token) => processCreationJob(withOutages, job, token),
+    // The one way out to Redis: nothing thrown reaches failedReason or stacktrace unsanitised.
+    throwingSafely((job, token) => processCreationJob(withOutages, job, token)),
     {
       connection: deps.connection,
       prefix,

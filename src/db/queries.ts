@@ -1,4 +1,5 @@
 import { and, asc, desc, eq, gt, isNotNull, sql } from 'drizzle-orm';
+import { safeErrorText } from '../safe-errors.ts';
 import type { Db } from './client.ts';
 import { JOB_STATUSES, type JobStatus, type VrJob, vrJobs, vrResolutionRuns } from './schema.ts';
 
@@ -23,7 +24,8 @@ export function jobView(row: VrJob): JobView {
     attempts: row.attempts,
     resolutionAttempts: row.resolutionAttempts,
     submittedAt: row.submittedAt?.toISOString() ?? null,
-    error: row.error,
+    // Written safe since src/safe-errors.ts; rows from before are made safe as they are shown.
+    error: row.error === null ? null : safeErrorText(row.error),
   };
 }
 
@@ -76,7 +78,8 @@ export async function resolutionStatus(db: Db): Promise<ResolutionStatus> {
   const [last] = await db
     .select()
     .from(vrResolutionRuns)
-    .where(isNotNull(vrResolutionRuns.finishedAt))
+    // A baseline (one export read before the first submit) resolves nothing: not a resolution.
+    .where(and(isNotNull(vrResolutionRuns.finishedAt), eq(vrResolutionRuns.kind, 'flush')))
     .orderBy(desc(vrResolutionRuns.id))
     .limit(1);
   const oldest = pending?.oldest ? new Date(pending.oldest) : null;

@@ -188,7 +188,7 @@ async function readImage(
   } catch (error) {
     if (error instanceof ImageRejectedError || options.signal.aborted) throw error;
     const code = (error as { code?: string }).code ?? '';
-    if (code.startsWith('Z_') || code.startsWith('ERR__') || code === 'ERR_ZLIB') {
+    if (code.startsWith('Z_')) {
       throw rejected(`has a body that does not decompress (${encoding})`);
     }
     throw unavailable(`stopped while downloading: ${code || (error as Error).message}`);

@@ -82,11 +82,14 @@ export async function preparePhotos(
       `images: the ${urls.length} photos do not fit in ${options.maxTotalBytes} bytes even scaled down`,
     );
   }
-  return fitted.map((buffer, index) => ({
-    name: photoName(urls[index]!, index),
-    mimeType: 'image/jpeg',
-    buffer,
-  }));
+  // Names are unique within a listing, so that each upload can be told apart on the form.
+  const names = new Set<string>();
+  return fitted.map((buffer, index) => {
+    let name = photoName(urls[index]!, index);
+    if (names.has(name)) name = name.replace(/\.jpg$/, `-${index + 1}.jpg`);
+    names.add(name);
+    return { name, mimeType: 'image/jpeg', buffer };
+  });
 }
 
 function budgetError(budgetMs: number): Error {

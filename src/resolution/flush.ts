@@ -4,10 +4,11 @@ import { type Database, withAdvisoryLock } from '../db/client.ts';
 import { type VrJob, vrJobs, vrProductLinks, vrResolutionRuns } from '../db/schema.ts';
 import type { Logger } from '../logger.ts';
 import { isDatabaseUnavailable } from '../outage.ts';
+import { safeErrorMessage } from '../safe-errors.ts';
 import { isSiteUnavailable } from '../vr/errors.ts';
 import type { VrHttpSession } from '../vr/http-session.ts';
 import { scanExport } from './export-stream.ts';
-import { candidateFloor, createMatcher, type MatchOutcome, type PendingJob } from './match.ts';
+import { candidateFloor, createMatcher, inExportBy, type MatchOutcome, type PendingJob } from './match.ts';
 
 export interface FlushDeps {
   database: Database;
@@ -72,8 +73,8 @@ export function suspectExport(
   return same.length >= SUSPECT_EXPORTS_TO_ACCEPT - 1 ? undefined : reason;
 }
 
-// One flush at a time across every process: pg advisory lock key.
-const FLUSH_LOCK = 727275;
+/** One export download at a time across every process (flushes and baselines): pg advisory lock key. */
+export const FLUSH_LOCK = 727275;
 
 function backoffMs(config: Config, attempts: number): number {
   return config.resolutionBackoffMs * 2 ** Math.max(0, attempts - 1);
@@ -123,8 +124,7 @@ export function planUpdates(
     const stale = job.submittedAt && now.getTime() - job.submittedAt.getTime() > config.stalePendingMs;
     // V&R indexes with a delay: a listing submitted just before the download doesn't use up a try.
     const couldBeInExport =
-      job.submittedAt !== null &&
-      job.submittedAt.getTime() <= exportRequestedAt.getTime() - config.flushSettleMs &&
+      inExportBy(job.submittedAt, exportRequestedAt, config.flushSettleMs) &&
       (job.nextResolutionAt === null || job.nextResolutionAt <= exportRequestedAt);
     if (!couldBeInExport && !stale) {
       // Too fresh to count as a try; look again once V&R has had time to index it.
@@ -220,19 +220,17 @@ async function flushLocked(deps: FlushDeps, trigger: string): Promise<FlushResul
             {
               id: job.id,
               submittedAt: job.submittedAt ?? job.createdAt,
+              submitStartedAt: job.submitStartedAt,
+              submitOutcomeUnknown: job.submitOutcomeUnknown,
               criteria: job.payload.matchCriteria,
               resolutionAttempts: job.resolutionAttempts,
             },
           ]
         : [],
     );
-    const matcher = createMatcher({
-      jobs: pending,
-      linkedIds: new Set(linked.map((l) => l.id)),
-      markerTemplate: config.refMarkerTemplate,
-    });
     const [previous] = await db
       .select({ maxProductId: vrResolutionRuns.maxProductId, rowsScanned: vrResolutionRuns.rowsScanned })
+      // A baseline counts: it was a complete export too.
       .from(vrResolutionRuns)
       .where(and(isNotNull(vrResolutionRuns.finishedAt), isNull(vrResolutionRuns.error)))
       .orderBy(desc(vrResolutionRuns.id))
@@ -244,12 +242,26 @@ async function flushLocked(deps: FlushDeps, trigger: string): Promise<FlushResul
         error: vrResolutionRuns.error,
       })
       .from(vrResolutionRuns)
-      .where(and(isNotNull(vrResolutionRuns.finishedAt), lt(vrResolutionRuns.id, run!.id)))
+      // Only flushes: a baseline in between must not break a streak of identical suspect exports.
+      .where(
+        and(
+          isNotNull(vrResolutionRuns.finishedAt),
+          lt(vrResolutionRuns.id, run!.id),
+          eq(vrResolutionRuns.kind, 'flush'),
+        ),
+      )
       .orderBy(desc(vrResolutionRuns.id))
       .limit(SUSPECT_EXPORTS_TO_ACCEPT - 1);
 
     const exportRequestedAt = new Date();
     await db.update(vrResolutionRuns).set({ exportRequestedAt }).where(eq(vrResolutionRuns.id, run!.id));
+    const matcher = createMatcher({
+      jobs: pending,
+      linkedIds: new Set(linked.map((l) => l.id)),
+      markerTemplate: config.refMarkerTemplate,
+      exportRequestedAt,
+      indexingAllowanceMs: config.flushSettleMs,
+    });
     log.info({ pending: jobs.length }, 'downloading the V&R export');
     const body = await session.openExport(AbortSignal.timeout(config.exportTimeoutMs));
     // Rows at or below every job's last known id are counted (for the completeness check) but not decoded.
@@ -329,7 +341,7 @@ async function flushLocked(deps: FlushDeps, trigger: string): Promise<FlushResul
     );
     return result;
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
+    const message = safeErrorMessage(error);
     await db
       .update(vrResolutionRuns)
       .set({

@@ -4,7 +4,7 @@
  * is ambiguous (a person must look), a duplicate (the item is on V&R twice), or unmatched (it waits
  * for the next export, since V&R indexes new listings with a delay).
  *
- * Rules (see DESIGN.md, "Matching a pending job to a CSV row"):
+ * Rules (docs/matching.md says why each pairing they make can't be wrong):
  * 1. A row is a candidate for a job only if its product_id is above the job's lastKnownId, it is not
  *    already linked to a product, and its brand key equals the job's.
  * 2. Marker on: only rows whose description carries the job's own ref; one → matched, several →
@@ -13,8 +13,11 @@
  * 3. Marker off: tiers of evidence (description, model, price), ranked within a tier by how many of
  *    year and finish are as submitted; year, finish or price that disagree disqualify; a model
  *    similarity under 0.85 disqualifies; only a job's best rank counts.
- * 4. One-to-one: jobs with identical criteria form a group; its best-tier rows pair with its jobs
- *    (submission order ↔ product_id order) only when there are exactly as many rows as jobs.
+ * 4. One-to-one: jobs with identical criteria form a group. Its best-rank rows pair with its jobs
+ *    (submission order ↔ product_id order) only when every job of the group is certainly in this
+ *    export (its submit is known to have landed, at least the indexing allowance before the export
+ *    was requested) and there are exactly as many rows as jobs. Then the rows are ours and no
+ *    stranger's: ours are all there, at the best rank, and there is no room for another.
  * 5. Any doubt: ambiguous or unmatched, never a match.
  */
 import type { MatchCriteria } from '../db/schema.ts';
@@ -34,9 +37,24 @@ import {
 
 export interface PendingJob {
   id: number;
+  /** When Publish answered (for an unknown outcome: when we gave up waiting). */
   submittedAt: Date;
+  /** When Publish was clicked; with submittedAt, the window in which V&R gave the listing its id. */
+  submitStartedAt?: Date | null;
+  /** The submit may never have reached V&R: its listing can't be counted on being in any export. */
+  submitOutcomeUnknown?: boolean;
   criteria: MatchCriteria;
   resolutionAttempts: number;
+}
+
+/**
+ * Whether a listing submitted at `submittedAt` is certainly in an export requested at
+ * `exportRequestedAt`: V&R shows a new listing in the export within the indexing allowance
+ * (FLUSH_SETTLE_MS). The one rule for "could this export hold it", used by the matcher (may a group
+ * be paired by count?) and by planUpdates (does this export use up one of the job's tries?).
+ */
+export function inExportBy(submittedAt: Date | null, exportRequestedAt: Date, allowanceMs: number): boolean {
+  return submittedAt !== null && submittedAt.getTime() <= exportRequestedAt.getTime() - allowanceMs;
 }
 
 export interface MatchOutcome {
@@ -54,6 +72,10 @@ export interface MatcherOptions {
   /** V&R ids already linked to a product: never candidates. */
   linkedIds: ReadonlySet<number>;
   markerTemplate?: string;
+  /** When the export was requested: listings submitted later, or just before, may be missing from it. */
+  exportRequestedAt: Date;
+  /** How long V&R may take to show a new listing in the export (FLUSH_SETTLE_MS). */
+  indexingAllowanceMs: number;
 }
 
 export interface Matcher {
@@ -332,21 +354,33 @@ export function createMatcher(options: MatcherOptions): Matcher {
       return tb - ta || (a.jobs[0]?.order ?? 0) - (b.jobs[0]?.order ?? 0);
     });
 
-    const taken = new Set<number>();
+    // Rows given to a group, and rows a group stood on without being paired (it waits or is in
+    // doubt): a later group may ignore the first (they are another job's), not the second.
+    const matchedRows = new Set<number>();
+    const reservedRows = new Set<number>();
     const ambiguous = (group: Group, ids: number[]) => {
       for (const { job } of group.jobs) outcome.ambiguous.push({ jobId: job.id, candidates: ids });
     };
     const unmatched = (group: Group) => {
       for (const { job } of group.jobs) outcome.unmatched.push(job.id);
     };
+    const certainlyInExport = (job: PendingJob) =>
+      !job.submitOutcomeUnknown &&
+      inExportBy(job.submittedAt, options.exportRequestedAt, options.indexingAllowanceMs);
 
     for (const group of order) {
       const b = best.get(group)!;
       const allIds = b.rows.map((c) => c.id);
-      // Rows already explained by a stronger (or earlier) group are not ours to pair.
-      const rows = b.rows.filter((c) => !taken.has(c.id));
+      const standsOnReserved = allIds.some((id) => reservedRows.has(id) && !matchedRows.has(id));
+      const rows = b.rows.filter((c) => !matchedRows.has(c.id));
+      const pair = (ids: Candidate[]) =>
+        group.jobs.forEach(({ job }, i) => {
+          const row = ids[i]!;
+          matchedRows.add(row.id);
+          outcome.matched.push({ jobId: job.id, vrListingId: row.id, evidence: row.evidence });
+        });
       // Whatever happens, these rows are not given to a weaker group afterwards.
-      for (const id of allIds) taken.add(id);
+      for (const id of allIds) reservedRows.add(id);
 
       if (contested.has(group)) {
         ambiguous(group, allIds);
@@ -356,36 +390,38 @@ export function createMatcher(options: MatcherOptions): Matcher {
         const job = group.jobs[0]!.job;
         if (b.rows.length === 0) outcome.unmatched.push(job.id);
         else if (b.rows.length > 1) outcome.duplicates.push({ jobId: job.id, vrListingIds: allIds });
-        else if (rows.length === 1) {
-          outcome.matched.push({ jobId: job.id, vrListingId: rows[0]!.id, evidence: 'marker' });
-        } else ambiguous(group, allIds);
+        else if (rows.length === 1 && !standsOnReserved) pair(rows);
+        else ambiguous(group, allIds);
         continue;
       }
-      if (rows.length === 0 || rows.length < group.jobs.length) {
+      if (rows.length < group.jobs.length && !standsOnReserved) {
         // Fewer rows than jobs: can't tell which listing is still missing from the export; wait.
         unmatched(group);
         continue;
       }
-      if (rows.length > group.jobs.length) {
-        // More rows than jobs: some were made by hand (or twice); ours can't be told apart.
-        ambiguous(
-          group,
-          rows.map((c) => c.id),
-        );
-        continue;
-      }
-      const pairsOk = group.jobs.every(({ job }, i) => rows[i]!.id > job.criteria.lastKnownId);
-      if (!pairsOk) {
-        ambiguous(
-          group,
-          rows.map((c) => c.id),
-        );
-        continue;
-      }
-      group.jobs.forEach(({ job }, i) => {
-        const row = rows[i]!;
-        outcome.matched.push({ jobId: job.id, vrListingId: row.id, evidence: row.evidence });
+      // Pairing by count is sound only when all of ours are in this export: else a stranger's
+      // look-alike can fill the place of one not indexed yet (or never submitted). Wait for an export
+      // that holds them all; the jobs that could be in this one use up a try.
+      const allInExport = group.jobs.every(({ job }) => certainlyInExport(job));
+      // Ids follow Publish clicks: submission order is id order only when no two submits overlap.
+      const inOrder = group.jobs.every(({ job }, i) => {
+        const next = group.jobs[i + 1]?.job;
+        return !next?.submitStartedAt || job.submittedAt.getTime() <= next.submitStartedAt.getTime();
       });
+      if (
+        !allInExport ||
+        standsOnReserved ||
+        rows.length !== group.jobs.length ||
+        !inOrder ||
+        !group.jobs.every(({ job }, i) => rows[i]!.id > job.criteria.lastKnownId)
+      ) {
+        ambiguous(
+          group,
+          rows.map((c) => c.id),
+        );
+        continue;
+      }
+      pair(rows);
     }
 
     const byJob = (a: { jobId: number }, b: { jobId: number }) => a.jobId - b.jobId;

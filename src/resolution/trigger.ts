@@ -1,7 +1,7 @@
 import type { Queue } from 'bullmq';
 import { and, eq, lte, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
-import { vrJobs } from '../db/schema.ts';
+import { vrJobs, vrResolutionRuns } from '../db/schema.ts';
 import type { Logger } from '../logger.ts';
 
 export const FLUSH_JOB = 'flush';
@@ -47,15 +47,28 @@ export async function scheduleRetryFlush(queue: Queue<FlushJobData>, delayMs: nu
   );
 }
 
-export async function countDuePending(db: Db): Promise<{ due: number; pending: number }> {
+export async function countDuePending(
+  db: Db,
+): Promise<{ due: number; pending: number; dueAfterRunning: number; newestSubmittedAt: Date | null }> {
   const [row] = await db
     .select({
       pending: sql<number>`count(*)::int`,
       due: sql<number>`(count(*) filter (where ${lte(vrJobs.nextResolutionAt, sql`now()`)}))::int`,
+      newest: sql<Date | string | null>`max(${vrJobs.submittedAt})`,
+      // Due listings a flush that is downloading right now will not see: submitted after it began.
+      dueAfterRunning: sql<number>`(count(*) filter (where ${lte(vrJobs.nextResolutionAt, sql`now()`)}
+        and ${vrJobs.submittedAt} > coalesce((select r.started_at from ${vrResolutionRuns} r
+          where r.id = (select max(id) from ${vrResolutionRuns} where kind = 'flush')
+          and r.finished_at is null), '-infinity')))::int`,
     })
     .from(vrJobs)
     .where(and(eq(vrJobs.status, 'completed_pending_id')));
-  return { due: row?.due ?? 0, pending: row?.pending ?? 0 };
+  return {
+    due: row?.due ?? 0,
+    pending: row?.pending ?? 0,
+    dueAfterRunning: row?.dueAfterRunning ?? 0,
+    newestSubmittedAt: row?.newest ? new Date(row.newest) : null,
+  };
 }
 
 export interface FlushDecisionDeps {
@@ -72,10 +85,18 @@ export interface FlushDecisionDeps {
  * a full batch flushes now; an empty creation queue flushes once V&R has had time to index.
  */
 export async function decideFlush(deps: FlushDecisionDeps): Promise<'batch' | 'drain' | 'none'> {
-  const { due, pending } = await countDuePending(deps.db);
-  if (due >= deps.maxBatchSize) {
-    await requestFlush(deps.resolveQueue, 'batch');
-    deps.logger.info({ due }, 'batch full: flush requested');
+  const { due, dueAfterRunning, pending, newestSubmittedAt } = await countDuePending(deps.db);
+  // While a flush downloads, the listings it took are still pending: they don't fill another batch.
+  if (dueAfterRunning >= deps.maxBatchSize) {
+    // An export requested before the newest listing's indexing allowance is up can't hold it, and a
+    // group of identical listings is only paired when all of them are in the export (match.ts): so
+    // the flush waits that long. Creation goes on meanwhile; what is submitted then waits for the
+    // next flush.
+    const waitMs = newestSubmittedAt
+      ? Math.max(0, newestSubmittedAt.getTime() + deps.flushSettleMs - Date.now())
+      : 0;
+    await requestFlush(deps.resolveQueue, 'batch', waitMs);
+    deps.logger.info({ due, waitMs }, 'batch full: flush requested');
     return 'batch';
   }
   if (pending === 0) return 'none';

@@ -7,6 +7,7 @@ import { closeAll, once } from '../lifecycle.ts';
 import type { Logger } from '../logger.ts';
 import { isConnectionError, isDatabaseUnavailable, type Outage, trackOutage } from '../outage.ts';
 import { CREATE_QUEUE, type CreateJobData, OUTBOX_CHANNEL, RESOLVE_QUEUE } from '../queues.ts';
+import { throwingSafely } from '../safe-errors.ts';
 import { withDeadline } from '../signals.ts';
 import { isSiteUnavailable } from '../vr/errors.ts';
 import type { VrHttpSession } from '../vr/http-session.ts';
@@ -41,7 +42,8 @@ export function startResolutionWorker(deps: ResolutionWorkerDeps): { worker: Wor
   };
   const worker = new Worker<FlushJobData>(
     RESOLVE_QUEUE,
-    async (job: Job<FlushJobData>) => {
+    // What a flush throws lands in Redis and Bull Board: made safe on the way (src/safe-errors.ts).
+    throwingSafely(async (job: Job<FlushJobData>) => {
       // Every line written while this job runs says which job and which try it is.
       const log = logger.child({ queue: RESOLVE_QUEUE, jobId: job.id, attempt: job.attemptsMade + 1 });
       if (job.name === SWEEP_JOB) {
@@ -64,7 +66,7 @@ export function startResolutionWorker(deps: ResolutionWorkerDeps): { worker: Wor
       );
       await afterFlush(result);
       return result;
-    },
+    }),
     {
       connection,
       prefix,

@@ -40,7 +40,8 @@ export function categoryPath(id: number, tree: readonly Category[] = CATEGORIES)
   return undefined;
 }
 
-export type Source = 'catalog' | 'form';
+/** `hand`: made on V&R by a person, outside vr-lister (POST /__sim/listings). */
+export type Source = 'catalog' | 'form' | 'hand';
 
 export interface Listing {
   product_id: number;

@@ -562,7 +562,11 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     switch (route) {
       case 'GET /__sim/state': {
         const source = url.searchParams.get('source');
-        sendJson(res, 200, state(source === 'form' || source === 'catalog' ? source : undefined));
+        sendJson(
+          res,
+          200,
+          state(source === 'form' || source === 'catalog' || source === 'hand' ? source : undefined),
+        );
         return;
       }
       case 'GET /__sim/faults':
@@ -590,6 +594,35 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
           s.expired = true;
         }
         sendJson(res, 200, { expired });
+        return;
+      }
+      case 'POST /__sim/listings': {
+        // A listing made by hand on V&R, outside vr-lister: indexed with the usual delay.
+        let body: Record<string, unknown>;
+        try {
+          body = JSON.parse((await readBody(req)).toString('utf8'));
+        } catch {
+          throw new HttpError(400, 'Body must be JSON');
+        }
+        const text = (key: string, required = false) => {
+          const value = body?.[key] ?? '';
+          if (typeof value !== 'string' && typeof value !== 'number')
+            throw new HttpError(400, `${key}: must be a string`);
+          if (required && String(value).trim() === '') throw new HttpError(400, `${key}: required`);
+          return String(value);
+        };
+        const price = Number(body?.product_price);
+        if (!Number.isFinite(price) || price <= 0)
+          throw new HttpError(400, 'product_price: must be a positive number');
+        const form = new FormData();
+        form.set('model_name', text('product_model_name', true));
+        form.set('price', String(price));
+        form.set('item_desc', text('product_description'));
+        form.set('year', text('product_year'));
+        form.set('finish_color', text('product_finish'));
+        const listing = createListing(form, text('category_name') || 'Guitars', text('brand_name', true));
+        listing.source = 'hand';
+        sendJson(res, 200, { product_id: listing.product_id });
         return;
       }
       case 'GET /__sim/sample-image.jpg':

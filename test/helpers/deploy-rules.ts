@@ -80,6 +80,7 @@ type Service = Record<string, unknown> & {
   environment?: Record<string, string>;
   command?: string[];
   volumes?: string[];
+  ports?: (string | Record<string, unknown>)[];
   profiles?: string[];
   init?: boolean;
 };
@@ -181,5 +182,14 @@ export function composeProblems(compose: Compose, text: string): string[] {
   if (!/^\$\{API_TOKEN:\?/.test(String(services.api?.environment?.API_TOKEN)))
     problems.push('api: API_TOKEN not required');
   if (/PASSWORD: (?!\$\{)/.test(text)) problems.push('a literal password');
+  // Published ports listen on every interface unless bound: the API (plain HTTP, a token in every
+  // request) must stay on this machine, behind a TLS proxy for anyone else; the rest stay inside.
+  for (const [name, service] of Object.entries(services)) {
+    for (const port of service.ports ?? []) {
+      const spec = typeof port === 'string' ? port : JSON.stringify(port);
+      if (name !== 'api' || !/^127\.0\.0\.1:\d+:\d+$/.test(spec))
+        problems.push(`${name}: port ${spec} published beyond 127.0.0.1`);
+    }
+  }
   return problems;
 }
