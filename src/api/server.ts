@@ -30,6 +30,7 @@ import { registerAuth } from './auth.ts';
 import { registerBoard } from './board.ts';
 import type { ApiContext } from './context.ts';
 import { registerJobRoutes } from './jobs.ts';
+import { registerOpenApi } from './openapi.ts';
 import { registerRetryRoute } from './retry.ts';
 import { registerWebhookRoutes } from './webhooks.ts';
 
@@ -195,6 +196,8 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     reply.header('cache-control', 'no-store');
   });
   registerAuth(app, config.apiToken);
+  // Before the routes: it attaches their documented schemas as they are declared.
+  await registerOpenApi(app);
 
   app.get('/healthz', { config: { public: true } }, async () => ({ ok: true }));
   app.get('/readyz', { config: { public: true } }, async (_request, reply) => {

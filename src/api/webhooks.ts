@@ -18,7 +18,7 @@ const MAX_PAGE = 1000;
 
 const digits = (what: string) => z.string({ error: 'must be given once' }).regex(/^\d{1,15}$/, what);
 
-const deliveriesQuery = z.strictObject(
+export const deliveriesQuery = z.strictObject(
   {
     status: z.enum(DELIVERY_STATUSES, { error: `must be one of ${DELIVERY_STATUSES.join(', ')}` }).optional(),
     limit: digits('must be a whole number')

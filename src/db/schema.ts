@@ -185,9 +185,7 @@ export const vrJobEvents = pgTable(
     dispatchedAt: ts('dispatched_at'),
   },
   (t) => [
-    index('vr_job_events_undispatched')
-      .on(t.id)
-      .where(sql`dispatched_at is null`),
+    index('vr_job_events_undispatched').on(t.id).where(sql`dispatched_at is null`),
     index('vr_job_events_product_ref').on(t.productRef, t.id),
   ],
 );
@@ -220,9 +218,7 @@ export const vrWebhookDeliveries = pgTable(
   },
   (t) => [
     uniqueIndex('vr_webhook_deliveries_event_url').on(t.eventId, t.url),
-    index('vr_webhook_deliveries_pending')
-      .on(t.productRef, t.url, t.id)
-      .where(sql`status = 'pending'`),
+    index('vr_webhook_deliveries_pending').on(t.productRef, t.url, t.id).where(sql`status = 'pending'`),
   ],
 );
 
