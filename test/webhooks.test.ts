@@ -226,6 +226,42 @@ describe('webhooks', () => {
     }
   });
 
+  test("past WEBHOOK_RETRY_HOURS a refused delivery fails, and the product's next event goes out", async () => {
+    let refusing = true;
+    const receiver = await startReceiver(SECRET, () => (refusing ? 500 : 200));
+    const sender = startSender(receiver.url);
+    try {
+      await sender.started;
+      const job = await services.producer().enqueueListing(listing('WH-GIVEUP'));
+      await runThrough(job.id, 'failed');
+      await waitFor(
+        'refused at least twice',
+        () => receiver.requests.filter((r) => r.body.job.productRef === 'WH-GIVEUP').length >= 2,
+      );
+      // Its retry window (24 h by default) began a day ago: the next refusal is the last.
+      await services.database.sql`
+        update vr_webhook_deliveries set round_started_at = now() - interval '25 hours' where product_ref = 'WH-GIVEUP'`;
+      const failed = await waitFor('given up', async () =>
+        (await deliveries('&status=failed')).find((d) => d.productRef === 'WH-GIVEUP'),
+      );
+      assert.ok(failed.attempts >= 3);
+      refusing = false;
+      await services.database.sql`update vr_jobs set status = 'queued' where id = ${job.id}`;
+      await runThrough(job.id, 'completed', 66_001);
+      await waitFor('the next event delivered', async () =>
+        (await deliveries('&status=delivered')).find(
+          (d) => d.productRef === 'WH-GIVEUP' && d.event === 'job.completed',
+        ),
+      );
+      const tries = receiver.requests.filter((r) => r.body.job.productRef === 'WH-GIVEUP');
+      assert.equal(tries.at(-1)!.body.event, 'job.completed');
+      assert.equal(tries.filter((r) => r.body.event === 'job.completed').length, 1);
+    } finally {
+      await sender.stop();
+      await receiver.close();
+    }
+  });
+
   test('redeliver: a delivered event is sent again, same event id; a pending one is refused', async () => {
     const receiver = await startReceiver(SECRET);
     const sender = startSender(receiver.url);
