@@ -71,6 +71,9 @@ describe('deploy/: alert rules and dashboard over what /metrics serves', () => {
     }
     const { stdout } = await promisify(execFile)(tool, ['check', 'rules', RULES]);
     assert.match(stdout, /SUCCESS: \d+ rules found/);
+    // The alerts fire on the series they watch, and stay quiet otherwise (deploy/prometheus/*.test.yml).
+    const tests = await promisify(execFile)(tool, ['test', 'rules', RULES.replace(/\.yml$/, '.test.yml')]);
+    assert.match(tests.stdout, /SUCCESS/);
   });
 
   test('the rules: every alert asked for, each well formed, over series /metrics serves', () => {
