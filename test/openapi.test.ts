@@ -6,6 +6,7 @@ import { Validator } from '@seriousme/openapi-schema-validator';
 import Ajv2020 from 'ajv/dist/2020.js';
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import type { Redis } from 'ioredis';
+import { chromium } from 'playwright-core';
 import { connectApiRedis } from '../src/api/main.ts';
 import { undocumentedRoutes } from '../src/api/openapi.ts';
 import { silentLogger } from '../src/logger.ts';
@@ -79,6 +80,47 @@ describe('OpenAPI: the contract the API serves', () => {
     // Served from here: no script or style from another host.
     assert.doesNotMatch(docs.body, /(src|href)="(https?:)?\/\//);
     assert.equal((await app.inject({ url: '/api/docs/' })).statusCode, 401);
+  });
+
+  test('/api/docs in Chromium: Swagger UI shows every route, loads nothing from another host, within the CSP', async () => {
+    const url = await app.listen({ host: '127.0.0.1', port: 0 });
+    const browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--no-first-run',
+      ],
+    });
+    try {
+      const context = await browser.newContext({ httpCredentials: { username: 'ops', password: TOKEN } });
+      const page = await context.newPage();
+      const outside: string[] = [];
+      const failed: string[] = [];
+      const cspRefusals: string[] = [];
+      page.on('request', (request) => {
+        if (!request.url().startsWith(`${url}/`) && !request.url().startsWith('data:'))
+          outside.push(request.url());
+      });
+      page.on('response', (response) => {
+        if (response.status() >= 400) failed.push(`${response.status()} ${response.url()}`);
+      });
+      page.on('console', (message) => {
+        if (/Content Security Policy/i.test(message.text())) cspRefusals.push(message.text());
+      });
+      await page.goto(`${url}/api/docs/`);
+      await page.locator('.swagger-ui .info .title').getByText('vr-lister').waitFor({ timeout: 60_000 });
+      for (const path of ['/api/vr/jobs/{id}/retry', '/api/vr/webhooks/deliveries']) {
+        await page.locator('.opblock-summary-path', { hasText: path }).first().waitFor({ timeout: 30_000 });
+      }
+      assert.deepEqual(outside, [], 'no request to another host');
+      assert.deepEqual(failed, [], 'every asset and the spec loaded');
+      assert.deepEqual(cspRefusals, [], 'within the Content-Security-Policy');
+    } finally {
+      await browser.close();
+    }
   });
 
   test('each documented example is answered with a documented status and a body matching its schema', async () => {
