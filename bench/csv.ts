@@ -1,4 +1,3 @@
-import { parse } from 'csv-parse';
 import type { MatchCriteria } from '../src/db/schema.ts';
 import { scanExport } from '../src/resolution/export-stream.ts';
 import { candidateFloor, createMatcher, type PendingJob } from '../src/resolution/match.ts';
@@ -11,8 +10,8 @@ export interface CsvCaseResult {
   bytes: number;
   parseOnlyMBps: number;
   parseAndMatchMBps: number;
-  /** csv-parse alone on the same bytes (records as string arrays, nothing converted): a reference. */
-  referenceParseMBps: number;
+  /** The rate the export arrives at on the real site (3 MB in 30 s at best): parsing must beat it. */
+  downloadMBps: number;
   matched: number;
   rssGrowthMB: number;
 }
@@ -44,25 +43,19 @@ function pendingJobsFor(catalog: ReturnType<typeof generateCatalog>, count: numb
   });
 }
 
-/** Parse, and parse + match, of a generated export; the file is built in memory first. */
+/** The real site sends about 3 MB in 30 to 60 s: the parse only has to keep up with the fastest. */
+export const REAL_DOWNLOAD_MBPS = 3 / 30;
+/** Peak RSS growth allowed while reading 100,000 rows: the export is streamed, never held. */
+export const RSS_GROWTH_LIMIT_MB = 100;
+
+/**
+ * Parse (csv-parse through scanExport, every check included), and parse + match, of a generated
+ * export; the file is built in memory first.
+ */
 export async function runCsvCase(rows: number, jobs: number): Promise<CsvCaseResult> {
   const catalog = generateCatalog(rows, 42);
   const file = Buffer.concat([EXPORT_HEADER, ...catalog.map((l) => csvLine(l))]);
   const pending = pendingJobsFor(catalog, Math.min(jobs, rows));
-
-  const referenceStart = performance.now();
-  const parser = parse({ bom: true, relax_column_count: true, skip_empty_lines: true });
-  const done = (async () => {
-    for await (const _record of parser) {
-    }
-  })();
-  for (let offset = 0; offset < file.length; offset += 64 * 1024) {
-    if (!parser.write(file.subarray(offset, offset + 64 * 1024)))
-      await new Promise((r) => parser.once('drain', r));
-  }
-  parser.end();
-  await done;
-  const referenceSeconds = (performance.now() - referenceStart) / 1000;
 
   const parseStart = performance.now();
   await scanExport(chunks(file), () => {});
@@ -94,7 +87,7 @@ export async function runCsvCase(rows: number, jobs: number): Promise<CsvCaseRes
     bytes: file.length,
     parseOnlyMBps: mb / parseSeconds,
     parseAndMatchMBps: mb / matchSeconds,
-    referenceParseMBps: mb / referenceSeconds,
+    downloadMBps: REAL_DOWNLOAD_MBPS,
     matched: outcome.matched.length,
     rssGrowthMB: (rssPeak - rssBefore) / 1e6,
   };

@@ -10,6 +10,7 @@ import {
 import { err, out, UsageError } from './cli/common.ts';
 import { commandDemo } from './cli/demo.ts';
 import { commandApi, commandStart, commandWorker } from './cli/processes.ts';
+import { helpAnswer } from './cli/usage.ts';
 import { commandWatch } from './cli/watch.ts';
 import { ConfigError } from './config.ts';
 import { ValidationError } from './listing.ts';
@@ -43,13 +44,17 @@ Commands:
                            their V&R ids arriving; exit 0 once all are completed (npm run demo)
   health [--worker create|resolve] [--json]
                            exit 0 when Postgres and Redis answer (and such a worker is connected)
-  help                     this text
+  help [COMMAND]           this text, or COMMAND's usage (also: vr-lister COMMAND --help)
 
 Configuration comes from the environment (see README.md): DATABASE_URL, REDIS_URL, VR_BASE_URL,
 VR_USERNAME, VR_PASSWORD, QUEUE_PREFIX, MAX_BATCH_SIZE, API_PORT, API_TOKEN, CHROMIUM_PATH, ...`;
 
 async function main(argv: string[]): Promise<void> {
   const [command, ...args] = argv;
+  const help = helpAnswer(argv, HELP);
+  if (help?.kind === 'simulator') return main(['simulator', '--help']);
+  if (help?.kind === 'unknown') throw new UsageError(`unknown command: ${help.command}\n\n${HELP}`);
+  if (help?.kind === 'usage') return out(help.text);
   switch (command) {
     case undefined:
     case 'help':

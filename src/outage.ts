@@ -17,6 +17,12 @@ export function errorText(error: unknown): string {
   return error instanceof Error ? (error.message.split('\n')[0] ?? error.name) : String(error);
 }
 
+/**
+ * The `event` field of an outage's log lines (with `dependency`: `Redis`, `Postgres`, `V&R`), so
+ * that whatever reads the logs (tests, alerting) keys on it rather than on the wording.
+ */
+export const OUTAGE_EVENT = { down: 'outage_down', stillDown: 'outage_still_down', up: 'outage_up' } as const;
+
 export function trackOutage(logger: Logger, what: string, whileDown: string): Outage {
   let since: number | undefined;
   let failures = 0;
@@ -24,16 +30,22 @@ export function trackOutage(logger: Logger, what: string, whileDown: string): Ou
     down(error, context = {}) {
       failures += 1;
       if (since !== undefined) {
-        logger.debug({ ...context, err: errorText(error), failures }, `${what} still unavailable`);
+        logger.debug(
+          { ...context, event: OUTAGE_EVENT.stillDown, dependency: what, err: errorText(error), failures },
+          `${what} still unavailable`,
+        );
         return;
       }
       since = Date.now();
-      logger.warn({ ...context, err: errorText(error) }, `${what} unavailable: ${whileDown}`);
+      logger.warn(
+        { ...context, event: OUTAGE_EVENT.down, dependency: what, err: errorText(error) },
+        `${what} unavailable: ${whileDown}`,
+      );
     },
     up(context = {}) {
       if (since === undefined) return;
       logger.info(
-        { ...context, downMs: Date.now() - since, failures },
+        { ...context, event: OUTAGE_EVENT.up, dependency: what, downMs: Date.now() - since, failures },
         `${what} is back after ${failures} failed attempt(s)`,
       );
       since = undefined;

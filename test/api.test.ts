@@ -154,7 +154,7 @@ describe('resolution API and CLI', () => {
     assert.equal(status.pending_count, 0);
   });
 
-  test('the API refuses to start without a token unless told to run insecurely', async () => {
+  test('the API refuses to start without a token unless told to run insecurely', async (t) => {
     const site = { baseUrl: sim.url, username: 'demo', password: 'demo' };
     await assert.rejects(
       buildApi({ database: services.database, config: services.config(), site, logger: silentLogger, redis }),
@@ -167,7 +167,7 @@ describe('resolution API and CLI', () => {
       logger: silentLogger,
       redis,
     });
+    t.after(() => open.close());
     assert.equal((await open.inject({ url: '/api/vr/resolution-status' })).statusCode, 200);
-    await open.close();
   });
 });

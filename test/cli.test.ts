@@ -3,6 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { commandUsage, helpAnswer } from '../src/cli/usage.ts';
 import { runCli } from './helpers/cli.ts';
 import { setupServices, type TestServices } from './helpers/services.ts';
 
@@ -26,6 +27,52 @@ describe('vr-lister CLI', () => {
     for (const command of ['migrate', 'simulator', 'enqueue', 'status', 'jobs']) {
       assert.match(result.stdout, new RegExp(`\\n  ${command}\\b`));
     }
+  });
+
+  test('every command --help prints its usage and exits 0, with no configuration at all', async () => {
+    const overview = (await runCli(['help'], {})).stdout;
+    const commands = [...new Set([...overview.matchAll(/^ {2}([a-z]+)\b/gm)].map((m) => m[1]!))];
+    assert.ok(commands.length >= 12, commands.join(' '));
+    // Every command the overview lists, through the same function the CLI asks first.
+    for (const command of commands.filter((c) => c !== 'help' && c !== 'simulator')) {
+      for (const argv of [
+        [command, '--help'],
+        [command, 'x', '-h'],
+        ['help', command],
+      ]) {
+        const answer = helpAnswer(argv, overview);
+        assert.equal(answer?.kind, 'usage', argv.join(' '));
+        assert.match(answer.text, new RegExp(`^Usage: vr-lister ${command}\\b`), argv.join(' '));
+      }
+    }
+    assert.deepEqual(helpAnswer(['help', 'simulator'], overview), { kind: 'simulator' });
+    assert.equal(helpAnswer(['simulator', '--help'], overview), undefined, 'the simulator answers itself');
+    assert.equal(helpAnswer(['status'], overview), undefined);
+    // And end to end, in real processes: the command the issue named, the simulator, the fallback.
+    const [enqueue, simulator, viaHelp, unknown] = await Promise.all([
+      runCli(['enqueue', '--help'], {}),
+      runCli(['simulator', '--help'], {}),
+      runCli(['help', 'jobs'], {}),
+      runCli(['frobnicate', '--help'], {}),
+    ]);
+    assert.equal(enqueue.code, 0, enqueue.stderr);
+    assert.match(enqueue.stdout, /^Usage: vr-lister enqueue FILE[\s\S]*--chunk-size N/);
+    assert.equal(simulator.code, 0, simulator.stderr);
+    assert.match(simulator.stdout, /^Usage: vr-lister simulator/);
+    assert.equal(viaHelp.code, 0, viaHelp.stderr);
+    assert.match(viaHelp.stdout, /^Usage: vr-lister jobs/);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /unknown command: frobnicate/);
+  });
+
+  test('a command without its own usage text gets its lines of the overview', () => {
+    const overview = 'Commands:\n  frob [--x]   does a thing\n               over two lines\n  other   no';
+    assert.equal(
+      commandUsage('frob', overview),
+      'Usage: vr-lister\n  frob [--x]   does a thing\n               over two lines',
+    );
+    assert.equal(commandUsage('nothing', overview), undefined);
+    assert.deepEqual(helpAnswer(['nothing', '--help'], overview), { kind: 'unknown', command: 'nothing' });
   });
 
   test('an unknown command fails on stderr with status 2', async () => {

@@ -112,7 +112,7 @@ describe('creation worker process', () => {
     }
   });
 
-  test('30% of submits failing: every listing ends up on V&R exactly once', async () => {
+  test('30% of submits failing: every listing ends up on V&R exactly once', async (t) => {
     const flaky = await startSimulator({
       port: 0,
       catalogRows: 20,
@@ -120,6 +120,7 @@ describe('creation worker process', () => {
       submitFailRate: 0.3,
       indexDelayMs: 100,
     });
+    t.after(() => flaky.close());
     const config = services.config({
       FLUSH_SETTLE_MS: '300',
       RESOLUTION_BACKOFF_MS: '200',
@@ -163,6 +164,5 @@ describe('creation worker process', () => {
         .sql`select vr_listing_id::int as id from vr_jobs where product_ref = ${ref}`;
       assert.equal(r!.id, listings[0]!.product_id, `${ref} got its own id`);
     }
-    await flaky.close();
   });
 });

@@ -1,4 +1,8 @@
 import assert from 'node:assert/strict';
+import { createReadStream } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import {
   ExportFormatError,
@@ -287,4 +291,100 @@ test('streams: rows come out before the source ends', async () => {
     rest.map((r) => r.productId),
     [56165, 68523],
   );
+});
+
+test('minProductId: rows at or below it are counted but not handed over', async () => {
+  const text =
+    header() +
+    [10, 20, 30, 40]
+      .map((id) => line({ ...ROWS[0]!, id: String(id), description: `"multi\nline" ${id}` }))
+      .join('');
+  const bytes = encode(text);
+  const seen: number[] = [];
+  const stats = await scanExport(chunks(bytes, [33]), (r) => seen.push(r.productId), { minProductId: 20 });
+  assert.deepEqual(seen, [30, 40]);
+  assert.deepEqual(stats, { bytes: bytes.length, rows: 4, maxProductId: 40 });
+});
+
+test("a trailing comma on the header only, and V&R's own header (spaces, another order) are read", async () => {
+  // Data rows without the trailing comma the header has.
+  const rowsOnly = Buffer.from(sampleBytes()).subarray(header().length).toString('latin1');
+  const noComma = Buffer.from(header() + rowsOnly.replace(/,\n/g, '\n'), 'latin1');
+  assert.equal(noComma.length, sampleBytes().length - ROWS.length - 1);
+  expectRows(await collect(chunks(noComma, [11])));
+
+  // V&R's template: `brand name, category name, product id, external id, ...`, no trailing comma anywhere.
+  const order: string[] = ['brand_name', 'category_name', 'product_id', 'external_id'];
+  const names = [...order, ...COLUMNS.filter((c) => !order.includes(c))];
+  const reordered = ROWS.map((r) => {
+    const fields = line(r)
+      .replace(/,\n$/, '')
+      .match(/("(?:[^"]|"")*"|[^,]*)(?:,|$)/g)!;
+    const byName = new Map<string, string>(COLUMNS.map((c, i) => [c, fields[i]!.replace(/,$/, '')]));
+    return `${names.map((n) => byName.get(n)).join(',')}\n`;
+  });
+  const text = `${names.map((n) => n.replace(/_/g, ' ')).join(',')}\n${reordered.join('')}`;
+  const rows = await collect(chunks(encode(text), [64]));
+  assert.deepEqual(
+    rows.map((r) => [r.productId, r.brandName, r.modelName, r.price]),
+    ROWS.map((r) => [Number(r.id), r.brand, r.model, Number(r.price)]),
+  );
+});
+
+test('rows keep the form of the first one: a last row cut before its trailing comma is truncated', async () => {
+  const text = header() + line(ROWS[1]!) + line(ROWS[2]!).replace(/,\n$/, '');
+  await assert.rejects(collect(chunks(encode(text), [13])), ExportTruncatedError);
+  // A row with an extra non-empty field is a format error, not a trailing comma.
+  const extra = header() + line(ROWS[1]!).replace(/,\n$/, ',x\n');
+  await assert.rejects(collect(chunks(encode(extra), [13])), (err: unknown) => {
+    assert.ok(err instanceof ExportFormatError && !(err instanceof ExportTruncatedError));
+    return true;
+  });
+});
+
+test('a quote inside an unquoted field, or text after a closing quote, is not valid CSV', async () => {
+  for (const bad of ['56167,Fen"der', '56167,"Fender"x']) {
+    const text = `${header()}${bad}${',x'.repeat(COLUMNS.length - 2)},\n`;
+    await assert.rejects(collect(chunks(encode(text), [5])), (err: unknown) => {
+      assert.ok(err instanceof ExportFormatError && !(err instanceof ExportTruncatedError));
+      assert.equal(err.line, 2);
+      return true;
+    });
+  }
+});
+
+test('a file on disk as the body: read whole, and closed when the export is refused', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'vrl-export-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const good = join(dir, 'good.csv');
+  await writeFile(good, sampleBytes());
+  const ids: number[] = [];
+  const stats = await scanExport(createReadStream(good, { highWaterMark: 64 }), (row) =>
+    ids.push(row.productId),
+  );
+  assert.deepEqual(ids, [56165, 56167, 68523, 70001]);
+  assert.equal(stats.bytes, sampleBytes().length);
+
+  const cut = join(dir, 'cut.csv');
+  await writeFile(cut, header() + line(ROWS[1]!) + line(ROWS[2]!).slice(0, 20));
+  const body = createReadStream(cut, { highWaterMark: 16 });
+  await assert.rejects(
+    scanExport(body, () => {}),
+    ExportTruncatedError,
+  );
+  await new Promise((r) => setImmediate(r));
+  assert.equal(body.destroyed, true, 'the file is closed');
+
+  // Refused early, with most of the file still unread: closed too.
+  const bad = join(dir, 'bad.csv');
+  const rest = Array.from({ length: 500 }, (_, i) => line({ ...ROWS[1]!, id: String(i + 10) })).join('');
+  await writeFile(bad, header() + line({ ...ROWS[1]!, id: 'x' }) + rest);
+  const early = createReadStream(bad, { highWaterMark: 256 });
+  await assert.rejects(
+    scanExport(early, () => {}),
+    /product_id "x"/,
+  );
+  await new Promise((r) => setImmediate(r));
+  assert.equal(early.destroyed, true, 'the file is closed');
+  assert.ok(early.bytesRead < 500 * 100, `stopped reading (${early.bytesRead} bytes)`);
 });

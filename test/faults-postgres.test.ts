@@ -2,10 +2,11 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { connectDatabase, type Database } from '../src/db/client.ts';
 import { runMigrations } from '../src/db/migrate.ts';
+import { OUTAGE_EVENT } from '../src/outage.ts';
 import { createProducer, type Producer } from '../src/producer/producer.ts';
 import { type Simulator, startSimulator } from '../src/simulator/server.ts';
 import { type CliProcess, startCli } from './helpers/cli.ts';
-import { parseLogLines, WARN } from './helpers/log-capture.ts';
+import { outageLines, parseLogLines, WARN } from './helpers/log-capture.ts';
 import { waitListedOnce } from './helpers/outcome.ts';
 import { type PrivatePostgres, startPrivatePostgres } from './helpers/private-services.ts';
 import { deleteKeys, randomName, setupServices, type TestServices, waitFor } from './helpers/services.ts';
@@ -63,7 +64,7 @@ describe('Postgres stopped and started again (private cluster)', () => {
       CREATE_BACKOFF_MS: '200',
       OUTAGE_RETRY_MAX_MS: '1000',
       SWEEP_INTERVAL_MS: '600000',
-      LOG_LEVEL: 'info',
+      LOG_LEVEL: 'debug',
     });
   const listed = (ref: string) => waitListedOnce(database.sql, sim.url, ref);
   const listing = (productRef: string) => ({ productRef, brand: 'Gibson', model: 'Les Paul', price: 2500 });
@@ -85,7 +86,15 @@ describe('Postgres stopped and started again (private cluster)', () => {
     const submissions = sim.state().counters.submissions;
     await waitFor('the submit in flight', () => sim.state().counters.submissions > submissions, 60_000);
     await pg.pgStop();
-    await new Promise((r) => setTimeout(r, 8_000)); // long enough for every reconnect to fail
+    // Down until both workers have met the outage (the creation worker recording its submit, the
+    // resolution worker's LISTEN heartbeat), then a reconnect of the LISTEN has failed too.
+    const down = (p: CliProcess, event: (typeof OUTAGE_EVENT)[keyof typeof OUTAGE_EVENT]) =>
+      outageLines(parseLogLines(p.output()), 'Postgres', event).length > 0;
+    await waitFor(
+      'both workers to meet the outage',
+      () => down(create, OUTAGE_EVENT.down) && down(resolve, OUTAGE_EVENT.down),
+    );
+    await waitFor('a failed reconnect of the LISTEN', () => down(resolve, OUTAGE_EVENT.stillDown));
     assert.equal(create.child.exitCode, null, create.output().slice(-3000));
     assert.equal(resolve.child.exitCode, null, resolve.output().slice(-3000));
     await pg.pgStart();
@@ -96,18 +105,20 @@ describe('Postgres stopped and started again (private cluster)', () => {
 
     const createLines = parseLogLines(create.output());
     assert.equal(
-      createLines.filter((l) => l.level >= WARN && /^Postgres unavailable/.test(l.msg)).length,
+      outageLines(createLines, 'Postgres', OUTAGE_EVENT.down).length,
       1,
       `one warning from the creation worker: ${JSON.stringify(createLines.filter((l) => l.level >= WARN || /PG-INFLIGHT/.test(String(l.productRef))).map((l) => [l.level, l.msg, l.err]))}`,
     );
     const resolveLines = parseLogLines(resolve.output());
     assert.equal(
-      resolveLines.filter((l) => l.level >= WARN && /^Postgres unavailable/.test(l.msg)).length,
+      outageLines(resolveLines, 'Postgres', OUTAGE_EVENT.down).length,
       1,
       'one warning from the resolution worker',
     );
     for (const p of [create, resolve]) {
-      const noisy = parseLogLines(p.output()).filter((l) => l.level >= WARN && !/unavailable/.test(l.msg));
+      const lines = parseLogLines(p.output());
+      assert.ok(outageLines(lines, 'Postgres', OUTAGE_EVENT.down).every((l) => l.level === WARN));
+      const noisy = lines.filter((l) => l.level >= WARN && l.event !== OUTAGE_EVENT.down);
       assert.ok(noisy.length <= 4, JSON.stringify(noisy.slice(0, 6)));
       p.child.kill('SIGTERM');
       assert.equal((await p.exited).code, 0, p.output().slice(-3000));

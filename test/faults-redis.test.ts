@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { OUTAGE_EVENT } from '../src/outage.ts';
 import { createProducer, type Producer, QueueUnavailableError } from '../src/producer/producer.ts';
 import { type Simulator, startSimulator } from '../src/simulator/server.ts';
 import { type CliProcess, startCli } from './helpers/cli.ts';
-import { parseLogLines, WARN } from './helpers/log-capture.ts';
+import { outageLines, parseLogLines, WARN } from './helpers/log-capture.ts';
 import { waitListedOnce } from './helpers/outcome.ts';
 import { type PrivateRedis, startPrivateRedis } from './helpers/private-services.ts';
 import { setupServices, type TestServices, waitFor } from './helpers/services.ts';
@@ -50,7 +51,7 @@ describe('Redis lost and back (private redis-server)', () => {
       CREATE_BACKOFF_MS: '200',
       SWEEP_INTERVAL_MS: '1000',
       WORKER_LOCK_MS: '3000',
-      LOG_LEVEL: 'info',
+      LOG_LEVEL: 'debug',
     });
   const row = async (ref: string) => {
     const [found] = await services.database.sql`
@@ -76,16 +77,20 @@ describe('Redis lost and back (private redis-server)', () => {
     // The producer says the job didn't reach Redis; the row waits in Postgres for the sweep.
     await assert.rejects(producer.enqueueListing(listing('REDIS-DURING')), QueueUnavailableError);
     assert.equal((await row('REDIS-DURING'))!.status, 'queued');
-    // Both workers keep retrying for a while (many reconnect attempts) without exiting.
-    await waitFor(
-      'both workers to notice',
-      () =>
-        [create, resolve].every((p) =>
-          parseLogLines(p.output()).some((l) => /^Redis unavailable/.test(l.msg)),
-        ),
-      30_000,
+    // Both workers keep retrying (several failed reconnects each) without exiting.
+    const failedReconnects = (p: CliProcess) =>
+      outageLines(parseLogLines(p.output()), 'Redis', OUTAGE_EVENT.stillDown).reduce(
+        (most, l) => Math.max(most, Number(l.failures)),
+        0,
+      );
+    await waitFor('both workers to notice', () =>
+      [create, resolve].every(
+        (p) => outageLines(parseLogLines(p.output()), 'Redis', OUTAGE_EVENT.down).length,
+      ),
     );
-    await new Promise((r) => setTimeout(r, 3_000));
+    await waitFor('several failed reconnects in each worker', () =>
+      [create, resolve].every((p) => failedReconnects(p) >= 5),
+    );
     assert.equal(create.child.exitCode, null, create.output().slice(-2000));
     assert.equal(resolve.child.exitCode, null, resolve.output().slice(-2000));
 
@@ -96,15 +101,13 @@ describe('Redis lost and back (private redis-server)', () => {
 
     for (const p of [create, resolve]) {
       const lines = parseLogLines(p.output());
-      assert.equal(
-        lines.filter((l) => l.level >= WARN && /^Redis unavailable/.test(l.msg)).length,
-        1,
-        'one warning for the outage',
-      );
+      const down = outageLines(lines, 'Redis', OUTAGE_EVENT.down);
+      assert.equal(down.length, 1, 'one warning for the outage');
+      assert.equal(down[0]!.level, WARN);
       // Not a flood: every other warning or error during the outage is counted too.
-      const noisy = lines.filter((l) => l.level >= WARN && !/^Redis unavailable/.test(l.msg));
+      const noisy = lines.filter((l) => l.level >= WARN && l.event !== OUTAGE_EVENT.down);
       assert.ok(noisy.length <= 3, JSON.stringify(noisy.slice(0, 5)));
-      assert.equal(lines.filter((l) => /^Redis is back/.test(l.msg)).length >= 1, true);
+      assert.ok(outageLines(lines, 'Redis', OUTAGE_EVENT.up).length >= 1, 'back, said once it answered');
       p.child.kill('SIGTERM');
       assert.equal((await p.exited).code, 0, p.output().slice(-2000));
     }

@@ -3,13 +3,14 @@ import { after, before, describe, test } from 'node:test';
 import { Queue } from 'bullmq';
 import { type RunningProcess, startCreationProcess } from '../src/creation/main.ts';
 import { silentLogger } from '../src/logger.ts';
+import { OUTAGE_EVENT } from '../src/outage.ts';
 import { createProducer, type Producer } from '../src/producer/producer.ts';
 import { CREATE_QUEUE, type CreateJobData } from '../src/queues.ts';
 import { runFlush, suspectExport } from '../src/resolution/flush.ts';
 import { startResolutionProcess } from '../src/resolution/main.ts';
 import { type Simulator, startSimulator } from '../src/simulator/server.ts';
 import { VrHttpSession } from '../src/vr/http-session.ts';
-import { captureLogs, WARN } from './helpers/log-capture.ts';
+import { captureLogs, outageLines, WARN } from './helpers/log-capture.ts';
 import { setupServices, type TestServices, waitFor } from './helpers/services.ts';
 
 interface Row {
@@ -96,7 +97,11 @@ describe('V&R down for maintenance (every route answers 503)', () => {
     }
     assert.match((await row('DOWN-1'))!.error ?? '', /waiting for V&R to come back: .*503/);
     assert.equal(sim.state('form').listings.length, 0);
-    assert.equal(logs.matching(/^V&R unavailable/, WARN).length, 1, 'one warning for the whole outage');
+    assert.equal(
+      outageLines(logs.lines, 'V&R', OUTAGE_EVENT.down).length,
+      1,
+      'one warning for the whole outage',
+    );
     assert.equal(logs.matching(/creation attempt failed/).length, 0);
 
     sim.setFaults({ down: false });
@@ -108,7 +113,7 @@ describe('V&R down for maintenance (every route answers 503)', () => {
       );
       assert.equal(onVr(sim, ref).length, 1, `${ref} listed once`);
     }
-    assert.equal(logs.matching(/^V&R is back/).length, 1);
+    assert.equal(outageLines(logs.lines, 'V&R', OUTAGE_EVENT.up).length, 1);
   });
 
   test('past OUTAGE_GIVE_UP_MS the tries count again, and the job fails with the reason', async () => {
@@ -220,8 +225,8 @@ describe('V&R down for maintenance (every route answers 503)', () => {
     assert.equal(done.vr_listing_id, listed[0]!.product_id);
     assert.equal(sim.state().counters.submissions, 2);
     // The failed flushes during the outage: one warning, then one line when V&R is back.
-    assert.equal(resolutionLogs.matching(/^V&R unavailable/, WARN).length, 1);
-    assert.equal(resolutionLogs.matching(/^V&R is back/).length, 1);
+    assert.equal(outageLines(resolutionLogs.lines, 'V&R', OUTAGE_EVENT.down).length, 1);
+    assert.equal(outageLines(resolutionLogs.lines, 'V&R', OUTAGE_EVENT.up).length, 1);
     assert.equal(resolutionLogs.matching(/flush failed|resolution job failed/, WARN).length, 0);
   });
 });
@@ -317,6 +322,9 @@ describe('exports that time out, arrive cut short or arrive suspiciously small',
     sim.setFaults({ shrinkNextExports: 1 });
     const linksBefore = await links();
     await assert.rejects(flush(), /export looks incomplete: \d+ rows, the last complete export had \d+/);
+    const [run] = await services.database.sql<{ error_kind: string | null }[]>`
+      select error_kind from vr_resolution_runs order by id desc limit 1`;
+    assert.equal(run?.error_kind, 'suspect_export', 'the typed kind, not only the message');
     const pending = (await row()('EXP-SMALL'))!;
     assert.equal(pending.status, 'completed_pending_id', 'not resolved from a suspect export');
     assert.equal(pending.resolution_attempts, 0);
@@ -340,10 +348,11 @@ describe('suspectExport', () => {
   test('the same smaller export three times in a row is believed (items were deleted)', () => {
     const stats = { rows: 300, maxProductId: 9000 };
     const message = suspectExport(stats, last, [])!;
-    const same = { ...stats, rowsScanned: 300, error: message };
+    assert.match(message, /300 rows/);
+    const same = { ...stats, rowsScanned: 300, errorKind: 'suspect_export' };
     assert.ok(suspectExport(stats, last, [same]));
     assert.ok(suspectExport(stats, last, [same, { ...same, rowsScanned: 299 }]));
-    assert.ok(suspectExport(stats, last, [same, { ...same, error: 'export ends inside a quoted field' }]));
+    assert.ok(suspectExport(stats, last, [same, { ...same, errorKind: null }]));
     assert.equal(suspectExport(stats, last, [same, same]), undefined);
   });
 });

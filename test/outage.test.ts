@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import postgres from 'postgres';
-import { isConnectionError, isDatabaseUnavailable, trackOutage } from '../src/outage.ts';
+import { isConnectionError, isDatabaseUnavailable, OUTAGE_EVENT, trackOutage } from '../src/outage.ts';
 import {
   ImageUnavailableError,
   isSiteUnavailable,
   VrRejectedError,
   VrUnavailableError,
 } from '../src/vr/errors.ts';
-import { captureLogs, WARN } from './helpers/log-capture.ts';
+import { captureLogs, outageLines, WARN } from './helpers/log-capture.ts';
 import { freePort } from './helpers/private-services.ts';
 
 test('an outage is one warning however many failures, and one line when it is over', () => {
@@ -19,14 +19,18 @@ test('an outage is one warning however many failures, and one line when it is ov
   assert.equal(outage.isDown, true);
   outage.up();
   outage.up();
-  assert.equal(logs.matching(/^Redis unavailable: waiting$/, WARN).length, 1);
+  const [down, ...more] = outageLines(logs.lines, 'Redis', OUTAGE_EVENT.down);
+  assert.equal(more.length, 0);
+  assert.equal(down?.level, WARN);
+  assert.match(down!.msg, /waiting$/, 'the warning says what happens meanwhile');
   assert.equal(logs.lines.filter((l) => l.level >= WARN).length, 1);
+  assert.equal(outageLines(logs.lines, 'Redis', OUTAGE_EVENT.stillDown).length, 49);
   assert.deepEqual(
-    logs.matching(/^Redis is back/).map((l) => l.failures),
+    outageLines(logs.lines, 'Redis', OUTAGE_EVENT.up).map((l) => l.failures),
     [50],
   );
   outage.down(new Error('again'));
-  assert.equal(logs.matching(/^Redis unavailable/, WARN).length, 2, 'a new outage warns again');
+  assert.equal(outageLines(logs.lines, 'Redis', OUTAGE_EVENT.down).length, 2, 'a new outage warns again');
 });
 
 test('V&R unavailable: its own errors and browser network failures, not an image host or a rejection', () => {

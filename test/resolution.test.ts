@@ -259,11 +259,12 @@ describe('resolution', () => {
     assert.ok(runs[0]!.n >= 4);
   });
 
-  test('a trigger during a running flush produces exactly one more flush, and nothing is left pending', async () => {
+  test('a trigger during a running flush produces exactly one more flush, and nothing is left pending', async (t) => {
     sim.setFaults({ indexDelayMs: 0 });
     const config = services.config({ ...FAST, FLUSH_SETTLE_MS: '0' });
     const site = { baseUrl: sim.url, username: 'demo', password: 'demo' };
     const creation = startCreationProcess({ config, site, logger: silentLogger });
+    t.after(() => creation.stop()); // stop() runs once: also when the test fails before it
     await producer.enqueueListings([
       { productRef: 'TRIG-1', brand: 'Epiphone', model: 'Casino', price: 900 },
     ]);
@@ -273,6 +274,7 @@ describe('resolution', () => {
       connection: services.redis,
       prefix: services.queuePrefix,
     });
+    t.after(() => queue.close());
     // Drain whatever the creation worker scheduled, then make the next download slow.
     await queue.obliterate({ force: true });
     sim.setFaults({ exportLatencyMs: 1_500 });
@@ -294,7 +296,6 @@ describe('resolution', () => {
       .sort((a, b) => a.timestamp - b.timestamp)
       .map((job) => job.data.reason);
     assert.deepEqual(flushes, ['first', 'fourth'], 'one more flush, carrying the latest request');
-    await queue.close();
     const [row] = await jobs('TRIG');
     assert.equal(row!.status, 'completed');
   });

@@ -180,8 +180,11 @@ describe('vr-lister watch against Postgres and Redis', () => {
     assert.doesNotMatch(result.stdout, /\x1b/);
   });
 
-  test('--json refreshes as NDJSON until SIGINT, then exits 0', async () => {
+  test('--json refreshes as NDJSON until SIGINT, then exits 0', async (t) => {
     const watch = startCli(['watch', '--json', '--interval', '100'], services.env());
+    t.after(() => {
+      if (watch.child.exitCode === null && watch.child.signalCode === null) watch.child.kill('SIGKILL');
+    });
     await waitFor(
       'three refreshes',
       () =>

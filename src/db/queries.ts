@@ -3,7 +3,7 @@ import { safeErrorText } from '../safe-errors.ts';
 import type { Db } from './client.ts';
 import { JOB_STATUSES, type JobStatus, type VrJob, vrJobs, vrResolutionRuns } from './schema.ts';
 
-/** A job as `vr-lister jobs --json` and the API show it (DESIGN.md, "Interfaces others rely on"). */
+/** A job as `vr-lister jobs --json` and the API show it (docs/design.md, "Interfaces others rely on"). */
 export interface JobView {
   id: number;
   productRef: string;

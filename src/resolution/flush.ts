@@ -38,6 +38,18 @@ export const EXPORT_MIN_ROW_RATIO = 0.5;
 export const SUSPECT_EXPORTS_TO_ACCEPT = 3;
 const SUSPECT = 'the export looks incomplete';
 
+/**
+ * A well-formed export that looks cut short (see suspectExport): nothing is written from it. Its
+ * run keeps `error_kind` = `suspect_export`, which is how identical ones in a row are counted.
+ */
+export class SuspectExportError extends Error {
+  readonly kind = 'suspect_export';
+  constructor(message: string) {
+    super(message);
+    this.name = 'SuspectExportError';
+  }
+}
+
 export interface ExportShape {
   rowsScanned: number | null;
   maxProductId: number | null;
@@ -53,7 +65,7 @@ export interface ExportShape {
 export function suspectExport(
   stats: { rows: number; maxProductId: number },
   lastComplete: ExportShape | undefined,
-  recent: (ExportShape & { error: string | null })[],
+  recent: (ExportShape & { errorKind: string | null })[],
 ): string | undefined {
   let reason: string | undefined;
   if (lastComplete?.maxProductId && stats.maxProductId < lastComplete.maxProductId) {
@@ -66,7 +78,7 @@ export function suspectExport(
     .slice(0, SUSPECT_EXPORTS_TO_ACCEPT - 1)
     .filter(
       (run) =>
-        run.error?.startsWith(SUSPECT) &&
+        run.errorKind === 'suspect_export' &&
         run.rowsScanned === stats.rows &&
         run.maxProductId === stats.maxProductId,
     );
@@ -239,7 +251,7 @@ async function flushLocked(deps: FlushDeps, trigger: string): Promise<FlushResul
       .select({
         maxProductId: vrResolutionRuns.maxProductId,
         rowsScanned: vrResolutionRuns.rowsScanned,
-        error: vrResolutionRuns.error,
+        errorKind: vrResolutionRuns.errorKind,
       })
       .from(vrResolutionRuns)
       // Only flushes: a baseline in between must not break a streak of identical suspect exports.
@@ -272,7 +284,7 @@ async function flushLocked(deps: FlushDeps, trigger: string): Promise<FlushResul
     result.rowsScanned = stats.rows;
     result.bytes = stats.bytes;
     const suspicion = suspectExport(stats, previous, recent);
-    if (suspicion) throw new Error(suspicion);
+    if (suspicion) throw new SuspectExportError(suspicion);
     const outcome = matcher.finish();
     const now = new Date();
     const { updates, links } = planUpdates(jobs, outcome, config, exportRequestedAt, now);
@@ -347,6 +359,7 @@ async function flushLocked(deps: FlushDeps, trigger: string): Promise<FlushResul
       .set({
         finishedAt: new Date(),
         error: message,
+        errorKind: error instanceof SuspectExportError ? error.kind : null,
         durationMs: Date.now() - started,
         // Kept for suspect exports: identical ones in a row are believed (suspectExport).
         rowsScanned: scanned?.rows ?? null,

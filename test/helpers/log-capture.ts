@@ -1,5 +1,6 @@
 import { pino } from 'pino';
 import type { Logger } from '../../src/logger.ts';
+import type { OUTAGE_EVENT } from '../../src/outage.ts';
 
 export interface LogLine {
   level: number;
@@ -34,4 +35,11 @@ export function parseLogLines(output: string): LogLine[] {
       return [];
     }
   });
+}
+
+type OutageEvent = (typeof OUTAGE_EVENT)[keyof typeof OUTAGE_EVENT];
+
+/** The lines where `dependency` (`Redis`, `Postgres`, `V&R`) went down, stayed down or came back. */
+export function outageLines(lines: LogLine[], dependency: string, event: OutageEvent): LogLine[] {
+  return lines.filter((l) => l.event === event && l.dependency === dependency);
 }

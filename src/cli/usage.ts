@@ -1,0 +1,103 @@
+/**
+ * `vr-lister <command> --help`: each command's usage. A command without an entry here gets its
+ * lines from the overview (`vr-lister help`), so a new command always has some help.
+ */
+const USAGE: Record<string, string> = {
+  migrate: `Usage: vr-lister migrate [--json]
+
+Applies the migrations in drizzle/ to DATABASE_URL, creating the database if it is missing.
+  --json    print the outcome as one JSON object`,
+  start: `Usage: vr-lister start [--json]
+
+Everything in one process: migrations, the API, both workers and, when VR_BASE_URL is unset, the
+built-in V&R simulator. Prints the URLs and the API token (generated unless API_TOKEN is set).
+  --json    print the addresses and token as one JSON object`,
+  api: `Usage: vr-lister api
+
+The HTTP API on API_HOST:API_PORT (/api/vr/..., /metrics, /healthz, /readyz) and Bull Board at
+/admin/queues. Needs API_TOKEN (or API_INSECURE=on for local use).`,
+  worker: `Usage: vr-lister worker create|resolve
+
+  create    the creation worker: one Chromium, one listing at a time (needs VR_BASE_URL,
+            VR_USERNAME, VR_PASSWORD)
+  resolve   the resolution worker (one export download per batch) and the periodic sweep`,
+  resolve: `Usage: vr-lister resolve [--json]
+
+Downloads the V&R export now, resolves what it can, and prints the outcome.
+  --json    print the outcome as one JSON object`,
+  enqueue: `Usage: vr-lister enqueue FILE [--json] [--chunk-size N]
+
+Enqueues the listings in FILE, a CSV file (header: productRef,brand,model,price,...) or a JSON
+array; - reads standard input. The whole file is validated first: one bad listing and nothing
+is written.
+  --chunk-size N   listings per transaction (500)
+  --json           print the jobs as one JSON array`,
+  status: `Usage: vr-lister status [--json]
+
+Counts per status, pending resolutions and the last resolution.
+  --json    print the report as one JSON object`,
+  jobs: `Usage: vr-lister jobs [--status S] [--limit N] [--json]
+
+One line (or JSON object) per job, oldest first.
+  --status S   only jobs in status S (queued, in_progress, completed_pending_id, completed,
+               failed, needs_review)
+  --limit N    at most N jobs (100000)
+  --json       print one JSON array`,
+  watch: `Usage: vr-lister watch [--json] [--once] [--interval MS]
+
+Live: counts per status, the listing being created, the flush running and the next one due.
+Ctrl-C stops it with status 0.
+  --interval MS   refresh period (1000)
+  --once          print one refresh and exit
+  --json          one JSON object per refresh (NDJSON)`,
+  demo: `Usage: vr-lister demo [--json] [--interval MS] [--timeout-s S]
+
+Enqueues twelve sample listings into the running system (npm start in another terminal) and
+shows their V&R ids arriving; exits 0 once all are completed.
+  --interval MS   refresh period (1000)
+  --timeout-s S   give up after S seconds (600)
+  --json          one JSON object per refresh (NDJSON)`,
+  health: `Usage: vr-lister health [--worker create|resolve] [--json]
+
+Exits 0 when Postgres and Redis answer (and, with --worker, such a worker is connected to its
+queue), 1 otherwise: a container health check.
+  --worker create|resolve   also require a worker of that kind
+  --json                    print the report as one JSON object`,
+};
+
+/** The command's usage, or its lines of `overview`, or undefined for an unknown command. */
+export function commandUsage(command: string, overview: string): string | undefined {
+  const own = USAGE[command];
+  if (own) return own;
+  const lines = overview.split('\n');
+  const start = lines.findIndex((line) => line.startsWith(`  ${command} `) || line === `  ${command}`);
+  if (start < 0) return undefined;
+  let end = start + 1;
+  // Continuation lines are indented deeper than a command name.
+  while (end < lines.length && /^ {4,}\S/.test(lines[end]!)) end += 1;
+  return `Usage: vr-lister\n${lines.slice(start, end).join('\n')}`;
+}
+
+export type HelpAnswer =
+  | { kind: 'usage'; text: string }
+  | { kind: 'simulator' }
+  | { kind: 'unknown'; command: string };
+
+/**
+ * What `vr-lister ARGV` answers when it asks for a command's help (`COMMAND --help`, `COMMAND -h`,
+ * `help COMMAND`), or undefined when it doesn't (the overview is the `help` command's own answer).
+ * `simulator --help` is the simulator's own; `help simulator` answers `simulator`, to run it.
+ */
+export function helpAnswer(argv: string[], overview: string): HelpAnswer | undefined {
+  const [command, ...args] = argv;
+  const wanted =
+    command === 'help'
+      ? args[0]
+      : command !== undefined && command !== 'simulator' && (args.includes('--help') || args.includes('-h'))
+        ? command
+        : undefined;
+  if (wanted === undefined || wanted.startsWith('-')) return undefined;
+  if (wanted === 'simulator') return { kind: 'simulator' };
+  const text = commandUsage(wanted, overview);
+  return text === undefined ? { kind: 'unknown', command: wanted } : { kind: 'usage', text };
+}
