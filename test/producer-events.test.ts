@@ -65,6 +65,38 @@ describe('producer events, driven by status changes in Postgres', () => {
     assert.equal(new Set(seen.map((e) => e.id)).size, 4);
   });
 
+  test('onResult: an event still being committed when it starts listening is not skipped', async () => {
+    const enqueuer = services.producer();
+    const [slow, quick] = await enqueuer.enqueueListings([listing('EV-SLOW'), listing('EV-QUICK')]);
+    let commit!: () => void;
+    const committed = new Promise<void>((resolve) => {
+      commit = resolve;
+    });
+    // The slow transaction takes the lower event id and commits after a higher one is visible.
+    const inFlight = services.database.sql.begin(async (tx) => {
+      await tx`update vr_jobs set status = 'completed', vr_listing_id = 6001 where id = ${slow!.id}`;
+      await committed;
+    });
+    await waitFor('the slow event written', async () => {
+      const [row] = await services.database
+        .sql`select 1 from pg_stat_activity where state = 'idle in transaction' and datname = current_database()`;
+      return row;
+    });
+    await finish(quick!.id, 'failed');
+    const producer = services.producer();
+    const seen: JobResultEvent[] = [];
+    producer.onResult((event) => seen.push(event));
+    await producer.waitForResult('EV-QUICK', { timeoutMs: 10_000 });
+    commit();
+    await inFlight;
+    await waitFor('the slow event', () => seen.some((e) => e.job.productRef === 'EV-SLOW'), 90_000);
+    assert.deepEqual(
+      seen.map((e) => e.job.productRef),
+      ['EV-SLOW'],
+      'the event committed before listening began is not replayed; the one in flight arrives',
+    );
+  });
+
   test('waitForResult: at once for a job already final; ResultTimeoutError when none comes', async () => {
     const producer = services.producer();
     const job = await producer.enqueueListing(listing('EV-DONE'));

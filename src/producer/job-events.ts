@@ -112,6 +112,8 @@ export class PgListener {
 const GAP_WAIT_MS = 10 * 60_000;
 const MAX_GAPS = 10_000;
 const PAGE = 1000;
+/** Ids before the start looked at for events still being committed. */
+const START_WINDOW = 1000;
 
 type Row = { id: string | number; event: JobEventName; job: JobResult; created_at: Date };
 
@@ -144,8 +146,16 @@ export class JobEventStream {
   /** Events from now on; the first call reads where the log stands, later calls share that. */
   start(): Promise<void> {
     this.#started ??= (async () => {
-      const [row] = await this.#sql<{ max: string | null }[]>`select max(id)::text as max from vr_job_events`;
-      this.#lastId = Number(row?.max ?? 0);
+      // The last ids written: any missing among them may belong to a transaction still open, so
+      // they are looked for like any other gap (an event committed just after this read is kept).
+      const recent = await this.#sql<{ id: string }[]>`
+        select id from vr_job_events order by id desc limit ${START_WINDOW}`;
+      const ids = recent.map((r) => Number(r.id));
+      this.#lastId = ids[0] ?? 0;
+      const seen = new Set(ids);
+      const now = Date.now();
+      for (let id = Math.max(1, this.#lastId - START_WINDOW + 1); id < this.#lastId; id++)
+        if (!seen.has(id)) this.#gaps.set(id, now);
       await this.#listener.start();
     })().catch((error: unknown) => {
       // Not kept: the next call tries again.
