@@ -46,6 +46,10 @@ export const jobViewSchema = z.object({
   resolutionAttempts: z.number().int(),
   submittedAt: isoTime.nullable(),
   error: z.string().nullable(),
+  artifacts: z
+    .array(z.object({ name: z.string(), step: z.string(), at: isoTime }))
+    .optional()
+    .describe('evidence saved when a creation step met a page it did not expect (GET .../artifacts/:name)'),
 });
 const enqueuedJob = jobViewSchema.extend({
   created: z.boolean().describe('false: an active job for the product already existed and is returned'),
@@ -198,6 +202,39 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
     params: idParams('job', '1'),
     response: { 200: z.object({ job: jobDetailSchema }), 400: invalidAnswer, 404: notFound },
   },
+  'GET /api/vr/jobs/:id/artifacts/:name': {
+    summary: "A job's evidence file (screenshot, page, trace), by the name its job recorded",
+    tags: ['jobs'],
+    params: z.object({
+      id: z
+        .string()
+        .describe("the job's id")
+        .meta({ examples: ['1'] }),
+      name: z
+        .string()
+        .describe("a name from the job's artifacts")
+        .meta({ examples: ['publish-1700000000000.png'] }),
+    }),
+    response: {
+      200: {
+        description: 'the file, never run as a page (Content-Security-Policy: sandbox)',
+        content: {
+          'image/png': { schema: z.string() },
+          'text/html': { schema: z.string() },
+          'application/zip': { schema: z.string() },
+        },
+      },
+      400: invalidAnswer,
+      404: z
+        .object({
+          error: z.string(),
+          id: z.number().int(),
+          name: z.string().optional(),
+          message: z.string().optional(),
+        })
+        .describe('no such job, no such recorded name, or the file is gone (ARTIFACTS_RETENTION_DAYS)'),
+    },
+  },
   'POST /api/vr/jobs/:id/retry': {
     summary: 'Put a failed or needs_review job back in the pipeline, never listing it twice',
     tags: ['jobs'],
@@ -234,6 +271,15 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
           })
           .catchall(z.unknown())
           .nullable(),
+        site_state: z
+          .object({
+            state: z.enum(['ok', 'blocked', 'login_refused']),
+            message: z.string().describe('what happened and what to run'),
+            since: isoTime.nullable(),
+          })
+          .nullable()
+          .optional()
+          .describe('V&R as the workers last saw it; null when Redis did not answer'),
       }),
     },
   },
