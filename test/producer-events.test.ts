@@ -119,7 +119,7 @@ describe('producer events, driven by status changes in Postgres', () => {
   });
 });
 
-describe('end to end through `vr-lister start`: waitForResult and a webhook for listings created and resolved here', () => {
+describe('end to end through `vr-lister start` (real workers, Chromium, the simulator): waitForResult and webhooks', () => {
   let services: TestServices;
   before(async () => {
     services = await setupServices();
@@ -128,9 +128,9 @@ describe('end to end through `vr-lister start`: waitForResult and a webhook for 
     await services.cleanup();
   });
 
-  test('two listings: waitForResult resolves with their V&R ids, the receiver gets one signed event each', async () => {
+  test('10 listings: waitForResult resolves with their V&R ids; a receiver failing 3 times gets each signed event, once each in the log', async () => {
     const secret = 'whsec-e2e-0123456789abcdef';
-    const receiver = await startReceiver(secret);
+    const receiver = await startReceiver(secret, (n) => (n <= 3 ? 500 : 200));
     const system = startCli(
       ['start'],
       services.env({
@@ -138,13 +138,16 @@ describe('end to end through `vr-lister start`: waitForResult and a webhook for 
         WEBHOOK_URL: receiver.url,
         WEBHOOK_SECRET: secret,
         WEBHOOK_ALLOW_HOSTS: '127.0.0.1',
+        WEBHOOK_BACKOFF_MS: '200',
       }),
     );
     try {
       await waitFor('the start banner', () => /Stop:/.test(system.output()), 120_000);
+      const api = /API:\s+(http:\/\/127\.0\.0\.1:\d+)\s/.exec(system.output())![1]!;
+      const token = /API token:\s+(\S+)/.exec(system.output())![1]!;
       const producer = services.producer();
-      const refs = ['E2E-WAIT-1', 'E2E-WAIT-2'];
-      const results = refs.map((ref) => producer.waitForResult(ref, { timeoutMs: 170_000 }));
+      const refs = Array.from({ length: 10 }, (_, i) => `E2E-WAIT-${i}`);
+      const results = refs.map((ref) => producer.waitForResult(ref, { timeoutMs: 400_000 }));
       await producer.enqueueListings(refs.map((ref, i) => listing(ref, `Telecaster ${i}`)));
       const done = await Promise.all(results);
       for (const [i, result] of done.entries()) {
@@ -152,14 +155,36 @@ describe('end to end through `vr-lister start`: waitForResult and a webhook for 
         assert.equal(result.status, 'completed', result.error ?? '');
         assert.ok(Number.isInteger(result.vrListingId) && result.vrListingId! > 0);
       }
-      await waitFor('both webhooks', () => receiver.accepted().length === 2, 60_000);
-      assert.ok(receiver.requests.every((r) => r.signed));
+      assert.equal(new Set(done.map((r) => r.vrListingId)).size, 10);
+      await waitFor('every webhook accepted', () => receiver.accepted().length >= 10, 120_000);
+      assert.ok(
+        receiver.requests.every((r) => r.signed),
+        'every request signed',
+      );
+      assert.equal(receiver.requests.length - receiver.accepted().length, 3, 'three refusals');
       assert.deepEqual(
         receiver
           .accepted()
           .map((r) => [r.body.job.productRef, r.body.job.vrListingId])
           .sort(),
         done.map((r) => [r.productRef, r.vrListingId]).sort(),
+        'one accepted event per job, with its V&R id',
+      );
+      const log = await waitFor('the log shows every delivery delivered', async () => {
+        const answer = await fetch(`${api}/api/vr/webhooks/deliveries?limit=100`, {
+          headers: { authorization: `Bearer ${token}` },
+        });
+        const { deliveries } = (await answer.json()) as {
+          deliveries: { eventId: number; status: string; attempts: number }[];
+        };
+        return deliveries.length === 10 && deliveries.every((d) => d.status === 'delivered')
+          ? deliveries
+          : undefined;
+      });
+      assert.equal(new Set(log.map((d) => d.eventId)).size, 10, 'each event once in the log');
+      assert.equal(
+        log.reduce((sum, d) => sum + d.attempts, 0),
+        13,
       );
     } finally {
       system.child.kill('SIGTERM');
