@@ -1,6 +1,7 @@
 # One image for every vr-lister process: api, worker create, worker resolve, migrate, simulator, start.
 
-FROM node:20-bookworm-slim AS build
+# Node 26, the current LTS (Active LTS since October 2026; Node 20 reached its end of life in April 2026).
+FROM node:26-trixie-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 COPY src ./src
@@ -9,7 +10,7 @@ COPY data ./data
 # `npm ci` runs the package's `prepare` script, which compiles src/ into dist/.
 RUN npm ci --no-audit --no-fund
 
-FROM node:20-bookworm-slim AS runtime
+FROM node:26-trixie-slim AS runtime
 # Debian's Chromium: Playwright can't download its own browser, and needs none. Xvfb (and xauth
 # for xvfb-run) gives VR_HEADED=on and `vr-lister login --headed` a display inside the container.
 RUN apt-get update \

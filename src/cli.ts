@@ -30,7 +30,7 @@ Commands:
   api                      the HTTP API (/api/vr/..., /metrics, /healthz, /readyz) and Bull Board
                            at /admin/queues
   worker create            the creation worker (needs VR_BASE_URL, VR_USERNAME, VR_PASSWORD)
-  worker resolve           the resolution worker and the periodic sweep
+  worker resolve           the resolution worker, the periodic sweep and the webhook sender
   resolve [--json]         download the export now, resolve what it can, and print the outcome
   simulator [options]      run the V&R simulator alone (--help for its options)
   enqueue FILE [--json] [--chunk-size N]

@@ -130,6 +130,35 @@ const hostList = z.string().transform((value, ctx) => {
   }
 });
 
+/** WEBHOOK_URL: one or more http(s) URLs, comma-separated, without credentials (the signature authenticates). */
+const urlList = z.string().transform((value, ctx) => {
+  const urls = value
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '');
+  for (const entry of urls) {
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(entry);
+    } catch {}
+    const problem = !parsed
+      ? 'is not a URL'
+      : parsed.protocol !== 'http:' && parsed.protocol !== 'https:'
+        ? 'must start with http:// or https://'
+        : parsed.username || parsed.password
+          ? 'must not carry credentials (the receiver checks the signature instead)'
+          : undefined;
+    if (problem) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `${parsed ? `${parsed.protocol}//${parsed.host}…` : `"${entry}"`} ${problem}`,
+      });
+      return z.NEVER;
+    }
+  }
+  return [...new Set(urls)];
+});
+
 /** A leaf of the shipped category tree, in the tree's spelling. */
 const leafCategory = z.string().transform((value, ctx) => {
   const resolved = resolveCategory(shippedCategoryTree(), value);
@@ -183,6 +212,12 @@ const envSchema = z.object({
   VR_EXPORT_TIMEOUT_MS: int(1_000, HOUR).default(300_000),
   IMAGE_ALLOW_HOSTS: hostList.optional(),
   IMAGE_BUDGET_MS: int(1_000, HOUR).default(60_000),
+  WEBHOOK_URL: urlList.optional(),
+  WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+  WEBHOOK_RETRY_HOURS: int(0, 30 * 24).default(24),
+  WEBHOOK_BACKOFF_MS: int(10, HOUR).default(10_000),
+  WEBHOOK_TIMEOUT_MS: int(100, 10 * 60_000).default(10_000),
+  WEBHOOK_ALLOW_HOSTS: hostList.optional(),
   SHUTDOWN_TIMEOUT_MS: int(1_000, HOUR).default(120_000),
   WORKER_LOCK_MS: int(1_000, HOUR).default(60_000),
   VR_DEFAULT_CATEGORY: leafCategory.optional(),
@@ -242,6 +277,15 @@ export interface Config {
   imageAllowHosts: AllowedHost[];
   /** One time budget for downloading and converting all of a listing's photos. */
   imageBudgetMs: number;
+  /** Where job events are POSTed (empty: no webhooks); signed with webhookSecret. */
+  webhookUrls: string[];
+  webhookSecret: string | undefined;
+  /** How long a delivery is retried, with exponential backoff from webhookBackoffMs, before it fails. */
+  webhookRetryHours: number;
+  webhookBackoffMs: number;
+  webhookTimeoutMs: number;
+  /** Hosts a webhook may reach although their addresses are not public (same format as IMAGE_ALLOW_HOSTS). */
+  webhookAllowHosts: AllowedHost[];
   shutdownTimeoutMs: number;
   /** How long a crashed worker's job stays locked before another worker takes it over. */
   workerLockMs: number;
@@ -299,7 +343,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     const lines = parsed.error.issues.map((issue) => {
       const name = String(issue.path[0] ?? 'environment');
       const shown =
-        name.includes('PASSWORD') || name.includes('TOKEN') || name.includes('KEY')
+        name.includes('PASSWORD') ||
+        name.includes('TOKEN') ||
+        name.includes('KEY') ||
+        name.includes('SECRET') ||
+        name === 'WEBHOOK_URL'
           ? ''
           : ` (got ${JSON.stringify(name.endsWith('_URL') ? withoutCredentials(present[name]!) : present[name])})`;
       return `  ${name}: ${issue.message}${present[name] === undefined ? '' : shown}`;
@@ -307,6 +355,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
+  if (e.WEBHOOK_URL?.length && !e.WEBHOOK_SECRET) {
+    throw new ConfigError(
+      'Invalid configuration:\n  WEBHOOK_SECRET: required when WEBHOOK_URL is set (receivers check the signature made with it)',
+    );
+  }
   if (e.VR_BASE_URL && (!e.VR_USERNAME || !e.VR_PASSWORD)) {
     const missing = ['VR_USERNAME', 'VR_PASSWORD'].filter((k) => !present[k]);
     throw new ConfigError(
@@ -350,6 +403,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     exportTimeoutMs: e.VR_EXPORT_TIMEOUT_MS,
     imageAllowHosts: e.IMAGE_ALLOW_HOSTS ?? [],
     imageBudgetMs: e.IMAGE_BUDGET_MS,
+    webhookUrls: e.WEBHOOK_URL ?? [],
+    webhookSecret: e.WEBHOOK_SECRET,
+    webhookRetryHours: e.WEBHOOK_RETRY_HOURS,
+    webhookBackoffMs: e.WEBHOOK_BACKOFF_MS,
+    webhookTimeoutMs: e.WEBHOOK_TIMEOUT_MS,
+    webhookAllowHosts: e.WEBHOOK_ALLOW_HOSTS ?? [],
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     workerLockMs: e.WORKER_LOCK_MS,
     logLevel: e.LOG_LEVEL,

@@ -1,8 +1,21 @@
 export type { Config } from './config.ts';
 export { ConfigError, loadConfig } from './config.ts';
-export type { JobPayload, JobStatus, MatchCriteria, VrJob } from './db/schema.ts';
-export { JOB_STATUSES } from './db/schema.ts';
+export type { JobEventName, JobPayload, JobResult, JobStatus, MatchCriteria, VrJob } from './db/schema.ts';
+export { JOB_EVENTS, JOB_STATUSES } from './db/schema.ts';
 export type { FieldError, Listing, ListingInput } from './listing.ts';
 export { LIMITS, ValidationError, validateListing, validateListings } from './listing.ts';
-export type { EnqueuedJob, Producer, ProducerOptions } from './producer/producer.ts';
-export { AlreadyListedError, createProducer, QueueUnavailableError } from './producer/producer.ts';
+export type { JobResultEvent } from './producer/job-events.ts';
+export type { EnqueuedJob, Producer, ProducerOptions, WaitForResultOptions } from './producer/producer.ts';
+export {
+  AlreadyListedError,
+  createProducer,
+  QueueUnavailableError,
+  ResultTimeoutError,
+} from './producer/producer.ts';
+export {
+  DELIVERY_ID_HEADER,
+  EVENT_ID_HEADER,
+  SIGNATURE_HEADER,
+  verifyWebhookSignature,
+  webhookSignature,
+} from './webhooks/signature.ts';

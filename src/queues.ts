@@ -3,6 +3,8 @@ import { Redis, type RedisOptions } from 'ioredis';
 
 export const CREATE_QUEUE = 'vr-create';
 export const RESOLVE_QUEUE = 'vr-resolve';
+/** Webhook deliveries, one job per delivery row (src/webhooks/). */
+export const WEBHOOK_QUEUE = 'vr-webhooks';
 /** Postgres NOTIFY channel: rows committed in a host's transaction that need their jobs. */
 export const OUTBOX_CHANNEL = 'vr_lister_outbox';
 

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { startApiProcess } from './api/main.ts';
+import { requireChromium } from './chromium.ts';
 import type { Config, VrSite } from './config.ts';
 import { startCreationProcess } from './creation/main.ts';
 import { runMigrations } from './db/migrate.ts';
@@ -41,6 +42,7 @@ export interface StartInfo {
  * simulator when VR_BASE_URL is unset.
  */
 export async function startAll(config: Config, logger: Logger) {
+  requireChromium(config.chromiumPath);
   const simulator = config.vrBaseUrl
     ? undefined
     : await startSimulator({ port: 0, seed: 1, ...START_SIMULATOR_TIMINGS });

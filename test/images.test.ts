@@ -6,13 +6,13 @@ import { after, before, describe, test } from 'node:test';
 import { createGzip } from 'node:zlib';
 import sharp from 'sharp';
 import { ConfigError, loadConfig, parseHostList } from '../src/config.ts';
-import { checkedAddress, nonPublicRange } from '../src/images/address-policy.ts';
 import { ImageRejectedError } from '../src/images/image-rejected-error.ts';
 import {
   PHOTO_SOURCE_MAX_BYTES,
   type PreparePhotosOptions,
   preparePhotos,
 } from '../src/images/prepare-photos.ts';
+import { checkedAddress, nonPublicRange } from '../src/net/address-policy.ts';
 import { ImageUnavailableError, isSiteUnavailable, VrRejectedError } from '../src/vr/errors.ts';
 
 const MB = 1024 * 1024;

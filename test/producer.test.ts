@@ -49,7 +49,14 @@ describe('producer', () => {
       select table_name from information_schema.tables where table_schema = 'public' order by table_name`;
     assert.deepEqual(
       tables.map((t) => t.table_name),
-      ['vr_jobs', 'vr_product_links', 'vr_resolution_runs', 'vr_sessions'],
+      [
+        'vr_job_events',
+        'vr_jobs',
+        'vr_product_links',
+        'vr_resolution_runs',
+        'vr_sessions',
+        'vr_webhook_deliveries',
+      ],
     );
   });
 

@@ -12,6 +12,8 @@ declare module 'fastify' {
 
 /** Bull Board lives here; a browser opens it with HTTP Basic. */
 export const ADMIN_PREFIX = '/admin/';
+/** Pages a browser opens with HTTP Basic: Bull Board and the API's docs (Swagger UI, read-only). */
+const BROWSER_PREFIXES = [ADMIN_PREFIX, '/api/docs/'];
 
 // Hashing first makes the comparison constant-time whatever the lengths.
 const digest = (value: string) => createHash('sha256').update(value, 'utf8').digest();
@@ -37,7 +39,7 @@ export function offeredToken(header: string | undefined, admin: boolean): string
 /** Decided by the route that matched (not the raw URL, which may be encoded); the path for a 404. */
 function isAdmin(request: FastifyRequest): boolean {
   const path = request.routeOptions.url ?? request.url.split('?')[0]!;
-  return path.startsWith(ADMIN_PREFIX) || path === ADMIN_PREFIX.slice(0, -1);
+  return BROWSER_PREFIXES.some((prefix) => path.startsWith(prefix) || path === prefix.slice(0, -1));
 }
 
 /**

@@ -3,7 +3,7 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
 import type { Queue } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
-import { CREATE_QUEUE } from '../queues.ts';
+import { CREATE_QUEUE, RESOLVE_QUEUE } from '../queues.ts';
 
 export const BOARD_PATH = '/admin/queues';
 
@@ -23,7 +23,9 @@ export async function registerBoard(app: FastifyInstance, queues: Queue[]): Prom
           description:
             queue.name === CREATE_QUEUE
               ? 'creation: one listing per job, through the V&R form'
-              : 'resolution: flushes that download the V&R export once per batch',
+              : queue.name === RESOLVE_QUEUE
+                ? 'resolution: flushes that download the V&R export once per batch'
+                : 'webhooks: one delivery of a job event to one WEBHOOK_URL per job, with its attempts',
         }),
     ),
     serverAdapter,

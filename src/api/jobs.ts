@@ -42,7 +42,7 @@ export function jobDetail(row: VrJob) {
 
 const digits = (what: string) => z.string({ error: 'must be given once' }).regex(/^\d{1,15}$/, what);
 
-const listQuery = z.strictObject(
+export const listQuery = z.strictObject(
   {
     status: z.enum(JOB_STATUSES, { error: `must be one of ${JOB_STATUSES.join(', ')}` }).optional(),
     limit: digits('must be a whole number')

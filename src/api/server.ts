@@ -14,18 +14,27 @@ import { closeAll, withTimeout } from '../lifecycle.ts';
 import { LIMITS } from '../listing.ts';
 import type { Logger } from '../logger.ts';
 import { createMetrics } from '../metrics.ts';
-import { CREATE_QUEUE, type CreateJobData, creationJobOptions, RESOLVE_QUEUE } from '../queues.ts';
+import {
+  CREATE_QUEUE,
+  type CreateJobData,
+  creationJobOptions,
+  RESOLVE_QUEUE,
+  WEBHOOK_QUEUE,
+} from '../queues.ts';
 import { type FlushResult, runFlush } from '../resolution/flush.ts';
 import type { FlushJobData } from '../resolution/trigger.ts';
 import { safeErrorMessage } from '../safe-errors.ts';
 import type { BrowserSession } from '../vr/browser-session.ts';
 import { openBrowserSession } from '../vr/open-session.ts';
 import { readSiteState } from '../vr/site-state.ts';
+import type { DeliveryJobData } from '../webhooks/deliveries.ts';
 import { registerAuth } from './auth.ts';
 import { registerBoard } from './board.ts';
 import type { ApiContext } from './context.ts';
 import { registerJobRoutes } from './jobs.ts';
+import { registerOpenApi } from './openapi.ts';
 import { registerRetryRoute } from './retry.ts';
+import { registerWebhookRoutes } from './webhooks.ts';
 
 export interface ApiDeps {
   database: Database;
@@ -137,10 +146,13 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   const prefix = config.queuePrefix;
   const createQueue = new Queue<CreateJobData>(CREATE_QUEUE, { connection: redis, prefix });
   const resolveQueue = new Queue<FlushJobData>(RESOLVE_QUEUE, { connection: redis, prefix });
-  for (const queue of [createQueue, resolveQueue]) {
+  const webhookQueue = new Queue<DeliveryJobData>(WEBHOOK_QUEUE, { connection: redis, prefix });
+  for (const queue of [createQueue, resolveQueue, webhookQueue]) {
     queue.on('error', (error) => logger.debug({ err: error, queue: queue.name }, 'queue error'));
   }
-  app.addHook('onClose', () => closeAll([() => createQueue.close(), () => resolveQueue.close()]));
+  app.addHook('onClose', () =>
+    closeAll([() => createQueue.close(), () => resolveQueue.close(), () => webhookQueue.close()]),
+  );
   const ctx: ApiContext = {
     database,
     config,
@@ -167,7 +179,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   app.addHook('onClose', async () => session?.close());
   const metrics = createMetrics({
     database,
-    queues: [createQueue, resolveQueue],
+    queues: [createQueue, resolveQueue, webhookQueue],
     logger,
     siteState: { redis, queuePrefix: prefix },
   });
@@ -198,6 +210,8 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     reply.header('cache-control', 'no-store');
   });
   registerAuth(app, config.apiToken);
+  // Before the routes: it attaches their documented schemas as they are declared.
+  await registerOpenApi(app);
 
   app.get('/healthz', { config: { public: true } }, async () => ({ ok: true }));
   app.get('/readyz', { config: { public: true } }, async (_request, reply) => {
@@ -236,6 +250,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   });
   registerJobRoutes(app, ctx);
   registerRetryRoute(app, ctx);
-  await registerBoard(app, [createQueue, resolveQueue]);
+  registerWebhookRoutes(app, ctx, webhookQueue);
+  await registerBoard(app, [createQueue, resolveQueue, webhookQueue]);
   return app;
 }

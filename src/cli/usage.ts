@@ -14,13 +14,14 @@ built-in V&R simulator. Prints the URLs and the API token (generated unless API_
   --json    print the addresses and token as one JSON object`,
   api: `Usage: vr-lister api
 
-The HTTP API on API_HOST:API_PORT (/api/vr/..., /metrics, /healthz, /readyz) and Bull Board at
-/admin/queues. Needs API_TOKEN (or API_INSECURE=on for local use).`,
+The HTTP API on API_HOST:API_PORT (/api/vr/..., /metrics, /healthz, /readyz), its OpenAPI
+contract at /api/openapi.json and /api/docs, and Bull Board at /admin/queues. Needs API_TOKEN (or API_INSECURE=on for local use).`,
   worker: `Usage: vr-lister worker create|resolve
 
   create    the creation worker: one Chromium, one listing at a time (needs VR_BASE_URL,
             VR_USERNAME, VR_PASSWORD)
-  resolve   the resolution worker (one export download per batch) and the periodic sweep`,
+  resolve   the resolution worker (one export download per batch), the periodic sweep and
+            the webhook sender (WEBHOOK_URL)`,
   resolve: `Usage: vr-lister resolve [--json]
 
 Downloads the V&R export now, resolves what it can, and prints the outcome.

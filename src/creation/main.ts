@@ -1,4 +1,5 @@
 import { Queue } from 'bullmq';
+import { requireChromium } from '../chromium.ts';
 import type { Config, VrSite } from '../config.ts';
 import { connectDatabase } from '../db/client.ts';
 import { closeAll, once } from '../lifecycle.ts';
@@ -26,6 +27,7 @@ export interface CreationProcessOptions {
 }
 
 export function startCreationProcess({ config, site, logger }: CreationProcessOptions): RunningProcess {
+  requireChromium(config.chromiumPath);
   const database = connectDatabase(config.databaseUrl);
   const connection = createRedis(config.redisUrl);
   const outages = creationOutages(logger);

@@ -152,5 +152,77 @@ export const vrSessions = pgTable('vr_sessions', {
   updatedAt: ts('updated_at').notNull().defaultNow(),
 });
 
+/** The events a job's final status produces: what webhooks deliver and the producer's onResult sees. */
+export const JOB_EVENTS = ['job.completed', 'job.failed', 'job.needs_review'] as const;
+export type JobEventName = (typeof JOB_EVENTS)[number];
+
+/** A job as its final event shows it (webhook body, producer events). */
+export interface JobResult {
+  id: number;
+  productRef: string;
+  status: 'completed' | 'failed' | 'needs_review';
+  vrListingId: number | null;
+  error: string | null;
+  candidates: number[];
+}
+
+/**
+ * The outbox: one row per job reaching `completed`, `failed` or `needs_review`, written by a trigger
+ * on vr_jobs (drizzle/0002) in the same transaction as the status change, whichever code wrote it.
+ */
+export const vrJobEvents = pgTable(
+  'vr_job_events',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    jobId: bigint('job_id', { mode: 'number' })
+      .notNull()
+      .references(() => vrJobs.id, { onDelete: 'cascade' }),
+    productRef: text('product_ref').notNull(),
+    event: text('event').$type<JobEventName>().notNull(),
+    job: jsonb('job').$type<JobResult>().notNull(),
+    createdAt: ts('created_at').notNull().defaultNow(),
+    /** Set once its webhook deliveries are written (one per WEBHOOK_URL, none when there is none). */
+    dispatchedAt: ts('dispatched_at'),
+  },
+  (t) => [
+    index('vr_job_events_undispatched').on(t.id).where(sql`dispatched_at is null`),
+    index('vr_job_events_product_ref').on(t.productRef, t.id),
+  ],
+);
+
+export const DELIVERY_STATUSES = ['pending', 'delivered', 'failed'] as const;
+export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
+
+/** The delivery log: one row per event and webhook URL, with its attempts and last answer. */
+export const vrWebhookDeliveries = pgTable(
+  'vr_webhook_deliveries',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    eventId: bigint('event_id', { mode: 'number' })
+      .notNull()
+      .references(() => vrJobEvents.id, { onDelete: 'cascade' }),
+    /** Copied from the event: deliveries to one URL go out in order per product. */
+    productRef: text('product_ref').notNull(),
+    url: text('url').notNull(),
+    status: text('status').$type<DeliveryStatus>().notNull().default('pending'),
+    attempts: integer('attempts').notNull().default(0),
+    /** Bumped by a redelivery, so that its BullMQ job id is new. */
+    generation: integer('generation').notNull().default(0),
+    lastStatusCode: integer('last_status_code'),
+    lastError: text('last_error'),
+    createdAt: ts('created_at').notNull().defaultNow(),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+    /** Start of the current round of tries: the retry window (WEBHOOK_RETRY_HOURS) counts from here. */
+    roundStartedAt: ts('round_started_at').notNull().defaultNow(),
+    deliveredAt: ts('delivered_at'),
+  },
+  (t) => [
+    uniqueIndex('vr_webhook_deliveries_event_url').on(t.eventId, t.url),
+    index('vr_webhook_deliveries_pending').on(t.productRef, t.url, t.id).where(sql`status = 'pending'`),
+  ],
+);
+
 export type VrJob = typeof vrJobs.$inferSelect;
+export type JobEvent = typeof vrJobEvents.$inferSelect;
+export type WebhookDelivery = typeof vrWebhookDeliveries.$inferSelect;
 export type ResolutionRun = typeof vrResolutionRuns.$inferSelect;

@@ -1,11 +1,10 @@
-import type { LookupAddress, LookupOptions } from 'node:dns';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Readable } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import type { AllowedHost } from '../config.ts';
+import { type CheckedAddress, checkedAddress, pinnedLookup } from '../net/address-policy.ts';
 import { ImageUnavailableError } from '../vr/errors.ts';
-import { type CheckedAddress, checkedAddress } from './address-policy.ts';
 import { ImageRejectedError } from './image-rejected-error.ts';
 
 /** Redirects followed for one photo; each hop is checked like the first URL. */
@@ -109,15 +108,6 @@ export async function fetchPhoto(rawUrl: string, field: string, options: FetchPh
 }
 
 function get(url: URL, address: CheckedAddress, signal: AbortSignal): Promise<IncomingMessage> {
-  // The connection goes to the address that was checked, whatever the name resolves to now.
-  const pinned = (
-    _host: string,
-    lookupOptions: LookupOptions,
-    callback: (error: Error | null, address: string | LookupAddress[], family?: number) => void,
-  ) => {
-    if (lookupOptions.all) callback(null, [{ address: address.address, family: address.family }]);
-    else callback(null, address.address, address.family);
-  };
   return new Promise((resolve, reject) => {
     const request = (url.protocol === 'https:' ? httpsRequest : httpRequest)(
       url,
@@ -125,7 +115,8 @@ function get(url: URL, address: CheckedAddress, signal: AbortSignal): Promise<In
         method: 'GET',
         agent: false,
         signal,
-        lookup: pinned as never,
+        // The connection goes to the address that was checked, whatever the name resolves to now.
+        lookup: pinnedLookup(address) as never,
         headers: {
           accept: 'image/jpeg,image/png,image/webp,image/*;q=0.8',
           // Compressed bodies could expand without bound; they are counted below if sent anyway.

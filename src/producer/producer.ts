@@ -4,7 +4,7 @@ import { PgDialect } from 'drizzle-orm/pg-core';
 import type { Redis } from 'ioredis';
 import type postgres from 'postgres';
 import { connectDatabase, type Database, type Db } from '../db/client.ts';
-import { ACTIVE_STATUSES, type JobStatus, type VrJob } from '../db/schema.ts';
+import { ACTIVE_STATUSES, type JobResult, type JobStatus, type VrJob } from '../db/schema.ts';
 import { withoutMarkers } from '../description.ts';
 import { closeAll, once, withTimeout } from '../lifecycle.ts';
 import {
@@ -27,6 +27,7 @@ import {
   OUTBOX_CHANNEL,
 } from '../queues.ts';
 import { DEFAULT_MARKER_TEMPLATE } from '../resolution/normalize.ts';
+import { JobEventStream, type JobResultEvent } from './job-events.ts';
 
 export interface EnqueuedJob {
   id: number;
@@ -63,6 +64,25 @@ export class QueueUnavailableError extends Error {
   }
 }
 
+/** waitForResult's timeout passed before the product's job reached a final status. */
+export class ResultTimeoutError extends Error {
+  override name = 'ResultTimeoutError';
+  constructor(
+    readonly productRef: string,
+    readonly timeoutMs: number,
+  ) {
+    super(
+      `productRef ${productRef}: no final status (completed, failed, needs_review) within ${timeoutMs} ms`,
+    );
+  }
+}
+
+export interface WaitForResultOptions {
+  /** Reject with ResultTimeoutError after this long; unset waits for as long as it takes. */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
 export interface ProducerOptions {
   databaseUrl: string;
   redisUrl: string;
@@ -87,6 +107,18 @@ export interface Producer {
     listings: readonly (ListingInput | unknown)[],
     options?: EnqueueOptions,
   ): Promise<EnqueuedJob[]>;
+  /**
+   * Calls `callback` once for every job that reaches `completed`, `failed` or `needs_review` from now
+   * on, whichever process wrote it (LISTEN on Postgres; after a reconnect, what was missed is read
+   * from the event log). Returns a function that stops the calls.
+   */
+  onResult(callback: (event: JobResultEvent) => void): () => void;
+  /**
+   * Resolves with the product's job once it is `completed` (with its `vrListingId`), `failed` or
+   * `needs_review`; at once if its latest job already is. Rejects with ResultTimeoutError after
+   * `timeoutMs`, or with the signal's reason.
+   */
+  waitForResult(productRef: string, options?: WaitForResultOptions): Promise<JobResult>;
   close(): Promise<void>;
 }
 
@@ -285,13 +317,69 @@ export function createProducer(options: ProducerOptions): Producer {
     listingDefaults: options.listingDefaults ?? {},
     markerTemplate: options.markerTemplate,
   };
+  // One LISTEN connection per producer, opened on the first onResult or waitForResult.
+  let stream: JobEventStream | undefined;
+  const events = () => {
+    stream ??= new JobEventStream({ url: options.databaseUrl, logger });
+    return stream;
+  };
+  const latestResult = async (productRef: string): Promise<JobResult | undefined> => {
+    const [row] = await database.sql<(JobResult & { final: boolean })[]>`
+      select id::int8 as id, product_ref as "productRef", status, vr_listing_id::int8 as "vrListingId", error,
+        coalesce(payload->'candidates', '[]'::jsonb) as candidates,
+        status in ('completed', 'failed', 'needs_review') as final
+      from vr_jobs where product_ref = ${productRef} order by id desc limit 1`;
+    if (!row?.final) return undefined;
+    const { final: _, ...result } = row;
+    return {
+      ...result,
+      id: Number(result.id),
+      vrListingId: result.vrListingId === null ? null : Number(result.vrListingId),
+    };
+  };
   return {
+    onResult(callback) {
+      const unsubscribe = events().subscribe(callback);
+      events()
+        .start()
+        .catch((error) => logger.error({ err: error }, 'job events: could not start listening'));
+      return unsubscribe;
+    },
+    async waitForResult(productRef, { timeoutMs, signal } = {}) {
+      signal?.throwIfAborted();
+      let settle: { resolve: (job: JobResult) => void; reject: (error: unknown) => void } | undefined;
+      const result = new Promise<JobResult>((resolve, reject) => {
+        settle = { resolve, reject };
+      });
+      // Subscribed before the row is read: a result between the two is seen by one or the other.
+      const unsubscribe = events().subscribe((event) => {
+        if (event.job.productRef === productRef) settle!.resolve(event.job);
+      });
+      const timer =
+        timeoutMs === undefined
+          ? undefined
+          : setTimeout(() => settle!.reject(new ResultTimeoutError(productRef, timeoutMs)), timeoutMs);
+      const onAbort = () => settle!.reject(signal!.reason);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      try {
+        await events().start();
+        const already = await latestResult(productRef);
+        if (already) settle!.resolve(already);
+        return await result;
+      } finally {
+        unsubscribe();
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+      }
+    },
     async enqueueListing(input, options) {
       const [job] = await enqueueValidated(deps, [validateListing(input, deps.listingDefaults)], options);
       return job!;
     },
     enqueueListings: async (inputs, options) =>
       enqueueValidated(deps, validateListings(inputs, deps.listingDefaults), options),
-    close: once(() => closeAll([() => queue.close(), () => redis.quit(), () => database.close()])),
+    close: once(() =>
+      closeAll([async () => stream?.stop(), () => queue.close(), () => redis.quit(), () => database.close()]),
+    ),
   };
 }

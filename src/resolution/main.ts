@@ -7,6 +7,7 @@ import { trackOutage } from '../outage.ts';
 import { createRedis, RESOLVE_QUEUE } from '../queues.ts';
 import { openBrowserSession, sessionStore } from '../vr/open-session.ts';
 import { watchStoredSession } from '../vr/session-store.ts';
+import { startWebhookSender } from '../webhooks/worker.ts';
 import { countDuePending, type FlushJobData, requestFlush } from './trigger.ts';
 import { startResolutionWorker } from './worker.ts';
 
@@ -39,12 +40,20 @@ export function startResolutionProcess({
         .catch((error) => logger.warn({ err: error }, 'could not request a flush for the new session'));
     },
   });
+  // Job events to webhooks run here too: one resolution worker per install is the usual shape.
+  const webhooks = startWebhookSender({
+    database,
+    config,
+    connection,
+    logger: logger.child({ component: 'webhooks' }),
+  });
   logger.info({ queuePrefix: config.queuePrefix, site: site.baseUrl }, 'resolution worker started');
   return {
     stop: once(() => {
       watcher.stop();
       return closeAll([
         () => resolution.stop(),
+        () => webhooks.stop(),
         () => session.close(),
         () => resolveQueue.close(),
         () => connection.quit(),

@@ -1,8 +1,9 @@
+import type { LookupAddress, LookupOptions } from 'node:dns';
 import { lookup } from 'node:dns/promises';
 import ipaddr from 'ipaddr.js';
 import { type AllowedHost, canonicalHost } from '../config.ts';
 
-/** An address that a photo request may connect to, after the checks. */
+/** An address that an outgoing request (a photo, a webhook) may connect to, after the checks. */
 export interface CheckedAddress {
   address: string;
   family: 4 | 6;
@@ -24,14 +25,15 @@ function allowedByEntry(entry: AllowedHost, value: string, port: number): boolea
 
 /**
  * Resolves a URL's host and returns the address to connect to. Every address the name resolves to
- * must be public, unless the host name, or the address itself, is in IMAGE_ALLOW_HOSTS (with its
- * port, when the entry names one). The caller connects to exactly this address; `refused` says why
- * there is none.
+ * must be public, unless the host name, or the address itself, is in the allow list (IMAGE_ALLOW_HOSTS,
+ * WEBHOOK_ALLOW_HOSTS: `allowVariable` names it in the refusal), with its port when the entry names
+ * one. The caller connects to exactly this address (see pinnedLookup); `refused` says why there is none.
  */
 export async function checkedAddress(
   url: URL,
   allowHosts: readonly AllowedHost[],
   resolve: (host: string) => Promise<CheckedAddress[]> = resolveAll,
+  allowVariable = 'IMAGE_ALLOW_HOSTS',
 ): Promise<CheckedAddress | { refused: string }> {
   const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
   const { host, isIp } = canonicalHost(url.hostname);
@@ -47,7 +49,7 @@ export async function checkedAddress(
       const range = nonPublicRange(address);
       if (range) {
         return {
-          refused: `${isIp ? host : `${host} resolves to ${canonical}`}, in the ${range} range (allow it on purpose with IMAGE_ALLOW_HOSTS)`,
+          refused: `${isIp ? host : `${host} resolves to ${canonical}`}, in the ${range} range (allow it on purpose with ${allowVariable})`,
         };
       }
     }
@@ -60,4 +62,20 @@ export async function checkedAddress(
 async function resolveAll(host: string): Promise<CheckedAddress[]> {
   const found = await lookup(host, { all: true, verbatim: true });
   return found.map(({ address, family }) => ({ address, family: family === 6 ? 6 : 4 }));
+}
+
+/**
+ * A `lookup` for http(s).request that answers with the checked address whatever the name resolves
+ * to now, so a DNS answer that changes between the check and the connection (rebinding) can't
+ * redirect the request. TLS still checks the certificate against the URL's host name.
+ */
+export function pinnedLookup(address: CheckedAddress) {
+  return (
+    _host: string,
+    options: LookupOptions,
+    callback: (error: Error | null, address: string | LookupAddress[], family?: number) => void,
+  ) => {
+    if (options.all) callback(null, [{ address: address.address, family: address.family }]);
+    else callback(null, address.address, address.family);
+  };
 }
