@@ -212,7 +212,11 @@ export async function captureEvidence(options: CaptureOptions): Promise<SavedArt
   for (let n = 1; await exists(join(dir, `${stem}.html`)); n += 1) stem = `${base}-${n}`;
   if (!page.isClosed()) {
     try {
-      await page.screenshot({ path: join(dir, `${stem}.png`), fullPage: true, timeout: EVIDENCE_STEP_TIMEOUT_MS });
+      await page.screenshot({
+        path: join(dir, `${stem}.png`),
+        fullPage: true,
+        timeout: EVIDENCE_STEP_TIMEOUT_MS,
+      });
       saved.push({ name: `${stem}.png`, step: options.step, at });
     } catch {
       // A crashed or navigating page: the HTML and the trace may still be had.
