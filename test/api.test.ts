@@ -115,7 +115,7 @@ describe('resolution API and CLI', () => {
     const [row] = await services.database
       .sql`select status, vr_listing_id::int as id from vr_jobs where product_ref = 'API-1'`;
     assert.equal(row!.status, 'completed');
-    const onVr = sim.state('form').listings.find((l) => l.product_description.includes('Ref: API-1<'));
+    const onVr = sim.state('hand').listings.find((l) => l.product_description.includes('Ref: API-1<'));
     assert.equal(row!.id, onVr!.product_id);
   });
 

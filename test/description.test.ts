@@ -18,7 +18,7 @@ import { readListingsFile } from '../src/producer/input-file.ts';
 import { createProducer, type Producer } from '../src/producer/producer.ts';
 import { DEFAULT_MARKER_TEMPLATE, extractMarkerRefs, markerFor } from '../src/resolution/normalize.ts';
 import { buildTestApi } from './helpers/api.ts';
-import { setupServices, type TestServices } from './helpers/services.ts';
+import { setupServices, TEST_LISTING_DEFAULTS, type TestServices } from './helpers/services.ts';
 
 const TOKEN = 'description-token-0123456789';
 
@@ -319,6 +319,7 @@ describe('the worker composes the description it was given', () => {
       redisUrl: services.redisUrl,
       queuePrefix: services.queuePrefix,
       markerTemplate: 'vr#{ref}',
+      listingDefaults: TEST_LISTING_DEFAULTS,
     });
     try {
       await producer.enqueueListing(good('TPL-1', { description: 'Pair with vr#TPL-2 please' }));

@@ -9,7 +9,14 @@ import { type CliProcess, startCli } from './helpers/cli.ts';
 import { outageLines, parseLogLines, WARN } from './helpers/log-capture.ts';
 import { waitListedOnce } from './helpers/outcome.ts';
 import { type PrivatePostgres, startPrivatePostgres } from './helpers/private-services.ts';
-import { deleteKeys, randomName, setupServices, type TestServices, waitFor } from './helpers/services.ts';
+import {
+  deleteKeys,
+  randomName,
+  setupServices,
+  TEST_LISTING_DEFAULTS,
+  type TestServices,
+  waitFor,
+} from './helpers/services.ts';
 
 /**
  * The database stopped and started again under running workers: no crash, the job in flight is
@@ -39,6 +46,7 @@ describe('Postgres stopped and started again (private cluster)', () => {
       redisUrl: services.redisUrl,
       queuePrefix,
       queueTimeoutMs: 2_000,
+      listingDefaults: TEST_LISTING_DEFAULTS,
     });
   });
 

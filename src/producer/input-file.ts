@@ -81,23 +81,18 @@ export async function readListingsFile(path: string): Promise<unknown[]> {
  * A row with none of them leaves shipping to the defaults (VR_SHIPPING_FEES, VR_LOCAL_PICKUP).
  */
 function nestShipping(row: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  let fees: Record<string, unknown> | undefined;
-  let shipping: Record<string, unknown> | undefined;
+  // Entries, then Object.fromEntries: a `__proto__` key stays an own key the validation names.
+  const out: [string, unknown][] = [];
+  const fees: [string, unknown][] = [];
+  const shipping: [string, unknown][] = [];
   for (const [key, value] of Object.entries(row)) {
     const m = /^shipping\.(.+)$/.exec(key);
-    if (!m) {
-      out[key] = value;
-      continue;
-    }
-    shipping ??= {};
+    if (!m) out.push([key, value]);
     // Anything else under shipping. is kept as is, and the validation names it.
-    if (m[1] === 'localPickup') shipping.localPickup = value;
-    else if ((SHIPPING_REGIONS as readonly string[]).includes(m[1]!)) {
-      fees ??= {};
-      fees[m[1]!] = value;
-    } else shipping[m[1]!] = value;
+    else if ((SHIPPING_REGIONS as readonly string[]).includes(m[1]!)) fees.push([m[1]!, value]);
+    else shipping.push([m[1]!, value]);
   }
-  if (shipping) out.shipping = fees ? { ...shipping, fees } : shipping;
-  return out;
+  if (fees.length) shipping.push(['fees', Object.fromEntries(fees)]);
+  if (shipping.length) out.push(['shipping', Object.fromEntries(shipping)]);
+  return Object.fromEntries(out);
 }
