@@ -172,10 +172,14 @@ export function watchStoredSession(
     busy = true;
     store
       .generation()
-      .then((generation) => {
-        if (last !== undefined && generation > last) onChange(generation);
-        last = generation;
-      }, onError)
+      .then(
+        (generation) => {
+          if (last !== undefined && generation > last) onChange(generation);
+          last = generation;
+          // A database outage must not end the process: the workers report it through their own checks.
+        },
+        (error) => onError?.(error),
+      )
       .finally(() => {
         busy = false;
       });
