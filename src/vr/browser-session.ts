@@ -97,6 +97,8 @@ const FETCH_IN_PAGE = `async (a) => {
         'X-Requested-With': 'XMLHttpRequest',
       },
       body: new URLSearchParams(a.form).toString(),
+      // A request V&R never answers must not hold the job forever.
+      signal: AbortSignal.timeout(a.timeoutMs),
     });
     const text = await res.text();
     return {
@@ -548,7 +550,7 @@ export class BrowserSession {
       }
     }
     const { username, password } = this.options.site;
-    this.#log.info({ user: username }, 'logging in to V&R');
+    this.#log.info('logging in to V&R');
     await this.onLoginStart?.().catch(() => {});
     let navigation: { response: Response | null } | { error: Error };
     try {
@@ -588,7 +590,7 @@ export class BrowserSession {
     }
     this.logins += 1;
     this.#sessionGeneration += 1;
-    this.#log.info({ user: username }, 'logged in to V&R');
+    this.#log.info('logged in to V&R');
     await this.#save('login');
     this.#markOk();
   }
@@ -649,7 +651,7 @@ export class BrowserSession {
     for (let attempt = 0; ; attempt += 1) {
       const page = await this.#ajax();
       const result = (await page.evaluate(
-        `(${FETCH_IN_PAGE})(${JSON.stringify({ path, form })})`,
+        `(${FETCH_IN_PAGE})(${JSON.stringify({ path, form, timeoutMs: this.options.pageTimeoutMs })})`,
       )) as PageFetchResult;
       if (!result.challenge) return result;
       if (attempt > 0) {
