@@ -53,7 +53,7 @@ describe('vr-lister start, then npm run demo, as a person would on a fresh clone
       brand: 'Fender',
       model: `Precision Bass ${i}`,
       price: 1000 + i,
-      category: 'Basses>Electric bass',
+      category: 'Basses>4 string',
     }));
     const enqueue = await runCli(['enqueue', '-'], env, JSON.stringify(listings));
     assert.equal(enqueue.code, 0, enqueue.stderr);
