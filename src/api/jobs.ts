@@ -42,17 +42,22 @@ export function jobDetail(row: VrJob) {
 
 const digits = (what: string) => z.string({ error: 'must be given once' }).regex(/^\d{1,15}$/, what);
 
-export const listQuery = z.strictObject(
-  {
-    status: z.enum(JOB_STATUSES, { error: `must be one of ${JOB_STATUSES.join(', ')}` }).optional(),
-    limit: digits('must be a whole number')
-      .transform(Number)
-      .pipe(z.number().min(1, 'must be at least 1').max(MAX_PAGE, `must be at most ${MAX_PAGE}`))
-      .optional(),
-    cursor: digits('is not a cursor this API returned').transform(Number).optional(),
-  },
-  { error: (issue) => (issue.code === 'unrecognized_keys' ? undefined : 'must be a query string') },
-);
+/** `?status&limit&cursor` for a keyset-paged list whose rows have one of `statuses`. */
+export function pagedListQuery<S extends readonly [string, ...string[]]>(statuses: S) {
+  return z.strictObject(
+    {
+      status: z.enum(statuses, { error: `must be one of ${statuses.join(', ')}` }).optional(),
+      limit: digits('must be a whole number')
+        .transform(Number)
+        .pipe(z.number().min(1, 'must be at least 1').max(MAX_PAGE, `must be at most ${MAX_PAGE}`))
+        .optional(),
+      cursor: digits('is not a cursor this API returned').transform(Number).optional(),
+    },
+    { error: (issue) => (issue.code === 'unrecognized_keys' ? undefined : 'must be a query string') },
+  );
+}
+
+export const listQuery = pagedListQuery(JOB_STATUSES);
 
 /** Zod issues as the API's field errors; unknown query parameters are named, not ignored. */
 export function queryErrors(error: z.ZodError): FieldError[] {

@@ -11,24 +11,9 @@ import {
   markForRedelivery,
 } from '../webhooks/deliveries.ts';
 import { type ApiContext, invalid } from './context.ts';
-import { parseJobId, queryErrors } from './jobs.ts';
+import { DEFAULT_PAGE, pagedListQuery, parseJobId, queryErrors } from './jobs.ts';
 
-const DEFAULT_PAGE = 100;
-const MAX_PAGE = 1000;
-
-const digits = (what: string) => z.string({ error: 'must be given once' }).regex(/^\d{1,15}$/, what);
-
-export const deliveriesQuery = z.strictObject(
-  {
-    status: z.enum(DELIVERY_STATUSES, { error: `must be one of ${DELIVERY_STATUSES.join(', ')}` }).optional(),
-    limit: digits('must be a whole number')
-      .transform(Number)
-      .pipe(z.number().min(1, 'must be at least 1').max(MAX_PAGE, `must be at most ${MAX_PAGE}`))
-      .optional(),
-    cursor: digits('is not a cursor this API returned').transform(Number).optional(),
-  },
-  { error: (issue) => (issue.code === 'unrecognized_keys' ? undefined : 'must be a query string') },
-);
+export const deliveriesQuery = pagedListQuery(DELIVERY_STATUSES);
 
 /** The delivery log and redelivery: GET /api/vr/webhooks/deliveries, POST .../:id/redeliver. */
 export function registerWebhookRoutes(

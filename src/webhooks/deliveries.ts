@@ -152,11 +152,9 @@ function view(
 }
 
 /** The delivery log, newest first; `beforeId` pages back. */
-export async function listDeliveries(
-  db: Db,
-  { status, limit, beforeId }: { status?: DeliveryStatus; limit: number; beforeId?: number },
-): Promise<DeliveryView[]> {
-  const rows = await db
+/** A delivery with the event it carries: what the log and a redelivery show. */
+function selectDeliveries(db: Db) {
+  return db
     .select({
       delivery: vrWebhookDeliveries,
       event: vrJobEvents.event,
@@ -164,7 +162,14 @@ export async function listDeliveries(
       jobId: vrJobEvents.jobId,
     })
     .from(vrWebhookDeliveries)
-    .innerJoin(vrJobEvents, eq(vrJobEvents.id, vrWebhookDeliveries.eventId))
+    .innerJoin(vrJobEvents, eq(vrJobEvents.id, vrWebhookDeliveries.eventId));
+}
+
+export async function listDeliveries(
+  db: Db,
+  { status, limit, beforeId }: { status?: DeliveryStatus; limit: number; beforeId?: number },
+): Promise<DeliveryView[]> {
+  const rows = await selectDeliveries(db)
     .where(
       and(
         status ? eq(vrWebhookDeliveries.status, status) : undefined,
@@ -177,16 +182,7 @@ export async function listDeliveries(
 }
 
 export async function findDelivery(db: Db, id: number): Promise<DeliveryView | undefined> {
-  const [row] = await db
-    .select({
-      delivery: vrWebhookDeliveries,
-      event: vrJobEvents.event,
-      job: vrJobEvents.job,
-      jobId: vrJobEvents.jobId,
-    })
-    .from(vrWebhookDeliveries)
-    .innerJoin(vrJobEvents, eq(vrJobEvents.id, vrWebhookDeliveries.eventId))
-    .where(eq(vrWebhookDeliveries.id, id));
+  const [row] = await selectDeliveries(db).where(eq(vrWebhookDeliveries.id, id));
   return row ? view(row.delivery, row) : undefined;
 }
 
