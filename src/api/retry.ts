@@ -1,14 +1,12 @@
-import { and, eq, inArray, ne, sql } from 'drizzle-orm';
+import { and, eq, inArray, ne } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
+import { completeFromLink, lookAgain, RETRYABLE, requeueJob } from '../db/jobs.ts';
 import { ACTIVE_STATUSES, type VrJob, vrJobs, vrProductLinks } from '../db/schema.ts';
 import { withTimeout } from '../lifecycle.ts';
 import { addCreationJobs } from '../producer/producer.ts';
 import { requestFlush } from '../resolution/trigger.ts';
 import type { ApiContext } from './context.ts';
 import { jobDetail, parseJobId } from './jobs.ts';
-
-/** Only these come back through a manual retry; everything else is still moving or done. */
-export const RETRYABLE = ['failed', 'needs_review'] as const;
 
 export type RetryOutcome =
   | { kind: 'not_found' }
@@ -35,25 +33,11 @@ export async function retryRow(ctx: Pick<ApiContext, 'database'>, id: number): P
         message: `job ${id} is ${row.status}: only ${RETRYABLE.join(' or ')} jobs can be retried`,
       };
     }
-    const now = new Date();
     const [link] = await tx
       .select()
       .from(vrProductLinks)
       .where(eq(vrProductLinks.productRef, row.productRef));
-    if (link) {
-      const [done] = await tx
-        .update(vrJobs)
-        .set({
-          status: 'completed',
-          vrListingId: link.vrListingId,
-          completedAt: now,
-          error: null,
-          updatedAt: now,
-        })
-        .where(eq(vrJobs.id, id))
-        .returning();
-      return { kind: 'linked', row: done! };
-    }
+    if (link) return { kind: 'linked', row: (await completeFromLink(tx, id, link.vrListingId))! };
     // Going back to an active status: another active job for the product would be a second listing.
     const [active] = await tx
       .select({ id: vrJobs.id, status: vrJobs.status })
@@ -72,40 +56,9 @@ export async function retryRow(ctx: Pick<ApiContext, 'database'>, id: number): P
         message: `productRef ${row.productRef} already has job ${active.id} (${active.status}) on its way to V&R`,
       };
     }
-    if (row.submitStartedAt) {
-      // The outcome stays "known submitted": after the tries it fails rather than resubmitting.
-      const [pending] = await tx
-        .update(vrJobs)
-        .set({
-          status: 'completed_pending_id',
-          resolutionAttempts: 0,
-          nextResolutionAt: now,
-          // Counted from now, or the sweep would send it straight back to needs_review. (It also
-          // moves the job after others in the order identical, unmarked listings pair with ids.)
-          submittedAt: now,
-          submitOutcomeUnknown: false,
-          error: null,
-          updatedAt: now,
-        })
-        .where(eq(vrJobs.id, id))
-        .returning();
-      return { kind: 'resolving', row: pending! };
-    }
-    const [queued] = await tx
-      .update(vrJobs)
-      .set({
-        status: 'queued',
-        generation: sql`${vrJobs.generation} + 1`,
-        resolutionAttempts: 0,
-        submittedAt: null,
-        submitOutcomeUnknown: false,
-        nextResolutionAt: null,
-        error: null,
-        updatedAt: now,
-      })
-      .where(eq(vrJobs.id, id))
-      .returning();
-    return { kind: 'requeued', row: queued! };
+    // A submit may have gone out: look for it again, never submit a second time.
+    if (row.submitStartedAt) return { kind: 'resolving', row: (await lookAgain(tx, id))! };
+    return { kind: 'requeued', row: (await requeueJob(tx, id, RETRYABLE, null))! };
   });
 }
 

@@ -1,14 +1,23 @@
-import { and, eq, inArray, sql } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import type { Page } from 'playwright-core';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/client.ts';
-import { type MatchCriteria, type VrJob, vrJobs, vrProductLinks, vrResolutionRuns } from '../db/schema.ts';
+import {
+  claimJob,
+  clearSubmitStarted,
+  completeFromLink,
+  failJob,
+  markOutcomeUnknown,
+  markSubmitStarted,
+  markSubmitted,
+  releaseClaim,
+} from '../db/jobs.ts';
+import { type MatchCriteria, vrJobs, vrProductLinks, vrResolutionRuns } from '../db/schema.ts';
 import { preparePhotos } from '../images/prepare-photos.ts';
 import { completeListing, type Listing, parseProcessingTime, ValidationError } from '../listing.ts';
 import type { Logger } from '../logger.ts';
 import { ensureBaseline } from '../resolution/baseline.ts';
 import { brandKey, descriptionHash, finishKey, markerFor, modelKey } from '../resolution/normalize.ts';
-import { safeErrorText } from '../safe-errors.ts';
 import { checkBrand } from '../vr/brand-check.ts';
 import { type BrowserSession, SESSION_EXPIRED } from '../vr/browser-session.ts';
 import { resolveCategory, shippedCategoryTree } from '../vr/categories.ts';
@@ -44,6 +53,9 @@ export interface CreationDeps {
   openExport?: () => Promise<AsyncIterable<Uint8Array>>;
 }
 
+/** The creation step logged (LOG_EVENT.jobStep) once V&R accepted the listing. */
+export const PUBLISHED_STEP = 'published';
+
 /** What happened to one creation job; the worker turns it into Bull Board progress and logs. */
 export type CreationResult =
   | { outcome: 'skipped'; reason: string }
@@ -54,16 +66,6 @@ export type CreationResult =
 
 export interface StepReporter {
   step(name: string, progress: number): Promise<void>;
-}
-
-/** Takes the row for this attempt; a row already past creation is left alone (a redelivery). */
-export async function claimRow(db: Db, rowId: number): Promise<VrJob | undefined> {
-  const [row] = await db
-    .update(vrJobs)
-    .set({ status: 'in_progress', attempts: sql`${vrJobs.attempts} + 1`, updatedAt: new Date() })
-    .where(and(eq(vrJobs.id, rowId), inArray(vrJobs.status, ['queued', 'in_progress'])))
-    .returning();
-  return row;
 }
 
 /** The highest V&R id we know of: every later listing, ours included, gets a larger one. */
@@ -104,17 +106,6 @@ export function buildMatchCriteria(
   };
 }
 
-async function setRow(db: Db, rowId: number, values: Partial<typeof vrJobs.$inferInsert>): Promise<void> {
-  await db
-    .update(vrJobs)
-    .set({ ...values, updatedAt: new Date() })
-    .where(eq(vrJobs.id, rowId));
-}
-
-export async function markFailed(db: Db, rowId: number, reason: string): Promise<void> {
-  await setRow(db, rowId, { status: 'failed', error: safeErrorText(reason), submitStartedAt: null });
-}
-
 /**
  * After a retryable error: back to `queued` for BullMQ's next attempt, `failed` after the last one,
  * and to resolution when a submit may have gone out.
@@ -128,27 +119,10 @@ export async function handBack(
   const [row] = await db.select().from(vrJobs).where(eq(vrJobs.id, rowId));
   if (row?.status !== 'in_progress') return undefined;
   if (row.submitStartedAt) {
-    await markOutcomeUnknown(db, rowId, reason);
-    return 'completed_pending_id';
+    return (await markOutcomeUnknown(db, rowId, reason)) && 'completed_pending_id';
   }
-  if (lastAttempt) {
-    await markFailed(db, rowId, reason);
-    return 'failed';
-  }
-  await setRow(db, rowId, { status: 'queued', error: safeErrorText(reason) });
-  return 'queued';
-}
-
-/** The submit went out and we don't know if it landed: resolution decides, never a second submit. */
-export async function markOutcomeUnknown(db: Db, rowId: number, reason: string): Promise<void> {
-  const now = new Date();
-  await setRow(db, rowId, {
-    status: 'completed_pending_id',
-    submitOutcomeUnknown: true,
-    submittedAt: now,
-    nextResolutionAt: now,
-    error: `submit outcome unknown: ${safeErrorText(reason)}`,
-  });
+  if (lastAttempt) return (await failJob(db, rowId, reason, { nothingSent: true })) && 'failed';
+  return (await releaseClaim(db, rowId, reason)) && 'queued';
 }
 
 /** V&R's brand id for the listing's brand, or the fallback brand's when the listing allows it. */
@@ -256,19 +230,13 @@ export async function createListing(
   report: StepReporter,
 ): Promise<CreationResult> {
   const { db, browser, config } = deps;
-  const row = await claimRow(db, rowId);
+  const row = await claimJob(db, rowId);
   if (!row) return { outcome: 'skipped', reason: 'the row is already past creation (redelivered job)' };
   const listing = row.payload.listing;
 
   const [link] = await db.select().from(vrProductLinks).where(eq(vrProductLinks.productRef, row.productRef));
   if (link) {
-    const now = new Date();
-    await setRow(db, rowId, {
-      status: 'completed',
-      vrListingId: link.vrListingId,
-      completedAt: now,
-      error: null,
-    });
+    await completeFromLink(db, rowId, link.vrListingId);
     return { outcome: 'already_listed', vrListingId: link.vrListingId };
   }
 
@@ -279,7 +247,7 @@ export async function createListing(
   }
 
   const fail = async (reason: string): Promise<CreationResult> => {
-    await markFailed(db, rowId, reason);
+    await failJob(db, rowId, reason, { nothingSent: true });
     return { outcome: 'failed', reason };
   };
   let plan: ReturnType<typeof formPlan>;
@@ -383,10 +351,7 @@ export async function createListing(
   const criteria = buildMatchCriteria(listing, brand.name, descriptionHtml, marker, await lastKnown);
   await Promise.all([
     report.step('form filled', 50),
-    setRow(db, rowId, {
-      submitStartedAt: new Date(),
-      payload: { ...row.payload, matchCriteria: criteria },
-    }),
+    markSubmitStarted(db, rowId, { ...row.payload, matchCriteria: criteria }),
   ]);
 
   await beginStepTrace(page.context(), 'publish').catch(() => {});
@@ -399,7 +364,7 @@ export async function createListing(
   } catch (error) {
     if (error instanceof FormMarkupError) {
       // Publish sent nothing (the page was closed to be sure): a later attempt may submit.
-      await setRow(db, rowId, { submitStartedAt: null });
+      await clearSubmitStarted(db, rowId);
       throw new FormMarkupError(`${error.message}${nothingSent ? ` (${nothingSent})` : ''}`, {
         cause: error,
       });
@@ -409,17 +374,7 @@ export async function createListing(
   switch (outcome.kind) {
     case 'published': {
       await endStepTrace(page.context());
-      const now = new Date();
-      await Promise.all([
-        setRow(db, rowId, {
-          status: 'completed_pending_id',
-          submittedAt: now,
-          nextResolutionAt: now,
-          submitOutcomeUnknown: false,
-          error: null,
-        }),
-        report.step('published', 90),
-      ]);
+      await Promise.all([markSubmitted(db, rowId), report.step(PUBLISHED_STEP, 90)]);
       return { outcome: 'submitted' };
     }
     case 'rejected': {

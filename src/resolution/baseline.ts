@@ -1,10 +1,9 @@
-import { and, eq, isNotNull } from 'drizzle-orm';
+import { and, isNotNull } from 'drizzle-orm';
 import { type Db, withAdvisoryLock } from '../db/client.ts';
 import { vrProductLinks, vrResolutionRuns } from '../db/schema.ts';
 import type { Logger } from '../logger.ts';
-import { safeErrorMessage } from '../safe-errors.ts';
 import { scanExport } from './export-stream.ts';
-import { FLUSH_LOCK } from './flush.ts';
+import { FLUSH_LOCK, failRun, finishRun, markExportRequested, startRun } from './runs.ts';
 
 export interface BaselineDeps {
   db: Db;
@@ -40,39 +39,18 @@ export async function ensureBaseline(deps: BaselineDeps): Promise<number | undef
   if (await hasLastKnownId(db)) return undefined;
   return withAdvisoryLock(deps.databaseUrl, FLUSH_LOCK, async () => {
     if (await hasLastKnownId(db)) return undefined;
-    const started = Date.now();
-    const [run] = await db
-      .insert(vrResolutionRuns)
-      .values({ kind: 'baseline', trigger: 'baseline', pendingAtStart: 0, exportRequestedAt: new Date() })
-      .returning({ id: vrResolutionRuns.id });
-    const runId = run!.id;
-    logger.info({ runId }, 'no V&R id known yet: downloading the export once for a baseline');
+    const run = await startRun(db, { kind: 'baseline', trigger: 'baseline', pendingAtStart: 0 });
+    logger.info({ runId: run.id }, 'no V&R id known yet: downloading the export once for a baseline');
     try {
+      await markExportRequested(db, run);
       const body = await deps.openExport();
       // Counted, never decoded: only the highest id matters.
       const stats = await scanExport(body, () => {}, { minProductId: Number.MAX_SAFE_INTEGER });
-      await db
-        .update(vrResolutionRuns)
-        .set({
-          finishedAt: new Date(),
-          rowsScanned: stats.rows,
-          maxProductId: stats.maxProductId,
-          bytes: stats.bytes,
-          durationMs: Date.now() - started,
-        })
-        .where(eq(vrResolutionRuns.id, runId));
-      logger.info({ runId, rows: stats.rows, maxProductId: stats.maxProductId }, 'baseline taken');
+      await finishRun(db, run, stats);
+      logger.info({ runId: run.id, rows: stats.rows, maxProductId: stats.maxProductId }, 'baseline taken');
       return stats.maxProductId;
     } catch (error) {
-      await db
-        .update(vrResolutionRuns)
-        .set({
-          finishedAt: new Date(),
-          error: safeErrorMessage(error),
-          durationMs: Date.now() - started,
-        })
-        .where(eq(vrResolutionRuns.id, runId))
-        .catch(() => {});
+      await failRun(db, run, error);
       throw error;
     }
   });

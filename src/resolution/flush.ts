@@ -1,15 +1,31 @@
-import { and, desc, eq, inArray, isNotNull, isNull, lt, sql } from 'drizzle-orm';
+import { and, desc, eq, isNotNull, isNull, sql } from 'drizzle-orm';
 import type { Config } from '../config.ts';
-import { type Database, withAdvisoryLock } from '../db/client.ts';
+import { type Database, type Db, withAdvisoryLock } from '../db/client.ts';
+import { applyResolution, type ResolutionStep } from '../db/jobs.ts';
 import { type VrJob, vrJobs, vrProductLinks, vrResolutionRuns } from '../db/schema.ts';
+import { LOG_EVENT } from '../log-events.ts';
 import type { Logger } from '../logger.ts';
 import { isDatabaseUnavailable } from '../outage.ts';
-import { safeErrorMessage } from '../safe-errors.ts';
 import type { BrowserSession } from '../vr/browser-session.ts';
 import { isSiteUnavailable, VrBlockedError, VrLoginError } from '../vr/errors.ts';
 import { downloadExport } from '../vr/export-download.ts';
-import { scanExport } from './export-stream.ts';
+import { type ExportStats, scanExport } from './export-stream.ts';
 import { candidateFloor, createMatcher, inExportBy, type MatchOutcome, type PendingJob } from './match.ts';
+import {
+  type ExportCounts,
+  FLUSH_LOCK,
+  failRun,
+  finishRun,
+  markExportRequested,
+  type Run,
+  startRun,
+} from './runs.ts';
+import {
+  type ExportShape,
+  SUSPECT_EXPORTS_TO_ACCEPT,
+  SuspectExportError,
+  suspectExport,
+} from './suspect-export.ts';
 
 export interface FlushDeps {
   database: Database;
@@ -34,100 +50,29 @@ export interface FlushResult {
   nextDueAt: Date | null;
 }
 
-/** An export with fewer rows than this share of the last complete one is taken for a cut-off download. */
-export const EXPORT_MIN_ROW_RATIO = 0.5;
-/** Identical suspect exports in a row after which the shop is believed to have really shrunk. */
-export const SUSPECT_EXPORTS_TO_ACCEPT = 3;
-const SUSPECT = 'the export looks incomplete';
-
-/**
- * A well-formed export that looks cut short (see suspectExport): nothing is written from it. Its
- * run keeps `error_kind` = `suspect_export`, which is how identical ones in a row are counted.
- */
-export class SuspectExportError extends Error {
-  readonly kind = 'suspect_export';
-  constructor(message: string) {
-    super(message);
-    this.name = 'SuspectExportError';
-  }
-}
-
-export interface ExportShape {
-  rowsScanned: number | null;
-  maxProductId: number | null;
-}
-
-/**
- * Why this export can't be trusted, or undefined. V&R ids only grow and a shop doesn't lose half
- * its stock between two flushes: an export that stops short of ids seen before, or has less than
- * half the rows of the last complete one, is a cut-off download. Nothing is written from it; the
- * flush is retried. When the same smaller export comes back SUSPECT_EXPORTS_TO_ACCEPT times in a
- * row (`recent`: the latest runs, newest first), it is the truth: items were deleted.
- */
-export function suspectExport(
-  stats: { rows: number; maxProductId: number },
-  lastComplete: ExportShape | undefined,
-  recent: (ExportShape & { errorKind: string | null })[],
-): string | undefined {
-  let reason: string | undefined;
-  if (lastComplete?.maxProductId && stats.maxProductId < lastComplete.maxProductId) {
-    reason = `${SUSPECT}: its highest id is ${stats.maxProductId}, an earlier export had ${lastComplete.maxProductId}`;
-  } else if (lastComplete?.rowsScanned && stats.rows < lastComplete.rowsScanned * EXPORT_MIN_ROW_RATIO) {
-    reason = `${SUSPECT}: ${stats.rows} rows, the last complete export had ${lastComplete.rowsScanned} (fewer than ${EXPORT_MIN_ROW_RATIO * 100}%)`;
-  }
-  if (!reason) return undefined;
-  const same = recent
-    .slice(0, SUSPECT_EXPORTS_TO_ACCEPT - 1)
-    .filter(
-      (run) =>
-        run.errorKind === 'suspect_export' &&
-        run.rowsScanned === stats.rows &&
-        run.maxProductId === stats.maxProductId,
-    );
-  return same.length >= SUSPECT_EXPORTS_TO_ACCEPT - 1 ? undefined : reason;
-}
-
-/** One export download at a time across every process (flushes and baselines): pg advisory lock key. */
-export const FLUSH_LOCK = 727275;
-
 function backoffMs(config: Config, attempts: number): number {
   return config.resolutionBackoffMs * 2 ** Math.max(0, attempts - 1);
 }
 
-type Update = Partial<typeof vrJobs.$inferInsert>;
-
 /**
- * Decides what each pending job becomes after this export. Pure: the caller writes the result.
- * A job only uses up a try when the export could have shown it (submitted before the download
- * began and due for another look).
+ * Decides what each pending job becomes after this export; db/jobs.ts applies it. Pure. A job only
+ * uses up a try when the export could have shown it (submitted before the download began and due
+ * for another look).
  */
-export function planUpdates(
+export function planResolution(
   jobs: VrJob[],
   outcome: MatchOutcome,
   config: Config,
   exportRequestedAt: Date,
   now: Date,
-): { updates: Map<number, Update>; links: { productRef: string; vrListingId: number; jobId: number }[] } {
+): Map<number, ResolutionStep> {
   const byId = new Map(jobs.map((job) => [job.id, job]));
-  const updates = new Map<number, Update>();
-  const links: { productRef: string; vrListingId: number; jobId: number }[] = [];
+  const steps = new Map<number, ResolutionStep>();
   for (const match of outcome.matched) {
-    const job = byId.get(match.jobId)!;
-    updates.set(job.id, {
-      status: 'completed',
-      vrListingId: match.vrListingId,
-      completedAt: now,
-      error: null,
-    });
-    links.push({ productRef: job.productRef, vrListingId: match.vrListingId, jobId: job.id });
+    steps.set(match.jobId, { kind: 'complete', vrListingId: match.vrListingId });
   }
   for (const duplicate of outcome.duplicates) {
-    const job = byId.get(duplicate.jobId)!;
-    updates.set(job.id, {
-      status: 'needs_review',
-      error: `the item is on V&R ${duplicate.vrListingIds.length} times (ids ${duplicate.vrListingIds.join(', ')}): remove the extra listing, then link the right id`,
-      payload: { ...job.payload, candidates: duplicate.vrListingIds },
-    });
+    steps.set(duplicate.jobId, { kind: 'duplicate', vrListingIds: duplicate.vrListingIds });
   }
   const waiting = [
     ...outcome.ambiguous.map((a) => ({ jobId: a.jobId, candidates: a.candidates })),
@@ -142,52 +87,30 @@ export function planUpdates(
       (job.nextResolutionAt === null || job.nextResolutionAt <= exportRequestedAt);
     if (!couldBeInExport && !stale) {
       // Too fresh to count as a try; look again once V&R has had time to index it.
-      updates.set(job.id, {
-        nextResolutionAt: new Date(now.getTime() + backoffMs(config, job.resolutionAttempts + 1)),
-      });
+      const nextResolutionAt = new Date(now.getTime() + backoffMs(config, job.resolutionAttempts + 1));
+      steps.set(jobId, { kind: 'wait', nextResolutionAt });
       continue;
     }
-    const attempts = job.resolutionAttempts + (couldBeInExport ? 1 : 0);
-    if (candidates.length && (attempts >= 2 || stale)) {
+    const resolutionAttempts = job.resolutionAttempts + (couldBeInExport ? 1 : 0);
+    if (candidates.length && (resolutionAttempts >= 2 || stale)) {
       // It waited one more export and the evidence still can't tell the candidates apart.
-      updates.set(job.id, {
-        status: 'needs_review',
-        resolutionAttempts: attempts,
-        error: `cannot tell which V&R listing is ours: candidates ${candidates.join(', ')}`,
-        payload: { ...job.payload, candidates },
-      });
+      steps.set(jobId, { kind: 'ambiguous', candidates, resolutionAttempts });
     } else if (stale) {
-      updates.set(job.id, {
-        status: 'needs_review',
-        resolutionAttempts: attempts,
-        error: `pending for over ${Math.round(config.stalePendingMs / 60_000)} minutes without being found in the V&R export`,
-      });
-    } else if (attempts >= config.maxResolutionAttempts && job.submitOutcomeUnknown) {
+      steps.set(jobId, { kind: 'stale', stalePendingMs: config.stalePendingMs, resolutionAttempts });
+    } else if (resolutionAttempts >= config.maxResolutionAttempts && job.submitOutcomeUnknown) {
       // The submit never landed: V&R would show it by now. Submit again, once more through creation.
-      updates.set(job.id, {
-        status: 'queued',
-        resolutionAttempts: 0,
-        submitStartedAt: null,
-        submittedAt: null,
-        submitOutcomeUnknown: false,
-        nextResolutionAt: null,
-        generation: job.generation + 1,
-        error: `not found in the V&R export after ${attempts} attempts (${job.error ?? 'submit outcome unknown'}): submitting again`,
+      steps.set(jobId, {
+        kind: 'resubmit',
+        reason: `not found in the V&R export after ${resolutionAttempts} attempts (${job.error ?? 'submit outcome unknown'}): submitting again`,
       });
-    } else if (attempts >= config.maxResolutionAttempts) {
-      updates.set(job.id, {
-        status: 'failed',
-        resolutionAttempts: attempts,
-        error: `not found in the V&R export after ${attempts} attempts`,
-      });
+    } else if (resolutionAttempts >= config.maxResolutionAttempts) {
+      steps.set(jobId, { kind: 'not_found', resolutionAttempts });
     } else {
-      updates.set(job.id, {
-        resolutionAttempts: attempts,
-        nextResolutionAt: new Date(now.getTime() + backoffMs(config, attempts)),
-      });
+      const nextResolutionAt = new Date(now.getTime() + backoffMs(config, resolutionAttempts));
+      steps.set(jobId, { kind: 'wait', resolutionAttempts, nextResolutionAt });
     }
   }
-  return { updates, links };
+  return steps;
 }
 
 /** Downloads the export once, matches every pending job, and writes the results in one transaction. */
@@ -196,16 +119,38 @@ export async function runFlush(deps: FlushDeps, trigger: string): Promise<FlushR
 }
 
 async function flushLocked(deps: FlushDeps, trigger: string): Promise<FlushResult> {
-  const { database, config, logger, session } = deps;
-  const { db } = database;
-  const started = Date.now();
-  const jobs = await db
-    .select()
-    .from(vrJobs)
-    .where(eq(vrJobs.status, 'completed_pending_id'))
-    .orderBy(vrJobs.id);
-  const result: FlushResult = {
-    runId: null,
+  const { db } = deps.database;
+  const context = await loadFlushContext(db);
+  if (!context.jobs.length) return { ...emptyResult(), runId: null };
+  const run = await startRun(db, { kind: 'flush', trigger, pendingAtStart: context.jobs.length });
+  const log = deps.logger.child({ runId: run.id, trigger });
+  try {
+    const exportRequestedAt = await markExportRequested(db, run);
+    log.info(
+      { event: LOG_EVENT.exportDownloading, pending: context.jobs.length },
+      'downloading the V&R export',
+    );
+    const { outcome, stats } = await downloadAndMatch(deps, context, exportRequestedAt);
+    const steps = planResolution(context.jobs, outcome, deps.config, exportRequestedAt, new Date());
+    return await record(db, run, context.jobs, steps, stats, log);
+  } catch (error) {
+    await failRun(db, run, error);
+    // An outage is reported once by the worker, not at every retry.
+    const outage =
+      isSiteUnavailable(error) ||
+      isDatabaseUnavailable(error) ||
+      error instanceof VrBlockedError ||
+      error instanceof VrLoginError;
+    log[outage ? 'debug' : 'warn'](
+      { event: LOG_EVENT.flushFailed, err: error },
+      'flush failed; nothing was written',
+    );
+    throw error;
+  }
+}
+
+function emptyResult(): Omit<FlushResult, 'runId'> {
+  return {
     resolved: 0,
     failed: 0,
     needsReview: 0,
@@ -216,176 +161,164 @@ async function flushLocked(deps: FlushDeps, trigger: string): Promise<FlushResul
     errors: [],
     nextDueAt: null,
   };
-  if (!jobs.length) return result;
+}
 
-  const [run] = await db
-    .insert(vrResolutionRuns)
-    .values({ trigger, pendingAtStart: jobs.length })
-    .returning({ id: vrResolutionRuns.id });
-  result.runId = run!.id;
-  const log = logger.child({ runId: run!.id, trigger });
+/** What a flush reads before it downloads: the pending jobs and what the export is held against. */
+interface FlushContext {
+  jobs: VrJob[];
+  /** The jobs the matcher looks for: those whose submit recorded what to look for. */
+  pending: PendingJob[];
+  linkedIds: Set<number>;
+  /** The last complete export (a baseline counts: it was complete too). */
+  lastComplete: ExportShape | undefined;
+  /** The latest flushes, newest first, for the suspect-export streak. */
+  recent: (ExportShape & { errorKind: string | null })[];
+}
 
-  let scanned: { rows: number; maxProductId: number; bytes: number } | undefined;
+async function loadFlushContext(db: Db): Promise<FlushContext> {
+  const jobs = await db
+    .select()
+    .from(vrJobs)
+    .where(eq(vrJobs.status, 'completed_pending_id'))
+    .orderBy(vrJobs.id);
+  if (!jobs.length) return { jobs, pending: [], linkedIds: new Set(), lastComplete: undefined, recent: [] };
+  const linked = await db.select({ id: vrProductLinks.vrListingId }).from(vrProductLinks);
+  const shape = {
+    maxProductId: vrResolutionRuns.maxProductId,
+    rowsScanned: vrResolutionRuns.rowsScanned,
+    errorKind: vrResolutionRuns.errorKind,
+  };
+  const [lastComplete] = await db
+    .select(shape)
+    .from(vrResolutionRuns)
+    .where(and(isNotNull(vrResolutionRuns.finishedAt), isNull(vrResolutionRuns.error)))
+    .orderBy(desc(vrResolutionRuns.id))
+    .limit(1);
+  const recent = await db
+    .select(shape)
+    .from(vrResolutionRuns)
+    // Only flushes: a baseline in between must not break a streak of identical suspect exports.
+    .where(and(isNotNull(vrResolutionRuns.finishedAt), eq(vrResolutionRuns.kind, 'flush')))
+    .orderBy(desc(vrResolutionRuns.id))
+    .limit(SUSPECT_EXPORTS_TO_ACCEPT - 1);
+  const pending: PendingJob[] = jobs.flatMap((job) =>
+    job.payload.matchCriteria
+      ? [
+          {
+            id: job.id,
+            submittedAt: job.submittedAt ?? job.createdAt,
+            submitStartedAt: job.submitStartedAt,
+            submitOutcomeUnknown: job.submitOutcomeUnknown,
+            criteria: job.payload.matchCriteria,
+            resolutionAttempts: job.resolutionAttempts,
+          },
+        ]
+      : [],
+  );
+  return { jobs, pending, linkedIds: new Set(linked.map((l) => l.id)), lastComplete, recent };
+}
+
+/** Streams the export through the matcher; throws, writing nothing, when the export looks cut short. */
+async function downloadAndMatch(
+  deps: FlushDeps,
+  context: FlushContext,
+  exportRequestedAt: Date,
+): Promise<{ outcome: MatchOutcome; stats: ExportStats }> {
+  const { config, session } = deps;
+  const matcher = createMatcher({
+    jobs: context.pending,
+    linkedIds: context.linkedIds,
+    markerTemplate: config.refMarkerTemplate,
+    exportRequestedAt,
+    indexingAllowanceMs: config.flushSettleMs,
+  });
+  // Saved to disk by Chromium and streamed from there: memory stays flat whatever the export's size.
+  const download = await downloadExport(session, {
+    timeoutMs: config.exportTimeoutMs,
+    signal: AbortSignal.timeout(config.exportTimeoutMs),
+  });
+  let stats: ExportStats;
   try {
-    const linked = await db.select({ id: vrProductLinks.vrListingId }).from(vrProductLinks);
-    const pending: PendingJob[] = jobs.flatMap((job) =>
-      job.payload.matchCriteria
-        ? [
-            {
-              id: job.id,
-              submittedAt: job.submittedAt ?? job.createdAt,
-              submitStartedAt: job.submitStartedAt,
-              submitOutcomeUnknown: job.submitOutcomeUnknown,
-              criteria: job.payload.matchCriteria,
-              resolutionAttempts: job.resolutionAttempts,
-            },
-          ]
-        : [],
-    );
-    const [previous] = await db
-      .select({ maxProductId: vrResolutionRuns.maxProductId, rowsScanned: vrResolutionRuns.rowsScanned })
-      // A baseline counts: it was a complete export too.
-      .from(vrResolutionRuns)
-      .where(and(isNotNull(vrResolutionRuns.finishedAt), isNull(vrResolutionRuns.error)))
-      .orderBy(desc(vrResolutionRuns.id))
-      .limit(1);
-    const recent = await db
-      .select({
-        maxProductId: vrResolutionRuns.maxProductId,
-        rowsScanned: vrResolutionRuns.rowsScanned,
-        errorKind: vrResolutionRuns.errorKind,
-      })
-      .from(vrResolutionRuns)
-      // Only flushes: a baseline in between must not break a streak of identical suspect exports.
-      .where(
-        and(
-          isNotNull(vrResolutionRuns.finishedAt),
-          lt(vrResolutionRuns.id, run!.id),
-          eq(vrResolutionRuns.kind, 'flush'),
-        ),
-      )
-      .orderBy(desc(vrResolutionRuns.id))
-      .limit(SUSPECT_EXPORTS_TO_ACCEPT - 1);
-
-    const exportRequestedAt = new Date();
-    await db.update(vrResolutionRuns).set({ exportRequestedAt }).where(eq(vrResolutionRuns.id, run!.id));
-    const matcher = createMatcher({
-      jobs: pending,
-      linkedIds: new Set(linked.map((l) => l.id)),
-      markerTemplate: config.refMarkerTemplate,
-      exportRequestedAt,
-      indexingAllowanceMs: config.flushSettleMs,
+    // Rows at or below every job's last known id are counted (for the completeness check) but not decoded.
+    stats = await scanExport(download.stream(), (row) => matcher.offer(row), {
+      minProductId: candidateFloor(context.pending),
     });
-    log.info({ pending: jobs.length }, 'downloading the V&R export');
-    // Saved to disk by Chromium and streamed from there: memory stays flat whatever the export's size.
-    const download = await downloadExport(session, {
-      timeoutMs: config.exportTimeoutMs,
-      signal: AbortSignal.timeout(config.exportTimeoutMs),
-    });
-    let stats: Awaited<ReturnType<typeof scanExport>>;
-    try {
-      // Rows at or below every job's last known id are counted (for the completeness check) but not decoded.
-      stats = await scanExport(download.stream(), (row) => matcher.offer(row), {
-        minProductId: candidateFloor(pending),
-      });
-    } finally {
-      await download.discard();
-    }
-    scanned = stats;
-    result.rowsScanned = stats.rows;
-    result.bytes = stats.bytes;
-    const suspicion = suspectExport(stats, previous, recent);
-    if (suspicion) throw new SuspectExportError(suspicion);
-    const outcome = matcher.finish();
-    const now = new Date();
-    const { updates, links } = planUpdates(jobs, outcome, config, exportRequestedAt, now);
-
-    await db.transaction(async (tx) => {
-      if (links.length) await tx.insert(vrProductLinks).values(links);
-      for (const [id, update] of updates) {
-        // Only rows still pending: a manual change meanwhile wins.
-        await tx
-          .update(vrJobs)
-          .set({ ...update, updatedAt: now })
-          .where(and(eq(vrJobs.id, id), eq(vrJobs.status, 'completed_pending_id')));
-      }
-    });
-    for (const link of links)
-      log.info({ productRef: link.productRef, vrListingId: link.vrListingId }, 'V&R id found');
-
-    for (const [id, update] of updates) {
-      if (update.status === 'completed') result.resolved += 1;
-      else if (update.status === 'failed') result.failed += 1;
-      else if (update.status === 'needs_review') result.needsReview += 1;
-      else if (update.status === 'queued') {
-        const job = jobs.find((j) => j.id === id)!;
-        result.resubmitted.push({
-          id,
-          generation: update.generation!,
-          productRef: job.productRef,
-          status: 'queued',
-        });
-      }
-      if (update.error && update.status !== 'queued') result.errors.push(`job ${id}: ${update.error}`);
-    }
-    result.waiting =
-      jobs.length - result.resolved - result.failed - result.needsReview - result.resubmitted.length;
-    const [next] = await db
-      .select({ at: sql<Date | null>`min(${vrJobs.nextResolutionAt})` })
-      .from(vrJobs)
-      .where(inArray(vrJobs.status, ['completed_pending_id']));
-    result.nextDueAt = next?.at ? new Date(next.at) : null;
-
-    await db
-      .update(vrResolutionRuns)
-      .set({
-        finishedAt: new Date(),
-        rowsScanned: stats.rows,
-        maxProductId: stats.maxProductId,
-        bytes: stats.bytes,
-        matched: result.resolved,
-        unmatched: result.waiting,
-        needsReview: result.needsReview,
-        failed: result.failed,
-        durationMs: Date.now() - started,
-      })
-      .where(eq(vrResolutionRuns.id, run!.id));
-    log.info(
-      {
-        rows: stats.rows,
-        bytes: stats.bytes,
-        resolved: result.resolved,
-        waiting: result.waiting,
-        failed: result.failed,
-        needsReview: result.needsReview,
-        resubmitted: result.resubmitted.length,
-      },
-      'flush finished',
-    );
-    return result;
-  } catch (error) {
-    const message = safeErrorMessage(error);
-    await db
-      .update(vrResolutionRuns)
-      .set({
-        finishedAt: new Date(),
-        error: message,
-        errorKind: error instanceof SuspectExportError ? error.kind : null,
-        durationMs: Date.now() - started,
-        // Kept for suspect exports: identical ones in a row are believed (suspectExport).
-        rowsScanned: scanned?.rows ?? null,
-        maxProductId: scanned?.maxProductId ?? null,
-        bytes: scanned?.bytes ?? null,
-      })
-      .where(eq(vrResolutionRuns.id, run!.id))
-      .catch(() => {});
-    // An outage is reported once by the worker, not at every retry.
-    const outage =
-      isSiteUnavailable(error) ||
-      isDatabaseUnavailable(error) ||
-      error instanceof VrBlockedError ||
-      error instanceof VrLoginError;
-    log[outage ? 'debug' : 'warn']({ err: error }, 'flush failed; nothing was written');
-    throw error;
+  } finally {
+    await download.discard();
   }
+  const suspicion = suspectExport(stats, context.lastComplete, context.recent);
+  if (suspicion) throw new SuspectExportError(suspicion, stats);
+  return { outcome: matcher.finish(), stats };
+}
+
+/** Applies every job's step in one transaction, then finishes the run row. */
+async function record(
+  db: Db,
+  run: Run,
+  jobs: VrJob[],
+  steps: Map<number, ResolutionStep>,
+  stats: ExportCounts,
+  log: Logger,
+): Promise<FlushResult> {
+  const byId = new Map(jobs.map((job) => [job.id, job]));
+  const applied = await db.transaction(async (tx) => {
+    const rows: [ResolutionStep, VrJob][] = [];
+    for (const [id, step] of steps) {
+      // Undefined when a person changed the job meanwhile: their change wins.
+      const row = await applyResolution(tx, byId.get(id)!, step);
+      if (row) rows.push([step, row]);
+    }
+    return rows;
+  });
+  const result: FlushResult = {
+    ...emptyResult(),
+    runId: run.id,
+    rowsScanned: stats.rows,
+    bytes: stats.bytes,
+  };
+  for (const [step, row] of applied) {
+    if (step.kind === 'complete') {
+      result.resolved += 1;
+      log.info(
+        { event: LOG_EVENT.vrIdFound, productRef: row.productRef, vrListingId: step.vrListingId },
+        'V&R id found',
+      );
+    } else if (step.kind === 'not_found') result.failed += 1;
+    else if (step.kind === 'resubmit') {
+      result.resubmitted.push({
+        id: row.id,
+        generation: row.generation,
+        productRef: row.productRef,
+        status: 'queued',
+      });
+    } else if (step.kind !== 'wait') result.needsReview += 1;
+    if (row.error && step.kind !== 'resubmit' && step.kind !== 'wait')
+      result.errors.push(`job ${row.id}: ${row.error}`);
+  }
+  result.waiting =
+    jobs.length - result.resolved - result.failed - result.needsReview - result.resubmitted.length;
+  const [next] = await db
+    .select({ at: sql<Date | null>`min(${vrJobs.nextResolutionAt})` })
+    .from(vrJobs)
+    .where(eq(vrJobs.status, 'completed_pending_id'));
+  result.nextDueAt = next?.at ? new Date(next.at) : null;
+  await finishRun(db, run, stats, {
+    matched: result.resolved,
+    unmatched: result.waiting,
+    needsReview: result.needsReview,
+    failed: result.failed,
+  });
+  log.info(
+    {
+      rows: stats.rows,
+      bytes: stats.bytes,
+      resolved: result.resolved,
+      waiting: result.waiting,
+      failed: result.failed,
+      needsReview: result.needsReview,
+      resubmitted: result.resubmitted.length,
+    },
+    'flush finished',
+  );
+  return result;
 }

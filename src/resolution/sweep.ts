@@ -1,8 +1,8 @@
 import type { Queue } from 'bullmq';
-import { and, eq, lt, sql } from 'drizzle-orm';
+import { and, eq, lt } from 'drizzle-orm';
 import type { Config } from '../config.ts';
-import { markOutcomeUnknown } from '../creation/create-listing.ts';
 import type { Db } from '../db/client.ts';
+import { markOutcomeUnknown, requeueJob, sendStaleToReview } from '../db/jobs.ts';
 import { vrJobs } from '../db/schema.ts';
 import type { Logger } from '../logger.ts';
 import { addCreationJobs } from '../producer/producer.ts';
@@ -71,25 +71,13 @@ export async function sweep(deps: SweepDeps): Promise<SweepResult> {
       await markOutcomeUnknown(db, row.id, 'the worker holding it disappeared after it began submitting');
       continue;
     }
-    const [back] = await db
-      .update(vrJobs)
-      .set({ status: 'queued', generation: sql`${vrJobs.generation} + 1`, updatedAt: new Date() })
-      .where(and(eq(vrJobs.id, row.id), eq(vrJobs.status, 'in_progress')))
-      .returning();
+    const back = await requeueJob(db, row.id, ['in_progress'], row.error);
     if (back) await addCreationJobs(queueDeps, [back]);
   }
 
   // Pending too long: a person must look.
   const staleBefore = new Date(Date.now() - config.stalePendingMs);
-  const stale = await db
-    .update(vrJobs)
-    .set({
-      status: 'needs_review',
-      error: `pending for over ${Math.round(config.stalePendingMs / 60_000)} minutes without being found in the V&R export`,
-      updatedAt: new Date(),
-    })
-    .where(and(eq(vrJobs.status, 'completed_pending_id'), lt(vrJobs.submittedAt, staleBefore)))
-    .returning({ id: vrJobs.id });
+  const stale = await sendStaleToReview(db, staleBefore, config.stalePendingMs);
 
   const { due } = await countDuePending(db);
   if (due > 0) await requestFlush(resolveQueue, 'sweep');

@@ -12,9 +12,10 @@
 import fc from 'fast-check';
 import { loadConfig } from '../../src/config.ts';
 import { buildMatchCriteria, descriptionWithMarker } from '../../src/creation/create-listing.ts';
+import { resolutionTransition } from '../../src/db/jobs.ts';
 import type { VrJob } from '../../src/db/schema.ts';
 import type { ExportRow } from '../../src/resolution/export-stream.ts';
-import { planUpdates } from '../../src/resolution/flush.ts';
+import { planResolution } from '../../src/resolution/flush.ts';
 import { createMatcher, type PendingJob } from '../../src/resolution/match.ts';
 import { DEFAULT_MARKER_TEMPLATE, markerFor } from '../../src/resolution/normalize.ts';
 
@@ -321,22 +322,25 @@ export function runHistory(h: History): { resolved: number; review: number } {
         );
       }
     }
-    const { updates } = planUpdates(
+    const steps = planResolution(
       pendingJobs.map((j) => j.job),
       outcome,
       config,
       requestedAt,
       new Date(now),
     );
-    for (const [id, update] of updates) {
+    for (const [id, step] of steps) {
       const m = jobs.find((j) => j.job.id === id)!;
-      Object.assign(m.job, update);
-      if (update.status === 'completed') linked.set(update.vrListingId!, id);
+      // The flush's own transition, replayed on the model's row (unset fields are left alone, as in SQL).
+      const { set } = resolutionTransition(m.job, step);
+      for (const [key, value] of Object.entries(set))
+        if (value !== undefined) Object.assign(m.job, { [key]: value });
+      if (step.kind === 'complete') linked.set(step.vrListingId, id);
     }
     if (exported.length) runsMax = Math.max(runsMax ?? 0, ...exported.map((l) => l.id));
     // Listings handed back to creation are submitted again straight away (outcome known this time).
-    for (const [id, update] of updates) {
-      if (update.status !== 'queued') continue;
+    for (const [id, step] of steps) {
+      if (step.kind !== 'resubmit') continue;
       const m = jobs.find((j) => j.job.id === id)!;
       submit(m, 'known', 0, 0);
     }

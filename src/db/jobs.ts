@@ -1,0 +1,278 @@
+/**
+ * Every change of a job's state after the producer's insert, in one place. Each transition is a
+ * named function run on the caller's executor (the database or an open transaction), and is
+ * guarded by the statuses it may start from: a row that moved on meanwhile (a manual retry, the
+ * sweep, a redelivered job) is left alone and the function returns undefined.
+ *
+ *   queued ──claim──▶ in_progress ──submitted──▶ completed_pending_id ──completeWithId──▶ completed
+ *     ▲                 │  │  └─outcome unknown──▶ completed_pending_id
+ *     └─releaseClaim────┘  └─fail──▶ failed ◀──fail── completed_pending_id ──sendToReview──▶ needs_review
+ *   failed | needs_review ──requeue──▶ queued, ──lookAgain──▶ completed_pending_id,
+ *                          ──completeFromLink──▶ completed
+ *
+ * The diagram with every reason is in docs/design.md ("Job states").
+ */
+import { and, eq, inArray, lt, type SQL, sql } from 'drizzle-orm';
+import type { PgDatabase } from 'drizzle-orm/pg-core';
+import type { PostgresJsQueryResultHKT } from 'drizzle-orm/postgres-js';
+import { safeErrorText } from '../safe-errors.ts';
+import type * as schema from './schema.ts';
+import { type JobPayload, type JobStatus, type VrJob, vrJobs, vrProductLinks } from './schema.ts';
+
+/** The database or a transaction on it: every transition runs inside whatever the caller holds. */
+export type Executor = PgDatabase<PostgresJsQueryResultHKT, typeof schema>;
+
+type JobChange = Partial<Omit<typeof vrJobs.$inferInsert, 'generation' | 'attempts'>> & {
+  generation?: number | SQL;
+  attempts?: number | SQL;
+};
+
+/** A transition as data: where it may start and what it writes. Pure, so a model can replay it. */
+export interface Transition {
+  from: readonly JobStatus[];
+  set: JobChange;
+}
+
+async function move(db: Executor, id: number, { from, set }: Transition): Promise<VrJob | undefined> {
+  const [row] = await db
+    .update(vrJobs)
+    .set({ ...set, updatedAt: new Date() })
+    .where(and(eq(vrJobs.id, id), inArray(vrJobs.status, [...from])))
+    .returning();
+  return row;
+}
+
+const CREATING = ['in_progress'] as const;
+const PENDING = ['completed_pending_id'] as const;
+/** Where a person takes over; a manual retry starts from here. */
+export const RETRYABLE = ['failed', 'needs_review'] as const;
+
+/** Takes the row for this creation attempt; a row already past creation is left alone (a redelivery). */
+export function claimJob(db: Executor, id: number): Promise<VrJob | undefined> {
+  return move(db, id, {
+    from: ['queued', 'in_progress'],
+    set: { status: 'in_progress', attempts: sql`${vrJobs.attempts} + 1` },
+  });
+}
+
+/**
+ * Written before Publish is clicked, with what the resolver will look for: from here on a crash
+ * must never lead to a second submit.
+ */
+export function markSubmitStarted(db: Executor, id: number, payload: JobPayload): Promise<VrJob | undefined> {
+  return move(db, id, { from: CREATING, set: { submitStartedAt: new Date(), payload } });
+}
+
+/** Publish provably sent nothing: a later attempt may submit. */
+export function clearSubmitStarted(db: Executor, id: number): Promise<VrJob | undefined> {
+  return move(db, id, { from: CREATING, set: { submitStartedAt: null } });
+}
+
+/** V&R accepted the listing: resolution finds its id. */
+export function markSubmitted(db: Executor, id: number): Promise<VrJob | undefined> {
+  const now = new Date();
+  return move(db, id, {
+    from: CREATING,
+    set: {
+      status: 'completed_pending_id',
+      submittedAt: now,
+      nextResolutionAt: now,
+      submitOutcomeUnknown: false,
+      error: null,
+    },
+  });
+}
+
+/** The submit went out and we don't know if it landed: resolution decides, never a second submit. */
+export function markOutcomeUnknown(db: Executor, id: number, reason: string): Promise<VrJob | undefined> {
+  const now = new Date();
+  return move(db, id, {
+    from: CREATING,
+    set: {
+      status: 'completed_pending_id',
+      submitOutcomeUnknown: true,
+      submittedAt: now,
+      nextResolutionAt: now,
+      error: `submit outcome unknown: ${safeErrorText(reason)}`,
+    },
+  });
+}
+
+/** After a retryable error before any submit: BullMQ's next attempt of the same job takes it again. */
+export function releaseClaim(db: Executor, id: number, reason: string): Promise<VrJob | undefined> {
+  return move(db, id, { from: CREATING, set: { status: 'queued', error: safeErrorText(reason) } });
+}
+
+/** The product already has a V&R id (a link): the job takes it, nothing is submitted. */
+export function completeFromLink(db: Executor, id: number, vrListingId: number): Promise<VrJob | undefined> {
+  return move(db, id, { from: [...CREATING, ...RETRYABLE], set: completed(vrListingId) });
+}
+
+function completed(vrListingId: number): JobChange {
+  return { status: 'completed', vrListingId, completedAt: new Date(), error: null };
+}
+
+/**
+ * The export showed the job's listing: the job completes and the product is linked to the id, in
+ * the caller's transaction. A job no longer pending (a person changed it meanwhile) is not linked.
+ */
+export async function completeWithId(
+  db: Executor,
+  job: Pick<VrJob, 'id' | 'productRef'>,
+  vrListingId: number,
+): Promise<VrJob | undefined> {
+  const row = await move(db, job.id, { from: PENDING, set: completed(vrListingId) });
+  if (row) await db.insert(vrProductLinks).values({ productRef: job.productRef, vrListingId, jobId: job.id });
+  return row;
+}
+
+/**
+ * Back to creation under a new BullMQ job id (the generation), with no trace of an earlier submit:
+ * only for rows whose submit never started or provably never landed.
+ */
+export function requeueJob(
+  db: Executor,
+  id: number,
+  from: readonly JobStatus[],
+  reason: string | null,
+): Promise<VrJob | undefined> {
+  return move(db, id, { from, set: requeued(reason, sql`${vrJobs.generation} + 1`) });
+}
+
+function requeued(reason: string | null, generation: number | SQL): JobChange {
+  return {
+    status: 'queued',
+    generation,
+    resolutionAttempts: 0,
+    submitStartedAt: null,
+    submittedAt: null,
+    submitOutcomeUnknown: false,
+    nextResolutionAt: null,
+    error: reason,
+  };
+}
+
+/**
+ * A manual retry of a job whose submit may have gone out: resolution looks for it again with fresh
+ * tries. Known submitted from now on, so after its tries it fails rather than submitting again.
+ */
+export function lookAgain(db: Executor, id: number): Promise<VrJob | undefined> {
+  const now = new Date();
+  return move(db, id, {
+    from: RETRYABLE,
+    set: {
+      status: 'completed_pending_id',
+      resolutionAttempts: 0,
+      nextResolutionAt: now,
+      // Counted from now, or the sweep would send it straight back to needs_review. (It also moves
+      // the job after others in the order identical, unmarked listings pair with ids.)
+      submittedAt: now,
+      submitOutcomeUnknown: false,
+      error: null,
+    },
+  });
+}
+
+/**
+ * Ends the job: V&R rejected the listing, or the tries ran out. `nothingSent` (creation only) drops
+ * the submit mark; a failed resolution keeps it, so that a retry looks again instead of submitting.
+ */
+export function failJob(
+  db: Executor,
+  id: number,
+  reason: string,
+  { nothingSent }: { nothingSent: boolean },
+): Promise<VrJob | undefined> {
+  return move(db, id, {
+    from: nothingSent ? CREATING : PENDING,
+    set: {
+      status: 'failed',
+      error: safeErrorText(reason),
+      ...(nothingSent ? { submitStartedAt: null } : {}),
+    },
+  });
+}
+
+/** Every listing submitted before `submittedBefore` and still not found goes to a person. */
+export async function sendStaleToReview(
+  db: Executor,
+  submittedBefore: Date,
+  stalePendingMs: number,
+): Promise<number[]> {
+  const rows = await db
+    .update(vrJobs)
+    .set({ ...resolutionTransition({}, { kind: 'stale', stalePendingMs }).set, updatedAt: new Date() })
+    .where(and(inArray(vrJobs.status, [...PENDING]), lt(vrJobs.submittedAt, submittedBefore)))
+    .returning({ id: vrJobs.id });
+  return rows.map((row) => row.id);
+}
+
+/** What one flush decided for one pending job (planned by resolution/flush.ts, applied here). */
+export type ResolutionStep =
+  | { kind: 'complete'; vrListingId: number }
+  /** The item is on V&R more than once. */
+  | { kind: 'duplicate'; vrListingIds: number[] }
+  /** After its waits, the evidence still can't tell the candidates apart. */
+  | { kind: 'ambiguous'; candidates: number[]; resolutionAttempts: number }
+  | { kind: 'stale'; stalePendingMs: number; resolutionAttempts?: number }
+  /** Not found after its tries, and its submit's outcome was unknown: it never landed. */
+  | { kind: 'resubmit'; reason: string }
+  | { kind: 'not_found'; resolutionAttempts: number }
+  /** Look again at `nextResolutionAt`; a try is used up only when the export could have shown it. */
+  | { kind: 'wait'; resolutionAttempts?: number; nextResolutionAt: Date };
+
+/**
+ * The transition a resolution step makes. Pure: the flush applies it with applyResolution, and the
+ * matching model (test/helpers/match-model.ts) replays it on its own rows.
+ */
+export function resolutionTransition(
+  job: Partial<Pick<VrJob, 'payload' | 'generation'>>,
+  step: ResolutionStep,
+): Transition {
+  const set = ((): JobChange => {
+    switch (step.kind) {
+      case 'complete':
+        return completed(step.vrListingId);
+      case 'duplicate':
+        return {
+          status: 'needs_review',
+          error: `the item is on V&R ${step.vrListingIds.length} times (ids ${step.vrListingIds.join(', ')}): remove the extra listing, then link the right id`,
+          payload: job.payload && { ...job.payload, candidates: step.vrListingIds },
+        };
+      case 'ambiguous':
+        return {
+          status: 'needs_review',
+          resolutionAttempts: step.resolutionAttempts,
+          error: `cannot tell which V&R listing is ours: candidates ${step.candidates.join(', ')}`,
+          payload: job.payload && { ...job.payload, candidates: step.candidates },
+        };
+      case 'stale':
+        return {
+          status: 'needs_review',
+          resolutionAttempts: step.resolutionAttempts,
+          error: `pending for over ${Math.round(step.stalePendingMs / 60_000)} minutes without being found in the V&R export`,
+        };
+      case 'resubmit':
+        return requeued(step.reason, (job.generation ?? 0) + 1);
+      case 'not_found':
+        return {
+          status: 'failed',
+          resolutionAttempts: step.resolutionAttempts,
+          error: `not found in the V&R export after ${step.resolutionAttempts} attempts`,
+        };
+      case 'wait':
+        return { resolutionAttempts: step.resolutionAttempts, nextResolutionAt: step.nextResolutionAt };
+    }
+  })();
+  return { from: PENDING, set };
+}
+
+/** Applies one flush decision inside the flush's transaction; undefined if the job moved on meanwhile. */
+export function applyResolution(
+  db: Executor,
+  job: Pick<VrJob, 'id' | 'productRef' | 'payload' | 'generation'>,
+  step: ResolutionStep,
+): Promise<VrJob | undefined> {
+  if (step.kind === 'complete') return completeWithId(db, job, step.vrListingId);
+  return move(db, job.id, resolutionTransition(job, step));
+}

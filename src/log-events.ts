@@ -1,0 +1,23 @@
+/**
+ * The `event` field of the log lines that operators alert on and tests look for: the wording of a
+ * message may change, these names don't. (Outages have their own: OUTAGE_EVENT in outage.ts.)
+ */
+export const LOG_EVENT = {
+  /** A creation job's progress step (`step` says which; also in the job's Bull Board log). */
+  jobStep: 'job_step',
+  /** The creation attempt failed; `lastAttempt` says whether BullMQ tries again. */
+  creationAttemptFailed: 'creation_attempt_failed',
+  browserLaunch: 'browser_launch',
+  loggedIn: 'vr_logged_in',
+  /** V&R refused the credentials: logged once, at error level. */
+  loginRefused: 'vr_login_refused',
+  /** Cloudflare wants a person: logged once, at error level. */
+  blocked: 'vr_blocked',
+  challengePassed: 'cloudflare_challenge_passed',
+  clearanceRenewing: 'cloudflare_clearance_renewing',
+  flushScheduled: 'flush_scheduled',
+  exportDownloading: 'export_downloading',
+  vrIdFound: 'vr_id_found',
+  flushFailed: 'flush_failed',
+  resolutionJobFailed: 'resolution_job_failed',
+} as const;
