@@ -2,12 +2,14 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Queue } from 'bullmq';
 import { type RunningProcess, startCreationProcess } from '../src/creation/main.ts';
+import { LOG_EVENT } from '../src/log-events.ts';
 import { silentLogger } from '../src/logger.ts';
 import { OUTAGE_EVENT } from '../src/outage.ts';
 import { createProducer, type Producer } from '../src/producer/producer.ts';
 import { CREATE_QUEUE, type CreateJobData } from '../src/queues.ts';
-import { runFlush, suspectExport } from '../src/resolution/flush.ts';
+import { runFlush } from '../src/resolution/flush.ts';
 import { startResolutionProcess } from '../src/resolution/main.ts';
+import { suspectExport } from '../src/resolution/suspect-export.ts';
 import { type Simulator, startSimulator } from '../src/simulator/server.ts';
 import type { BrowserSession } from '../src/vr/browser-session.ts';
 import { openBrowserSession } from '../src/vr/open-session.ts';
@@ -103,7 +105,7 @@ describe('V&R down for maintenance (every route answers 503)', () => {
       1,
       'one warning for the whole outage',
     );
-    assert.equal(logs.matching(/creation attempt failed/).length, 0);
+    assert.equal(logs.lines.filter((l) => l.event === LOG_EVENT.creationAttemptFailed).length, 0);
 
     sim.setFaults({ down: false });
     for (const ref of ['DOWN-1', 'DOWN-2']) {
@@ -228,7 +230,13 @@ describe('V&R down for maintenance (every route answers 503)', () => {
     // The failed flushes during the outage: one warning, then one line when V&R is back.
     assert.equal(outageLines(resolutionLogs.lines, 'V&R', OUTAGE_EVENT.down).length, 1);
     assert.equal(outageLines(resolutionLogs.lines, 'V&R', OUTAGE_EVENT.up).length, 1);
-    assert.equal(resolutionLogs.matching(/flush failed|resolution job failed/, WARN).length, 0);
+    assert.equal(
+      resolutionLogs.lines.filter(
+        (l) =>
+          l.level >= WARN && (l.event === LOG_EVENT.flushFailed || l.event === LOG_EVENT.resolutionJobFailed),
+      ).length,
+      0,
+    );
   });
 });
 

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { PUBLISHED_STEP } from '../src/creation/create-listing.ts';
+import { LOG_EVENT } from '../src/log-events.ts';
 import { type CliProcess, runCli, startCli } from './helpers/cli.ts';
 import { setupServices, type TestServices, waitFor } from './helpers/services.ts';
 
@@ -110,7 +112,7 @@ describe('vr-lister start, then npm run demo, as a person would on a fresh clone
 
   test('every line logged while a job runs names its queue, job, product and attempt; no secret is logged', () => {
     const lines = logLines(system.output());
-    const published = lines.filter((l) => l.msg === 'published');
+    const published = lines.filter((l) => l.event === LOG_EVENT.jobStep && l.step === PUBLISHED_STEP);
     assert.ok(published.length >= 15, `published lines: ${published.length}`);
     for (const line of published) {
       assert.equal(line.queue, 'vr-create');
@@ -120,25 +122,24 @@ describe('vr-lister start, then npm run demo, as a person would on a fresh clone
       assert.equal(typeof line.attempt, 'number');
     }
     // The creation worker launches Chromium and logs in at start-up, before any job.
-    for (const msg of ['launching Chromium', 'logged in to V&R']) {
+    for (const event of [LOG_EVENT.browserLaunch, LOG_EVENT.loggedIn]) {
       assert.ok(
-        lines.some((l) => l.msg === msg && l.process === 'worker-create'),
-        msg,
+        lines.some((l) => l.event === event && l.process === 'worker-create'),
+        event,
       );
     }
     // Lines from the browser and the flush decision, written while a job runs, name the job too.
-    for (const msg of ['launching Chromium', 'logged in to V&R', 'creation queue drained: flush scheduled']) {
-      const some = lines.filter(
-        (l) => l.msg === msg && (msg.startsWith('creation') || l.jobId !== undefined),
-      );
-      if (msg.startsWith('creation')) assert.ok(some.length >= 1, msg);
+    for (const event of [LOG_EVENT.browserLaunch, LOG_EVENT.loggedIn, LOG_EVENT.flushScheduled]) {
+      const flushScheduled = event === LOG_EVENT.flushScheduled;
+      const some = lines.filter((l) => l.event === event && (flushScheduled || l.jobId !== undefined));
+      if (flushScheduled) assert.ok(some.length >= 1, event);
       for (const line of some) {
-        assert.equal(line.queue, 'vr-create', msg);
-        assert.match(String(line.productRef), /^(START|DEMO)-/, msg);
-        assert.match(String(line.jobId), /^listing-\d+-\d+$/, msg);
+        assert.equal(line.queue, 'vr-create', event);
+        assert.match(String(line.productRef), /^(START|DEMO)-/, event);
+        assert.match(String(line.jobId), /^listing-\d+-\d+$/, event);
       }
     }
-    const found = lines.filter((l) => l.msg === 'V&R id found');
+    const found = lines.filter((l) => l.event === LOG_EVENT.vrIdFound);
     assert.equal(found.length, 15);
     for (const line of found) {
       assert.equal(line.queue, 'vr-resolve');
@@ -146,7 +147,7 @@ describe('vr-lister start, then npm run demo, as a person would on a fresh clone
       assert.equal(typeof line.attempt, 'number');
       assert.match(String(line.productRef), /^(START|DEMO)-/);
     }
-    const flushLines = lines.filter((l) => l.msg === 'downloading the V&R export');
+    const flushLines = lines.filter((l) => l.event === LOG_EVENT.exportDownloading);
     assert.ok(flushLines.length >= 1);
     for (const line of flushLines) assert.equal(line.queue, 'vr-resolve');
     assert.ok(!logLines(system.output()).some((l) => JSON.stringify(l).includes(token)));

@@ -7,7 +7,9 @@ import { Queue } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import { loadConfig } from '../src/config.ts';
 import { type RunningProcess, startCreationProcess } from '../src/creation/main.ts';
+import { LOG_EVENT } from '../src/log-events.ts';
 import { silentLogger } from '../src/logger.ts';
+import { OUTAGE_EVENT } from '../src/outage.ts';
 import type { Producer } from '../src/producer/producer.ts';
 import { CREATE_QUEUE, type CreateJobData } from '../src/queues.ts';
 import { startResolutionProcess } from '../src/resolution/main.ts';
@@ -336,7 +338,8 @@ describe('one V&R session for every worker', () => {
     // Loud, once: one error line naming what to run.
     const errors = logs.flatMap((l) => l.lines).filter((l) => l.level >= 50);
     assert.equal(errors.length, 1, JSON.stringify(errors));
-    assert.match(errors[0]!.msg, /V&R wants a person: run `vr-lister login`/);
+    assert.equal(errors[0]!.event, LOG_EVENT.blocked);
+    assert.ok(errors[0]!.msg.includes(PERSON_NEEDED), errors[0]!.msg);
     // Every job still queued, no try used, and the one in hand says what to run in its Bull Board log.
     await waitFor('the job in hand held', async () => (await queue.getDelayed()).length === 1, 30_000);
     assert.deepEqual(await statuses('HELD'), ['queued', 'queued', 'queued']);
@@ -405,8 +408,10 @@ describe('one V&R session for every worker', () => {
     await producer.enqueueListings(listings('TTL', n));
     await allCompleted('TTL', n, 300_000);
     await onceEach(sim, 'TTL', n);
-    const renewals = logs.flatMap((l) => l.matching(/cf_clearance runs out soon/));
-    const passed = logs.flatMap((l) => l.matching(/Cloudflare challenge passed/));
+    const renewals = logs.flatMap((l) =>
+      l.lines.filter((line) => line.event === LOG_EVENT.clearanceRenewing),
+    );
+    const passed = logs.flatMap((l) => l.lines.filter((line) => line.event === LOG_EVENT.challengePassed));
     assert.ok(renewals.length >= 1, 'renewed before it ran out');
     assert.ok(sim.state().counters.clearances >= 2, 'a new clearance was issued during the run');
     assert.ok(passed.length >= 2);
@@ -428,10 +433,15 @@ describe('one V&R session for every worker', () => {
       60_000,
     );
     await waitFor('the job in hand held', async () => (await queue.getDelayed()).length >= 1, 30_000);
-    const refusals = log.lines.filter((l) => /V&R refused the login for user demo/.test(l.msg));
+    const refusals = log.lines.filter((l) => l.event === LOG_EVENT.loginRefused);
     assert.equal(refusals.length, 1);
     assert.equal(refusals[0]!.level, 50);
-    assert.equal(log.matching(/unavailable/).length, 0, 'not reported as an outage');
+    const outageEvents: unknown[] = Object.values(OUTAGE_EVENT);
+    assert.equal(
+      log.lines.filter((l) => outageEvents.includes(l.event)).length,
+      0,
+      'not reported as an outage',
+    );
     assert.deepEqual(await statuses('REFUSED'), ['queued', 'queued']);
     const status = await runCli(['status'], services.env());
     assert.match(status.stdout, /V&R refused the login for user demo/);

@@ -1,6 +1,5 @@
 import type { Queue } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
-import { z } from 'zod';
 import { DELIVERY_STATUSES } from '../db/schema.ts';
 import { withTimeout } from '../lifecycle.ts';
 import {

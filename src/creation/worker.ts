@@ -1,5 +1,6 @@
 import { DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { LOG_EVENT } from '../log-events.ts';
 import type { Logger } from '../logger.ts';
 import { isConnectionError, isDatabaseUnavailable, type Outage, trackOutage } from '../outage.ts';
 import { CREATE_QUEUE, type CreateJobData } from '../queues.ts';
@@ -137,7 +138,7 @@ export async function processCreationJob(
   });
   const report = {
     async step(name: string, progress: number) {
-      logger.info(name);
+      logger.info({ event: LOG_EVENT.jobStep, step: name }, name);
       await Promise.all([job.updateProgress(progress), job.log(name)]);
     },
   };
@@ -184,7 +185,10 @@ export async function processCreationJob(
     }
     const lastAttempt = attempt >= (job.opts.attempts ?? 1);
     const reason = `attempt ${attempt}: ${errorMessage(error)}`;
-    logger.warn({ err: error, lastAttempt }, 'creation attempt failed');
+    logger.warn(
+      { event: LOG_EVENT.creationAttemptFailed, err: error, lastAttempt },
+      'creation attempt failed',
+    );
     await job.log(`error: ${reason}`).catch(() => {});
     await handBack(
       deps.db,

@@ -2,6 +2,7 @@ import type { Queue } from 'bullmq';
 import { and, eq, lte, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { vrJobs, vrResolutionRuns } from '../db/schema.ts';
+import { LOG_EVENT } from '../log-events.ts';
 import type { Logger } from '../logger.ts';
 
 export const FLUSH_JOB = 'flush';
@@ -104,6 +105,9 @@ export async function decideFlush(deps: FlushDecisionDeps): Promise<'batch' | 'd
   const waiting = Object.values(counts).reduce((a, b) => a + b, 0);
   if (waiting > 0) return 'none';
   await requestFlush(deps.resolveQueue, 'drain', deps.flushSettleMs);
-  deps.logger.info({ pending, settleMs: deps.flushSettleMs }, 'creation queue drained: flush scheduled');
+  deps.logger.info(
+    { event: LOG_EVENT.flushScheduled, pending, settleMs: deps.flushSettleMs },
+    'creation queue drained: flush scheduled',
+  );
   return 'drain';
 }

@@ -4,6 +4,7 @@ import postgres from 'postgres';
 import type { Config } from '../config.ts';
 import type { Database } from '../db/client.ts';
 import { closeAll, once } from '../lifecycle.ts';
+import { LOG_EVENT } from '../log-events.ts';
 import type { Logger } from '../logger.ts';
 import { isConnectionError, isDatabaseUnavailable, type Outage, trackOutage } from '../outage.ts';
 import { CREATE_QUEUE, type CreateJobData, OUTBOX_CHANNEL, RESOLVE_QUEUE } from '../queues.ts';
@@ -98,7 +99,11 @@ export function startResolutionWorker(deps: ResolutionWorkerDeps): { worker: Wor
       logger.debug({ ...context, err: error.message }, 'flush waits for a person');
     else if (isSiteUnavailable(error)) siteOutage.down(error, context);
     else if (isDatabaseUnavailable(error)) databaseOutage.down(error, context);
-    else logger.warn({ ...context, err: error.message }, 'resolution job failed');
+    else
+      logger.warn(
+        { ...context, event: LOG_EVENT.resolutionJobFailed, err: error.message },
+        'resolution job failed',
+      );
   });
   worker.on('completed', (job) => {
     // A flush that downloaded an export: V&R answered.

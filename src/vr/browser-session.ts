@@ -1,5 +1,6 @@
 import { type Browser, type BrowserContext, chromium, type Page, type Response } from 'playwright-core';
 import type { VrSite } from '../config.ts';
+import { LOG_EVENT } from '../log-events.ts';
 import type { Logger } from '../logger.ts';
 import {
   isRetryableStatus,
@@ -278,7 +279,10 @@ export class BrowserSession {
       }
     }
     const sandbox = sandboxAllowed();
-    this.#log.info({ chromium: this.options.chromiumPath, sandbox }, 'launching Chromium');
+    this.#log.info(
+      { event: LOG_EVENT.browserLaunch, chromium: this.options.chromiumPath, sandbox },
+      'launching Chromium',
+    );
     let browser: Browser;
     try {
       browser = await this.#launchChromium(sandbox);
@@ -397,7 +401,7 @@ export class BrowserSession {
       const title = await page.title().catch(() => '');
       if (!title && page.url() === 'about:blank') continue;
       this.challengesPassed += 1;
-      this.#log.info('Cloudflare challenge passed');
+      this.#log.info({ event: LOG_EVENT.challengePassed }, 'Cloudflare challenge passed');
       await this.#save('challenge');
       return;
     }
@@ -410,7 +414,7 @@ export class BrowserSession {
     const first = !this.#blocked;
     this.#blocked = { generation: this.#loadedGeneration, at: Date.now(), detail };
     this.#loggedIn = false;
-    if (first) this.options.logger.error(detail);
+    if (first) this.options.logger.error({ event: LOG_EVENT.blocked }, detail);
     this.#report('blocked', detail);
     throw new VrBlockedError(detail);
   }
@@ -469,7 +473,10 @@ export class BrowserSession {
       if (!(await this.#clearanceRunningOut())) return;
       // Renewed now, between steps, rather than met at Publish, where a challenge makes the
       // outcome unknown.
-      this.#log.info('cf_clearance runs out soon: passing the challenge again now');
+      this.#log.info(
+        { event: LOG_EVENT.clearanceRenewing },
+        'cf_clearance runs out soon: passing the challenge again now',
+      );
       await this.#context!.clearCookies({ name: CLEARANCE_COOKIE }).catch(() => {});
       this.#loggedIn = false;
     }
@@ -590,7 +597,7 @@ export class BrowserSession {
     }
     this.logins += 1;
     this.#sessionGeneration += 1;
-    this.#log.info('logged in to V&R');
+    this.#log.info({ event: LOG_EVENT.loggedIn }, 'logged in to V&R');
     await this.#save('login');
     this.#markOk();
   }
@@ -601,7 +608,7 @@ export class BrowserSession {
     this.#refused = { generation: this.#loadedGeneration, at: Date.now(), detail };
     this.#loggedIn = false;
     if (first) {
-      this.options.logger.error(detail);
+      this.options.logger.error({ event: LOG_EVENT.loginRefused }, detail);
       await this.options.onLoginRefused?.(page).catch(() => {});
     }
     this.#report('login_refused', detail);
