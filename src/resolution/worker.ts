@@ -1,25 +1,24 @@
 import { type Job, Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import postgres from 'postgres';
 import type { Config } from '../config.ts';
 import type { Database } from '../db/client.ts';
 import { closeAll, once } from '../lifecycle.ts';
 import { LOG_EVENT } from '../log-events.ts';
 import type { Logger } from '../logger.ts';
 import { isConnectionError, isDatabaseUnavailable, type Outage, trackOutage } from '../outage.ts';
-import { CREATE_QUEUE, type CreateJobData, OUTBOX_CHANNEL, RESOLVE_QUEUE } from '../queues.ts';
+import { CREATE_QUEUE, type CreateJobData, RESOLVE_QUEUE } from '../queues.ts';
 import { throwingSafely } from '../safe-errors.ts';
 import { withDeadline } from '../signals.ts';
 import type { BrowserSession } from '../vr/browser-session.ts';
 import { isSiteUnavailable, VrBlockedError, VrLoginError } from '../vr/errors.ts';
 import { type FlushResult, runFlush } from './flush.ts';
+import { OutboxListener } from './outbox-listener.ts';
 import { enqueueOutbox, sweep } from './sweep.ts';
+import { SWEEP_JOB, SweepSchedule } from './sweep-schedule.ts';
 import { type FlushJobData, scheduleRetryFlush } from './trigger.ts';
 
-export const SWEEP_JOB = 'sweep';
-/** How often the outbox listener checks that its LISTEN is alive (a notification to itself). */
-export const OUTBOX_HEARTBEAT_MS = 5_000;
-const HEARTBEAT = 'heartbeat';
+// Still importable from here (the tests and the chaos run do).
+export { SWEEP_JOB } from './sweep-schedule.ts';
 
 export interface ResolutionWorkerDeps {
   database: Database;
@@ -112,131 +111,39 @@ export function startResolutionWorker(deps: ResolutionWorkerDeps): { worker: Wor
     databaseOutage.up();
   });
   // Rows a host application committed in its own transaction: enqueue them right after the commit.
-  let outbox: Promise<unknown> = Promise.resolve();
-  let outboxPending = false;
-  const drainOutbox = () => {
-    if (outboxPending) return;
-    outboxPending = true;
-    outbox = outbox.then(async () => {
-      outboxPending = false;
+  const outboxListener = new OutboxListener({
+    databaseUrl: config.databaseUrl,
+    sql: deps.database.sql,
+    onNotify: async () => {
       await enqueueOutbox({ db: deps.database.db, config, createQueue }).catch((error) =>
         logger.warn({ err: error }, 'outbox enqueue failed; the sweep will retry'),
       );
-    });
-  };
-  // postgres.js re-listens after a lost connection, but only once: if the server isn't back yet
-  // that fails silently, and the failed LISTEN stays cached, so listening again on the same client
-  // fails too. So the LISTEN gets a client of its own, and a notification to ourselves every few
-  // seconds proves it alive; when one goes missing, a new client listens again and the outbox is
-  // drained (commits meanwhile were not heard).
-  type Listener = { sql: postgres.Sql; ready: Promise<boolean> };
-  let heartbeatSent = 0;
-  let heartbeatSeen = 0;
-  let stopped = false;
-  const listen = (): Listener => {
-    const sql = postgres(config.databaseUrl, { max: 1, onnotice: () => {}, connect_timeout: 10 });
-    const ready = sql
-      .listen(
-        OUTBOX_CHANNEL,
-        (payload) => {
-          if (payload === HEARTBEAT) heartbeatSeen = heartbeatSent;
-          else drainOutbox();
-        },
-        drainOutbox,
-      )
-      .then(() => true)
-      .catch((error) => {
-        databaseOutage.down(error, { listener: OUTBOX_CHANNEL });
-        return false;
-      });
-    return { sql, ready };
-  };
-  let listener = listen();
-  let beating: Promise<void> = Promise.resolve();
-  const heartbeat = setInterval(() => {
-    beating = beating.then(async () => {
-      if (stopped) return;
-      try {
-        if (!(await listener.ready) || heartbeatSeen < heartbeatSent) {
-          // The last heartbeat never came back: the LISTEN is gone.
-          const old = listener;
-          listener = listen();
-          await old.sql.end({ timeout: 0 }).catch(() => {});
-          if (!(await listener.ready)) return;
-          heartbeatSeen = heartbeatSent;
-        }
-        heartbeatSent += 1;
-        await deps.database.sql`select pg_notify(${OUTBOX_CHANNEL}, ${HEARTBEAT})`;
-        databaseOutage.up({ listener: OUTBOX_CHANNEL });
-      } catch (error) {
-        databaseOutage.down(error, { listener: OUTBOX_CHANNEL });
-      }
-    });
-  }, OUTBOX_HEARTBEAT_MS);
-  heartbeat.unref();
-
-  // What only Redis remembers: one flush at a time across processes, and the sweep's schedule.
-  // Redis may be emptied (FLUSHALL, a restart without persistence, a failover) while this worker
-  // lives on; then nothing would run the sweep that rebuilds the queues from Postgres. So both are
-  // put back on every reconnect and checked every sweep interval.
-  const schedule = async (always: boolean) => {
-    if ((await resolveQueue.getGlobalConcurrency()) !== 1) await resolveQueue.setGlobalConcurrency(1);
-    if (!always && (await resolveQueue.getJobScheduler(SWEEP_JOB))) return false;
-    await resolveQueue.upsertJobScheduler(
-      SWEEP_JOB,
-      { every: config.sweepIntervalMs },
-      {
-        name: SWEEP_JOB,
-        data: { reason: 'sweep', requestedAt: '' },
-        // Without these every sweep run stayed in Redis for good (1,440 jobs a day at the default).
-        opts: { removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } },
-      },
-    );
-    return true;
-  };
-  // One check at a time: while Redis is away the checks would queue up and all report at once.
-  let checking: Promise<void> | undefined;
-  const checkSchedule = (always: boolean) => {
-    checking ??= schedule(always)
-      .then(
-        (added) => {
-          redisOutage.up();
-          if (added && !always)
-            logger.warn('the sweep was missing from Redis (emptied?): scheduled it again');
-        },
-        (error) => redisOutage.down(error, { step: 'schedule the sweep' }),
-      )
-      .finally(() => {
-        checking = undefined;
-      });
-    return checking;
-  };
-  void checkSchedule(true);
-  const scheduleTimer = setInterval(() => void checkSchedule(false), config.sweepIntervalMs);
-  scheduleTimer.unref();
-  let connectedOnce = connection.status === 'ready';
-  const onReady = () => {
-    if (connectedOnce) void checkSchedule(true);
-    connectedOnce = true;
-  };
-  connection.on('ready', onReady);
+    },
+    outage: databaseOutage,
+  });
+  void outboxListener.start();
+  const sweepSchedule = new SweepSchedule({
+    queue: resolveQueue,
+    connection,
+    everyMs: config.sweepIntervalMs,
+    logger,
+    outage: redisOutage,
+  });
+  void sweepSchedule.start();
   return {
     worker,
     stop: once(async () => {
-      clearInterval(scheduleTimer);
+      // Bounded: a check in progress waits for Redis, and Redis may be away.
+      const scheduleStopped = withDeadline(sweepSchedule.stop(), config.shutdownTimeoutMs);
       // A running flush finishes first: its results are written in one transaction.
       const closed = await withDeadline(
         worker.close().then(() => true),
         config.shutdownTimeoutMs,
       );
       if (!closed) await worker.close(true).catch(() => {});
-      stopped = true;
-      clearInterval(heartbeat);
-      connection.off('ready', onReady);
       await closeAll([
-        () => beating,
-        () => listener.sql.end({ timeout: 5 }),
-        () => outbox,
+        () => outboxListener.stop(),
+        () => scheduleStopped,
         () => resolveQueue.close(),
         () => createQueue.close(),
       ]);
