@@ -4,7 +4,7 @@ import { Queue } from 'bullmq';
 import { vrJobs } from '../src/db/schema.ts';
 import { validateListing } from '../src/listing.ts';
 import { CREATE_QUEUE, RESOLVE_QUEUE } from '../src/queues.ts';
-import { SWEEP_JOB } from '../src/resolution/worker.ts';
+import { SWEEP_JOB } from '../src/resolution/sweep-schedule.ts';
 import { type Simulator, startSimulator } from '../src/simulator/server.ts';
 import { type CliProcess, startCli } from './helpers/cli.ts';
 import { checkOutcome } from './helpers/outcome.ts';

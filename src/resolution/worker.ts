@@ -17,9 +17,6 @@ import { enqueueOutbox, sweep } from './sweep.ts';
 import { SWEEP_JOB, SweepSchedule } from './sweep-schedule.ts';
 import { type FlushJobData, scheduleRetryFlush } from './trigger.ts';
 
-// Still importable from here (the tests and the chaos run do).
-export { SWEEP_JOB } from './sweep-schedule.ts';
-
 export interface ResolutionWorkerDeps {
   database: Database;
   session: BrowserSession;

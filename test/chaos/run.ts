@@ -18,7 +18,7 @@ import { runMigrations } from '../../src/db/migrate.ts';
 import type { JobView } from '../../src/db/queries.ts';
 import { createProducer } from '../../src/producer/producer.ts';
 import { CREATE_QUEUE, RESOLVE_QUEUE } from '../../src/queues.ts';
-import { SWEEP_JOB } from '../../src/resolution/worker.ts';
+import { SWEEP_JOB } from '../../src/resolution/sweep-schedule.ts';
 import { mulberry32, randInt } from '../../src/simulator/prng.ts';
 import { startSimulator } from '../../src/simulator/server.ts';
 import { type CliProcess, runCli, startCli } from '../helpers/cli.ts';
