@@ -2,6 +2,7 @@ import type { Page, Request } from 'playwright-core';
 import type { ShippingFees } from '../listing.ts';
 import { SESSION_EXPIRED } from '../vr/browser-session.ts';
 import { isRetryableStatus, VrRejectedError, VrUnavailableError } from '../vr/errors.ts';
+import { installSettleProbe, isPageSettled, waitPageSettled } from '../vr/page-settle.ts';
 
 /**
  * The V&R add-listing form (`/instruments/add_edit_item`, `form#frm_step1`), as a page object.
@@ -64,63 +65,11 @@ export interface FormTimeouts {
   stepMs: number;
 }
 
-/**
- * Counts the page's own requests in flight (fetch and XMLHttpRequest, same origin only: analytics
- * and long-polling widgets elsewhere must not keep the form "busy") and the last change to the
- * form's DOM, so that "the page has settled" can be waited for without a fixed sleep.
- */
-const PROBE = `(() => {
-  if (window.__vrProbe) return true;
-  const probe = { pending: 0, last: performance.now(), uploads: 0 };
-  window.__vrProbe = probe;
-  const touch = () => { probe.last = performance.now(); };
-  const sameOrigin = (url) => {
-    try { return new URL(String(url), location.href).origin === location.origin; } catch (e) { return false; }
-  };
-  const begin = () => { probe.pending += 1; touch(); };
-  const end = () => { probe.pending = Math.max(0, probe.pending - 1); touch(); };
-  if (typeof window.fetch === 'function') {
-    const original = window.fetch;
-    window.fetch = function (input, init) {
-      const url = typeof input === 'string' || input instanceof URL ? input : input && input.url;
-      if (!sameOrigin(url)) return original.apply(this, arguments);
-      begin();
-      const result = original.apply(this, arguments);
-      result.then(end, end);
-      return result;
-    };
-  }
-  const open = XMLHttpRequest.prototype.open;
-  const send = XMLHttpRequest.prototype.send;
-  XMLHttpRequest.prototype.open = function (method, url) {
-    this.__vrSameOrigin = sameOrigin(url);
-    return open.apply(this, arguments);
-  };
-  XMLHttpRequest.prototype.send = function () {
-    if (this.__vrSameOrigin) {
-      begin();
-      this.addEventListener('loadend', end, { once: true });
-    }
-    return send.apply(this, arguments);
-  };
-  const form = document.querySelector('form#frm_step1');
-  new MutationObserver(touch).observe(form || document.body, {
-    subtree: true, childList: true, attributes: true, characterData: true,
-  });
-  return true;
-})()`;
-
-/** True once no request of the page's is in flight and the form has not changed for `quietMs`. */
-const SETTLED = `(quietMs) => {
-  const p = window.__vrProbe;
-  return !p || (p.pending === 0 && performance.now() - p.last >= quietMs);
-}`;
-
 const QUIET_MS = 40;
 
 async function waitSettled(page: Page, what: string, timeoutMs: number): Promise<void> {
   try {
-    await page.waitForFunction(`(${SETTLED})(${QUIET_MS})`, undefined, { timeout: timeoutMs, polling: 15 });
+    await waitPageSettled(page, QUIET_MS, timeoutMs);
   } catch (error) {
     throw new FormMarkupError(
       `the add form kept loading while ${what} (still busy after ${timeoutMs} ms): ${firstLine(error)}`,
@@ -162,7 +111,7 @@ export async function openForm(page: Page, url: string): Promise<'opened' | type
   const response = await page.goto(url, { waitUntil: 'domcontentloaded' });
   const status = response?.status() ?? 0;
   if ((await page.locator('form#frm_step1').count()) > 0) {
-    await page.evaluate(PROBE);
+    await installSettleProbe(page);
     await dismissConsent(page);
     return 'opened';
   }
@@ -566,7 +515,7 @@ export async function fillForm(page: Page, values: FormValues, timeouts: FormTim
     polling: 25,
   });
   tinymceReady.catch(() => {});
-  await page.evaluate(PROBE);
+  await installSettleProbe(page);
   await chooseCategory(page, values.category, timeouts);
   await typeBrand(page, values, timeouts);
   await fillFieldsAndShipping(page, values, timeouts);
@@ -747,7 +696,7 @@ export async function publish(
   };
   page.on('request', onRequest);
   try {
-    await page.evaluate(PROBE).catch(() => {});
+    await installSettleProbe(page).catch(() => {});
     const { clicked, before } = (await page.evaluate(CLICK_PUBLISH)) as {
       clicked: boolean;
       before: PageTexts;
@@ -762,7 +711,7 @@ export async function publish(
       const now = await readTexts(page);
       if (now?.marked) {
         const errors = fieldErrors(before, now);
-        const settled = await page.evaluate(`(${SETTLED})(${QUIET_MS})`).catch(() => false);
+        const settled = await isPageSettled(page, QUIET_MS);
         if (errors.length && settled && !post) {
           // Closed before anything else can leave: the verdict "nothing was sent" must stay true.
           await page.close().catch(() => {});

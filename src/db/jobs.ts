@@ -4,13 +4,13 @@
  * guarded by the statuses it may start from: a row that moved on meanwhile (a manual retry, the
  * sweep, a redelivered job) is left alone and the function returns undefined.
  *
- *   queued ──claim──▶ in_progress ──submitted──▶ completed_pending_id ──completeWithId──▶ completed
- *     ▲                 │  │  └─outcome unknown──▶ completed_pending_id
- *     └─releaseClaim────┘  └─fail──▶ failed ◀──fail── completed_pending_id ──sendToReview──▶ needs_review
- *   failed | needs_review ──requeue──▶ queued, ──lookAgain──▶ completed_pending_id,
- *                          ──completeFromLink──▶ completed
+ * - creation: claimJob, markSubmitStarted / clearSubmitStarted, markSubmitted, markOutcomeUnknown,
+ *   releaseClaim, completeFromLink, failJob
+ * - resolution: applyResolution (the flush's planned steps), sendStaleToReview (the sweep),
+ *   requeueJob (the sweep, for a vanished worker's row)
+ * - a person's retry: completeFromLink, lookAgain, requeueJob
  *
- * The diagram with every reason is in docs/design.md ("Job states").
+ * The state diagram is in docs/design.md ("Job states").
  */
 import { and, eq, inArray, lt, type SQL, sql } from 'drizzle-orm';
 import type { PgDatabase } from 'drizzle-orm/pg-core';
@@ -68,33 +68,28 @@ export function clearSubmitStarted(db: Executor, id: number): Promise<VrJob | un
   return move(db, id, { from: CREATING, set: { submitStartedAt: null } });
 }
 
+/** Submitted, or maybe submitted, just now: resolution looks for its id from the next flush on. */
+function awaitingId(submitOutcomeUnknown: boolean, error: string | null): JobChange {
+  const now = new Date();
+  return {
+    status: 'completed_pending_id',
+    submittedAt: now,
+    nextResolutionAt: now,
+    submitOutcomeUnknown,
+    error,
+  };
+}
+
 /** V&R accepted the listing: resolution finds its id. */
 export function markSubmitted(db: Executor, id: number): Promise<VrJob | undefined> {
-  const now = new Date();
-  return move(db, id, {
-    from: CREATING,
-    set: {
-      status: 'completed_pending_id',
-      submittedAt: now,
-      nextResolutionAt: now,
-      submitOutcomeUnknown: false,
-      error: null,
-    },
-  });
+  return move(db, id, { from: CREATING, set: awaitingId(false, null) });
 }
 
 /** The submit went out and we don't know if it landed: resolution decides, never a second submit. */
 export function markOutcomeUnknown(db: Executor, id: number, reason: string): Promise<VrJob | undefined> {
-  const now = new Date();
   return move(db, id, {
     from: CREATING,
-    set: {
-      status: 'completed_pending_id',
-      submitOutcomeUnknown: true,
-      submittedAt: now,
-      nextResolutionAt: now,
-      error: `submit outcome unknown: ${safeErrorText(reason)}`,
-    },
+    set: awaitingId(true, `submit outcome unknown: ${safeErrorText(reason)}`),
   });
 }
 
@@ -157,20 +152,9 @@ function requeued(reason: string | null, generation: number | SQL): JobChange {
  * tries. Known submitted from now on, so after its tries it fails rather than submitting again.
  */
 export function lookAgain(db: Executor, id: number): Promise<VrJob | undefined> {
-  const now = new Date();
-  return move(db, id, {
-    from: RETRYABLE,
-    set: {
-      status: 'completed_pending_id',
-      resolutionAttempts: 0,
-      nextResolutionAt: now,
-      // Counted from now, or the sweep would send it straight back to needs_review. (It also moves
-      // the job after others in the order identical, unmarked listings pair with ids.)
-      submittedAt: now,
-      submitOutcomeUnknown: false,
-      error: null,
-    },
-  });
+  // submittedAt counts from now, or the sweep would send it straight back to needs_review. (It also
+  // moves the job after others in the order identical, unmarked listings pair with ids.)
+  return move(db, id, { from: RETRYABLE, set: { ...awaitingId(false, null), resolutionAttempts: 0 } });
 }
 
 /**

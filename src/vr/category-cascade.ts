@@ -1,5 +1,6 @@
 import type { Page } from 'playwright-core';
 import { type CategoryNode, parseCategoryTree } from './categories.ts';
+import { installSettleProbe, waitPageSettled } from './page-settle.ts';
 
 /**
  * Reads V&R's category tree from the add form's cascade, as a person would see it: on load only
@@ -24,50 +25,6 @@ export interface CascadeOptions {
 
 /** Quiet time after the last request or change before a level counts as settled. */
 const QUIET_MS = 100;
-
-// Same-origin fetch/XHR in flight and the form's last change (see listing-form.ts for the why).
-const PROBE = `(() => {
-  if (window.__vrCascadeProbe) return true;
-  const probe = { pending: 0, last: performance.now() };
-  window.__vrCascadeProbe = probe;
-  const touch = () => { probe.last = performance.now(); };
-  const sameOrigin = (url) => {
-    try { return new URL(String(url), location.href).origin === location.origin; } catch (e) { return false; }
-  };
-  const begin = () => { probe.pending += 1; touch(); };
-  const end = () => { probe.pending = Math.max(0, probe.pending - 1); touch(); };
-  if (typeof window.fetch === 'function') {
-    const original = window.fetch;
-    window.fetch = function (input) {
-      const url = typeof input === 'string' || input instanceof URL ? input : input && input.url;
-      if (!sameOrigin(url)) return original.apply(this, arguments);
-      begin();
-      const result = original.apply(this, arguments);
-      result.then(end, end);
-      return result;
-    };
-  }
-  const open = XMLHttpRequest.prototype.open;
-  const send = XMLHttpRequest.prototype.send;
-  XMLHttpRequest.prototype.open = function (method, url) {
-    this.__vrCascadeSameOrigin = sameOrigin(url);
-    return open.apply(this, arguments);
-  };
-  XMLHttpRequest.prototype.send = function () {
-    if (this.__vrCascadeSameOrigin) {
-      begin();
-      this.addEventListener('loadend', end, { once: true });
-    }
-    return send.apply(this, arguments);
-  };
-  new MutationObserver(touch).observe(document.querySelector('form#frm_step1') || document.body, {
-    subtree: true, childList: true, attributes: true, characterData: true,
-  });
-  return true;
-})()`;
-
-const SETTLED = `(() => { const p = window.__vrCascadeProbe;
-  return !p || (p.pending === 0 && performance.now() - p.last >= ${QUIET_MS}); })()`;
 
 /** The options of a level, if its select is there and showing. */
 const READ_LEVEL = `(level) => {
@@ -103,12 +60,12 @@ export async function readCategoryCascade(page: Page, options: CascadeOptions): 
   if ((await page.locator('form#frm_step1').count()) === 0) {
     throw new Error(`the add form (form#frm_step1) is not on ${page.url()}`);
   }
-  await page.evaluate(PROBE);
+  await installSettleProbe(page);
   const readLevel = async (level: number): Promise<RawOption[]> =>
     (await page.evaluate(`(${READ_LEVEL})(${level})`)) as RawOption[];
   const settle = async (what: string) => {
     try {
-      await page.waitForFunction(SETTLED, undefined, { timeout: options.stepTimeoutMs, polling: 20 });
+      await waitPageSettled(page, QUIET_MS, options.stepTimeoutMs);
     } catch {
       throw new Error(
         `the category cascade was still loading ${options.stepTimeoutMs} ms after choosing ${what}`,
