@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { after, before, describe, test } from 'node:test';
 import { type Simulator, startSimulator } from '../src/simulator/server.ts';
+import { chromiumArgs } from '../src/vr/browser-session.ts';
 import { runCli } from './helpers/cli.ts';
 import { setupServices, type TestServices } from './helpers/services.ts';
 
@@ -84,6 +86,28 @@ describe('vr-lister check-site', () => {
     const table = await runCli(['check-site'], env(sim.url));
     assert.equal(table.code, 0, table.stdout + table.stderr);
     for (const name of CHECKS) assert.match(table.stdout, new RegExp(`✓ ${name}`));
+  });
+
+  test('passes the gate on a simulator reached over plain HTTP by a non-loopback address (the compose demo)', async () => {
+    // Chromium sends the Sec-Fetch-* headers the gate wants only to secure origins; this one is
+    // declared secure for the worker's browser alone (chromiumArgs), the real site being https.
+    const address = Object.values(networkInterfaces())
+      .flat()
+      .find((a) => a?.family === 'IPv4' && !a.internal)?.address;
+    assert.ok(address, 'this machine has a non-loopback IPv4 address');
+    const sim = await startSimulator({ cloudflare: 'auto', host: address });
+    sims.push(sim);
+    assert.ok(sim.url.startsWith(`http://${address}:`));
+    const result = await runCli(['check-site', '--json'], env(sim.url));
+    const report = JSON.parse(result.stdout) as Report;
+    assert.equal(result.code, 0, result.stdout + result.stderr);
+    assert.ok(report.ok);
+    assert.equal(sim.state().counters.refusedRequests, 0);
+    assert.deepEqual(chromiumArgs(sim.url).slice(-1), [
+      `--unsafely-treat-insecure-origin-as-secure=http://${address}:${new URL(sim.url).port}`,
+    ]);
+    for (const secure of ['https://www.vintageandrare.com', 'http://127.0.0.1:8080', 'http://localhost:3000'])
+      assert.ok(!chromiumArgs(secure).some((a) => a.startsWith('--unsafely')), secure);
   });
 
   test('fails naming the check, with exit 1, when the add form lacks the Publish link', async () => {

@@ -27,6 +27,19 @@ const CHROMIUM_ARGS = [
   '--disable-blink-features=AutomationControlled',
 ];
 
+/**
+ * Chromium sends Sec-Fetch-* headers, which Cloudflare (and the simulator's gate) look for, only to
+ * secure origins: https, or loopback. A simulator reached over plain HTTP by host name (the compose
+ * demo's `http://simulator:8080`) is declared secure for this browser alone; the real site is
+ * https and gets no such flag.
+ */
+export function chromiumArgs(baseUrl: string): string[] {
+  const url = new URL(baseUrl);
+  const loopback = /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])$/.test(url.hostname);
+  if (url.protocol !== 'http:' || loopback) return CHROMIUM_ARGS;
+  return [...CHROMIUM_ARGS, `--unsafely-treat-insecure-origin-as-secure=${url.origin}`];
+}
+
 /** Cloudflare's clearance cookie. */
 export const CLEARANCE_COOKIE = 'cf_clearance';
 /** A cf_clearance closer than this to its expiry is renewed before the next step. */
@@ -319,7 +332,7 @@ export class BrowserSession {
     return chromium.launch({
       executablePath: this.options.chromiumPath,
       headless: !this.options.headed,
-      args: CHROMIUM_ARGS,
+      args: chromiumArgs(this.options.site.baseUrl),
       chromiumSandbox: sandbox,
       ...(this.#display ? { env: { ...process.env, DISPLAY: this.#display.display } } : {}),
       // "Chrome is being controlled by automated test software" is no part of a person's browser.
