@@ -12,6 +12,7 @@ import {
   type PreparePhotosOptions,
   preparePhotos,
 } from '../src/images/prepare-photos.ts';
+import { toJpeg } from '../src/images/to-jpeg.ts';
 import { checkedAddress, nonPublicRange } from '../src/net/address-policy.ts';
 import { ImageUnavailableError, isSiteUnavailable, VrRejectedError } from '../src/vr/errors.ts';
 
@@ -433,6 +434,43 @@ describe('photos: downloading, refusing, converting', () => {
       assert.equal(metadata.format, 'jpeg');
       assert.ok(metadata.width! < 2000 && metadata.width! >= 1000, `width ${metadata.width}`);
     }
+  });
+});
+
+describe('photo metadata', () => {
+  test('a JPEG that says where it was taken loses its EXIF, upright; a plain JPEG is kept byte for byte', async () => {
+    const tagged = await sharp({ create: { width: 320, height: 240, channels: 3, background: '#c00' } })
+      .jpeg()
+      .withExif({
+        IFD0: { Make: 'PhoneCo', Model: 'Serial 12345' },
+        IFD3: {
+          GPSLatitudeRef: 'N',
+          GPSLatitude: '51/1 30/1 0/1',
+          GPSLongitudeRef: 'W',
+          GPSLongitude: '0/1 7/1 0/1',
+        },
+      })
+      .toBuffer();
+    // Rotated a quarter turn by its EXIF orientation, as a phone held upright writes it.
+    const rotated = await sharp(tagged).withMetadata({ orientation: 6 }).toBuffer();
+    const before = await sharp(rotated).metadata();
+    assert.ok(before.exif?.includes('PhoneCo'), 'the fixture carries EXIF');
+    const out = await toJpeg(rotated);
+    const after = await sharp(out).metadata();
+    assert.equal(after.format, 'jpeg');
+    assert.equal(after.exif, undefined);
+    assert.equal(after.xmp, undefined);
+    assert.ok(!out.includes('PhoneCo') && !out.includes('GPS'));
+    assert.deepEqual(
+      [after.width, after.height],
+      [240, 320],
+      'the orientation is applied before it is dropped',
+    );
+
+    const plain = await sharp({ create: { width: 32, height: 24, channels: 3, background: '#0c0' } })
+      .jpeg()
+      .toBuffer();
+    assert.ok((await toJpeg(plain)).equals(plain));
   });
 });
 

@@ -9,13 +9,20 @@ export const MAX_PHOTO_PIXELS = 100_000_000;
 /** JPEG quality for photos that arrive in another format, and for each scaling-down round. */
 const QUALITY = 85;
 const SCALED_QUALITY = 80;
+/** For a JPEG re-encoded only to drop its metadata: close to the original. */
+const KEPT_QUALITY = 92;
 
 const input = { limitInputPixels: MAX_PHOTO_PIXELS, failOn: 'truncated' } as const;
 
-/** A photo as a JPEG: JPEGs are kept as they are, once they are known to decode; anything else is converted. */
+/**
+ * A photo as a JPEG, with no metadata: a plain JPEG is kept as it is once it is known to decode;
+ * anything else is converted. A JPEG carrying EXIF, XMP or IPTC is re-encoded without them (its
+ * orientation applied first): a phone's photo says where it was taken (GPS) and which camera took
+ * it, which is nothing a public listing should publish.
+ */
 export async function toJpeg(source: Buffer): Promise<Buffer> {
   const metadata = await sharp(source, input).metadata();
-  if (metadata.format === 'jpeg') {
+  if (metadata.format === 'jpeg' && !metadata.exif && !metadata.xmp && !metadata.iptc) {
     // Decoded in full (shrunk on load, so cheaply) to find a truncated or corrupt photo now.
     await sharp(source, input).resize(256, 256, { fit: 'inside' }).toBuffer();
     return source;
@@ -23,7 +30,7 @@ export async function toJpeg(source: Buffer): Promise<Buffer> {
   return sharp(source, input)
     .rotate()
     .flatten({ background: '#ffffff' })
-    .jpeg({ quality: QUALITY })
+    .jpeg({ quality: metadata.format === 'jpeg' ? KEPT_QUALITY : QUALITY })
     .toBuffer();
 }
 
