@@ -215,6 +215,7 @@ const envSchema = z.object({
   WEBHOOK_URL: urlList.optional(),
   WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
   WEBHOOK_RETRY_HOURS: int(0, 30 * 24).default(24),
+  EVENT_RETENTION_DAYS: int(1, 3650).default(30),
   WEBHOOK_BACKOFF_MS: int(10, HOUR).default(10_000),
   WEBHOOK_TIMEOUT_MS: int(100, 10 * 60_000).default(10_000),
   WEBHOOK_ALLOW_HOSTS: hostList.optional(),
@@ -282,6 +283,8 @@ export interface Config {
   webhookSecret: string | undefined;
   /** How long a delivery is retried, with exponential backoff from webhookBackoffMs, before it fails. */
   webhookRetryHours: number;
+  /** Job events (and their delivery log) older than this are deleted by the sweep, once settled. */
+  eventRetentionDays: number;
   webhookBackoffMs: number;
   webhookTimeoutMs: number;
   /** Hosts a webhook may reach although their addresses are not public (same format as IMAGE_ALLOW_HOSTS). */
@@ -406,6 +409,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     webhookUrls: e.WEBHOOK_URL ?? [],
     webhookSecret: e.WEBHOOK_SECRET,
     webhookRetryHours: e.WEBHOOK_RETRY_HOURS,
+    eventRetentionDays: e.EVENT_RETENTION_DAYS,
     webhookBackoffMs: e.WEBHOOK_BACKOFF_MS,
     webhookTimeoutMs: e.WEBHOOK_TIMEOUT_MS,
     webhookAllowHosts: e.WEBHOOK_ALLOW_HOSTS ?? [],

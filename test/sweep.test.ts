@@ -98,4 +98,39 @@ describe('sweep', () => {
     const flushes = await resolveQueue.getJobs(['waiting', 'delayed']);
     assert.equal(flushes.filter((j) => j.name === 'flush').length, 1);
   });
+
+  test('settled job events past their retention go, with their delivery log; pending ones and the newest stay', async () => {
+    const { sql } = services.database;
+    // Each final status writes an event (the trigger of drizzle/0002).
+    const rows = await Promise.all(
+      ['EV-OLD', 'EV-PENDING', 'EV-UNDISPATCHED', 'EV-RECENT', 'EV-NEWEST'].map((ref) => insert(ref)),
+    );
+    for (const row of rows) await sql`update vr_jobs set status = 'failed', error = 'x' where id = ${row.id}`;
+    const events = await sql<{ id: string; product_ref: string }[]>`
+      select id, product_ref from vr_job_events where product_ref like 'EV-%' order by id`;
+    assert.equal(events.length, 5);
+    const id = (ref: string) => events.find((e) => e.product_ref === ref)!.id;
+    const old = new Date(Date.now() - 40 * 86_400_000).toISOString();
+    await sql`update vr_job_events set created_at = ${old}, dispatched_at = ${old}
+      where product_ref in ('EV-OLD', 'EV-PENDING', 'EV-NEWEST')`;
+    await sql`update vr_job_events set created_at = ${old} where product_ref = 'EV-UNDISPATCHED'`;
+    await sql`update vr_job_events set dispatched_at = now() where product_ref = 'EV-RECENT'`;
+    await sql`insert into vr_webhook_deliveries (event_id, product_ref, url, status)
+      values (${id('EV-OLD')}, 'EV-OLD', 'https://hooks.example/a', 'delivered'),
+             (${id('EV-PENDING')}, 'EV-PENDING', 'https://hooks.example/a', 'pending')`;
+
+    const result = await run();
+    assert.equal(result.pruned, 1);
+    const left = await sql<{ product_ref: string }[]>`
+      select product_ref from vr_job_events where product_ref like 'EV-%' order by id`;
+    assert.deepEqual(
+      left.map((e) => e.product_ref),
+      ['EV-PENDING', 'EV-UNDISPATCHED', 'EV-RECENT', 'EV-NEWEST'],
+    );
+    const deliveries = await sql`select product_ref from vr_webhook_deliveries`;
+    assert.deepEqual(
+      deliveries.map((d) => d.product_ref),
+      ['EV-PENDING'],
+    );
+  });
 });

@@ -7,6 +7,7 @@ import { vrJobs } from '../db/schema.ts';
 import type { Logger } from '../logger.ts';
 import { addCreationJobs } from '../producer/producer.ts';
 import { type CreateJobData, creationJobId, creationJobOptions } from '../queues.ts';
+import { pruneJobEvents } from '../webhooks/deliveries.ts';
 import { countDuePending, type FlushJobData, requestFlush } from './trigger.ts';
 
 export interface SweepDeps {
@@ -21,6 +22,8 @@ export interface SweepResult {
   queued: number;
   recovered: number;
   stale: number;
+  /** Settled job events deleted after EVENT_RETENTION_DAYS. */
+  pruned: number;
   flushRequested: boolean;
 }
 
@@ -79,9 +82,12 @@ export async function sweep(deps: SweepDeps): Promise<SweepResult> {
   const staleBefore = new Date(Date.now() - config.stalePendingMs);
   const stale = await sendStaleToReview(db, staleBefore, config.stalePendingMs);
 
+  // The job events outbox and the webhook delivery log, past their retention.
+  const pruned = await pruneJobEvents(db, new Date(Date.now() - config.eventRetentionDays * 86_400_000));
+
   const { due } = await countDuePending(db);
   if (due > 0) await requestFlush(resolveQueue, 'sweep');
-  const result = { queued, recovered, stale: stale.length, flushRequested: due > 0 };
-  if (recovered || stale.length) logger.info(result, 'sweep repaired state');
+  const result = { queued, recovered, stale: stale.length, pruned, flushRequested: due > 0 };
+  if (recovered || stale.length || pruned) logger.info(result, 'sweep repaired state');
   return result;
 }

@@ -41,6 +41,21 @@ export function deliveryBackoffMs(baseMs: number, attemptsMade: number): number 
 }
 
 /**
+ * Deletes the job events created before `before`, with their delivery log, once they are settled:
+ * dispatched, and no delivery of theirs still pending. The newest event is always kept, so that a
+ * producer starting up finds where the log stands. Returns how many events went.
+ */
+export async function pruneJobEvents(db: Db, before: Date): Promise<number> {
+  const deleted = await db.execute<{ id: string }>(sql`
+    delete from vr_job_events e
+    where e.created_at < ${before.toISOString()}::timestamptz and e.dispatched_at is not null
+      and e.id < (select max(id) from vr_job_events)
+      and not exists (select 1 from vr_webhook_deliveries d where d.event_id = e.id and d.status = 'pending')
+    returning e.id`);
+  return deleted.length;
+}
+
+/**
  * Writes one delivery per URL for every event not yet dispatched, and marks them dispatched, in one
  * transaction (rows locked, so several processes can run it at once). With no URL configured the
  * events are only marked: turning webhooks on later does not send the history.
