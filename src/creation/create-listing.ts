@@ -118,11 +118,13 @@ export async function handBack(
 ): Promise<'completed_pending_id' | 'failed' | 'queued' | undefined> {
   const [row] = await db.select().from(vrJobs).where(eq(vrJobs.id, rowId));
   if (row?.status !== 'in_progress') return undefined;
-  if (row.submitStartedAt) {
-    return (await markOutcomeUnknown(db, rowId, reason)) && 'completed_pending_id';
-  }
-  if (lastAttempt) return (await failJob(db, rowId, reason, { nothingSent: true })) && 'failed';
-  return (await releaseClaim(db, rowId, reason)) && 'queued';
+  // A submit may have gone out: resolution decides, never a second submit.
+  const moved = row.submitStartedAt
+    ? await markOutcomeUnknown(db, rowId, reason)
+    : lastAttempt
+      ? await failJob(db, rowId, reason, { nothingSent: true })
+      : await releaseClaim(db, rowId, reason);
+  return moved?.status as 'completed_pending_id' | 'failed' | 'queued' | undefined;
 }
 
 /** V&R's brand id for the listing's brand, or the fallback brand's when the listing allows it. */
