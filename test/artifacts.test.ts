@@ -66,8 +66,9 @@ describe('evidence of an unexpected page', () => {
     await rm(root, { recursive: true, force: true });
   });
 
-  test('a screenshot, the HTML and the trace of the step, none holding the password', async () => {
+  test('a screenshot, the HTML and the trace of the step, none holding the password', async (t) => {
     const context = await browser.newContext();
+    t.after(() => context.close());
     const page = await context.newPage();
     await beginStepTrace(context, 'login');
     await page.goto(`${base}/`);
@@ -94,11 +95,11 @@ describe('evidence of an unexpected page', () => {
       'a Playwright trace',
     );
     for (const [name, data] of Object.entries(entries)) assert.deepEqual(leaks(data), [], name);
-    await context.close();
   });
 
-  test('the POST that carried the password is in the trace, overwritten', async () => {
+  test('the POST that carried the password is in the trace, overwritten', async (t) => {
     const context = await browser.newContext();
+    t.after(() => context.close());
     const page = await context.newPage();
     await page.goto(`${base}/`);
     await beginStepTrace(context, 'login');
@@ -118,11 +119,11 @@ describe('evidence of an unexpected page', () => {
       .join('\n');
     assert.match(all, /do_login/, 'the login request was traced');
     for (const [name, data] of Object.entries(entries)) assert.deepEqual(leaks(data), [], name);
-    await context.close();
   });
 
-  test('a step that went well leaves nothing; the next step traces again', async () => {
+  test('a step that went well leaves nothing; the next step traces again', async (t) => {
     const context = await browser.newContext();
+    t.after(() => context.close());
     const page = await context.newPage();
     await beginStepTrace(context, 'open-form');
     await page.goto(`${base}/`);
@@ -137,7 +138,6 @@ describe('evidence of an unexpected page', () => {
       .map((d) => Buffer.from(d).toString('utf8'))
       .join('\n');
     assert.match(all, /\/again/);
-    await context.close();
   });
 
   test('names: only what captureEvidence writes, nothing that leaves the folder', () => {

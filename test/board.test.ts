@@ -53,7 +53,7 @@ describe('Bull Board in a real browser', () => {
     await services.cleanup();
   });
 
-  test('both queues and a creation job with its worker log lines, behind Basic auth', async () => {
+  test('both queues and a creation job with its worker log lines, behind Basic auth', async (t) => {
     // A listing through the API, created by the real worker: it writes the job's log lines.
     const posted = await fetch(`${url}/api/vr/jobs`, {
       method: 'POST',
@@ -84,13 +84,14 @@ describe('Bull Board in a real browser', () => {
 
     // Without credentials the board is refused (Chromium itself then reports an auth error).
     const anonymous = await browser.newContext();
+    t.after(() => anonymous.close());
     const refused = await anonymous.request.get(`${url}/admin/queues`);
     assert.equal(refused.status(), 401);
     assert.equal(refused.headers()['www-authenticate'], 'Basic realm="vr-lister"');
     await assert.rejects((await anonymous.newPage()).goto(`${url}/admin/queues`), /AUTH/);
-    await anonymous.close();
 
     const context = await browser.newContext({ httpCredentials: { username: 'ops', password: TOKEN } });
+    t.after(() => context.close());
     const page = await context.newPage();
     const failedAssets: string[] = [];
     page.on('response', (response) => {
@@ -123,6 +124,5 @@ describe('Bull Board in a real browser', () => {
     assert.deepEqual(failedAssets, [], 'every script, style and API call of the UI loaded');
     assert.deepEqual(outside, [], 'no request to another host');
     assert.deepEqual(cspRefusals, [], 'the UI works within the Content-Security-Policy');
-    await context.close();
   });
 });

@@ -52,7 +52,6 @@ describe('vr-lister check-site', () => {
       VR_USERNAME: 'demo',
       VR_PASSWORD: 'demo',
       VR_PAGE_TIMEOUT_MS: '15000',
-      ARTIFACTS_DIR: `/tmp/${services.queuePrefix}-artifacts`,
     });
 
   test('passes every check against the simulator behind its Cloudflare gate, and changes nothing', async () => {

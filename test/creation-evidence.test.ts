@@ -261,14 +261,17 @@ describe('creation evidence and refusals', () => {
       createAttempts: 1,
       listingDefaults: TEST_LISTING_DEFAULTS,
     });
-    await oneTry.enqueueListing({
-      productRef: 'MISS-1',
-      brand: 'Vox',
-      model: 'AC30',
-      price: 1200,
-      shipping: { fees: { uk: 30 } },
-    });
-    await oneTry.close();
+    try {
+      await oneTry.enqueueListing({
+        productRef: 'MISS-1',
+        brand: 'Vox',
+        model: 'AC30',
+        price: 1200,
+        shipping: { fees: { uk: 30 } },
+      });
+    } finally {
+      await oneTry.close();
+    }
     const w = worker(s);
     try {
       await waitFor('MISS-1 failed', async () => (await row('MISS-1'))?.status === 'failed');

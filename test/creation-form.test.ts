@@ -95,14 +95,16 @@ describe('creation on the real form, through the gate, in every variant', () => 
   });
 
   for (const variant of VARIANTS) {
-    test(`variant ${variant.id}: ${LISTINGS} listings completed, each once, as asked`, async () => {
+    test(`variant ${variant.id}: ${LISTINGS} listings completed, each once, as asked`, async (t) => {
       const services = await setupServices();
+      t.after(() => services.cleanup());
       const sim = await startSimulator({
         port: 0,
         catalogRows: 40,
         seed: 100 + variant.id,
         variant: variant.id,
       });
+      t.after(() => sim.close());
       assert.notEqual(sim.state().cloudflare, 'off', 'the gate is on');
       const env = {
         CREATE_BACKOFF_MS: '200',
@@ -135,58 +137,53 @@ describe('creation on the real form, through the gate, in every variant', () => 
         await creation.stop();
         await resolution.stop();
       }
-      try {
-        const outcome = await checkOutcome(
-          services.database.sql,
-          sim.url,
-          listings.map((l) => l.productRef),
+      const outcome = await checkOutcome(
+        services.database.sql,
+        sim.url,
+        listings.map((l) => l.productRef),
+      );
+      assert.deepEqual(outcome.problems, []);
+      assert.equal(outcome.ok.length, LISTINGS);
+      const state = sim.state('form');
+      assert.equal(state.counters.submissions, LISTINGS, 'one Publish per listing');
+      for (const listing of listings) {
+        const [onVr] = listingsFor(state.listings, listing.productRef) as SimListing[];
+        assert.ok(onVr, listing.productRef);
+        const where = `${listing.productRef} (variant ${variant.id})`;
+        const leaf = resolveCategory(shippedCategoryTree(), listing.category!);
+        assert.ok(leaf.ok);
+        assert.deepEqual(
+          onVr.category_path,
+          leaf.nodes.map((n) => n.name),
+          `${where}: category`,
         );
-        assert.deepEqual(outcome.problems, []);
-        assert.equal(outcome.ok.length, LISTINGS);
-        const state = sim.state('form');
-        assert.equal(state.counters.submissions, LISTINGS, 'one Publish per listing');
-        for (const listing of listings) {
-          const [onVr] = listingsFor(state.listings, listing.productRef) as SimListing[];
-          assert.ok(onVr, listing.productRef);
-          const where = `${listing.productRef} (variant ${variant.id})`;
-          const leaf = resolveCategory(shippedCategoryTree(), listing.category!);
-          assert.ok(leaf.ok);
-          assert.deepEqual(
-            onVr.category_path,
-            leaf.nodes.map((n) => n.name),
-            `${where}: category`,
-          );
-          const fees = expectedFees(listing);
-          assert.deepEqual(onVr.shipping_fees, fees, `${where}: fees, removed regions absent`);
-          assert.equal(onVr.available_for_shipment, Object.keys(fees).length > 0, `${where}: shipping`);
-          assert.equal(onVr.local_pickup, listing.shipping?.localPickup ?? false, `${where}: pickup`);
-          assert.equal(onVr.photo_count, listing.images?.length ?? 0, `${where}: photos`);
-          assert.ok(onVr.photo_bytes <= 10 * 1024 * 1024, `${where}: ${onVr.photo_bytes} bytes of photos`);
-          assert.ok(
-            onVr.photos.every((p) => p.type === 'image/jpeg'),
-            `${where}: JPEG only`,
-          );
-          assert.equal(
-            onVr.processing_time,
-            listing.processingTime === '2 weeks'
-              ? '2 Weeks'
-              : listing.processingTime === '5 Days'
-                ? '5 Days'
-                : '3 Days',
-            `${where}: processing time`,
-          );
-          assert.equal(onVr.show_vat, listing.showVat === true, `${where}: show VAT`);
-          assert.equal(onVr.buy_now, true, `${where}: buy now`);
-          assert.equal(onVr.product_model_name, listing.model);
-          assert.equal(
-            onVr.decade,
-            listing.year ? `${Math.floor(listing.year / 10) * 10}` : '',
-            `${where}: decade`,
-          );
-        }
-      } finally {
-        await sim.close();
-        await services.cleanup();
+        const fees = expectedFees(listing);
+        assert.deepEqual(onVr.shipping_fees, fees, `${where}: fees, removed regions absent`);
+        assert.equal(onVr.available_for_shipment, Object.keys(fees).length > 0, `${where}: shipping`);
+        assert.equal(onVr.local_pickup, listing.shipping?.localPickup ?? false, `${where}: pickup`);
+        assert.equal(onVr.photo_count, listing.images?.length ?? 0, `${where}: photos`);
+        assert.ok(onVr.photo_bytes <= 10 * 1024 * 1024, `${where}: ${onVr.photo_bytes} bytes of photos`);
+        assert.ok(
+          onVr.photos.every((p) => p.type === 'image/jpeg'),
+          `${where}: JPEG only`,
+        );
+        assert.equal(
+          onVr.processing_time,
+          listing.processingTime === '2 weeks'
+            ? '2 Weeks'
+            : listing.processingTime === '5 Days'
+              ? '5 Days'
+              : '3 Days',
+          `${where}: processing time`,
+        );
+        assert.equal(onVr.show_vat, listing.showVat === true, `${where}: show VAT`);
+        assert.equal(onVr.buy_now, true, `${where}: buy now`);
+        assert.equal(onVr.product_model_name, listing.model);
+        assert.equal(
+          onVr.decade,
+          listing.year ? `${Math.floor(listing.year / 10) * 10}` : '',
+          `${where}: decade`,
+        );
       }
     });
   }

@@ -50,14 +50,20 @@ describe('Postgres stopped and started again (private cluster)', () => {
     });
   });
 
+  // Also after a failed before(): whatever was started goes, the private cluster above all.
   after(async () => {
     for (const { child } of children) if (child.exitCode === null) child.kill('SIGKILL');
-    await producer.close().catch(() => {});
-    await database.close().catch(() => {});
-    await sim.close();
-    await pg.stop();
-    await deleteKeys(services.redis, `${queuePrefix}:*`);
-    await services.cleanup();
+    try {
+      await producer?.close().catch(() => {});
+      await database?.close().catch(() => {});
+      await sim?.close();
+    } finally {
+      pg?.stop();
+      if (services) {
+        await deleteKeys(services.redis, `${queuePrefix}:*`);
+        await services.cleanup();
+      }
+    }
   });
 
   const env = () =>

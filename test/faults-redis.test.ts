@@ -33,12 +33,16 @@ describe('Redis lost and back (private redis-server)', () => {
     });
   });
 
+  // Also after a failed before(): whatever was started goes, the private redis-server above all.
   after(async () => {
     for (const { child } of children) if (child.exitCode === null) child.kill('SIGKILL');
-    await producer.close().catch(() => {});
-    await sim.close();
-    await redis.stop();
-    await services.cleanup();
+    try {
+      await producer?.close().catch(() => {});
+      await sim?.close();
+    } finally {
+      redis?.stop();
+      await services?.cleanup();
+    }
   });
 
   const env = () =>

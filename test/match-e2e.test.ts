@@ -87,7 +87,9 @@ describe('marker off: identical look-alikes and a flush racing the indexing dela
   test('0 wrong ids: the baseline separates the old look-alike, the new one sends its group to review', async () => {
     // On the shop before vr-lister first runs: a hand-made twin of the pedal.
     const oldTwin = await makeByHand(sim, PEDAL);
-    await new Promise((r) => setTimeout(r, INDEX_DELAY_MS + 100));
+    await waitFor('the hand-made pedal in the export', () =>
+      sim.state().listings.some((l) => l.product_id === oldTwin && l.visible_in_export),
+    );
 
     const refs = ['PEDAL-1', 'PEDAL-2', 'PEDAL-3', 'AMP-1', 'AMP-2', 'OTHER-1', 'OTHER-2'];
     await producer.enqueueListings([

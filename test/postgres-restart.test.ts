@@ -22,11 +22,15 @@ before(async () => {
   producer = services.producer();
 });
 
+// Also after a failed before(): whatever was started goes, the private cluster above all.
 after(async () => {
   for (const { child } of children) if (child.exitCode === null) child.kill('SIGKILL');
-  await sim.close();
-  await services.cleanup().catch(() => {});
-  postgres.stop();
+  try {
+    await sim?.close();
+    await services?.cleanup().catch(() => {});
+  } finally {
+    postgres?.stop();
+  }
 });
 
 test('both workers ride out a Postgres restart mid-flush, and listen again for committed listings', async () => {

@@ -65,7 +65,7 @@ describe('producer events, driven by status changes in Postgres', () => {
     assert.equal(new Set(seen.map((e) => e.id)).size, 4);
   });
 
-  test('onResult: an event still being committed when it starts listening is not skipped', async () => {
+  test('onResult: an event still being committed when it starts listening is not skipped', async (t) => {
     const enqueuer = services.producer();
     const [slow, quick] = await enqueuer.enqueueListings([listing('EV-SLOW'), listing('EV-QUICK')]);
     let commit!: () => void;
@@ -76,6 +76,11 @@ describe('producer events, driven by status changes in Postgres', () => {
     const inFlight = services.database.sql.begin(async (tx) => {
       await tx`update vr_jobs set status = 'completed', vr_listing_id = 6001 where id = ${slow!.id}`;
       await committed;
+    });
+    // Not left open (holding a connection and the row) when the test fails before it commits.
+    t.after(() => {
+      commit();
+      return inFlight.catch(() => {});
     });
     await waitFor('the slow event written', async () => {
       const [row] = await services.database

@@ -27,11 +27,15 @@ describe('/readyz', () => {
     });
   });
 
+  // Also after a failed before(): whatever was started goes, the private redis-server above all.
   after(async () => {
-    await app.close();
-    redis.disconnect();
-    await redisServer.stop();
-    await services.cleanup();
+    try {
+      await app?.close();
+      redis?.disconnect();
+    } finally {
+      redisServer?.stop();
+      await services?.cleanup();
+    }
   });
 
   const ready = () => app.inject({ url: '/readyz' });

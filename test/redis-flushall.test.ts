@@ -23,11 +23,15 @@ before(async () => {
   sim = await startSimulator({ port: 0, catalogRows: 10, seed: 8 });
 });
 
+// Also after a failed before(): whatever was started goes, the private redis-server above all.
 after(async () => {
   for (const { child } of children) if (child.exitCode === null) child.kill('SIGKILL');
-  await sim.close();
-  await services.cleanup();
-  redis.stop();
+  try {
+    await sim?.close();
+    await services?.cleanup();
+  } finally {
+    redis?.stop();
+  }
 });
 
 test('after FLUSHALL the workers carry on alone: the sweep is scheduled again, re-adds the lost job, and it is listed and resolved', async () => {

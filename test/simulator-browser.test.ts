@@ -570,6 +570,7 @@ describe('simulator pages in Chromium', () => {
       await page.goto('/');
       await page.locator('#header').waitFor();
       assert.equal((await state(sim)).counters.clearances, 1);
+      // Time itself is the condition: past the 2 s clearance TTL.
       await page.waitForTimeout(2100);
       await page.goto('/login');
       await page.locator('form#loginForm').waitFor();
@@ -596,6 +597,7 @@ describe('simulator pages in Chromium', () => {
       assert.equal(await page.locator('select[name=categ_level_0]').count(), 0);
       assert.equal(await page.locator('div.ships_to').count(), 0);
       assert.equal(await page.locator('input.dz-hidden-input').count(), 0);
+      // A negative: time for TinyMCE to have loaded, had it been on the page.
       await page.waitForTimeout(1500);
       assert.equal(
         await page.evaluate(() => typeof (window as unknown as { tinymce?: unknown }).tinymce),

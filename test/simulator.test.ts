@@ -8,6 +8,7 @@ import { parse } from 'csv-parse/sync';
 import { parseSimulatorArgs, SIMULATOR_HELP } from '../src/simulator/main.ts';
 import { type SimState, type Simulator, startSimulator } from '../src/simulator/server.ts';
 import { EXPORT_COLUMNS } from '../src/vr/export-format.ts';
+import { waitFor } from './helpers/services.ts';
 import { BrowserLikeClient } from './helpers/sim-http.ts';
 
 // Long enough that a loaded machine still downloads the export before the new listing is indexed.
@@ -213,6 +214,7 @@ describe('V&R simulator (variant 0, gate on, through a browser-like client)', ()
     try {
       const client = await loggedIn(short);
       assert.equal((await client.get('/account')).status, 200);
+      // Time itself is the condition: past the 1 s session TTL.
       await new Promise((r) => setTimeout(r, 1100));
       assert.equal((await client.get('/account')).status, 302);
     } finally {
@@ -812,13 +814,15 @@ describe('V&R simulator (variant 0, gate on, through a browser-like client)', ()
     assert.match(missing.headers.get('content-type') ?? '', /text\/html/);
   });
 
-  test('close() ends hung requests', async () => {
+  test('close() ends hung requests', async (t) => {
     const s = await startSimulator({ catalogRows: 3 });
+    t.after(() => s.close()); // safe twice
     const c = await loggedIn(s);
     s.setFaults({ hangNextSubmits: 1 });
     const { uniqueId } = await c.openForm();
     const pending = c.fetch('/instruments/add_edit_item', { method: 'POST', body: listingForm(uniqueId) });
-    while (s.state().counters.hungSubmissions === 0) await new Promise((r) => setTimeout(r, 10));
+    pending.catch(() => {}); // asserted below; not an unhandled rejection if the test fails first
+    await waitFor('the submit to hang', () => s.state().counters.hungSubmissions > 0, 30_000);
     await s.close();
     await assert.rejects(pending);
   });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -325,7 +325,7 @@ describe('one V&R session for every worker', () => {
     });
   }
 
-  test('gate interactive: blocked within VR_CHALLENGE_WAIT_MS with jobs queued and tries unused; a session import unblocks them without a restart', async () => {
+  test('gate interactive: blocked within VR_CHALLENGE_WAIT_MS with jobs queued and tries unused; a session import unblocks them without a restart', async (t) => {
     const sim = await freshRun({ cloudflare: 'interactive' });
     const logs: ReturnType<typeof captureLogs>[] = [];
     workers(sim, { VR_CHALLENGE_WAIT_MS: '3000' }, { logs });
@@ -377,7 +377,9 @@ describe('one V&R session for every worker', () => {
         body: JSON.stringify({ userAgent: PERSON_UA }),
       })
     ).json()) as Record<string, unknown>;
-    const file = join(mkdtempSync(join(tmpdir(), 'vr-cookies-')), 'cookies.json');
+    const cookieDir = mkdtempSync(join(tmpdir(), 'vr-cookies-'));
+    t.after(() => rmSync(cookieDir, { recursive: true, force: true }));
+    const file = join(cookieDir, 'cookies.json');
     writeFileSync(file, JSON.stringify([clearance]));
     const imported = await runCli(
       ['session', 'import', file, '--user-agent', PERSON_UA],

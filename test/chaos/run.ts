@@ -139,6 +139,8 @@ async function main(): Promise<number> {
     SWEEP_INTERVAL_MS: '2000',
     SHUTDOWN_TIMEOUT_MS: '30000',
     VR_SUBMIT_TIMEOUT_MS: '30000',
+    // The creation workers' evidence: removed with the logs, kept with them when the run fails.
+    ARTIFACTS_DIR: join(logDir, 'artifacts'),
   };
   // The runner's own look at Postgres goes through psql, one short process per query: after the
   // Postgres restart, postgres.js 3.4.9 pools in this process stopped returning results (queries ran

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
+import { waitFor } from './services.ts';
 
 const run = promisify(execFile);
 
@@ -24,14 +25,6 @@ export async function freePort(): Promise<number> {
       server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject()));
     });
   });
-}
-
-async function poll(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 export interface PrivateRedis {
@@ -74,7 +67,7 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
     child.on('exit', () => {
       child = undefined;
     });
-    await poll(`redis-server on port ${port}`, alive);
+    await waitFor(`redis-server on port ${port}`, alive, 30_000);
   };
   const kill = async () => {
     const current = child;
@@ -83,7 +76,13 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
     current.kill('SIGKILL');
     await exited;
   };
-  await start();
+  try {
+    await start();
+  } catch (error) {
+    // Never answered: the caller has no handle to stop it with.
+    child?.kill('SIGKILL');
+    throw error;
+  }
   return {
     url,
     port,
@@ -135,14 +134,8 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
   const port = await freePort();
   const dir = await mkdtemp(join(tmpdir(), 'vrl-pg-'));
   const data = join(dir, 'data');
-  const { stdout } = await run('id', ['-u', 'postgres']);
-  const uid = Number(stdout.trim());
-  const { stdout: gidOut } = await run('id', ['-g', 'postgres']);
-  await chown(dir, uid, Number(gidOut.trim()));
-  await chmod(dir, 0o700);
   const asPostgres = (args: string[]) =>
     run('runuser', ['-u', 'postgres', '--', ...args], { cwd: dir, maxBuffer: 10 * 1024 * 1024 });
-  await asPostgres([join(bin, 'initdb'), '-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync']);
   const ctl = (action: string, ...extra: string[]) =>
     asPostgres([
       join(bin, 'pg_ctl'),
@@ -156,8 +149,36 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
       ...extra,
       action,
     ]);
-  await ctl('start');
   let stopped = false;
+  const stop = () => {
+    if (stopped) return;
+    stopped = true;
+    try {
+      execFileSync(
+        'runuser',
+        ['-u', 'postgres', '--', join(bin, 'pg_ctl'), '-D', data, '-m', 'immediate', '-w', 'stop'],
+        {
+          stdio: 'ignore',
+        },
+      );
+    } catch {
+      // not running
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    const { stdout } = await run('id', ['-u', 'postgres']);
+    const uid = Number(stdout.trim());
+    const { stdout: gidOut } = await run('id', ['-g', 'postgres']);
+    await chown(dir, uid, Number(gidOut.trim()));
+    await chmod(dir, 0o700);
+    await asPostgres([join(bin, 'initdb'), '-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync']);
+    await ctl('start');
+  } catch (error) {
+    // The caller gets no handle to stop it with: a half-started cluster and its directory go now.
+    stop();
+    throw error;
+  }
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
   return {
     url,
@@ -172,21 +193,6 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
     pgStart: async () => {
       await ctl('start');
     },
-    stop: () => {
-      if (stopped) return;
-      stopped = true;
-      try {
-        execFileSync(
-          'runuser',
-          ['-u', 'postgres', '--', join(bin, 'pg_ctl'), '-D', data, '-m', 'immediate', '-w', 'stop'],
-          {
-            stdio: 'ignore',
-          },
-        );
-      } catch {
-        // not running
-      }
-      rmSync(dir, { recursive: true, force: true });
-    },
+    stop,
   };
 }

@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import postgres from 'postgres';
 import { type Config, loadConfig } from '../../src/config.ts';
@@ -31,6 +34,8 @@ export interface TestServices {
   databaseUrl: string;
   redisUrl: string;
   queuePrefix: string;
+  /** ARTIFACTS_DIR in config() and env(): a temp dir removed by cleanup(), not ./artifacts. */
+  artifactsDir: string;
   database: Database;
   redis: Redis;
   /** A config for this test file: fresh database, random queue prefix, fast timings. */
@@ -59,11 +64,14 @@ export async function setupServices({
   const database = connectDatabase(databaseUrl.toString(), { max: 4 });
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
   const queuePrefix = randomName('vrlt');
+  // A creation worker saves evidence there: in the tests, not in the working directory.
+  const artifactsDir = await mkdtemp(join(tmpdir(), 'vrl-artifacts-'));
   const baseEnv = {
     DATABASE_URL: databaseUrl.toString(),
     REDIS_URL: redisUrl,
     QUEUE_PREFIX: queuePrefix,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    ARTIFACTS_DIR: artifactsDir,
     ...TEST_LISTING_ENV,
   };
   const env = (overrides: Record<string, string> = {}) => ({ ...baseEnv, ...overrides });
@@ -72,6 +80,7 @@ export async function setupServices({
     databaseUrl: databaseUrl.toString(),
     redisUrl,
     queuePrefix,
+    artifactsDir,
     database,
     redis,
     env,
@@ -88,15 +97,20 @@ export async function setupServices({
       return producer;
     },
     async cleanup() {
-      await Promise.allSettled(producers.map((p) => p.close()));
-      await database.close();
-      await deleteKeys(redis, `${queuePrefix}:*`);
-      redis.disconnect();
-      const admin = postgres(pgAdminUrl, { max: 1, onnotice: () => {} });
+      // Each step in a finally: one that fails (Redis gone, say) leaves none of the others undone.
       try {
-        await admin.unsafe(`drop database if exists "${dbName}" with (force)`);
+        await Promise.allSettled(producers.map((p) => p.close()));
+        await database.close();
+        await deleteKeys(redis, `${queuePrefix}:*`);
       } finally {
-        await admin.end();
+        redis.disconnect();
+        await rm(artifactsDir, { recursive: true, force: true });
+        const admin = postgres(pgAdminUrl, { max: 1, onnotice: () => {} });
+        try {
+          await admin.unsafe(`drop database if exists "${dbName}" with (force)`);
+        } finally {
+          await admin.end();
+        }
       }
     },
   };
