@@ -7,6 +7,8 @@ export const LOG_EVENT = {
   jobStep: 'job_step',
   /** The creation attempt failed; `lastAttempt` says whether BullMQ tries again. */
   creationAttemptFailed: 'creation_attempt_failed',
+  /** A worker process is up (`worker`: create, resolve or webhooks). */
+  workerStarted: 'worker_started',
   browserLaunch: 'browser_launch',
   loggedIn: 'vr_logged_in',
   /** V&R refused the credentials: logged once, at error level. */

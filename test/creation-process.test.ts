@@ -1,11 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { FORM_FILLED_STEP } from '../src/creation/create-listing.ts';
 import { startCreationProcess } from '../src/creation/main.ts';
+import { LOG_EVENT } from '../src/log-events.ts';
 import { silentLogger } from '../src/logger.ts';
 import type { Producer } from '../src/producer/producer.ts';
 import { startResolutionProcess } from '../src/resolution/main.ts';
 import { type Simulator, startSimulator } from '../src/simulator/server.ts';
 import { type CliProcess, startCli } from './helpers/cli.ts';
+import { parseLogLines } from './helpers/log-capture.ts';
 import { setupServices, type TestServices, waitFor } from './helpers/services.ts';
 
 describe('creation worker process', () => {
@@ -94,7 +97,11 @@ describe('creation worker process', () => {
       children.push(process);
       await waitFor(
         'the submit in flight',
-        () => slow.state('form').counters.formLoads >= 1 && process.output().includes('form filled'),
+        () =>
+          slow.state('form').counters.formLoads >= 1 &&
+          parseLogLines(process.output()).some(
+            (l) => l.event === LOG_EVENT.jobStep && l.step === FORM_FILLED_STEP,
+          ),
         60_000,
       );
       process.child.kill('SIGTERM');

@@ -65,7 +65,10 @@ describe('deploy/: alert rules and dashboard over what /metrics serves', () => {
 
   test('promtool check rules and the rules unit tests pass', async () => {
     const tool = await promtool();
-    assert.ok(tool, 'promtool is installed (apt-get install --no-install-recommends prometheus; .ci/run does)');
+    assert.ok(
+      tool,
+      'promtool is installed (apt-get install --no-install-recommends prometheus; .ci/run does)',
+    );
     const { stdout } = await promisify(execFile)(tool, ['check', 'rules', RULES]);
     assert.match(stdout, /SUCCESS: \d+ rules found/);
     // The alerts fire on the series they watch, and stay quiet otherwise (deploy/prometheus/*.test.yml).

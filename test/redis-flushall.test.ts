@@ -3,10 +3,12 @@ import { after, before, test } from 'node:test';
 import { Queue } from 'bullmq';
 import { vrJobs } from '../src/db/schema.ts';
 import { validateListing } from '../src/listing.ts';
+import { LOG_EVENT } from '../src/log-events.ts';
 import { CREATE_QUEUE, RESOLVE_QUEUE } from '../src/queues.ts';
 import { SWEEP_JOB } from '../src/resolution/sweep-schedule.ts';
 import { type Simulator, startSimulator } from '../src/simulator/server.ts';
 import { type CliProcess, startCli } from './helpers/cli.ts';
+import { parseLogLines } from './helpers/log-capture.ts';
 import { checkOutcome } from './helpers/outcome.ts';
 import { type PrivateRedis, startPrivateRedis } from './helpers/private-services.ts';
 import { setupServices, type TestServices, waitFor } from './helpers/services.ts';
@@ -53,7 +55,7 @@ test('after FLUSHALL the workers carry on alone: the sweep is scheduled again, r
     children.push(worker, creation);
     await waitFor(
       'the creation worker up',
-      () => creation.output().includes('creation worker started'),
+      () => parseLogLines(creation.output()).some((l) => l.event === LOG_EVENT.workerStarted),
       60_000,
     );
     await waitFor('the sweep scheduled', () => resolveQueue.getJobScheduler(SWEEP_JOB), 60_000);

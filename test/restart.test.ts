@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { FORM_FILLED_STEP } from '../src/creation/create-listing.ts';
+import { LOG_EVENT } from '../src/log-events.ts';
 import type { Producer } from '../src/producer/producer.ts';
 import { type Simulator, startSimulator } from '../src/simulator/server.ts';
 import { type CliProcess, startCli } from './helpers/cli.ts';
+import { parseLogLines } from './helpers/log-capture.ts';
 import { checkOutcome, fetchFormListings } from './helpers/outcome.ts';
 import { setupServices, type TestServices, waitFor } from './helpers/services.ts';
 
@@ -79,12 +82,12 @@ describe('restarting one worker process at a time during a run', () => {
 
     // SIGKILL while it is working on a listing, then a new one.
     await waitFor('7 listings on V&R', async () => (await submitted()) >= 7, 120_000);
-    const before = (creation.output().match(/"msg":"form filled"/g) ?? []).length;
-    await waitFor(
-      'the next form filled',
-      () => (creation.output().match(/"msg":"form filled"/g) ?? []).length > before,
-      60_000,
-    );
+    const formsFilled = () =>
+      parseLogLines(creation.output()).filter(
+        (l) => l.event === LOG_EVENT.jobStep && l.step === FORM_FILLED_STEP,
+      ).length;
+    const before = formsFilled();
+    await waitFor('the next form filled', () => formsFilled() > before, 60_000);
     creation.child.kill('SIGKILL');
     assert.equal((await creation.exited).signal, 'SIGKILL');
     creation = start('create');

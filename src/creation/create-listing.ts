@@ -53,7 +53,8 @@ export interface CreationDeps {
   openExport?: () => Promise<AsyncIterable<Uint8Array>>;
 }
 
-/** The creation step logged (LOG_EVENT.jobStep) once V&R accepted the listing. */
+/** Creation steps logged with LOG_EVENT.jobStep: the form is filled (Publish is next), V&R accepted it. */
+export const FORM_FILLED_STEP = 'form filled';
 export const PUBLISHED_STEP = 'published';
 
 /** What happened to one creation job; the worker turns it into Bull Board progress and logs. */
@@ -352,7 +353,7 @@ export async function createListing(
   // Written before the click: a crash from here on must never lead to a second submit.
   const criteria = buildMatchCriteria(listing, brand.name, descriptionHtml, marker, await lastKnown);
   await Promise.all([
-    report.step('form filled', 50),
+    report.step(FORM_FILLED_STEP, 50),
     markSubmitStarted(db, rowId, { ...row.payload, matchCriteria: criteria }),
   ]);
 

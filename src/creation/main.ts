@@ -3,6 +3,7 @@ import { requireChromium } from '../chromium.ts';
 import type { Config, VrSite } from '../config.ts';
 import { connectDatabase } from '../db/client.ts';
 import { closeAll, once } from '../lifecycle.ts';
+import { LOG_EVENT } from '../log-events.ts';
 import type { Logger } from '../logger.ts';
 import { CREATE_QUEUE, type CreateJobData, createRedis, RESOLVE_QUEUE } from '../queues.ts';
 import { countDuePending, decideFlush, type FlushJobData, requestFlush } from '../resolution/trigger.ts';
@@ -102,7 +103,10 @@ export function startCreationProcess({ config, site, logger }: CreationProcessOp
     },
     config.queuePrefix,
   );
-  logger.info({ queuePrefix: config.queuePrefix, site: site.baseUrl }, 'creation worker started');
+  logger.info(
+    { event: LOG_EVENT.workerStarted, worker: 'create', queuePrefix: config.queuePrefix, site: site.baseUrl },
+    'creation worker started',
+  );
   // Evidence is kept ARTIFACTS_RETENTION_DAYS: pruned at start and every hour.
   const prune = () =>
     void pruneArtifacts(config.artifactsDir, config.artifactsRetentionDays)

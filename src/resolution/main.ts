@@ -2,6 +2,7 @@ import { Queue } from 'bullmq';
 import type { Config, VrSite } from '../config.ts';
 import { connectDatabase } from '../db/client.ts';
 import { closeAll, once } from '../lifecycle.ts';
+import { LOG_EVENT } from '../log-events.ts';
 import type { Logger } from '../logger.ts';
 import { trackOutage } from '../outage.ts';
 import { createRedis, RESOLVE_QUEUE } from '../queues.ts';
@@ -47,7 +48,15 @@ export function startResolutionProcess({
     connection,
     logger: logger.child({ component: 'webhooks' }),
   });
-  logger.info({ queuePrefix: config.queuePrefix, site: site.baseUrl }, 'resolution worker started');
+  logger.info(
+    {
+      event: LOG_EVENT.workerStarted,
+      worker: 'resolve',
+      queuePrefix: config.queuePrefix,
+      site: site.baseUrl,
+    },
+    'resolution worker started',
+  );
   return {
     stop: once(() => {
       watcher.stop();

@@ -5,6 +5,7 @@ import type { Config } from '../config.ts';
 import type { Database } from '../db/client.ts';
 import { vrJobEvents, vrWebhookDeliveries } from '../db/schema.ts';
 import { closeAll, once } from '../lifecycle.ts';
+import { LOG_EVENT } from '../log-events.ts';
 import type { Logger } from '../logger.ts';
 import { JOB_EVENTS_CHANNEL, PgListener } from '../producer/job-events.ts';
 import { WEBHOOK_QUEUE } from '../queues.ts';
@@ -141,7 +142,11 @@ export function startWebhookSender(deps: WebhookSenderDeps) {
     await listener.start();
     await sweepHeads().catch((error) => logger.warn({ err: error }, 'webhook sweep failed'));
   })();
-  if (sending) logger.info({ urls: config.webhookUrls.map(displayWebhookUrl) }, 'webhook sender started');
+  if (sending)
+    logger.info(
+      { event: LOG_EVENT.workerStarted, worker: 'webhooks', urls: config.webhookUrls.map(displayWebhookUrl) },
+      'webhook sender started',
+    );
   return {
     queue,
     /** Resolves once the first catch-up is done (tests wait for it). */
