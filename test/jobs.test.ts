@@ -167,22 +167,19 @@ describe('job state transitions (src/db/jobs.ts)', () => {
   test('failing in creation drops the submit mark; failing in resolution keeps it, so a retry never submits again', async () => {
     const mark = { submitStartedAt: new Date() };
     const creation = (
-      await onlyFrom(
-        ['in_progress'],
-        (job) => failJob(services.database.db, job.id, 'V&R rejected it', { nothingSent: true }),
-        mark,
-      )
+      await onlyFrom(['in_progress'], (job) => failJob(services.database.db, job.id, 'V&R rejected it'), mark)
     ).get('in_progress')!;
     assert.equal(creation.status, 'failed');
     assert.equal(creation.submitStartedAt, null);
     const resolution = (
       await onlyFrom(
         ['completed_pending_id'],
-        (job) => failJob(services.database.db, job.id, 'not found', { nothingSent: false }),
+        (job) => applyResolution(services.database.db, job, { kind: 'not_found', resolutionAttempts: 5 }),
         mark,
       )
     ).get('completed_pending_id')!;
     assert.equal(resolution.status, 'failed');
+    assert.equal(resolution.error, 'not found in the V&R export after 5 attempts');
     assert.ok(resolution.submitStartedAt);
   });
 

@@ -123,7 +123,7 @@ export async function handBack(
   const moved = row.submitStartedAt
     ? await markOutcomeUnknown(db, rowId, reason)
     : lastAttempt
-      ? await failJob(db, rowId, reason, { nothingSent: true })
+      ? await failJob(db, rowId, reason)
       : await releaseClaim(db, rowId, reason);
   return moved?.status as 'completed_pending_id' | 'failed' | 'queued' | undefined;
 }
@@ -250,7 +250,7 @@ export async function createListing(
   }
 
   const fail = async (reason: string): Promise<CreationResult> => {
-    await failJob(db, rowId, reason, { nothingSent: true });
+    await failJob(db, rowId, reason);
     return { outcome: 'failed', reason };
   };
   let plan: ReturnType<typeof formPlan>;

@@ -158,22 +158,14 @@ export function lookAgain(db: Executor, id: number): Promise<VrJob | undefined> 
 }
 
 /**
- * Ends the job: V&R rejected the listing, or the tries ran out. `nothingSent` (creation only) drops
- * the submit mark; a failed resolution keeps it, so that a retry looks again instead of submitting.
+ * Ends a job in creation: V&R rejected the listing, or the tries ran out before any submit. Nothing
+ * reached V&R, so the submit mark goes and a retry may submit. (A job resolution gives up on keeps
+ * its mark: see the `not_found` step.)
  */
-export function failJob(
-  db: Executor,
-  id: number,
-  reason: string,
-  { nothingSent }: { nothingSent: boolean },
-): Promise<VrJob | undefined> {
+export function failJob(db: Executor, id: number, reason: string): Promise<VrJob | undefined> {
   return move(db, id, {
-    from: nothingSent ? CREATING : PENDING,
-    set: {
-      status: 'failed',
-      error: safeErrorText(reason),
-      ...(nothingSent ? { submitStartedAt: null } : {}),
-    },
+    from: CREATING,
+    set: { status: 'failed', error: safeErrorText(reason), submitStartedAt: null },
   });
 }
 
