@@ -51,7 +51,7 @@ export interface PendingJob {
  * Whether a listing submitted at `submittedAt` is certainly in an export requested at
  * `exportRequestedAt`: V&R shows a new listing in the export within the indexing allowance
  * (FLUSH_SETTLE_MS). The one rule for "could this export hold it", used by the matcher (may a group
- * be paired by count?) and by planUpdates (does this export use up one of the job's tries?).
+ * be paired by count?) and by planResolution (does this export use up one of the job's tries?).
  */
 export function inExportBy(submittedAt: Date | null, exportRequestedAt: Date, allowanceMs: number): boolean {
   return submittedAt !== null && submittedAt.getTime() <= exportRequestedAt.getTime() - allowanceMs;

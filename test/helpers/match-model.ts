@@ -1,5 +1,5 @@
 /**
- * A model of V&R and of vr-lister's bookkeeping, to drive the real matcher and the real planUpdates
+ * A model of V&R and of vr-lister's bookkeeping, to drive the real matcher and the real planResolution
  * flush after flush. V&R: ids grow with time (with gaps: other shops list too), every listing is
  * indexed into the export after a delay of its own, strangers list look-alikes by hand whenever they
  * like. vr-lister: one submit at a time, each recording the highest id known before it (a baseline
