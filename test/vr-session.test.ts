@@ -251,6 +251,37 @@ describe('one V&R session for every worker', () => {
     return (stored?.state.cookies ?? []).map((c) => c.value).filter((v) => v.length >= 8);
   }
 
+  test('a passed challenge is stored only over the session it started from: a login stored meanwhile is kept', async () => {
+    await services.database.sql`truncate vr_sessions`;
+    const store = new SessionStore(services.database, 'demo', KEY);
+    const state = (value: string) => ({
+      cookies: [
+        {
+          name: 'PHPSESSID',
+          value,
+          domain: 'www.example.test',
+          path: '/',
+          expires: -1,
+          httpOnly: true,
+          secure: true,
+          sameSite: 'Lax' as const,
+        },
+      ],
+      origins: [],
+    });
+    // Two workers start with nothing stored; one logs in (generation 1).
+    assert.equal(await store.save(state('logged-in-session'), PERSON_UA, 'login'), 1);
+    // The other passed a challenge while logged out: its state must not replace the login.
+    assert.equal(await store.save(state('logged-out'), PERSON_UA, 'challenge', { onlyOver: 0 }), undefined);
+    assert.deepEqual(
+      (await store.load())?.state.cookies.map((c) => c.value),
+      ['logged-in-session'],
+    );
+    // Over the generation it was made from, a renewal is stored.
+    assert.equal(await store.save(state('renewed'), PERSON_UA, 'challenge', { onlyOver: 1 }), 2);
+    assert.equal((await store.load())?.source, 'challenge');
+  });
+
   test('behind the gate (auto, headless browsers refused): two creation workers and a resolution worker share one login; nothing reaches V&R outside the browser; no cookie readable or shown', async () => {
     const sim = await freshRun({ cloudflare: 'auto', cloudflareHeadlessBlock: true });
     const logs: ReturnType<typeof captureLogs>[] = [];

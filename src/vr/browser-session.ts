@@ -446,13 +446,26 @@ export class BrowserSession {
     this.#report('ok', 'logged in');
   }
 
-  /** Writes the context's state to the store: the next process (or this one, relaunched) starts from it. */
+  /**
+   * Writes the context's state to the store: the next process (or this one, relaunched) starts from
+   * it. A login is always written (it happens under the login lock). A passed challenge is written
+   * only over the session this context was made from: another process may have logged in meanwhile,
+   * and a logged-out state written over its session would send every worker to log in again.
+   */
   async #save(source: SessionSource): Promise<void> {
     const store = this.options.store;
     if (!store || !this.#context) return;
     const state = await this.#context.storageState();
-    this.#loadedGeneration = await store.save(state, this.#userAgent!, source);
-    this.#log.info({ generation: this.#loadedGeneration, source }, 'V&R session stored');
+    const generation =
+      source === 'challenge'
+        ? await store.save(state, this.#userAgent!, source, { onlyOver: this.#loadedGeneration })
+        : await store.save(state, this.#userAgent!, source);
+    if (generation === undefined) {
+      this.#log.debug({ source }, 'a newer V&R session was stored meanwhile: kept it');
+      return;
+    }
+    this.#loadedGeneration = generation;
+    this.#log.info({ generation, source }, 'V&R session stored');
   }
 
   /** Uses a session another process stored since this context was made; true when it did. */

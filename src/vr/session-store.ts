@@ -113,8 +113,25 @@ export class SessionStore {
     };
   }
 
-  /** Writes the session and bumps the generation; returns the new generation. */
-  async save(state: StorageState, userAgent: string, source: SessionSource): Promise<number> {
+  /**
+   * Writes the session and bumps the generation; returns the new generation. With `onlyOver`, only
+   * if the stored generation is still that one (0: none stored), else writes nothing and returns
+   * undefined: a session another process stored meanwhile (a login) is never overwritten by one
+   * that knew nothing of it.
+   */
+  async save(state: StorageState, userAgent: string, source: SessionSource): Promise<number>;
+  async save(
+    state: StorageState,
+    userAgent: string,
+    source: SessionSource,
+    options: { onlyOver: number },
+  ): Promise<number | undefined>;
+  async save(
+    state: StorageState,
+    userAgent: string,
+    source: SessionSource,
+    { onlyOver }: { onlyOver?: number } = {},
+  ): Promise<number | undefined> {
     const plain = JSON.stringify(state);
     const stored = this.#cipher ? this.#cipher.encrypt(plain, this.account) : plain;
     const now = new Date();
@@ -139,9 +156,10 @@ export class SessionStore {
           generation: sql`${vrSessions.generation} + 1`,
           updatedAt: now,
         },
+        setWhere: onlyOver === undefined ? undefined : eq(vrSessions.generation, onlyOver),
       })
       .returning({ generation: vrSessions.generation });
-    return row!.generation;
+    return row?.generation;
   }
 
   /** Runs `fn` holding the login lock shared by every process on this database. */
