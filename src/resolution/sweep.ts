@@ -27,6 +27,11 @@ export interface SweepResult {
   flushRequested: boolean;
 }
 
+/** How the sweep and the outbox add creation jobs. */
+function creationQueue(deps: Pick<SweepDeps, 'config' | 'createQueue'>) {
+  return { queue: deps.createQueue, jobOptions: creationJobOptions(deps.config), queueTimeoutMs: 10_000 };
+}
+
 /** The outbox: queued rows get their creation job (again). Returns how many rows are queued. */
 export async function enqueueOutbox(deps: Pick<SweepDeps, 'db' | 'config' | 'createQueue'>): Promise<number> {
   const queued = await deps.db
@@ -38,12 +43,7 @@ export async function enqueueOutbox(deps: Pick<SweepDeps, 'db' | 'config' | 'cre
     })
     .from(vrJobs)
     .where(eq(vrJobs.status, 'queued'));
-  const queueDeps = {
-    queue: deps.createQueue,
-    jobOptions: creationJobOptions(deps.config),
-    queueTimeoutMs: 10_000,
-  };
-  await addCreationJobs(queueDeps, queued);
+  await addCreationJobs(creationQueue(deps), queued);
   return queued.length;
 }
 
@@ -53,7 +53,6 @@ export async function enqueueOutbox(deps: Pick<SweepDeps, 'db' | 'config' | 'cre
  */
 export async function sweep(deps: SweepDeps): Promise<SweepResult> {
   const { db, config, logger, createQueue, resolveQueue } = deps;
-  const queueDeps = { queue: createQueue, jobOptions: creationJobOptions(config), queueTimeoutMs: 10_000 };
 
   const queued = await enqueueOutbox(deps);
 
@@ -75,7 +74,7 @@ export async function sweep(deps: SweepDeps): Promise<SweepResult> {
       continue;
     }
     const back = await requeueJob(db, row.id, ['in_progress'], row.error);
-    if (back) await addCreationJobs(queueDeps, [back]);
+    if (back) await addCreationJobs(creationQueue(deps), [back]);
   }
 
   // Pending too long: a person must look.
