@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { unzipSync } from 'fflate';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import {
   artifactPath,
   beginStepTrace,
@@ -17,6 +17,7 @@ import {
   pruneArtifacts,
   scrubText,
 } from '../src/creation/artifacts.ts';
+import { launchTestChromium } from './helpers/chromium.ts';
 
 const PASSWORD = 'S3cret pass&word/ü';
 
@@ -56,7 +57,7 @@ describe('evidence of an unexpected page', () => {
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium' });
+    browser = await launchTestChromium();
     root = await mkdtemp(join(tmpdir(), 'vr-artifacts-'));
   });
 

@@ -3,23 +3,17 @@ import { after, before, describe, test } from 'node:test';
 import { Queue } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { connectApiRedis } from '../src/api/main.ts';
 import { startCreationProcess } from '../src/creation/main.ts';
 import { silentLogger } from '../src/logger.ts';
 import { CREATE_QUEUE } from '../src/queues.ts';
 import { type Simulator, startSimulator } from '../src/simulator/server.ts';
 import { buildTestApi } from './helpers/api.ts';
+import { launchTestChromium } from './helpers/chromium.ts';
 import { setupServices, type TestServices, waitFor } from './helpers/services.ts';
 
 const TOKEN = 'board-token-0123456789abc';
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--no-first-run',
-];
 
 describe('Bull Board in a real browser', () => {
   let services: TestServices;
@@ -36,11 +30,7 @@ describe('Bull Board in a real browser', () => {
     redis = connectApiRedis(services.redisUrl, silentLogger);
     app = await buildTestApi(services, { env: { API_TOKEN: TOKEN }, siteUrl: sim.url, redis });
     url = await app.listen({ host: '127.0.0.1', port: 0 });
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      args: CHROMIUM_ARGS,
-    });
+    browser = await launchTestChromium();
     queue = new Queue(CREATE_QUEUE, { connection: services.redis, prefix: services.queuePrefix });
   });
 

@@ -7,7 +7,7 @@ import { sql } from 'drizzle-orm';
 import fc from 'fast-check';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { connectApiRedis } from '../src/api/main.ts';
 import { descriptionWithMarker } from '../src/creation/create-listing.ts';
 import { vrJobs } from '../src/db/schema.ts';
@@ -18,6 +18,7 @@ import { readListingsFile } from '../src/producer/input-file.ts';
 import { createProducer, type Producer } from '../src/producer/producer.ts';
 import { DEFAULT_MARKER_TEMPLATE, extractMarkerRefs, markerFor } from '../src/resolution/normalize.ts';
 import { buildTestApi } from './helpers/api.ts';
+import { launchTestChromium } from './helpers/chromium.ts';
 import { setupServices, TEST_LISTING_DEFAULTS, type TestServices } from './helpers/services.ts';
 
 const TOKEN = 'description-token-0123456789';
@@ -57,16 +58,7 @@ describe('descriptions and text fields, checked and cleaned at enqueue', () => {
   before(async () => {
     services = await setupServices();
     producer = services.producer();
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchTestChromium();
     redis = connectApiRedis(services.redisUrl, silentLogger);
     api = await buildTestApi(services, {
       env: { API_TOKEN: TOKEN, VR_REF_MARKER_TEMPLATE: '[SKU {ref}]' },

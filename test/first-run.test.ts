@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { test } from 'node:test';
-import { REPO_ROOT, runCli } from './helpers/cli.ts';
+import { runCli, startProcess } from './helpers/cli.ts';
 
 const NO_CHROMIUM = { CHROMIUM_PATH: '/nonexistent', LOG_LEVEL: 'info' };
 const SITE = { VR_BASE_URL: 'http://127.0.0.1:9', VR_USERNAME: 'demo', VR_PASSWORD: 'demo' };
@@ -29,22 +28,8 @@ for (const [what, args, env] of [
 }
 
 test('npm start without Chromium: the same line, exit 2, no stack trace', async () => {
-  const result = await new Promise<{ code: number | null; output: string }>((resolve, reject) => {
-    const child = spawn('npm', ['start', '--silent'], {
-      cwd: REPO_ROOT,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...NO_CHROMIUM },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (d) => {
-      output += d;
-    });
-    child.stderr.on('data', (d) => {
-      output += d;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, output }));
-  });
+  const npmStart = startProcess('npm', ['start', '--silent'], NO_CHROMIUM);
+  const result = { code: (await npmStart.closed).code, output: npmStart.output() };
   assert.equal(result.code, 2, result.output);
   assert.equal(result.output.trim().split('\n').length, 1, result.output);
   assert.match(

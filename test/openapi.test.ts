@@ -6,11 +6,11 @@ import { Validator } from '@seriousme/openapi-schema-validator';
 import Ajv2020 from 'ajv/dist/2020.js';
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import type { Redis } from 'ioredis';
-import { chromium } from 'playwright-core';
 import { connectApiRedis } from '../src/api/main.ts';
 import { undocumentedRoutes } from '../src/api/openapi.ts';
 import { silentLogger } from '../src/logger.ts';
 import { buildTestApi } from './helpers/api.ts';
+import { launchTestChromium } from './helpers/chromium.ts';
 import { REPO_ROOT } from './helpers/cli.ts';
 import { setupServices, type TestServices } from './helpers/services.ts';
 
@@ -84,16 +84,7 @@ describe('OpenAPI: the contract the API serves', () => {
 
   test('/api/docs in Chromium: Swagger UI shows every route, loads nothing from another host, within the CSP', async () => {
     const url = await app.listen({ host: '127.0.0.1', port: 0 });
-    const browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--no-first-run',
-      ],
-    });
+    const browser = await launchTestChromium();
     try {
       const context = await browser.newContext({ httpCredentials: { username: 'ops', password: TOKEN } });
       const page = await context.newPage();

@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { describe, test } from 'node:test';
 import { UnrecoverableError } from 'bullmq';
-import { chromium, errors as playwrightErrors } from 'playwright-core';
+import { errors as playwrightErrors } from 'playwright-core';
 import { createLogger } from '../src/logger.ts';
 import {
   redactSecrets,
@@ -13,14 +13,7 @@ import {
   throwingSafely,
 } from '../src/safe-errors.ts';
 import { VrUnavailableError } from '../src/vr/errors.ts';
-
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--no-first-run',
-];
+import { launchTestChromium } from './helpers/chromium.ts';
 
 /** An HTTP server that accepts requests and never answers them; remembers their headers. */
 async function hangingServer(): Promise<{ url: string; seen: IncomingMessage[]; close(): Promise<void> }> {
@@ -82,7 +75,7 @@ describe('the error sanitiser', () => {
 
   test('a real Playwright error carrying the session cookie: safe in the log, thrown and serialized', async () => {
     const hanging = await hangingServer();
-    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+    const browser = await launchTestChromium();
     const COOKIE = 'sess-abc123-DO-NOT-LEAK';
     const PASSWORD = 'pw-DO-NOT-LEAK';
     let caught: unknown;

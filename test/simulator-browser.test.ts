@@ -6,23 +6,17 @@
  * Playwright's context.request on every route, the interactive and headless-blocking modes, and
  * `--drop-element`.
  */
+
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { after, before, describe, test } from 'node:test';
 import { parse } from 'csv-parse/sync';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { type SimState, type Simulator, startSimulator, VARIANTS } from '../src/simulator/server.ts';
 import { EXPORT_COLUMNS } from '../src/vr/export-format.ts';
+import { launchTestChromium } from './helpers/chromium.ts';
+import { GATED_ROUTES } from './helpers/sim-http.ts';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-dev-shm-usage',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--no-first-run',
-];
 const PNG = Buffer.from(
   'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==',
   'base64',
@@ -59,7 +53,7 @@ describe('simulator pages in Chromium', () => {
   let browser: Browser;
 
   before(async () => {
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+    browser = await launchTestChromium();
   });
   after(async () => {
     await browser?.close();
@@ -404,27 +398,8 @@ describe('simulator pages in Chromium', () => {
       const cookie = (await context.cookies()).map((c) => `${c.name}=${c.value}`).join('; ');
       assert.match(cookie, /cf_clearance=/);
       assert.match(cookie, /PHPSESSID=/);
-      const routes: Array<[string, string]> = [
-        ['GET', '/'],
-        ['GET', '/login'],
-        ['POST', '/do_login'],
-        ['GET', '/account'],
-        ['GET', '/instruments/add_edit_item'],
-        ['POST', '/instruments/add_edit_item'],
-        ['POST', '/ajax/check_brand_exists'],
-        ['POST', '/ajax/get_suggested_brands_name'],
-        ['POST', '/ajax/get_sub_categories'],
-        ['POST', '/ajax/dropzone_upload/4242'],
-        ['GET', '/instruments/export_inventory'],
-        ['GET', '/instruments/export_inventory/export_inventory'],
-        ['GET', '/css/site.css'],
-        ['GET', '/js/add_item.js'],
-        ['GET', '/product/50001'],
-        ['GET', '/logout'],
-        ['GET', '/no/such/page'],
-      ];
       const before = (await state(sim)).counters.refusedRequests;
-      for (const [method, path] of routes) {
+      for (const [method, path] of GATED_ROUTES) {
         const headers = {
           cookie,
           'user-agent': userAgent,
@@ -450,7 +425,7 @@ describe('simulator pages in Chromium', () => {
         assert.equal(viaRequest.headers()['cf-mitigated'], 'challenge');
       }
       const s = await state(sim);
-      assert.equal(s.counters.refusedRequests, before + routes.length * 2);
+      assert.equal(s.counters.refusedRequests, before + GATED_ROUTES.length * 2);
       assert.equal(s.counters.brandChecks, 0);
       // The test routes stay outside the gate.
       assert.equal((await fetch(`${sim.url}/__sim/state`)).status, 200);
@@ -533,9 +508,8 @@ describe('simulator pages in Chromium', () => {
 
   test('headless block: navigator.webdriver is refused; a browser that hides it passes', async () => {
     const sim = await startSimulator({ catalogRows: 5, cloudflareHeadlessBlock: true });
-    const stealthy = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [...ARGS, '--disable-blink-features=AutomationControlled'],
+    const stealthy = await launchTestChromium({
+      extraArgs: ['--disable-blink-features=AutomationControlled'],
     });
     try {
       const plain = await browser.newContext({ baseURL: sim.url });

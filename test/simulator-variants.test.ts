@@ -15,7 +15,7 @@ import { request } from 'playwright-core';
 import { type Simulator, startSimulator, VARIANTS } from '../src/simulator/server.ts';
 import { resolveCategory, shippedCategoryTree } from '../src/vr/categories.ts';
 import { EXPORT_COLUMNS } from '../src/vr/export-format.ts';
-import { BrowserLikeClient, TEST_USER_AGENT } from './helpers/sim-http.ts';
+import { BrowserLikeClient, GATED_ROUTES, TEST_USER_AGENT } from './helpers/sim-http.ts';
 
 const SAMPLE = process.env.VR_REFERENCE_DIR
   ? `${process.env.VR_REFERENCE_DIR}/inventory-sample.csv`
@@ -69,28 +69,6 @@ describe('every variant: the gate, and an export the real sample would fit', () 
     await Promise.all(sims.map((s) => s.close()));
   });
 
-  const ROUTES: Array<[string, string]> = [
-    ['GET', '/'],
-    ['GET', '/login'],
-    ['POST', '/do_login'],
-    ['GET', '/account'],
-    ['GET', '/instruments/add_edit_item'],
-    ['POST', '/instruments/add_edit_item'],
-    ['GET', '/instruments/add_edit_item/50001'],
-    ['POST', '/ajax/check_brand_exists'],
-    ['POST', '/ajax/get_suggested_brands_name'],
-    ['POST', '/ajax/get_sub_categories'],
-    ['POST', '/ajax/dropzone_upload/4242'],
-    ['POST', '/ajax/mark_as_sold/x1'],
-    ['POST', '/ajax/delete_item'],
-    ['GET', '/instruments/export_inventory'],
-    ['GET', '/instruments/export_inventory/export_inventory'],
-    ['GET', '/js/site.js'],
-    ['GET', '/product/50001'],
-    ['GET', '/logout'],
-    ['GET', '/no/such/page'],
-  ];
-
   for (const v of VARIANTS) {
     test(`variant ${v.id}: Node fetch and Playwright's request context get 403 cf-mitigated: challenge on every route, even with a valid cookie`, async () => {
       const sim = sims[v.id]!;
@@ -104,7 +82,7 @@ describe('every variant: the gate, and an export the real sample would fit', () 
         extraHTTPHeaders: { cookie, 'user-agent': TEST_USER_AGENT },
       });
       try {
-        for (const [method, path] of ROUTES) {
+        for (const [method, path] of GATED_ROUTES) {
           const body = method === 'POST' ? 'brand_name=Fender&product_id=50001' : undefined;
           const viaFetch = await fetch(sim.url + path, {
             method,
@@ -131,7 +109,7 @@ describe('every variant: the gate, and an export the real sample would fit', () 
         await api.dispose();
       }
       const after = sim.state().counters;
-      assert.equal(after.refusedRequests, before.refusedRequests + ROUTES.length * 2);
+      assert.equal(after.refusedRequests, before.refusedRequests + GATED_ROUTES.length * 2);
       assert.equal(after.brandChecks, before.brandChecks);
       assert.equal(after.exports, before.exports);
       assert.equal(after.logins, before.logins);

@@ -34,13 +34,21 @@ export function runCli(args: string[], env: Record<string, string>, input?: stri
 
 export interface CliProcess {
   child: ReturnType<typeof spawn>;
+  /** stdout and stderr, interleaved as they came. */
   output(): string;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Once the process exited and its output is all read. */
+  closed: Promise<{ code: number | null }>;
 }
 
 /** Starts a long-running `vr-lister` command (a worker) in a child process. */
 export function startCli(args: string[], env: Record<string, string>): CliProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
+  return startProcess(process.execPath, ['--import', 'tsx', CLI, ...args], env);
+}
+
+/** Starts `command` in the repository with exactly the given environment (and a PATH and HOME). */
+export function startProcess(command: string, args: string[], env: Record<string, string>): CliProcess {
+  const child = spawn(command, args, {
     cwd: REPO_ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -55,5 +63,10 @@ export function startCli(args: string[], env: Record<string, string>): CliProces
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.on('exit', (code, signal) => resolve({ code, signal })),
   );
-  return { child, output: () => output, exited };
+  const closed = new Promise<{ code: number | null }>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code }));
+  });
+  closed.catch(() => {}); // awaited by those who want it; a spawn error must not go unhandled otherwise
+  return { child, output: () => output, exited, closed };
 }

@@ -7,6 +7,30 @@
 export const TEST_USER_AGENT =
   'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 
+/** Every kind of route V&R serves (pages, AJAX, the export, assets, a 404): the gate guards them all. */
+export const GATED_ROUTES: ReadonlyArray<[method: string, path: string]> = [
+  ['GET', '/'],
+  ['GET', '/login'],
+  ['POST', '/do_login'],
+  ['GET', '/account'],
+  ['GET', '/instruments/add_edit_item'],
+  ['POST', '/instruments/add_edit_item'],
+  ['GET', '/instruments/add_edit_item/50001'],
+  ['POST', '/ajax/check_brand_exists'],
+  ['POST', '/ajax/get_suggested_brands_name'],
+  ['POST', '/ajax/get_sub_categories'],
+  ['POST', '/ajax/dropzone_upload/4242'],
+  ['POST', '/ajax/mark_as_sold/x1'],
+  ['POST', '/ajax/delete_item'],
+  ['GET', '/instruments/export_inventory'],
+  ['GET', '/instruments/export_inventory/export_inventory'],
+  ['GET', '/css/site.css'],
+  ['GET', '/js/add_item.js'],
+  ['GET', '/product/50001'],
+  ['GET', '/logout'],
+  ['GET', '/no/such/page'],
+];
+
 export class BrowserLikeClient {
   readonly cookies = new Map<string, string>();
 

@@ -1,0 +1,26 @@
+import { type Browser, chromium, type LaunchOptions } from 'playwright-core';
+
+export const TEST_CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+/** Without the network flags, Chromium tries to reach Google's services at every start. */
+export const TEST_CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-dev-shm-usage',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--no-first-run',
+];
+
+/** A headless Chromium for tests that drive a page themselves; `extraArgs` come after the usual ones. */
+export function launchTestChromium({
+  extraArgs = [],
+  ...options
+}: LaunchOptions & { extraArgs?: string[] } = {}): Promise<Browser> {
+  return chromium.launch({
+    executablePath: TEST_CHROMIUM_PATH,
+    headless: true,
+    args: [...TEST_CHROMIUM_ARGS, ...extraArgs],
+    ...options,
+  });
+}
