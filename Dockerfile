@@ -5,9 +5,11 @@ FROM node:26-trixie-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 COPY src ./src
+COPY simulator ./simulator
 COPY drizzle ./drizzle
 COPY data ./data
-# `npm ci` runs the package's `prepare` script, which compiles src/ into dist/.
+# `npm ci` runs the package's `prepare` script, which compiles src/ into dist/ and the simulator into
+# simulator/dist (the demo's `simulator` service; the product loads it only when asked to).
 RUN npm ci --no-audit --no-fund
 
 FROM node:26-trixie-slim AS runtime
@@ -23,6 +25,7 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
+COPY --from=build /app/simulator/dist ./simulator/dist
 COPY drizzle ./drizzle
 COPY data ./data
 # Not root: Chromium then runs in its sandbox, given the user namespaces it needs (compose.yaml's

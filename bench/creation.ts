@@ -1,6 +1,6 @@
+import { startSimulator } from '../simulator/src/server.ts';
 import { startCreationProcess } from '../src/creation/main.ts';
 import { silentLogger } from '../src/logger.ts';
-import { startSimulator } from '../src/simulator/server.ts';
 import { setupServices } from '../test/helpers/services.ts';
 import { benchListings, SCALED_SITE, siteClock, waitFor } from './e2e.ts';
 

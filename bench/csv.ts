@@ -1,8 +1,8 @@
+import { csvLine, EXPORT_HEADER, generateCatalog } from '../simulator/src/catalog.ts';
 import type { MatchCriteria } from '../src/db/schema.ts';
+import { brandKey, descriptionHash, finishKey, modelKey } from '../src/listing/normalize.ts';
 import { scanExport } from '../src/resolution/export-stream.ts';
 import { candidateFloor, createMatcher, type PendingJob } from '../src/resolution/match.ts';
-import { brandKey, descriptionHash, finishKey, modelKey } from '../src/resolution/normalize.ts';
-import { csvLine, EXPORT_HEADER, generateCatalog } from '../src/simulator/catalog.ts';
 
 export interface CsvCaseResult {
   rows: number;

@@ -1,7 +1,7 @@
+import { type ServedRequest, startSimulator } from '../simulator/src/server.ts';
 import { startCreationProcess } from '../src/creation/main.ts';
 import { silentLogger } from '../src/logger.ts';
 import { startResolutionProcess } from '../src/resolution/main.ts';
-import { type ServedRequest, startSimulator } from '../src/simulator/server.ts';
 import { setupServices } from '../test/helpers/services.ts';
 
 /** The real site's timings scaled down 100 times (submit path ~450 ms, export ~600 ms). */

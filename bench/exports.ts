@@ -4,10 +4,11 @@
  * indexing new listings after 300 ms (the site's timings scaled down as in the e2e bench).
  *   node --import tsx bench/exports.ts
  */
+
+import { startSimulator } from '../simulator/src/server.ts';
 import { startCreationProcess } from '../src/creation/main.ts';
 import { silentLogger } from '../src/logger.ts';
 import { startResolutionProcess } from '../src/resolution/main.ts';
-import { startSimulator } from '../src/simulator/server.ts';
 import { setupServices } from '../test/helpers/services.ts';
 import { benchListings, SCALED_SITE, waitFor } from './e2e.ts';
 

@@ -15,9 +15,10 @@ import { commandLogin, commandSession, PersonActionError } from './cli/session.t
 import { helpAnswer } from './cli/usage.ts';
 import { commandWatch } from './cli/watch.ts';
 import { ConfigError } from './config.ts';
-import { ValidationError } from './listing.ts';
+import { ValidationError } from './listing/listing.ts';
 import { AlreadyListedError, QueueUnavailableError } from './producer/producer.ts';
 import { sanitiseError } from './safe-errors.ts';
+import { loadSimulator } from './simulator-loader.ts';
 
 const HELP = `vr-lister: lists instruments on Vintage & Rare and resolves their V&R ids in batches.
 
@@ -78,7 +79,7 @@ async function main(argv: string[]): Promise<void> {
     case 'migrate':
       return commandMigrate(args);
     case 'simulator': {
-      const { runSimulatorCommand } = await import('./simulator/main.ts');
+      const { runSimulatorCommand } = await loadSimulator();
       return runSimulatorCommand(args);
     }
     case 'worker':

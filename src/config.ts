@@ -1,7 +1,12 @@
 import { BlockList, isIP } from 'node:net';
 import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
-import { type ListingDefaults, SHIPPING_REGIONS, type ShippingFees, type ShippingRegion } from './listing.ts';
+import {
+  type ListingDefaults,
+  SHIPPING_REGIONS,
+  type ShippingFees,
+  type ShippingRegion,
+} from './listing/listing.ts';
 import { resolveCategory, shippedCategoryTree } from './vr/categories.ts';
 
 /** Thrown for bad configuration; the message names every bad variable. */

@@ -2,8 +2,8 @@ export type { Config } from './config.ts';
 export { ConfigError, loadConfig } from './config.ts';
 export type { JobEventName, JobPayload, JobResult, JobStatus, MatchCriteria, VrJob } from './db/schema.ts';
 export { JOB_EVENTS, JOB_STATUSES } from './db/schema.ts';
-export type { FieldError, Listing, ListingInput } from './listing.ts';
-export { LIMITS, ValidationError, validateListing, validateListings } from './listing.ts';
+export type { FieldError, Listing, ListingInput } from './listing/listing.ts';
+export { LIMITS, ValidationError, validateListing, validateListings } from './listing/listing.ts';
 export type { JobResultEvent } from './producer/job-events.ts';
 export type { EnqueuedJob, Producer, ProducerOptions, WaitForResultOptions } from './producer/producer.ts';
 export {

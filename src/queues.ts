@@ -1,5 +1,6 @@
-import type { JobsOptions } from 'bullmq';
+import type { JobsOptions, Queue } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
+import { withTimeout } from './lifecycle.ts';
 
 export const CREATE_QUEUE = 'vr-create';
 export const RESOLVE_QUEUE = 'vr-resolve';
@@ -41,4 +42,24 @@ export function createRedis(url: string, { forProducer = false } = {}): Redis {
     ? { maxRetriesPerRequest: 1, connectTimeout: 5_000 }
     : { maxRetriesPerRequest: null };
   return new Redis(url, options);
+}
+
+/** Adds creation jobs for queued rows. Re-adding an existing job id is a no-op in BullMQ. */
+export async function addCreationJobs(
+  deps: { queue: Queue<CreateJobData>; jobOptions: JobsOptions; queueTimeoutMs: number },
+  rows: { id: number; generation: number; productRef: string; status: string }[],
+): Promise<void> {
+  const queued = rows.filter((row) => row.status === 'queued');
+  if (!queued.length) return;
+  await withTimeout(
+    deps.queue.addBulk(
+      queued.map((row) => ({
+        name: 'create-listing',
+        data: { rowId: row.id, productRef: row.productRef },
+        opts: { ...deps.jobOptions, jobId: creationJobId(row) },
+      })),
+    ),
+    deps.queueTimeoutMs,
+    'Redis',
+  );
 }

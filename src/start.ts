@@ -7,7 +7,7 @@ import { runMigrations } from './db/migrate.ts';
 import { closeAll, once } from './lifecycle.ts';
 import type { Logger } from './logger.ts';
 import { startResolutionProcess } from './resolution/main.ts';
-import { startSimulator } from './simulator/server.ts';
+import { loadSimulator } from './simulator-loader.ts';
 
 /** The built-in simulator's timings in `start`: like the real site in shape, a hundred times faster. */
 export const START_SIMULATOR_TIMINGS = {
@@ -45,7 +45,7 @@ export async function startAll(config: Config, logger: Logger) {
   requireChromium(config.chromiumPath);
   const simulator = config.vrBaseUrl
     ? undefined
-    : await startSimulator({ port: 0, seed: 1, ...START_SIMULATOR_TIMINGS });
+    : await (await loadSimulator()).startSimulator({ port: 0, seed: 1, ...START_SIMULATOR_TIMINGS });
   const site: VrSite = simulator
     ? { baseUrl: simulator.url, username: 'demo', password: 'demo' }
     : { baseUrl: config.vrBaseUrl!, username: config.vrUsername!, password: config.vrPassword! };

@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import { connectApiRedis } from '../src/api/main.ts';
-import { validateListing, validateListings } from '../src/listing.ts';
+import { validateListing, validateListings } from '../src/listing/listing.ts';
 import { silentLogger } from '../src/logger.ts';
 import { CREATE_QUEUE } from '../src/queues.ts';
 import { buildTestApi } from './helpers/api.ts';

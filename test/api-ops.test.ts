@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import { connectApiRedis } from '../src/api/main.ts';
 import type { JobStatus } from '../src/db/schema.ts';
-import { LIMITS } from '../src/listing.ts';
+import { LIMITS } from '../src/listing/listing.ts';
 import { silentLogger } from '../src/logger.ts';
 import { CREATE_QUEUE, RESOLVE_QUEUE } from '../src/queues.ts';
 import { buildTestApi } from './helpers/api.ts';

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { csvLine, EXPORT_HEADER, generateCatalog } from '../simulator/src/catalog.ts';
 import { lastKnownVrId } from '../src/creation/create-listing.ts';
 import { resolutionStatus } from '../src/db/queries.ts';
 import { silentLogger } from '../src/logger.ts';
 import { ensureBaseline } from '../src/resolution/baseline.ts';
-import { csvLine, EXPORT_HEADER, generateCatalog } from '../src/simulator/catalog.ts';
 import { VrUnavailableError } from '../src/vr/errors.ts';
 import { setupServices, type TestServices } from './helpers/services.ts';
 

@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { after, before, describe, test } from 'node:test';
-import { type Simulator, startSimulator } from '../src/simulator/server.ts';
+import { type Simulator, startSimulator } from '../simulator/src/server.ts';
 import { chromiumArgs } from '../src/vr/browser-session.ts';
 import { runCli } from './helpers/cli.ts';
 import { setupServices, type TestServices } from './helpers/services.ts';

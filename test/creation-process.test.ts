@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { type Simulator, startSimulator } from '../simulator/src/server.ts';
 import { FORM_FILLED_STEP } from '../src/creation/create-listing.ts';
 import { startCreationProcess } from '../src/creation/main.ts';
 import { LOG_EVENT } from '../src/log-events.ts';
 import { silentLogger } from '../src/logger.ts';
 import type { Producer } from '../src/producer/producer.ts';
 import { startResolutionProcess } from '../src/resolution/main.ts';
-import { type Simulator, startSimulator } from '../src/simulator/server.ts';
 import { type CliProcess, startCli } from './helpers/cli.ts';
 import { parseLogLines } from './helpers/log-capture.ts';
 import { setupServices, type TestServices, waitFor } from './helpers/services.ts';

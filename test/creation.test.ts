@@ -3,13 +3,13 @@ import { execFile } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { Queue } from 'bullmq';
+import { type Simulator, startSimulator } from '../simulator/src/server.ts';
 import { startCreationProcess } from '../src/creation/main.ts';
 import type { JobPayload } from '../src/db/schema.ts';
+import { descriptionText } from '../src/listing/normalize.ts';
 import { silentLogger } from '../src/logger.ts';
 import type { Producer } from '../src/producer/producer.ts';
 import { CREATE_QUEUE } from '../src/queues.ts';
-import { descriptionText } from '../src/resolution/normalize.ts';
-import { type Simulator, startSimulator } from '../src/simulator/server.ts';
 import { type PhotoServer, startPhotoServer } from './helpers/photo-server.ts';
 import { setupServices, type TestServices, waitFor } from './helpers/services.ts';
 

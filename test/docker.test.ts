@@ -50,7 +50,12 @@ test('each Dockerfile rule catches what it is about', () => {
     ['npm as PID 1', inRuntime(/^ENTRYPOINT \[.*\]$/m, 'ENTRYPOINT ["npm", "run", "cli"]'), /not node/],
     ['no CHROMIUM_PATH', inRuntime(/CHROMIUM_PATH=\S+/, 'X=1'), /CHROMIUM_PATH/],
     ['no HEALTHCHECK', inRuntime(/^HEALTHCHECK[^\n]*(\\\n[^\n]*)*\n/m, ''), /HEALTHCHECK/],
-    ['no dist from build', inRuntime(/^COPY --from=build[^\n]*dist[^\n]*$/m, ''), /dist not copied/],
+    ['no dist from build', inRuntime(/^COPY --from=build \S*\/app\/dist [^\n]*$/m, ''), /dist not copied/],
+    [
+      'no simulator',
+      inRuntime(/^COPY --from=build[^\n]*simulator[^\n]*$/m, ''),
+      /simulator\/dist\) not copied/,
+    ],
   ];
   for (const [what, text, expected] of cases) {
     assert.match(dockerfileProblems(text).join('\n'), expected, what);

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { type Simulator, startSimulator } from '../simulator/src/server.ts';
 import { connectDatabase, type Database } from '../src/db/client.ts';
 import { runMigrations } from '../src/db/migrate.ts';
 import { OUTAGE_EVENT } from '../src/outage.ts';
 import { createProducer, type Producer } from '../src/producer/producer.ts';
-import { type Simulator, startSimulator } from '../src/simulator/server.ts';
 import { type CliProcess, startCli } from './helpers/cli.ts';
 import { outageLines, parseLogLines, WARN } from './helpers/log-capture.ts';
 import { waitListedOnce } from './helpers/outcome.ts';

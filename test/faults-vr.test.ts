@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Queue } from 'bullmq';
+import { type Simulator, startSimulator } from '../simulator/src/server.ts';
 import { type RunningProcess, startCreationProcess } from '../src/creation/main.ts';
 import { LOG_EVENT } from '../src/log-events.ts';
 import { silentLogger } from '../src/logger.ts';
@@ -10,7 +11,6 @@ import { CREATE_QUEUE, type CreateJobData } from '../src/queues.ts';
 import { runFlush } from '../src/resolution/flush.ts';
 import { startResolutionProcess } from '../src/resolution/main.ts';
 import { suspectExport } from '../src/resolution/suspect-export.ts';
-import { type Simulator, startSimulator } from '../src/simulator/server.ts';
 import type { BrowserSession } from '../src/vr/browser-session.ts';
 import { openBrowserSession } from '../src/vr/open-session.ts';
 import { captureLogs, outageLines, WARN } from './helpers/log-capture.ts';

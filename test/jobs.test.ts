@@ -16,7 +16,7 @@ import {
   sendStaleToReview,
 } from '../src/db/jobs.ts';
 import { JOB_STATUSES, type JobStatus, type VrJob, vrJobs, vrProductLinks } from '../src/db/schema.ts';
-import { validateListing } from '../src/listing.ts';
+import { validateListing } from '../src/listing/listing.ts';
 import { setupServices, type TestServices } from './helpers/services.ts';
 
 describe('job state transitions (src/db/jobs.ts)', () => {

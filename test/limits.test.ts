@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { LIMITS, ValidationError, validateListing, validateListings } from '../src/listing.ts';
+import { LIMITS, ValidationError, validateListing, validateListings } from '../src/listing/listing.ts';
 import type { Producer } from '../src/producer/producer.ts';
 import { setupServices, type TestServices } from './helpers/services.ts';
 

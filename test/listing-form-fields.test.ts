@@ -3,10 +3,15 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { type Simulator, startSimulator } from '../simulator/src/server.ts';
 import { ConfigError, loadConfig } from '../src/config.ts';
-import { completeListing, parseProcessingTime, ValidationError, validateListing } from '../src/listing.ts';
+import {
+  completeListing,
+  parseProcessingTime,
+  ValidationError,
+  validateListing,
+} from '../src/listing/listing.ts';
 import { readListingsFile } from '../src/producer/input-file.ts';
-import { type Simulator, startSimulator } from '../src/simulator/server.ts';
 import {
   type CategoryNode,
   diffCategoryTrees,

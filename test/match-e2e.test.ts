@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Queue } from 'bullmq';
+import { type Simulator, startSimulator } from '../simulator/src/server.ts';
 import type { Producer } from '../src/producer/producer.ts';
 import { RESOLVE_QUEUE } from '../src/queues.ts';
 import { type FlushJobData, requestFlush } from '../src/resolution/trigger.ts';
-import { type Simulator, startSimulator } from '../src/simulator/server.ts';
 import { type CliProcess, startCli } from './helpers/cli.ts';
 import { setupServices, type TestServices, waitFor } from './helpers/services.ts';
 

@@ -4,13 +4,6 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { buildMatchCriteria, descriptionWithMarker } from '../src/creation/create-listing.ts';
 import type { MatchCriteria } from '../src/db/schema.ts';
-import { type ExportRow, readExportRows } from '../src/resolution/export-stream.ts';
-import {
-  createMatcher,
-  type MatchOutcome,
-  type PendingJob,
-  summarizeOutcome,
-} from '../src/resolution/match.ts';
 import {
   brandKey,
   DEFAULT_MARKER_TEMPLATE,
@@ -18,7 +11,14 @@ import {
   finishKey,
   markerFor,
   modelKey,
-} from '../src/resolution/normalize.ts';
+} from '../src/listing/normalize.ts';
+import { type ExportRow, readExportRows } from '../src/resolution/export-stream.ts';
+import {
+  createMatcher,
+  type MatchOutcome,
+  type PendingJob,
+  summarizeOutcome,
+} from '../src/resolution/match.ts';
 
 const T0 = Date.parse('2025-01-01T00:00:00Z');
 

@@ -13,7 +13,7 @@ import {
   markerFor,
   modelKey,
   similarity,
-} from '../src/resolution/normalize.ts';
+} from '../src/listing/normalize.ts';
 
 test('brandKey ignores case, padding and inner spaces', () => {
   const table: Array<[string, string]> = [

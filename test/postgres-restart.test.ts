@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { type Simulator, startSimulator } from '../simulator/src/server.ts';
 import type { Producer } from '../src/producer/producer.ts';
-import { type Simulator, startSimulator } from '../src/simulator/server.ts';
 import { type CliProcess, startCli } from './helpers/cli.ts';
 import { checkOutcome } from './helpers/outcome.ts';
 import { type PrivatePostgres, startPrivatePostgres } from './helpers/private-services.ts';

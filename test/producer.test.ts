@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { Queue } from 'bullmq';
 import { sql } from 'drizzle-orm';
 import { vrJobs, vrProductLinks } from '../src/db/schema.ts';
-import { LIMITS, ValidationError } from '../src/listing.ts';
+import { LIMITS, ValidationError } from '../src/listing/listing.ts';
 import {
   AlreadyListedError,
   createProducer,

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { Queue } from 'bullmq';
+import { type Simulator, startSimulator } from '../simulator/src/server.ts';
 import { vrJobs } from '../src/db/schema.ts';
-import { validateListing } from '../src/listing.ts';
+import { validateListing } from '../src/listing/listing.ts';
 import { LOG_EVENT } from '../src/log-events.ts';
 import { CREATE_QUEUE, RESOLVE_QUEUE } from '../src/queues.ts';
 import { SWEEP_JOB } from '../src/resolution/sweep-schedule.ts';
-import { type Simulator, startSimulator } from '../src/simulator/server.ts';
 import { type CliProcess, startCli } from './helpers/cli.ts';
 import { parseLogLines } from './helpers/log-capture.ts';
 import { checkOutcome } from './helpers/outcome.ts';

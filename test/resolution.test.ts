@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Queue } from 'bullmq';
+import { type SimListing, type Simulator, startSimulator } from '../simulator/src/server.ts';
 import { startCreationProcess } from '../src/creation/main.ts';
 import { silentLogger } from '../src/logger.ts';
 import type { Producer } from '../src/producer/producer.ts';
 import { RESOLVE_QUEUE } from '../src/queues.ts';
 import { startResolutionProcess } from '../src/resolution/main.ts';
 import { type FlushJobData, requestFlush } from '../src/resolution/trigger.ts';
-import { type SimListing, type Simulator, startSimulator } from '../src/simulator/server.ts';
 import { setupServices, type TestServices, waitFor } from './helpers/services.ts';
 
 const FAST = {

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { type Simulator, startSimulator } from '../simulator/src/server.ts';
 import { FORM_FILLED_STEP } from '../src/creation/create-listing.ts';
 import { LOG_EVENT } from '../src/log-events.ts';
 import type { Producer } from '../src/producer/producer.ts';
-import { type Simulator, startSimulator } from '../src/simulator/server.ts';
 import { type CliProcess, startCli } from './helpers/cli.ts';
 import { parseLogLines } from './helpers/log-capture.ts';
 import { checkOutcome, fetchFormListings } from './helpers/outcome.ts';

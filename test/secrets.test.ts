@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { type Simulator, startSimulator } from '../src/simulator/server.ts';
+import { type Simulator, startSimulator } from '../simulator/src/server.ts';
 import { type CliProcess, REPO_ROOT, startCli } from './helpers/cli.ts';
 import { freePort } from './helpers/private-services.ts';
 import { setupServices, type TestServices, waitFor } from './helpers/services.ts';

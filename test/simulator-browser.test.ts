@@ -12,7 +12,7 @@ import { readFile } from 'node:fs/promises';
 import { after, before, describe, test } from 'node:test';
 import { parse } from 'csv-parse/sync';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { type SimState, type Simulator, startSimulator, VARIANTS } from '../src/simulator/server.ts';
+import { type SimState, type Simulator, startSimulator, VARIANTS } from '../simulator/src/server.ts';
 import { EXPORT_COLUMNS } from '../src/vr/export-format.ts';
 import { launchTestChromium } from './helpers/chromium.ts';
 import { GATED_ROUTES } from './helpers/sim-http.ts';

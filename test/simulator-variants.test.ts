@@ -12,7 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'csv-parse/sync';
 import { request } from 'playwright-core';
-import { type Simulator, startSimulator, VARIANTS } from '../src/simulator/server.ts';
+import { type Simulator, startSimulator, VARIANTS } from '../simulator/src/server.ts';
 import { resolveCategory, shippedCategoryTree } from '../src/vr/categories.ts';
 import { EXPORT_COLUMNS } from '../src/vr/export-format.ts';
 import { BrowserLikeClient, GATED_ROUTES, TEST_USER_AGENT } from './helpers/sim-http.ts';

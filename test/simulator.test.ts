@@ -5,8 +5,8 @@ import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'csv-parse/sync';
-import { parseSimulatorArgs, SIMULATOR_HELP } from '../src/simulator/main.ts';
-import { type SimState, type Simulator, startSimulator } from '../src/simulator/server.ts';
+import { parseSimulatorArgs, SIMULATOR_HELP } from '../simulator/src/main.ts';
+import { type SimState, type Simulator, startSimulator } from '../simulator/src/server.ts';
 import { EXPORT_COLUMNS } from '../src/vr/export-format.ts';
 import { waitFor } from './helpers/services.ts';
 import { BrowserLikeClient } from './helpers/sim-http.ts';
@@ -893,7 +893,7 @@ describe('simulator command', () => {
   });
 
   test('prints its URL first and exits 0 on SIGTERM', async () => {
-    const main = fileURLToPath(new URL('../src/simulator/main.ts', import.meta.url));
+    const main = fileURLToPath(new URL('../simulator/src/main.ts', import.meta.url));
     const script = `import { runSimulatorCommand } from ${JSON.stringify(main)}; await runSimulatorCommand(['--catalog-rows', '5']);`;
     const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
       stdio: ['ignore', 'pipe', 'inherit'],

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Queue } from 'bullmq';
 import { vrJobs } from '../src/db/schema.ts';
-import { validateListing } from '../src/listing.ts';
+import { validateListing } from '../src/listing/listing.ts';
 import { silentLogger } from '../src/logger.ts';
 import { CREATE_QUEUE, type CreateJobData, RESOLVE_QUEUE } from '../src/queues.ts';
 import { sweep } from '../src/resolution/sweep.ts';

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Queue } from 'bullmq';
+import { type Simulator, startSimulator } from '../simulator/src/server.ts';
 import { type RunningProcess, startCreationProcess } from '../src/creation/main.ts';
 import { silentLogger } from '../src/logger.ts';
 import type { Producer } from '../src/producer/producer.ts';
 import { CREATE_QUEUE } from '../src/queues.ts';
 import { startResolutionProcess } from '../src/resolution/main.ts';
-import { type Simulator, startSimulator } from '../src/simulator/server.ts';
 import { setupServices, type TestServices, waitFor } from './helpers/services.ts';
 
 describe('transactional enqueue', () => {

@@ -2,7 +2,7 @@ import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
 import type { Database } from '../db/client.ts';
-import type { FieldError } from '../listing.ts';
+import type { FieldError } from '../listing/listing.ts';
 import type { Logger } from '../logger.ts';
 import type { ProducerDeps } from '../producer/producer.ts';
 import type { CreateJobData } from '../queues.ts';

@@ -13,7 +13,7 @@ import {
   ValidationError,
   validateListing,
   validateListings,
-} from '../listing.ts';
+} from '../listing/listing.ts';
 import {
   AlreadyListedError,
   type EnqueuedJob,

@@ -5,7 +5,7 @@ import type { FastifyInstance, RouteOptions } from 'fastify';
 import { jsonSchemaTransform } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { DELIVERY_STATUSES, JOB_EVENTS, JOB_STATUSES } from '../db/schema.ts';
-import { LIMITS, listingSchema } from '../listing.ts';
+import { LIMITS, listingSchema } from '../listing/listing.ts';
 import { listQuery } from './jobs.ts';
 import { deliveriesQuery } from './webhooks.ts';
 

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { completeFromLink, lookAgain, RETRYABLE, requeueJob } from '../db/jobs.ts';
 import { ACTIVE_STATUSES, type VrJob, vrJobs, vrProductLinks } from '../db/schema.ts';
 import { withTimeout } from '../lifecycle.ts';
-import { addCreationJobs } from '../producer/producer.ts';
+import { addCreationJobs } from '../queues.ts';
 import { requestFlush } from '../resolution/trigger.ts';
 import type { ApiContext } from './context.ts';
 import { jobDetail, parseJobId } from './jobs.ts';

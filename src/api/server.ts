@@ -11,7 +11,7 @@ import type { Config, VrSite } from '../config.ts';
 import type { Database } from '../db/client.ts';
 import { resolutionStatus } from '../db/queries.ts';
 import { closeAll, withTimeout } from '../lifecycle.ts';
-import { LIMITS } from '../listing.ts';
+import { LIMITS } from '../listing/listing.ts';
 import type { Logger } from '../logger.ts';
 import { createMetrics } from '../metrics.ts';
 import {

@@ -6,7 +6,7 @@ import { runMigrations } from '../db/migrate.ts';
 import { jobView, listJobs, statusReport } from '../db/queries.ts';
 import { JOB_STATUSES, type JobStatus } from '../db/schema.ts';
 import { withTimeout } from '../lifecycle.ts';
-import { validateListings } from '../listing.ts';
+import { validateListings } from '../listing/listing.ts';
 import { createLogger } from '../logger.ts';
 import { readListingsFile } from '../producer/input-file.ts';
 import type { EnqueuedJob } from '../producer/producer.ts';

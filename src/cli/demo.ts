@@ -2,13 +2,13 @@ import { parseArgs } from 'node:util';
 import { Queue } from 'bullmq';
 import { loadConfig } from '../config.ts';
 import type { JobView } from '../db/queries.ts';
-import type { Listing } from '../listing.ts';
+import type { Listing } from '../listing/listing.ts';
 import { colorAllowed } from '../logger.ts';
 import { CREATE_QUEUE, createRedis } from '../queues.ts';
 import { err, interrupted, out, positiveInt, producerFromConfig, UsageError } from './common.ts';
 import { formatAge, openWatchSources, snapshotPrinter, type WatchSnapshot, watchLoop } from './watch.ts';
 
-/** Twelve instruments whose brands the simulator knows (src/simulator/brands.ts), across categories. */
+/** Twelve instruments whose brands the simulator knows (simulator/src/brands.ts), across categories. */
 export const DEMO_LISTINGS: readonly Omit<Listing, 'productRef'>[] = [
   {
     brand: 'Fender',

@@ -14,10 +14,10 @@ import {
 } from '../db/jobs.ts';
 import { type MatchCriteria, vrJobs, vrProductLinks, vrResolutionRuns } from '../db/schema.ts';
 import { preparePhotos } from '../images/prepare-photos.ts';
-import { completeListing, type Listing, parseProcessingTime, ValidationError } from '../listing.ts';
+import { completeListing, type Listing, parseProcessingTime, ValidationError } from '../listing/listing.ts';
+import { brandKey, descriptionHash, finishKey, markerFor, modelKey } from '../listing/normalize.ts';
 import type { Logger } from '../logger.ts';
 import { ensureBaseline } from '../resolution/baseline.ts';
-import { brandKey, descriptionHash, finishKey, markerFor, modelKey } from '../resolution/normalize.ts';
 import { checkBrand } from '../vr/brand-check.ts';
 import { type BrowserSession, SESSION_EXPIRED } from '../vr/browser-session.ts';
 import { resolveCategory, shippedCategoryTree } from '../vr/categories.ts';

@@ -1,5 +1,5 @@
 import type { Page, Request } from 'playwright-core';
-import type { ShippingFees } from '../listing.ts';
+import type { ShippingFees } from '../listing/listing.ts';
 import { SESSION_EXPIRED } from '../vr/browser-session.ts';
 import { isRetryableStatus, VrRejectedError, VrUnavailableError } from '../vr/errors.ts';
 import { installSettleProbe, isPageSettled, waitPageSettled } from '../vr/page-settle.ts';

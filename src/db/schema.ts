@@ -12,7 +12,7 @@ import {
   timestamp,
   uniqueIndex,
 } from 'drizzle-orm/pg-core';
-import type { Listing } from '../listing.ts';
+import type { Listing } from '../listing/listing.ts';
 
 export const JOB_STATUSES = [
   'queued',

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { parse } from 'csv-parse/sync';
-import { SHIPPING_REGIONS } from '../listing.ts';
+import { SHIPPING_REGIONS } from '../listing/listing.ts';
 
 async function readAll(path: string): Promise<string> {
   if (path !== '-') return readFile(path, 'utf8');

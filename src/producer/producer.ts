@@ -5,8 +5,8 @@ import type { Redis } from 'ioredis';
 import type postgres from 'postgres';
 import { connectDatabase, type Database, type Db } from '../db/client.ts';
 import { ACTIVE_STATUSES, type JobResult, type JobStatus, type VrJob } from '../db/schema.ts';
-import { withoutMarkers } from '../description.ts';
 import { closeAll, once, withTimeout } from '../lifecycle.ts';
+import { withoutMarkers } from '../listing/description.ts';
 import {
   completeListings,
   type FieldError,
@@ -16,9 +16,11 @@ import {
   ValidationError,
   validateListing,
   validateListings,
-} from '../listing.ts';
+} from '../listing/listing.ts';
+import { DEFAULT_MARKER_TEMPLATE } from '../listing/normalize.ts';
 import { type Logger, silentLogger } from '../logger.ts';
 import {
+  addCreationJobs,
   CREATE_QUEUE,
   type CreateJobData,
   createRedis,
@@ -26,7 +28,6 @@ import {
   creationJobOptions,
   OUTBOX_CHANNEL,
 } from '../queues.ts';
-import { DEFAULT_MARKER_TEMPLATE } from '../resolution/normalize.ts';
 import { JobEventStream, type JobResultEvent } from './job-events.ts';
 
 export interface EnqueuedJob {
@@ -217,26 +218,6 @@ async function insertJobsIn(run: Run, listings: Listing[]): Promise<InsertedJob[
     if (!row) throw new Error(`productRef ${ref}: its job changed state while enqueueing; try again`);
     return row;
   });
-}
-
-/** Adds creation jobs for queued rows. Re-adding an existing job id is a no-op in BullMQ. */
-export async function addCreationJobs(
-  deps: Pick<ProducerDeps, 'queue' | 'jobOptions' | 'queueTimeoutMs'>,
-  rows: Pick<VrJob, 'id' | 'generation' | 'productRef' | 'status'>[],
-): Promise<void> {
-  const queued = rows.filter((row) => row.status === 'queued');
-  if (!queued.length) return;
-  await withTimeout(
-    deps.queue.addBulk(
-      queued.map((row) => ({
-        name: 'create-listing',
-        data: { rowId: row.id, productRef: row.productRef },
-        opts: { ...deps.jobOptions, jobId: creationJobId(row) },
-      })),
-    ),
-    deps.queueTimeoutMs,
-    'Redis',
-  );
 }
 
 /**

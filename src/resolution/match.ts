@@ -21,7 +21,6 @@
  * 5. Any doubt: ambiguous or unmatched, never a match.
  */
 import type { MatchCriteria } from '../db/schema.ts';
-import type { ExportRow } from './export-stream.ts';
 import {
   bigrams,
   brandKey,
@@ -33,7 +32,8 @@ import {
   htmlToText,
   isRefChar,
   modelKey,
-} from './normalize.ts';
+} from '../listing/normalize.ts';
+import type { ExportRow } from './export-stream.ts';
 
 export interface PendingJob {
   id: number;

@@ -5,8 +5,7 @@ import type { Db } from '../db/client.ts';
 import { markOutcomeUnknown, requeueJob, sendStaleToReview } from '../db/jobs.ts';
 import { vrJobs } from '../db/schema.ts';
 import type { Logger } from '../logger.ts';
-import { addCreationJobs } from '../producer/producer.ts';
-import { type CreateJobData, creationJobId, creationJobOptions } from '../queues.ts';
+import { addCreationJobs, type CreateJobData, creationJobId, creationJobOptions } from '../queues.ts';
 import { pruneJobEvents } from '../webhooks/deliveries.ts';
 import { countDuePending, type FlushJobData, requestFlush } from './trigger.ts';
 

@@ -14,13 +14,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
+import { mulberry32, randInt } from '../../simulator/src/prng.ts';
+import { startSimulator } from '../../simulator/src/server.ts';
 import { runMigrations } from '../../src/db/migrate.ts';
 import type { JobView } from '../../src/db/queries.ts';
 import { createProducer } from '../../src/producer/producer.ts';
 import { CREATE_QUEUE, RESOLVE_QUEUE } from '../../src/queues.ts';
 import { SWEEP_JOB } from '../../src/resolution/sweep-schedule.ts';
-import { mulberry32, randInt } from '../../src/simulator/prng.ts';
-import { startSimulator } from '../../src/simulator/server.ts';
 import { type CliProcess, runCli, startCli } from '../helpers/cli.ts';
 import { compareOutcome, fetchFormListings } from '../helpers/outcome.ts';
 import {

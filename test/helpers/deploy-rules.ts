@@ -52,9 +52,20 @@ export function dockerfileProblems(text: string): string[] {
   if (!runs(runtime).some((r) => /apt-get install\b[^&;]*\bchromium\b/.test(r)))
     problems.push('runtime stage: chromium not installed with apt-get');
   if (
-    !runtime.some((i) => i.getKeyword() === 'COPY' && /--from=\S+/.test(args(i)) && /\bdist\b/.test(args(i)))
+    !runtime.some(
+      (i) =>
+        i.getKeyword() === 'COPY' &&
+        /--from=\S+/.test(args(i)) &&
+        /\s(\/app\/)?dist\/?\s/.test(` ${args(i)} `),
+    )
   )
     problems.push('runtime stage: dist not copied from the build stage');
+  if (
+    !runtime.some(
+      (i) => i.getKeyword() === 'COPY' && /--from=\S+/.test(args(i)) && /\bsimulator\/dist\b/.test(args(i)),
+    )
+  )
+    problems.push('runtime stage: the simulator (simulator/dist) not copied from the build stage');
   const users = runtime.filter((i) => i.getKeyword() === 'USER');
   const user = users.length ? args(users.at(-1)!).trim() : undefined;
   if (!user || /^(root|0)(:|$)/.test(user)) problems.push('runtime stage: runs as root');

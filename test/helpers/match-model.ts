@@ -14,10 +14,10 @@ import { loadConfig } from '../../src/config.ts';
 import { buildMatchCriteria, descriptionWithMarker } from '../../src/creation/create-listing.ts';
 import { resolutionTransition } from '../../src/db/jobs.ts';
 import type { VrJob } from '../../src/db/schema.ts';
+import { DEFAULT_MARKER_TEMPLATE, markerFor } from '../../src/listing/normalize.ts';
 import type { ExportRow } from '../../src/resolution/export-stream.ts';
 import { planResolution } from '../../src/resolution/flush.ts';
 import { createMatcher, type PendingJob } from '../../src/resolution/match.ts';
-import { DEFAULT_MARKER_TEMPLATE, markerFor } from '../../src/resolution/normalize.ts';
 
 export const ALLOWANCE_MS = 1_000;
 

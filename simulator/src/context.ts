@@ -1,5 +1,5 @@
 /** What every site route gets: options, state, the gate, the variant, and shared answers. */
-import type { CategoryNode } from '../vr/categories.ts';
+import type { CategoryNode } from 'vr-lister/site-data';
 import type { Listing } from './catalog.ts';
 import type { ExportWriter } from './export.ts';
 import type { Gate } from './gate.ts';

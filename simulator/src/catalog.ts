@@ -1,5 +1,4 @@
-import { type CategoryNode, leafPaths, shippedCategoryTree } from '../vr/categories.ts';
-import { EXPORT_COLUMNS } from '../vr/export-format.ts';
+import { type CategoryNode, EXPORT_COLUMNS, leafPaths, shippedCategoryTree } from 'vr-lister/site-data';
 import { BRANDS } from './brands.ts';
 import { csvRecord } from './csv.ts';
 import { mulberry32, pick, type Rng, randInt } from './prng.ts';

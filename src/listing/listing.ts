@@ -1,6 +1,6 @@
 import { z } from 'zod';
+import { type CategoryNode, resolveCategory, shippedCategoryTree } from '../vr/categories.ts';
 import { sanitizeDescription } from './description.ts';
-import { type CategoryNode, resolveCategory, shippedCategoryTree } from './vr/categories.ts';
 
 /** Limits on what one listing may carry; anything over is refused with the limit named. */
 export const LIMITS = {

@@ -1,5 +1,5 @@
 /** The simulated site's markup, as captured from the real pages (variants for what nobody has captured). */
-import type { CategoryNode } from '../vr/categories.ts';
+import type { CategoryNode } from 'vr-lister/site-data';
 import type { Brand } from './brands.ts';
 import type { Listing } from './catalog.ts';
 import { challengeScript } from './scripts.ts';

@@ -3,7 +3,7 @@
  * short allow-list at enqueue, so that what is stored is what is sent and what the resolver matches.
  */
 import sanitizeHtml from 'sanitize-html';
-import { createMarkerExtractor, INVISIBLE, markerFor, markerPattern } from './resolution/normalize.ts';
+import { createMarkerExtractor, INVISIBLE, markerFor, markerPattern } from './normalize.ts';
 
 /** The markup a description keeps; everything else goes, its text kept (script and style go whole). */
 export const DESCRIPTION_TAGS = [

@@ -1,5 +1,5 @@
 /** The `/__sim/*` test routes: outside the gate, never on the real site. */
-import { type CategoryNode, resolveCategory } from '../vr/categories.ts';
+import { type CategoryNode, resolveCategory } from 'vr-lister/site-data';
 import type { Source } from './catalog.ts';
 import type { SiteContext } from './context.ts';
 import { HttpError, type Req, type Res, readJson, send, sendJson } from './http.ts';

@@ -1,5 +1,5 @@
 /** The inventory export, written in the variant's format and streamed with backpressure. */
-import { EXPORT_COLUMNS } from '../vr/export-format.ts';
+import { EXPORT_COLUMNS } from 'vr-lister/site-data';
 import { exportValues, type Listing } from './catalog.ts';
 import { csvField, csvFieldBytes, csvRecord } from './csv.ts';
 import { type Res, writeChunks } from './http.ts';

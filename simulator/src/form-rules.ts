@@ -2,7 +2,7 @@
  * The server's check of a Publish POST: the same rules as the page's jQuery Validate, again, plus
  * what only the server knows (the served unique_id, the brand list, the uploaded photos).
  */
-import type { CategoryNode } from '../vr/categories.ts';
+import type { CategoryNode } from 'vr-lister/site-data';
 import { findBrand } from './brands.ts';
 import { REGIONS, type Region } from './catalog.ts';
 import { formString, formStrings } from './http.ts';

@@ -7,7 +7,7 @@
 import http from 'node:http';
 import type { Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { shippedCategoryTree } from '../vr/categories.ts';
+import { shippedCategoryTree } from 'vr-lister/site-data';
 import type { Source } from './catalog.ts';
 import { exportWriter } from './export.ts';
 import { createGate } from './gate.ts';

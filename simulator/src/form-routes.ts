@@ -1,6 +1,6 @@
 /** The add form's routes: Publish, Dropzone uploads and the category cascade. */
 import { randomBytes } from 'node:crypto';
-import type { CategoryNode } from '../vr/categories.ts';
+import type { CategoryNode } from 'vr-lister/site-data';
 import type { SiteContext } from './context.ts';
 import { formPage, sendMaintenance } from './context.ts';
 import { checkPublish, MAX_PHOTO_BYTES_TOTAL, sniffImageType } from './form-rules.ts';
