@@ -64,7 +64,7 @@ describe('OpenAPI: the contract the API serves', () => {
     assert.deepEqual(
       committed,
       spec,
-      'docs/openapi.json is stale: run UPDATE_OPENAPI=1 node --import tsx --test test/openapi.test.ts',
+      'docs/openapi.json is stale: run UPDATE_OPENAPI=1 node --import tsx --test test/e2e/openapi.test.ts',
     );
   });
 
