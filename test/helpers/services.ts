@@ -50,13 +50,13 @@ const TEMPLATE_LOCK = 727_275;
 
 /**
  * Creates `name` as a copy of a database migrated once (`vrl_tpl_<migrations key>`), instead of
- * migrating every test file's database from nothing. The template is built under an advisory lock,
- * so files running in parallel (and other checkouts with other migrations, whose template has
- * another name) build it once; it is migrated under a temporary name and renamed when complete, so
- * a run killed half-way leaves nothing half-built behind. It takes no connections: a connection to
- * it would stop it being copied.
+ * migrating every test file's database from nothing. Without `name`, only makes sure the template
+ * exists. The template is built under an advisory lock, so files running in parallel (and other
+ * checkouts with other migrations, whose template has another name) build it once; it is migrated
+ * under a temporary name and renamed when complete, so a run killed half-way leaves nothing
+ * half-built behind. It takes no connections: a connection to it would stop it being copied.
  */
-export async function createMigratedDatabase(pgAdminUrl: string, name: string): Promise<void> {
+export async function createMigratedDatabase(pgAdminUrl: string, name?: string): Promise<void> {
   const template = `vrl_tpl_${migrationsKey()}`;
   const admin = postgres(pgAdminUrl, { max: 1, onnotice: () => {} });
   try {
@@ -71,9 +71,9 @@ export async function createMigratedDatabase(pgAdminUrl: string, name: string): 
       await admin.unsafe(`alter database "${building}" rename to "${template}"`);
       await admin.unsafe(`alter database "${template}" with is_template true allow_connections false`);
     }
-    await admin.unsafe(`create database "${name}" template "${template}"`);
+    if (name) await admin.unsafe(`create database "${name}" template "${template}"`);
   } finally {
-    // Ending the session releases the lock too; end() waits for nothing else.
+    // Ending the session releases the lock too.
     await admin.end();
   }
 }
