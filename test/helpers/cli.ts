@@ -1,8 +1,62 @@
 import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
+
+/** What `npm run build` writes, and what it is built from. */
+const BUILT = ['dist/cli.js', 'simulator/dist/index.js'];
+const SOURCES = [
+  'src',
+  'simulator/src',
+  'tsconfig.json',
+  'tsconfig.build.json',
+  'simulator/tsconfig.build.json',
+];
+
+function newestSource(path: string): { path: string; mtimeMs: number } {
+  const stat = statSync(path);
+  if (!stat.isDirectory()) return { path, mtimeMs: stat.mtimeMs };
+  let newest = { path, mtimeMs: 0 };
+  for (const name of readdirSync(path)) {
+    const candidate = newestSource(join(path, name));
+    if (candidate.mtimeMs > newest.mtimeMs) newest = candidate;
+  }
+  return newest;
+}
+
+let cliCommandCache: string[] | undefined;
+/**
+ * How the tests run `vr-lister`: the built dist/cli.js (`npm test` builds it once; tsx on every
+ * start cost about a second each). TEST_CLI=source runs src/cli.ts through tsx instead, for a
+ * quick loop on one file without rebuilding.
+ */
+export function cliArgs(): string[] {
+  if (cliCommandCache) return cliCommandCache;
+  if (process.env.TEST_CLI === 'source') {
+    cliCommandCache = ['--import', 'tsx', join(REPO_ROOT, 'src/cli.ts')];
+    return cliCommandCache;
+  }
+  const source = SOURCES.map((path) => newestSource(join(REPO_ROOT, path))).reduce((a, b) =>
+    b.mtimeMs > a.mtimeMs ? b : a,
+  );
+  for (const built of BUILT) {
+    const path = join(REPO_ROOT, built);
+    const problem = !existsSync(path)
+      ? `${built} is missing`
+      : statSync(path).mtimeMs < source.mtimeMs
+        ? `${built} is older than ${source.path.slice(REPO_ROOT.length)}`
+        : undefined;
+    if (problem) {
+      throw new Error(
+        `${problem}: run \`npm run build\` first (npm test does), or set TEST_CLI=source to run the CLI through tsx`,
+      );
+    }
+  }
+  cliCommandCache = [join(REPO_ROOT, BUILT[0]!)];
+  return cliCommandCache;
+}
 
 export interface CliResult {
   code: number | null;
@@ -10,10 +64,11 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs `vr-lister ARGS` from source in a child process with exactly the given environment. */
+/** Runs `vr-lister ARGS` (see cliArgs) in a child process with exactly the given environment. */
 export function runCli(args: string[], env: Record<string, string>, input?: string): Promise<CliResult> {
+  const command = cliArgs();
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
+    const child = spawn(process.execPath, [...command, ...args], {
       cwd: REPO_ROOT,
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
       stdio: ['pipe', 'pipe', 'pipe'],
@@ -43,7 +98,7 @@ export interface CliProcess {
 
 /** Starts a long-running `vr-lister` command (a worker) in a child process. */
 export function startCli(args: string[], env: Record<string, string>): CliProcess {
-  return startProcess(process.execPath, ['--import', 'tsx', CLI, ...args], env);
+  return startProcess(process.execPath, [...cliArgs(), ...args], env);
 }
 
 /** Starts `command` in the repository with exactly the given environment (and a PATH and HOME). */

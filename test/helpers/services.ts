@@ -1,12 +1,13 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { Redis } from 'ioredis';
 import postgres from 'postgres';
 import { type Config, loadConfig } from '../../src/config.ts';
 import { connectDatabase, type Database } from '../../src/db/client.ts';
-import { runMigrations } from '../../src/db/migrate.ts';
+import { MIGRATIONS_FOLDER, runMigrations } from '../../src/db/migrate.ts';
 import { createProducer, type Producer } from '../../src/producer/producer.ts';
 
 export const PG_ADMIN_URL =
@@ -30,6 +31,53 @@ export function randomName(prefix: string): string {
   return `${prefix}_${randomBytes(5).toString('hex')}`;
 }
 
+/** A short hash of every file under drizzle/: the migrated template's name changes with them. */
+export function migrationsKey(): string {
+  const hash = createHash('sha256');
+  (function walk(dir: string) {
+    for (const name of readdirSync(dir).sort()) {
+      const path = join(dir, name);
+      if (statSync(path).isDirectory()) walk(path);
+      else
+        hash.update(relative(MIGRATIONS_FOLDER, path)).update('\0').update(readFileSync(path)).update('\0');
+    }
+  })(MIGRATIONS_FOLDER);
+  return hash.digest('hex').slice(0, 16);
+}
+
+/** Held while the template is built or copied; advisory locks are per database, so on the admin one. */
+const TEMPLATE_LOCK = 727_275;
+
+/**
+ * Creates `name` as a copy of a database migrated once (`vrl_tpl_<migrations key>`), instead of
+ * migrating every test file's database from nothing. Without `name`, only makes sure the template
+ * exists. The template is built under an advisory lock, so files running in parallel (and other
+ * checkouts with other migrations, whose template has another name) build it once; it is migrated
+ * under a temporary name and renamed when complete, so a run killed half-way leaves nothing
+ * half-built behind. It takes no connections: a connection to it would stop it being copied.
+ */
+export async function createMigratedDatabase(pgAdminUrl: string, name?: string): Promise<void> {
+  const template = `vrl_tpl_${migrationsKey()}`;
+  const admin = postgres(pgAdminUrl, { max: 1, onnotice: () => {} });
+  try {
+    await admin`select pg_advisory_lock(${TEMPLATE_LOCK})`;
+    const [exists] = await admin`select 1 from pg_database where datname = ${template}`;
+    if (!exists) {
+      const building = `${template}_building`;
+      await admin.unsafe(`drop database if exists "${building}" with (force)`);
+      const url = new URL(pgAdminUrl);
+      url.pathname = `/${building}`;
+      await runMigrations(url.toString());
+      await admin.unsafe(`alter database "${building}" rename to "${template}"`);
+      await admin.unsafe(`alter database "${template}" with is_template true allow_connections false`);
+    }
+    if (name) await admin.unsafe(`create database "${name}" template "${template}"`);
+  } finally {
+    // Ending the session releases the lock too.
+    await admin.end();
+  }
+}
+
 export interface TestServices {
   databaseUrl: string;
   redisUrl: string;
@@ -47,7 +95,7 @@ export interface TestServices {
 }
 
 /**
- * A fresh, migrated database and a random queue prefix for one test file; on the shared services
+ * A fresh, migrated database (a copy of the template, see createMigratedDatabase) and a random queue prefix for one test file; on the shared services
  * unless the test brings its own (a private Redis to flush, a private Postgres to restart).
  */
 export async function setupServices({
@@ -60,7 +108,7 @@ export async function setupServices({
   const dbName = randomName('vrl_test');
   const databaseUrl = new URL(pgAdminUrl);
   databaseUrl.pathname = `/${dbName}`;
-  await runMigrations(databaseUrl.toString());
+  await createMigratedDatabase(pgAdminUrl, dbName);
   const database = connectDatabase(databaseUrl.toString(), { max: 4 });
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
   const queuePrefix = randomName('vrlt');

@@ -1,0 +1,127 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { type Simulator, startSimulator } from '../../simulator/src/server.ts';
+import { FORM_FILLED_STEP } from '../../src/creation/create-listing.ts';
+import { LOG_EVENT } from '../../src/log-events.ts';
+import type { Producer } from '../../src/producer/producer.ts';
+import { type CliProcess, startCli } from '../helpers/cli.ts';
+import { parseLogLines } from '../helpers/log-capture.ts';
+import { checkOutcome, fetchFormListings } from '../helpers/outcome.ts';
+import { setupServices, type TestServices, waitFor } from '../helpers/services.ts';
+
+const COUNT = 15;
+
+describe('restarting one worker process at a time during a run', () => {
+  let services: TestServices;
+  let sim: Simulator;
+  let producer: Producer;
+  const children: CliProcess[] = [];
+
+  before(async () => {
+    services = await setupServices();
+    // Slow enough that a restart lands mid-listing and mid-download.
+    sim = await startSimulator({
+      port: 0,
+      catalogRows: 200,
+      seed: 15,
+      submitLatencyMs: 300,
+      exportLatencyMs: 2_000,
+      indexDelayMs: 500,
+    });
+    producer = services.producer();
+  });
+
+  after(async () => {
+    for (const { child } of children) if (child.exitCode === null) child.kill('SIGKILL');
+    await sim.close();
+    await services.cleanup();
+  });
+
+  const env = () =>
+    services.env({
+      VR_BASE_URL: sim.url,
+      VR_USERNAME: 'demo',
+      VR_PASSWORD: 'demo',
+      WORKER_LOCK_MS: '3000',
+      CREATE_BACKOFF_MS: '200',
+      // Settle above the indexing delay, so a try only counts once the listing could show; a listing
+      // SIGKILL stopped short of V&R is then given up after four exports (7.5 s), not eight (2 min).
+      FLUSH_SETTLE_MS: '1000',
+      RESOLUTION_BACKOFF_MS: '500',
+      MAX_RESOLUTION_ATTEMPTS: '4',
+      SWEEP_INTERVAL_MS: '2000',
+      LOG_LEVEL: 'info',
+    });
+
+  function start(kind: 'create' | 'resolve'): CliProcess {
+    const process = startCli(['worker', kind], env());
+    children.push(process);
+    return process;
+  }
+
+  const submitted = async () => (await fetchFormListings(sim.url)).length;
+
+  test('all 15 listings complete once with their own id while each worker is restarted alone', async () => {
+    const refs = Array.from({ length: COUNT }, (_, i) => `RESTART-${i}`);
+    await producer.enqueueListings(
+      refs.map((productRef, i) => ({
+        productRef,
+        brand: i % 2 ? 'Gibson' : 'Fender',
+        model: `Restart Model ${i}`,
+        price: 1500 + i,
+      })),
+    );
+    let creation = start('create');
+    let resolution = start('resolve');
+
+    // The creation worker: SIGTERM (it finishes its listing and exits 0), then a new one.
+    await waitFor('3 listings on V&R', async () => (await submitted()) >= 3, 120_000);
+    creation.child.kill('SIGTERM');
+    assert.equal((await creation.exited).code, 0, creation.output().slice(-3000));
+    creation = start('create');
+
+    // SIGKILL while it is working on a listing, then a new one.
+    await waitFor('7 listings on V&R', async () => (await submitted()) >= 7, 120_000);
+    const formsFilled = () =>
+      parseLogLines(creation.output()).filter(
+        (l) => l.event === LOG_EVENT.jobStep && l.step === FORM_FILLED_STEP,
+      ).length;
+    const before = formsFilled();
+    await waitFor('the next form filled', () => formsFilled() > before, 60_000);
+    creation.child.kill('SIGKILL');
+    assert.equal((await creation.exited).signal, 'SIGKILL');
+    creation = start('create');
+
+    // The resolution worker: SIGKILL while it downloads the export, then a new one.
+    await waitFor(
+      'an export download in progress',
+      async () => {
+        const [run] = await services.database.sql`
+          select id from vr_resolution_runs where export_requested_at is not null and finished_at is null`;
+        return run;
+      },
+      120_000,
+    );
+    resolution.child.kill('SIGKILL');
+    assert.equal((await resolution.exited).signal, 'SIGKILL');
+    resolution = start('resolve');
+
+    await waitFor(
+      'every listing completed',
+      async () => {
+        const [row] = await services.database.sql`
+          select count(*) filter (where status = 'completed')::int as done from vr_jobs`;
+        return row!.done === COUNT;
+      },
+      240_000,
+    );
+    const outcome = await checkOutcome(services.database.sql, sim.url, refs);
+    assert.deepEqual(outcome.problems, []);
+    assert.equal(outcome.ok.length, COUNT);
+
+    for (const process of [creation, resolution]) process.child.kill('SIGTERM');
+    for (const process of [creation, resolution]) {
+      assert.equal((await process.exited).code, 0, process.output().slice(-3000));
+    }
+  });
+});
