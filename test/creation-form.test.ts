@@ -1,14 +1,17 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import type { Browser } from 'playwright-core';
 import { type SimListing, startSimulator, VARIANTS } from '../simulator/src/server.ts';
 import { startCreationProcess } from '../src/creation/main.ts';
 import type { ListingInput } from '../src/listing/listing.ts';
 import { silentLogger } from '../src/logger.ts';
 import { startResolutionProcess } from '../src/resolution/main.ts';
 import { resolveCategory, shippedCategoryTree } from '../src/vr/categories.ts';
+import { launchSessionChromium } from './helpers/chromium.ts';
 import { checkOutcome, listingsFor } from './helpers/outcome.ts';
 import { type PhotoServer, startPhotoServer } from './helpers/photo-server.ts';
 import { setupServices, TEST_LISTING_DEFAULTS, type TestServices, waitFor } from './helpers/services.ts';
+import { FAST_SITE } from './helpers/sim-timing.ts';
 
 /**
  * Creation on the real form's markup, through the Cloudflare gate (headless browsers refused), in
@@ -84,7 +87,6 @@ const VARIANT_SET = [3, 4, 7];
  * run twenty times faster, where the delays only cost time.
  */
 const FULL_SCALE_VARIANT = 4;
-const FAST = 0.05;
 
 function expectedFees(listing: ListingInput): Record<string, number> {
   return (listing.shipping?.fees ?? TEST_LISTING_DEFAULTS.shippingFees) as Record<string, number>;
@@ -93,13 +95,17 @@ function expectedFees(listing: ListingInput): Record<string, number> {
 describe('creation on the real form, through the gate, in every variant', () => {
   let photos: PhotoServer;
   let services: TestServices;
+  // One Chromium for the file: each process opens its own context on it.
+  let browser: Browser;
 
   before(async () => {
     photos = await startPhotoServer();
     services = await setupServices();
+    browser = await launchSessionChromium();
   });
 
   after(async () => {
+    await browser?.close();
     await photos?.close();
     await services?.cleanup();
   });
@@ -150,7 +156,7 @@ describe('creation on the real form, through the gate, in every variant', () => 
 
   for (const variant of VARIANTS) {
     const set = variant.id === 0 ? COVERING_SET : VARIANT_SET;
-    const timeScale = variant.id === FULL_SCALE_VARIANT ? 1 : FAST;
+    const timeScale = variant.id === FULL_SCALE_VARIANT ? 1 : FAST_SITE.timeScale;
     const late = timeScale === 1 ? `, its editor ready after ${variant.tinymceInitMs / 1000} s` : '';
     test(`variant ${variant.id}: ${set.length} listings completed, each once, as asked${late}`, async (t) => {
       await services.database
@@ -178,8 +184,9 @@ describe('creation on the real form, through the gate, in every variant', () => 
       const prefix = `V${variant.id}`;
       const listings = set.map((i) => listingAt(prefix, photos, i));
       const producer = services.producer();
-      const creation = startCreationProcess({ config: services.config(env), site, logger: silentLogger });
-      const resolution = startResolutionProcess({ config: services.config(env), site, logger: silentLogger });
+      const config = services.config(env);
+      const creation = startCreationProcess({ config, site, logger: silentLogger, browser });
+      const resolution = startResolutionProcess({ config, site, logger: silentLogger, browser });
       try {
         await producer.enqueueListings(listings);
         await waitFor(
@@ -197,6 +204,8 @@ describe('creation on the real form, through the gate, in every variant', () => 
         await creation.stop();
         await resolution.stop();
       }
+      assert.ok(browser.isConnected(), 'stopping the processes left the shared browser running');
+      assert.equal(browser.contexts().length, 0, 'and closed their own contexts');
       const outcome = await checkOutcome(
         services.database.sql,
         sim.url,
