@@ -14,6 +14,8 @@ export interface SiteOptions {
   pageLatencyMs: number;
   submitLatencyMs: number;
   ajaxLatencyMs: number;
+  /** SimulatorOptions.timeScale: for the waits the pages' scripts make themselves. */
+  timeScale: number;
 }
 
 export interface SiteContext {
@@ -47,6 +49,7 @@ export function formPage(
     variant: v,
     tree: ctx.tree,
     uniqueId: store.newUniqueId(),
+    timeScale: ctx.options.timeScale,
     dropped: ctx.dropped,
     ...(extra.published ? { published: true } : {}),
     ...(extra.errors ? { errors: extra.errors } : {}),

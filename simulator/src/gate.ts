@@ -24,6 +24,8 @@ export interface GateOptions {
   headlessBlock: boolean;
   /** Lifetime of a `cf_clearance` from its issue; 0 = a year. */
   clearanceTtlMs: number;
+  /** How long the `auto` challenge page "verifies" before passing by itself. */
+  challengePassMs: number;
 }
 
 export interface GateCounters {
@@ -128,6 +130,7 @@ export function createGate(options: GateOptions, counters: GateCounters): Gate {
         token,
         interactive: options.mode === 'interactive',
         after,
+        passAfterMs: options.challengePassMs,
       }),
       {
         'cf-mitigated': 'challenge',

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { CLOUDFLARE_MODES, type CloudflareMode } from './gate.ts';
 import type { SimulatorOptions } from './options.ts';
-import { startSimulator } from './server.ts';
+import { MAX_TIME_SCALE, startSimulator } from './server.ts';
 import { DROPPABLE_ELEMENTS, describeVariant, isDroppableElement, VARIANTS } from './variants.ts';
 
 function variantsHelp(): string {
@@ -26,6 +26,8 @@ Options:
   --ajax-latency-ms N    extra latency of each AJAX call (default 0)
   --export-latency-ms N  extra time spread over each export download (default 0)
   --index-delay-ms N     delay before a new listing shows in the export (default 0)
+  --time-scale X         multiplies every wait the site makes: the latencies above, the index delay,
+                         the editor's start-up, the challenge's (default 1; 0.05 = 20 times faster)
   --submit-fail-rate X   fraction 0..1 of submits answered 500 without creating anything (default 0)
   --seed N               seed of the generated catalogue (default 1)
   --username U           accepted username (default demo)
@@ -55,6 +57,7 @@ type NumericKey =
   | 'exportLatencyMs'
   | 'indexDelayMs'
   | 'submitFailRate'
+  | 'timeScale'
   | 'seed'
   | 'sessionTtlMs'
   | 'clearanceTtlMs'
@@ -69,6 +72,7 @@ const NUMERIC: ReadonlyArray<[flag: string, key: NumericKey, max: number, intege
   ['export-latency-ms', 'exportLatencyMs', 86_400_000, true],
   ['index-delay-ms', 'indexDelayMs', 86_400_000 * 365, true],
   ['submit-fail-rate', 'submitFailRate', 1, false],
+  ['time-scale', 'timeScale', MAX_TIME_SCALE, false],
   ['seed', 'seed', 2 ** 32 - 1, true],
   ['session-ttl-ms', 'sessionTtlMs', 86_400_000 * 365, true],
   ['clearance-ttl-ms', 'clearanceTtlMs', 86_400_000 * 365, true],

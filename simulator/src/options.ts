@@ -13,6 +13,13 @@ export interface SimulatorOptions {
   exportLatencyMs?: number;
   /** Time after creation before a new listing shows in the export. */
   indexDelayMs?: number;
+  /**
+   * Multiplies every wait the site makes: the latencies, the index delay, the variant's editor
+   * start-up and the pages' own pauses (the challenge, the cookie banner). 1 (default) = the
+   * timings as given; 0.05 = twenty times faster. Lifetimes (sessions, clearances, a toast on
+   * screen) are not waits and stay as given.
+   */
+  timeScale?: number;
   /** Fraction (0..1) of Publish submits answered 500 without creating the listing. */
   submitFailRate?: number;
   seed?: number;

@@ -392,6 +392,8 @@ export interface AddFormOptions {
   variant: Variant;
   tree: readonly CategoryNode[];
   uniqueId: string;
+  /** Scales the variant's editor start-up (SimulatorOptions.timeScale). */
+  timeScale: number;
   /** The listing being edited (`/instruments/add_edit_item/<id>`), or none for a new one. */
   editing?: Listing;
   dropped: ReadonlySet<DroppableElement>;
@@ -434,7 +436,7 @@ export function addItemPage(o: AddFormOptions): string {
   ).join('\n');
   const config = {
     userId: USER_ID,
-    tinymceInitMs: v.tinymceInitMs,
+    tinymceInitMs: Math.round(v.tinymceInitMs * o.timeScale),
     tinymce: has('tinymce'),
     categories: has('categories'),
     suggestionsId: sugg.id,
@@ -544,6 +546,8 @@ export function challengePage(o: {
   token: string;
   interactive: boolean;
   after: string;
+  /** How long the `auto` challenge "verifies" before passing. */
+  passAfterMs: number;
 }): string {
   return `<!DOCTYPE html><html lang="en-US"><head><title>Just a moment...</title>
 <meta http-equiv="Content-Type" content="text/html; charset=UTF-8">
@@ -561,7 +565,7 @@ export function challengePage(o: {
 <div id="challenge-body-text" class="core-msg spacer">${escapeHtml(o.host.replace(/:\d+$/, ''))} needs to review the security of your connection before proceeding.</div>
 </div></div>
 <div class="footer" role="contentinfo"><div class="footer-inner">Performance &amp; security by Cloudflare</div></div>
-<script>${challengeScript(o.token, o.interactive, o.after)}</script>
+<script>${challengeScript(o.token, o.interactive, o.after, o.passAfterMs)}</script>
 </body></html>
 `;
 }

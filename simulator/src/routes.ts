@@ -16,7 +16,7 @@ import {
   SITE_CSS,
   suggestionsHtml,
 } from './pages.ts';
-import { ADD_ITEM_JS, SITE_JS } from './scripts.ts';
+import { ADD_ITEM_JS, siteScript } from './scripts.ts';
 import { changeStock, stockAction } from './stock-routes.ts';
 import { handleTestRoute } from './test-routes.ts';
 
@@ -26,6 +26,7 @@ const STATIC_CACHE = { 'cache-control': 'public, max-age=3600' };
 
 export function createSite(ctx: SiteContext): (req: Req, res: Res) => Promise<void> {
   const { store, gate, variant: v, options: o } = ctx;
+  const siteJs = siteScript(o.timeScale);
   return async function handle(req: Req, res: Res): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://simulator.invalid');
     const path = url.pathname;
@@ -56,7 +57,7 @@ export function createSite(ctx: SiteContext): (req: Req, res: Res) => Promise<vo
         send(res, 200, 'text/css; charset=utf-8', SITE_CSS, STATIC_CACHE);
         return;
       case 'GET /js/site.js':
-        send(res, 200, 'application/javascript; charset=utf-8', SITE_JS, STATIC_CACHE);
+        send(res, 200, 'application/javascript; charset=utf-8', siteJs, STATIC_CACHE);
         return;
       case 'GET /js/add_item.js':
         send(res, 200, 'application/javascript; charset=utf-8', ADD_ITEM_JS, STATIC_CACHE);

@@ -4,8 +4,11 @@
  * with the same DOM results, in plain ES5 so that any Chromium runs them.
  */
 
-/** Every page: the consent banner, the header login pop-up and its validation. */
-export const SITE_JS = `
+/**
+ * Every page: the consent banner, the header login pop-up and its validation. `timeScale` scales
+ * the banner's and the toast's appearance (SimulatorOptions.timeScale), not how long a toast stays.
+ */
+export const siteScript = (timeScale: number): string => `
 (function () {
   function hasCookie(name) {
     return document.cookie.split(';').some(function (c) { return c.trim().indexOf(name + '=') === 0; });
@@ -102,7 +105,7 @@ export const SITE_JS = `
         if (ev.key === 'Enter') { ev.preventDefault(); window.submit_login_form(); }
       });
     }
-    setTimeout(showConsent, 150);
+    setTimeout(showConsent, ${Math.round(150 * timeScale)});
     // toastr-like messages (one variant announces a published item this way)
     if (window.VR_TOAST) {
       setTimeout(function () {
@@ -113,7 +116,7 @@ export const SITE_JS = `
         box.querySelector('.toast-message').textContent = window.VR_TOAST;
         document.body.appendChild(box);
         setTimeout(function () { if (box.parentNode) box.parentNode.removeChild(box); }, 15000);
-      }, 300);
+      }, ${Math.round(300 * timeScale)});
     }
   });
 })();
@@ -530,7 +533,12 @@ export const ADD_ITEM_JS = `
 `;
 
 /** The "Just a moment..." page's script: passes the challenge from the page, then reloads. */
-export function challengeScript(token: string, interactive: boolean, after: string): string {
+export function challengeScript(
+  token: string,
+  interactive: boolean,
+  after: string,
+  passAfterMs: number,
+): string {
   const target = JSON.stringify(after).replaceAll('<', '\\u003c');
   return `
 (function () {
@@ -557,7 +565,7 @@ export function challengeScript(token: string, interactive: boolean, after: stri
     interactive
       ? `var box = document.getElementById('challenge-checkbox');
   box.addEventListener('change', function (ev) { if (box.checked && ev.isTrusted) pass(true); });`
-      : 'setTimeout(function () { pass(false); }, 250);'
+      : `setTimeout(function () { pass(false); }, ${passAfterMs});`
   }
 })();
 `;

@@ -35,8 +35,17 @@ export interface Simulator {
   close(): Promise<void>;
 }
 
+/** Past this, a wait of a second would take over a day: a mistake, not a slow site. */
+export const MAX_TIME_SCALE = 100_000;
+/** The `auto` challenge page's "Verifying..." before it passes by itself. */
+const CHALLENGE_PASS_MS = 250;
+
 export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simulator> {
   const variant = variantById(opts.variant ?? 0);
+  const timeScale = opts.timeScale ?? 1;
+  if (!Number.isFinite(timeScale) || timeScale < 0 || timeScale > MAX_TIME_SCALE) {
+    throw new Error(`simulator timeScale must be a number from 0 to ${MAX_TIME_SCALE}, got ${timeScale}`);
+  }
   const store = createStore({
     catalogRows: opts.catalogRows ?? 1500,
     seed: opts.seed ?? 1,
@@ -44,12 +53,14 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     indexDelayMs: opts.indexDelayMs ?? 0,
     submitFailRate: opts.submitFailRate ?? 0,
     exportLatencyMs: opts.exportLatencyMs ?? 0,
+    timeScale,
   });
   const gate = createGate(
     {
       mode: opts.cloudflare ?? 'auto',
       headlessBlock: opts.cloudflareHeadlessBlock ?? false,
       clearanceTtlMs: opts.clearanceTtlMs ?? 0,
+      challengePassMs: Math.round(CHALLENGE_PASS_MS * timeScale),
     },
     store.counters,
   );
@@ -57,10 +68,12 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   const clientWait = new WeakMap<Res, number>();
   const closing = new AbortController();
 
+  /** Every latency the routes add goes through here, so timeScale scales them all. */
   async function delay(ms: number): Promise<void> {
-    if (ms <= 0 || closing.signal.aborted) return;
+    const scaled = ms * timeScale;
+    if (scaled <= 0 || closing.signal.aborted) return;
     try {
-      await sleep(ms, undefined, { signal: closing.signal });
+      await sleep(scaled, undefined, { signal: closing.signal });
     } catch {
       // closing
     }
@@ -73,6 +86,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       pageLatencyMs: opts.pageLatencyMs ?? 0,
       submitLatencyMs: opts.submitLatencyMs ?? 0,
       ajaxLatencyMs: opts.ajaxLatencyMs ?? 0,
+      timeScale,
     },
     store,
     gate,

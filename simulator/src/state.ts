@@ -144,6 +144,8 @@ export interface StoreOptions {
   indexDelayMs: number;
   submitFailRate: number;
   exportLatencyMs: number;
+  /** SimulatorOptions.timeScale: scales the index delay (the faults keep the value as set). */
+  timeScale: number;
 }
 
 const MAX_ISSUED_FORMS = 100_000;
@@ -304,7 +306,7 @@ export function createStore(o: StoreOptions): Store {
       const now = Date.now();
       const id = maxId + 1 + randInt(idRng, 0, 2);
       maxId = id;
-      let visibleFrom = now + faults.indexDelayMs;
+      let visibleFrom = now + faults.indexDelayMs * o.timeScale;
       if (faults.neverIndexNext > 0) {
         faults.neverIndexNext--;
         visibleFrom = Number.POSITIVE_INFINITY;

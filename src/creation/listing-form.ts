@@ -1,4 +1,5 @@
 import type { Page, Request } from 'playwright-core';
+import { withTimeout } from '../lifecycle.ts';
 import type { ShippingFees } from '../listing/listing.ts';
 import { SESSION_EXPIRED } from '../vr/browser-session.ts';
 import { isRetryableStatus, VrRejectedError, VrUnavailableError } from '../vr/errors.ts';
@@ -732,10 +733,12 @@ export async function publish(
 
     // 2. V&R's answer.
     const remaining = Math.max(1_000, deadline - Date.now());
-    const response = await Promise.race([
+    // withTimeout clears its timer: a bare sleep here kept every process alive submitMs after its last Publish.
+    const response = await withTimeout(
       request.response().catch(() => null),
-      sleep(remaining).then(() => 'timeout' as const),
-    ]);
+      remaining,
+      'Publish',
+    ).catch(() => 'timeout' as const);
     if (response === 'timeout')
       return { kind: 'unknown', reason: `no answer to Publish within ${t.submitMs} ms` };
     if (response === null) {

@@ -1,4 +1,5 @@
 import { Queue } from 'bullmq';
+import type { Browser } from 'playwright-core';
 import { requireChromium } from '../chromium.ts';
 import type { Config, VrSite } from '../config.ts';
 import { connectDatabase } from '../db/client.ts';
@@ -25,9 +26,16 @@ export interface CreationProcessOptions {
   config: Config;
   site: VrSite;
   logger: Logger;
+  /** A Chromium launched already (tests share one): the process opens its own context on it. */
+  browser?: Browser;
 }
 
-export function startCreationProcess({ config, site, logger }: CreationProcessOptions): RunningProcess {
+export function startCreationProcess({
+  config,
+  site,
+  logger,
+  browser: launched,
+}: CreationProcessOptions): RunningProcess {
   requireChromium(config.chromiumPath);
   const database = connectDatabase(config.databaseUrl);
   const connection = createRedis(config.redisUrl);
@@ -48,7 +56,14 @@ export function startCreationProcess({ config, site, logger }: CreationProcessOp
     flushSettleMs: config.flushSettleMs,
     logger,
   };
-  const browser = openBrowserSession({ config, site, database, logger, redis: connection });
+  const browser = openBrowserSession({
+    config,
+    site,
+    database,
+    logger,
+    redis: connection,
+    browser: launched,
+  });
   // V&R wants a person (blocked, or the login refused): the worker stops taking jobs, and goes on
   // by itself as soon as a new session is stored, or (blocked) looks again after a while.
   let held: 'blocked' | 'login_refused' | undefined;

@@ -1,4 +1,5 @@
 import { Queue } from 'bullmq';
+import type { Browser } from 'playwright-core';
 import type { Config, VrSite } from '../config.ts';
 import { connectDatabase } from '../db/client.ts';
 import { closeAll, once } from '../lifecycle.ts';
@@ -16,10 +17,13 @@ export function startResolutionProcess({
   config,
   site,
   logger,
+  browser,
 }: {
   config: Config;
   site: VrSite;
   logger: Logger;
+  /** A Chromium launched already (tests share one): the process opens its own context on it. */
+  browser?: Browser;
 }) {
   const database = connectDatabase(config.databaseUrl);
   const connection = createRedis(config.redisUrl);
@@ -28,7 +32,7 @@ export function startResolutionProcess({
   connection.on('error', (error) => redisOutage.down(error));
   connection.on('ready', () => redisOutage.up());
   // A Chromium of its own, launched at the first flush and kept: the export is the browser's download.
-  const session = openBrowserSession({ config, site, database, logger, redis: connection });
+  const session = openBrowserSession({ config, site, database, logger, redis: connection, browser });
   const resolution = startResolutionWorker({ database, session, config, logger, connection, redisOutage });
   // A session stored while flushes wait for a person (blocked, login refused): flush at once.
   const resolveQueue = new Queue<FlushJobData>(RESOLVE_QUEUE, { connection, prefix: config.queuePrefix });

@@ -72,6 +72,11 @@ export interface BrowserSessionOptions {
   onSiteState?: (change: SiteStateChange) => void;
   /** Given the page on which V&R refused the login, to keep it as evidence. */
   onLoginRefused?: (page: Page) => Promise<void>;
+  /**
+   * An already-launched Chromium (tests share one per file): the session opens its own context on
+   * it, and close() closes only that context, never the browser.
+   */
+  browser?: Browser;
 }
 
 /** "Chrome/156.0.0.0", as Chrome itself reports its version: no HeadlessChrome in it. */
@@ -284,6 +289,13 @@ export class BrowserSession {
 
   async #launch(): Promise<void> {
     await this.#closeBrowser();
+    const given = this.options.browser;
+    if (given) {
+      if (!given.isConnected()) throw new Error('the browser given to this session has closed');
+      this.#browser = given;
+      await this.#newContext(!this.options.fresh);
+      return;
+    }
     if (this.options.headed && !process.env.DISPLAY && !this.#display) {
       // No screen (a container, a server): a virtual one, when Xvfb is installed.
       this.#display = await startXvfb();
@@ -725,11 +737,13 @@ export class BrowserSession {
 
   async #closeBrowser(): Promise<void> {
     const browser = this.#browser;
+    const context = this.#context;
     this.#browser = undefined;
     this.#context = undefined;
     this.#page = undefined;
     this.#ajaxPage = undefined;
-    if (browser) await browser.close().catch(() => {});
+    if (browser && browser === this.options.browser) await context?.close().catch(() => {});
+    else if (browser) await browser.close().catch(() => {});
   }
 
   async close(): Promise<void> {

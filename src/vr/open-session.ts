@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import type { Config, VrSite } from '../config.ts';
 import type { Database } from '../db/client.ts';
 import type { Logger } from '../logger.ts';
@@ -19,6 +19,8 @@ export interface OpenSessionOptions {
   fresh?: boolean;
   onSiteState?: (change: SiteStateChange) => void;
   onLoginRefused?: (page: Page) => Promise<void>;
+  /** BrowserSessionOptions.browser: a Chromium launched already, shared (tests). */
+  browser?: Browser;
 }
 
 /** The session store for this site's account. */
@@ -44,6 +46,7 @@ export function openBrowserSession(o: OpenSessionOptions): BrowserSession {
     userAgent: config.vrUserAgent,
     fresh: o.fresh,
     onLoginRefused: o.onLoginRefused,
+    browser: o.browser,
     onSiteState: (change) => {
       o.onSiteState?.(change);
       if (!redis) return;

@@ -1,25 +1,29 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import type { Browser } from 'playwright-core';
 import { type SimListing, startSimulator, VARIANTS } from '../../simulator/src/server.ts';
 import { startCreationProcess } from '../../src/creation/main.ts';
 import type { ListingInput } from '../../src/listing/listing.ts';
 import { silentLogger } from '../../src/logger.ts';
 import { startResolutionProcess } from '../../src/resolution/main.ts';
 import { resolveCategory, shippedCategoryTree } from '../../src/vr/categories.ts';
+import { launchSessionChromium } from '../helpers/chromium.ts';
 import { checkOutcome, listingsFor } from '../helpers/outcome.ts';
 import { type PhotoServer, startPhotoServer } from '../helpers/photo-server.ts';
-import { setupServices, TEST_LISTING_DEFAULTS, waitFor } from '../helpers/services.ts';
+import { setupServices, TEST_LISTING_DEFAULTS, type TestServices, waitFor } from '../helpers/services.ts';
+import { FAST_SITE } from '../helpers/sim-timing.ts';
 
 /**
- * Creation on the real form's markup, through the Cloudflare gate, in every markup variant: 20
- * listings each, on leaves of every depth, with fees per region (the others removed), pickup,
- * processing times, flags and photos (a WebP, a PNG, and a set over 10 MB), all ending `completed`.
+ * Creation on the real form's markup, through the Cloudflare gate (headless browsers refused), in
+ * every markup variant. Variant 0 gets a covering set: every value of every field below at least
+ * once (7 leaves of every depth, 7 brands, fees per region with the others removed, pickup,
+ * processing times, flags, and each photo kind: a WebP, a PNG, a set over 10 MB, a mixed set).
+ * Every other variant gets the listings that meet its own markup: brand suggestions for a name
+ * with a quote and one with a comma (its suggestion call's spacing), its pre-filled or blank fee
+ * rows (all removed, some set, the account's defaults), its editor start-up, its Publish answer and
+ * success message three times in one session, and its export format in resolution.
+ * All ending `completed`, each listing on V&R once with its own id.
  */
-
-const LISTINGS = 20;
 
 const LEAVES = [
   'Guitars>Archtop>Electric',
@@ -42,34 +46,47 @@ const SHIPPING: Shipping[] = [
   { fees: { world: 150, uk: 0 } },
 ];
 
-function listingsFor20(prefix: string, photos: PhotoServer): ListingInput[] {
-  return Array.from({ length: LISTINGS }, (_, i) => {
-    const images =
-      i === 0
-        ? [`${photos.url}/photo.webp`]
-        : i === 1
-          ? [`${photos.url}/photo.png`]
-          : i === 2
-            ? [1, 2, 3, 4].map((n) => `${photos.url}/big-${n}.jpg`)
-            : i === 3
-              ? [`${photos.url}/small.jpg`, `${photos.url}/photo.png`, `${photos.url}/photo.webp`]
-              : undefined;
-    return {
-      productRef: `${prefix}-${i}`,
-      brand: BRANDS[i % BRANDS.length]!,
-      model: `Model ${i} “special”`,
-      price: 500 + i,
-      ...(i % 2 === 0 ? { year: 1955 + i } : {}),
-      ...(i % 3 === 0 ? { finish: 'Sunburst' } : {}),
-      category: LEAVES[i % LEAVES.length]!,
-      ...(SHIPPING[i % SHIPPING.length] ? { shipping: SHIPPING[i % SHIPPING.length] } : {}),
-      ...(i % 3 === 0 ? { processingTime: '2 weeks' } : i % 3 === 1 ? { processingTime: '5 Days' } : {}),
-      ...(i % 2 === 1 ? { showVat: true } : {}),
-      description: `<p>Listing ${i}: it’s all original.</p>`,
-      ...(images ? { images } : {}),
-    };
-  });
+/** Listing `i` of the set: each field cycles through its values, so 0..6 show every value of every field. */
+function listingAt(prefix: string, photos: PhotoServer, i: number): ListingInput {
+  const images =
+    i === 0
+      ? [`${photos.url}/photo.webp`]
+      : i === 1
+        ? [`${photos.url}/photo.png`]
+        : i === 2
+          ? [1, 2, 3, 4].map((n) => `${photos.url}/big-${n}.jpg`)
+          : i === 3
+            ? [`${photos.url}/small.jpg`, `${photos.url}/photo.png`, `${photos.url}/photo.webp`]
+            : undefined;
+  return {
+    productRef: `${prefix}-${i}`,
+    brand: BRANDS[i % BRANDS.length]!,
+    model: `Model ${i} “special”`,
+    price: 500 + i,
+    ...(i % 2 === 0 ? { year: 1955 + i } : {}),
+    ...(i % 3 === 0 ? { finish: 'Sunburst' } : {}),
+    category: LEAVES[i % LEAVES.length]!,
+    ...(SHIPPING[i % SHIPPING.length] ? { shipping: SHIPPING[i % SHIPPING.length] } : {}),
+    ...(i % 3 === 0 ? { processingTime: '2 weeks' } : i % 3 === 1 ? { processingTime: '5 Days' } : {}),
+    ...(i % 2 === 1 ? { showVat: true } : {}),
+    description: `<p>Listing ${i}: it’s all original.</p>`,
+    ...(images ? { images } : {}),
+  };
 }
+
+/** Variant 0: every value of every field, every photo kind. */
+const COVERING_SET = [0, 1, 2, 3, 4, 5, 6];
+/**
+ * The other variants: O'Hagan with every fee row removed and pickup (and three photo types), a brand
+ * with a comma and an ampersand with two regions removed and a fee of 0, and the account's defaults.
+ */
+const VARIANT_SET = [3, 4, 7];
+/**
+ * Variant 4's editor starts after 3 s: its test runs at full scale, so that a filler that didn't
+ * wait for a late editor would lose the description (and its reference marker) and fail. The rest
+ * run twenty times faster, where the delays only cost time.
+ */
+const FULL_SCALE_VARIANT = 4;
 
 function expectedFees(listing: ListingInput): Record<string, number> {
   return (listing.shipping?.fees ?? TEST_LISTING_DEFAULTS.shippingFees) as Record<string, number>;
@@ -77,16 +94,20 @@ function expectedFees(listing: ListingInput): Record<string, number> {
 
 describe('creation on the real form, through the gate, in every variant', () => {
   let photos: PhotoServer;
-  let artifacts: string;
+  let services: TestServices;
+  // One Chromium for the file: each process opens its own context on it.
+  let browser: Browser;
 
   before(async () => {
     photos = await startPhotoServer();
-    artifacts = await mkdtemp(join(tmpdir(), 'vr-form-artifacts-'));
+    services = await setupServices();
+    browser = await launchSessionChromium();
   });
 
   after(async () => {
-    await photos.close();
-    await rm(artifacts, { recursive: true, force: true });
+    await browser?.close();
+    await photos?.close();
+    await services?.cleanup();
   });
 
   test('the photo set is over 10 MB as served', () => {
@@ -94,15 +115,60 @@ describe('creation on the real form, through the gate, in every variant', () => 
     assert.ok(big > 10 * 1024 * 1024, `big set is ${big} bytes`);
   });
 
+  test('the covering set shows every value of every field, and every photo kind', () => {
+    const set = COVERING_SET.map((i) => listingAt('C', photos, i));
+    const seen = (f: (l: ListingInput) => unknown) =>
+      new Set(set.map((l) => JSON.stringify(f(l) ?? null))).size;
+    assert.equal(
+      seen((l) => l.category),
+      LEAVES.length,
+    );
+    assert.equal(
+      seen((l) => l.brand),
+      BRANDS.length,
+    );
+    assert.equal(
+      seen((l) => l.shipping),
+      SHIPPING.length,
+    );
+    assert.equal(
+      seen((l) => l.processingTime),
+      3,
+    );
+    assert.equal(
+      seen((l) => l.year === undefined),
+      2,
+    );
+    assert.equal(
+      seen((l) => l.finish),
+      2,
+    );
+    assert.equal(
+      seen((l) => l.showVat),
+      2,
+    );
+    assert.equal(
+      seen((l) => l.images),
+      5,
+      'WebP, PNG, the big set, the mixed set, none',
+    );
+  });
+
   for (const variant of VARIANTS) {
-    test(`variant ${variant.id}: ${LISTINGS} listings completed, each once, as asked`, async (t) => {
-      const services = await setupServices();
-      t.after(() => services.cleanup());
+    const set = variant.id === 0 ? COVERING_SET : VARIANT_SET;
+    const timeScale = variant.id === FULL_SCALE_VARIANT ? 1 : FAST_SITE.timeScale;
+    const late = timeScale === 1 ? `, its editor ready after ${variant.tinymceInitMs / 1000} s` : '';
+    test(`variant ${variant.id}: ${set.length} listings completed, each once, as asked${late}`, async (t) => {
+      await services.database
+        .sql`truncate vr_jobs, vr_product_links, vr_resolution_runs, vr_sessions cascade`;
+      await services.redis.del(`${services.queuePrefix}:vr-site-state`);
       const sim = await startSimulator({
         port: 0,
         catalogRows: 40,
         seed: 100 + variant.id,
         variant: variant.id,
+        cloudflareHeadlessBlock: true,
+        timeScale,
       });
       t.after(() => sim.close());
       assert.notEqual(sim.state().cloudflare, 'off', 'the gate is on');
@@ -112,14 +178,15 @@ describe('creation on the real form, through the gate, in every variant', () => 
         FLUSH_SETTLE_MS: '300',
         RESOLUTION_BACKOFF_MS: '300',
         IMAGE_ALLOW_HOSTS: '127.0.0.1',
-        ARTIFACTS_DIR: artifacts,
+        VR_SESSION_KEY: 'test-session-key-0123456789',
       };
       const site = { baseUrl: sim.url, username: 'demo', password: 'demo' };
       const prefix = `V${variant.id}`;
-      const listings = listingsFor20(prefix, photos);
+      const listings = set.map((i) => listingAt(prefix, photos, i));
       const producer = services.producer();
-      const creation = startCreationProcess({ config: services.config(env), site, logger: silentLogger });
-      const resolution = startResolutionProcess({ config: services.config(env), site, logger: silentLogger });
+      const config = services.config(env);
+      const creation = startCreationProcess({ config, site, logger: silentLogger, browser });
+      const resolution = startResolutionProcess({ config, site, logger: silentLogger, browser });
       try {
         await producer.enqueueListings(listings);
         await waitFor(
@@ -129,7 +196,7 @@ describe('creation on the real form, through the gate, in every variant', () => 
               select status, error from vr_jobs`;
             const stuck = rows.find((r) => r.status === 'failed' || r.status === 'needs_review');
             if (stuck) throw new Error(`a job ended ${stuck.status}: ${stuck.error}`);
-            return rows.length === LISTINGS && rows.every((r) => r.status === 'completed');
+            return rows.length === listings.length && rows.every((r) => r.status === 'completed');
           },
           300_000,
         );
@@ -137,15 +204,20 @@ describe('creation on the real form, through the gate, in every variant', () => 
         await creation.stop();
         await resolution.stop();
       }
+      assert.ok(browser.isConnected(), 'stopping the processes left the shared browser running');
+      assert.equal(browser.contexts().length, 0, 'and closed their own contexts');
       const outcome = await checkOutcome(
         services.database.sql,
         sim.url,
         listings.map((l) => l.productRef),
       );
       assert.deepEqual(outcome.problems, []);
-      assert.equal(outcome.ok.length, LISTINGS);
+      assert.equal(outcome.ok.length, listings.length);
       const state = sim.state('form');
-      assert.equal(state.counters.submissions, LISTINGS, 'one Publish per listing');
+      assert.equal(state.counters.submissions, listings.length, 'one Publish per listing');
+      assert.equal(state.counters.refusedRequests, 0, 'nothing reached V&R outside the browser');
+      assert.equal(state.counters.headlessBlocked, 0, 'no browser of ours gave automation away');
+      assert.equal(state.counters.logins, 1, 'creation and resolution share one login');
       for (const listing of listings) {
         const [onVr] = listingsFor(state.listings, listing.productRef) as SimListing[];
         assert.ok(onVr, listing.productRef);

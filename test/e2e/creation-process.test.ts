@@ -10,6 +10,7 @@ import { startResolutionProcess } from '../../src/resolution/main.ts';
 import { type CliProcess, startCli } from '../helpers/cli.ts';
 import { parseLogLines } from '../helpers/log-capture.ts';
 import { setupServices, type TestServices, waitFor } from '../helpers/services.ts';
+import { FAST_SITE } from '../helpers/sim-timing.ts';
 
 describe('creation worker process', () => {
   let services: TestServices;
@@ -19,7 +20,7 @@ describe('creation worker process', () => {
 
   before(async () => {
     services = await setupServices();
-    sim = await startSimulator({ port: 0, catalogRows: 50, seed: 3 });
+    sim = await startSimulator({ port: 0, catalogRows: 50, seed: 3, ...FAST_SITE });
     producer = services.producer();
   });
 

@@ -12,6 +12,7 @@ import type { Producer } from '../../src/producer/producer.ts';
 import { CREATE_QUEUE } from '../../src/queues.ts';
 import { type PhotoServer, startPhotoServer } from '../helpers/photo-server.ts';
 import { setupServices, type TestServices, waitFor } from '../helpers/services.ts';
+import { FAST_SITE } from '../helpers/sim-timing.ts';
 
 describe('creation worker', () => {
   let services: TestServices;
@@ -22,7 +23,7 @@ describe('creation worker', () => {
 
   before(async () => {
     services = await setupServices();
-    sim = await startSimulator({ port: 0, catalogRows: 50, seed: 7 });
+    sim = await startSimulator({ port: 0, catalogRows: 50, seed: 7, ...FAST_SITE });
     photos = await startPhotoServer();
     producer = services.producer();
     queue = new Queue(CREATE_QUEUE, { connection: services.redis, prefix: services.queuePrefix });

@@ -15,6 +15,7 @@ import type { BrowserSession } from '../../src/vr/browser-session.ts';
 import { openBrowserSession } from '../../src/vr/open-session.ts';
 import { captureLogs, outageLines, WARN } from '../helpers/log-capture.ts';
 import { setupServices, TEST_LISTING_DEFAULTS, type TestServices, waitFor } from '../helpers/services.ts';
+import { FAST_SITE } from '../helpers/sim-timing.ts';
 
 interface Row {
   id: number;
@@ -59,7 +60,7 @@ describe('V&R down for maintenance (every route answers 503)', () => {
   });
 
   test('creation jobs wait it out without using up their attempts, with one warning, and go through after', async () => {
-    const sim = await startSimulator({ port: 0, catalogRows: 30, seed: 21 });
+    const sim = await startSimulator({ port: 0, catalogRows: 30, seed: 21, ...FAST_SITE });
     stops.push(() => sim.close());
     sim.setFaults({ down: true });
     const logs = captureLogs();
@@ -120,7 +121,7 @@ describe('V&R down for maintenance (every route answers 503)', () => {
   });
 
   test('past OUTAGE_GIVE_UP_MS the tries count again, and the job fails with the reason', async () => {
-    const sim = await startSimulator({ port: 0, catalogRows: 10, seed: 24 });
+    const sim = await startSimulator({ port: 0, catalogRows: 10, seed: 24, ...FAST_SITE });
     stops.push(() => sim.close());
     sim.setFaults({ down: true });
     const prefix = `${services.queuePrefix}-g`;
@@ -259,7 +260,7 @@ describe('exports that time out, arrive cut short or arrive suspiciously small',
 
   before(async () => {
     services = await setupServices();
-    sim = await startSimulator({ port: 0, catalogRows: 200, seed: 23 });
+    sim = await startSimulator({ port: 0, catalogRows: 200, seed: 23, ...FAST_SITE });
     producer = services.producer();
     creation = startCreationProcess({
       config: services.config({ FLUSH_SETTLE_MS: '600000' }),

@@ -8,6 +8,7 @@ import type { Producer } from '../../src/producer/producer.ts';
 import { CREATE_QUEUE } from '../../src/queues.ts';
 import { startResolutionProcess } from '../../src/resolution/main.ts';
 import { setupServices, type TestServices, waitFor } from '../helpers/services.ts';
+import { FAST_SITE } from '../helpers/sim-timing.ts';
 
 describe('transactional enqueue', () => {
   let services: TestServices;
@@ -21,7 +22,7 @@ describe('transactional enqueue', () => {
     services = await setupServices();
     producer = services.producer();
     queue = new Queue(CREATE_QUEUE, { connection: services.redis, prefix: services.queuePrefix });
-    sim = await startSimulator({ port: 0, catalogRows: 40, seed: 51 });
+    sim = await startSimulator({ port: 0, catalogRows: 40, seed: 51, ...FAST_SITE });
     const site = { baseUrl: sim.url, username: 'demo', password: 'demo' };
     // The sweep runs once at start and then only every ten minutes: what follows is the listener's doing.
     const config = services.config({

@@ -24,6 +24,7 @@ import { buildTestApi } from '../helpers/api.ts';
 import { runCli } from '../helpers/cli.ts';
 import { captureLogs } from '../helpers/log-capture.ts';
 import { setupServices, type TestServices, waitFor } from '../helpers/services.ts';
+import { FAST_SITE } from '../helpers/sim-timing.ts';
 
 const KEY = 'test-session-key-0123456789';
 /** The User-Agent of "a person's own browser", whose cookies get imported. */
@@ -171,7 +172,7 @@ describe('one V&R session for every worker', () => {
     await Promise.all(running.splice(0).map((p) => p.stop()));
     await services.database.sql`truncate vr_jobs, vr_product_links, vr_resolution_runs, vr_sessions cascade`;
     await services.redis.del(`${services.queuePrefix}:vr-site-state`);
-    const sim = await startSimulator({ catalogRows: 50, seed: 3, ...options });
+    const sim = await startSimulator({ catalogRows: 50, seed: 3, ...FAST_SITE, ...options });
     sims.push(sim);
     return sim;
   }
@@ -335,26 +336,6 @@ describe('one V&R session for every worker', () => {
     await api.close();
     api = undefined;
   });
-
-  for (const variant of [1, 2, 3, 4, 5]) {
-    test(`variant ${variant}, behind the gate with headless browsers refused: creation and resolution through the browser alone`, async () => {
-      const sim = await freshRun({
-        cloudflare: 'auto',
-        cloudflareHeadlessBlock: true,
-        variant,
-        sessionTtlMs: 0,
-      });
-      workers(sim, {});
-      const prefix = `VAR${variant}`;
-      await producer.enqueueListings(listings(prefix, 3));
-      await allCompleted(prefix, 3);
-      await onceEach(sim, prefix, 3);
-      const counters = sim.state().counters;
-      assert.equal(counters.refusedRequests, 0);
-      assert.equal(counters.headlessBlocked, 0);
-      assert.equal(counters.logins, 1);
-    });
-  }
 
   test('gate interactive: blocked within VR_CHALLENGE_WAIT_MS with jobs queued and tries unused; a session import unblocks them without a restart', async (t) => {
     const sim = await freshRun({ cloudflare: 'interactive' });

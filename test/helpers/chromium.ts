@@ -1,4 +1,5 @@
 import { type Browser, chromium, type LaunchOptions } from 'playwright-core';
+import { chromiumArgs, sandboxAllowed } from '../../src/vr/browser-session.ts';
 
 export const TEST_CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
@@ -22,5 +23,19 @@ export function launchTestChromium({
     headless: true,
     args: [...TEST_CHROMIUM_ARGS, ...extraArgs],
     ...options,
+  });
+}
+
+/**
+ * A Chromium launched as BrowserSession launches its own (no automation flag, the product's
+ * arguments), for a file's sessions and processes to share through their `browser` option.
+ */
+export function launchSessionChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: TEST_CHROMIUM_PATH,
+    headless: true,
+    args: chromiumArgs('http://127.0.0.1'),
+    chromiumSandbox: sandboxAllowed(),
+    ignoreDefaultArgs: ['--enable-automation'],
   });
 }

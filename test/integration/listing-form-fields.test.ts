@@ -20,6 +20,7 @@ import {
 } from '../../src/vr/categories.ts';
 import { runCli } from '../helpers/cli.ts';
 import { setupServices, type TestServices } from '../helpers/services.ts';
+import { FAST_SITE } from '../helpers/sim-timing.ts';
 
 const base = { productRef: 'F-1', brand: 'Fender', model: 'Strat', price: 100 };
 
@@ -181,7 +182,7 @@ describe('vr-lister categories', () => {
 
   before(async () => {
     services = await setupServices();
-    sim = await startSimulator({ port: 0, catalogRows: 10, seed: 3 });
+    sim = await startSimulator({ port: 0, catalogRows: 10, seed: 3, ...FAST_SITE });
   });
 
   after(async () => {

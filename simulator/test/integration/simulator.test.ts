@@ -840,6 +840,41 @@ describe('V&R simulator (variant 0, gate on, through a browser-like client)', ()
       await s.close();
     }
   });
+
+  test("timeScale scales the editor start-up, the pages' own pauses, the latencies and the index delay", async (t) => {
+    // Variant 4's editor starts after 3 s; at 0.05 the form asks for 150 ms.
+    const fast = await startSimulator({ catalogRows: 3, variant: 4, timeScale: 0.05 });
+    t.after(() => fast.close());
+    const client = await loggedIn(fast);
+    assert.match((await client.openForm()).html, /"tinymceInitMs":150[,}]/);
+    assert.match(await (await client.get('/js/site.js')).text(), /setTimeout\(showConsent, 8\)/);
+    const challenge = await fetch(`${fast.url}/account`, {
+      headers: { 'sec-fetch-site': 'none', 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document' },
+    });
+    assert.equal(challenge.status, 403);
+    assert.match(
+      await challenge.text(),
+      /pass\(false\); \}, 13\)/,
+      'the challenge passes after 13 ms, not 250',
+    );
+
+    // At 0, an hour of latency and of index delay is none: the page answers, the listing is in the export.
+    const instant = await startSimulator({
+      catalogRows: 3,
+      timeScale: 0,
+      pageLatencyMs: 3_600_000,
+      submitLatencyMs: 3_600_000,
+      indexDelayMs: 3_600_000,
+    });
+    t.after(() => instant.close());
+    const person = await loggedIn(instant);
+    assert.equal((await publish(person)).status, 302);
+    const [listing] = instant.state('form').listings;
+    assert.equal(listing?.visible_in_export, true);
+
+    await assert.rejects(startSimulator({ timeScale: -1 }), /timeScale/);
+    await assert.rejects(startSimulator({ timeScale: Number.NaN }), /timeScale/);
+  });
 });
 
 describe('simulator command', () => {
@@ -850,6 +885,8 @@ describe('simulator command', () => {
     assert.throws(() => parseSimulatorArgs(['--cloudflare', 'maybe']), /--cloudflare/);
     assert.throws(() => parseSimulatorArgs(['--variant', '99']), /--variant/);
     assert.throws(() => parseSimulatorArgs(['--drop-element', 'footer']), /--drop-element/);
+    assert.throws(() => parseSimulatorArgs(['--time-scale', '-1']), /--time-scale/);
+    assert.deepEqual(parseSimulatorArgs(['--time-scale', '0.05']), { timeScale: 0.05 });
     assert.deepEqual(
       parseSimulatorArgs(['--catalog-rows', '10', '--submit-fail-rate', '0.5', '--username', 'u']),
       { catalogRows: 10, submitFailRate: 0.5, username: 'u' },
@@ -887,6 +924,7 @@ describe('simulator command', () => {
       '--clearance-ttl-ms',
       '--variant',
       '--drop-element',
+      '--time-scale',
     ]) {
       assert.ok(help.includes(flag), flag);
     }
