@@ -149,7 +149,61 @@ describe('V&R down for maintenance (every route answers 503)', () => {
     assert.equal(sim.state('form').listings.length, 0);
   });
 
-  test('a 503 after Publish is an unknown outcome: never resubmitted while down, resubmitted once only after exports show it missing', async () => {
+  test('a hung Publish whose listing V&R does not index is listed once, and goes to a person naming the exports and evidence', async () => {
+    const sim = await startSimulator({ port: 0, catalogRows: 30, seed: 23 });
+    stops.push(() => sim.close());
+    const fast = {
+      FLUSH_SETTLE_MS: '200',
+      RESOLUTION_BACKOFF_MS: '200',
+      CREATE_BACKOFF_MS: '100',
+      VR_SUBMIT_TIMEOUT_MS: '2000',
+      SWEEP_INTERVAL_MS: '1000',
+      QUEUE_PREFIX: `${services.queuePrefix}-h`,
+    };
+    const creation = startCreationProcess({
+      config: services.config(fast),
+      site: site(sim),
+      logger: silentLogger,
+    });
+    stops.push(() => creation.stop());
+    const resolution = startResolutionProcess({
+      config: services.config(fast),
+      site: site(sim),
+      logger: silentLogger,
+    });
+    stops.push(() => resolution.stop());
+    const row = rowsOf(services);
+    const hung = createProducerFor(services, fast.QUEUE_PREFIX);
+    stops.push(() => hung.close());
+    // The audit's duplicate: V&R stores the listing, never answers the Publish, and its export lags.
+    sim.setFaults({ hangNextSubmits: 1, neverIndexNext: 1 });
+    await hung.enqueueListing({ productRef: 'HUNG-1', brand: 'Fender', model: 'Jazzmaster', price: 2100 });
+    const review = await waitFor(
+      'needs_review',
+      async () => {
+        const r = await row('HUNG-1');
+        return r?.status === 'needs_review' ? r : undefined;
+      },
+      120_000,
+    );
+    assert.equal(review.submit_outcome_unknown, true);
+    assert.match(review.error ?? '', /outcome is unknown .*not found in 3 V&R exports requested between/);
+    assert.match(review.error ?? '', /; evidence: publish-\d+\./);
+    assert.match(review.error ?? '', /vr-lister retry \d+ --resubmit/);
+    // Exports go on (the sweep and later flushes): nothing submits it again.
+    const [runs] = await services.database.sql<{ n: number }[]>`
+      select count(*)::int as n from vr_resolution_runs where error is null and finished_at is not null`;
+    assert.ok(runs!.n >= 3, `${runs!.n} exports`);
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    assert.equal(sim.state().counters.submissions, 1, 'submitted once');
+    assert.equal(onVr(sim, 'HUNG-1').length, 1, 'on V&R once');
+    assert.equal((await row('HUNG-1'))!.status, 'needs_review');
+    // Its sweep and flushes share the database: stopped here, or they would act on the next test's jobs.
+    await Promise.all([creation.stop(), resolution.stop()]);
+    await sim.close();
+  });
+
+  test('a 503 after Publish is an unknown outcome: never resubmitted while down; with RESUBMIT_UNKNOWN_AFTER_MS, resubmitted once, only after that time and the exports', async () => {
     const sim = await startSimulator({ port: 0, catalogRows: 30, seed: 22, submitLatencyMs: 1_500 });
     stops.push(() => sim.close());
     const fast = {
@@ -158,6 +212,7 @@ describe('V&R down for maintenance (every route answers 503)', () => {
       CREATE_BACKOFF_MS: '100',
       OUTAGE_RETRY_MAX_MS: '300',
       SWEEP_INTERVAL_MS: '1000',
+      RESUBMIT_UNKNOWN_AFTER_MS: '15000',
       QUEUE_PREFIX: `${services.queuePrefix}-b`,
     };
     const creation = startCreationProcess({
@@ -189,6 +244,9 @@ describe('V&R down for maintenance (every route answers 503)', () => {
     );
     assert.equal(unknown.submit_outcome_unknown, true);
     assert.match(unknown.error ?? '', /submit outcome unknown: Publish answered HTTP 503/);
+    const [pending] = await services.database.sql<{ submitted_at: Date }[]>`
+      select submitted_at from vr_jobs where product_ref = 'PUB-503'`;
+    const submittedAt = new Date(pending!.submitted_at);
     // Flushes fail on the 503 export and use up no try; nothing is submitted again meanwhile.
     await waitFor(
       'a failed flush',
@@ -215,6 +273,8 @@ describe('V&R down for maintenance (every route answers 503)', () => {
       120_000,
     );
     assert.ok(cleanExportsBeforeResubmit >= 3, `resubmitted after ${cleanExportsBeforeResubmit} exports`);
+    const resubmittedAfterMs = Date.now() - submittedAt.getTime();
+    assert.ok(resubmittedAfterMs >= 15_000, `resubmitted ${resubmittedAfterMs} ms after the submit`);
     const done = await waitFor(
       'resolved',
       async () => {

@@ -193,6 +193,11 @@ export type ResolutionStep =
   | { kind: 'stale'; stalePendingMs: number; resolutionAttempts?: number }
   /** Not found after its tries, and its submit's outcome was unknown: it never landed. */
   | { kind: 'resubmit'; reason: string }
+  /**
+   * Not found after its tries, and its Publish left with an unknown outcome: the listing may exist,
+   * so a person decides (link the id, or retry with --resubmit). The submit mark stays.
+   */
+  | { kind: 'unknown_not_found'; resolutionAttempts: number; reason: string }
   | { kind: 'not_found'; resolutionAttempts: number }
   /** Look again at `nextResolutionAt`; a try is used up only when the export could have shown it. */
   | { kind: 'wait'; resolutionAttempts?: number; nextResolutionAt: Date };
@@ -230,6 +235,12 @@ export function resolutionTransition(
         };
       case 'resubmit':
         return requeued(step.reason, (job.generation ?? 0) + 1);
+      case 'unknown_not_found':
+        return {
+          status: 'needs_review',
+          resolutionAttempts: step.resolutionAttempts,
+          error: safeErrorText(step.reason),
+        };
       case 'not_found':
         return {
           status: 'failed',
