@@ -242,6 +242,7 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
     tags: ['jobs'],
     params: idParams('job', '1'),
     body: retryBody,
+    bodyExamples: [{}, { resubmit: true }],
     response: {
       200: z.object({ action: z.enum(['linked', 'resolving', 'requeued']), job: jobDetailSchema }),
       400: invalidAnswer,
@@ -257,6 +258,7 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
     tags: ['jobs'],
     params: idParams('job', '1'),
     body: linkBody,
+    bodyExamples: [{ vrListingId: 7001 }, { vrListingId: 1 }],
     response: {
       200: z.object({ action: z.literal('linked'), job: jobDetailSchema }),
       400: invalidAnswer,
