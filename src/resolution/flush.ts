@@ -3,6 +3,7 @@ import type { Config } from '../config.ts';
 import { type Database, type Db, withAdvisoryLock } from '../db/client.ts';
 import { applyResolution, type ResolutionStep } from '../db/jobs.ts';
 import { type VrJob, vrJobs, vrProductLinks, vrResolutionRuns } from '../db/schema.ts';
+import { FIELD_ERRORS_BUT_STORED, recordSiteFact } from '../db/site-facts.ts';
 import { LOG_EVENT } from '../log-events.ts';
 import type { Logger } from '../logger.ts';
 import { isDatabaseUnavailable } from '../outage.ts';
@@ -89,6 +90,14 @@ export function planResolution(
       // Too fresh to count as a try; look again once V&R has had time to index it.
       const nextResolutionAt = new Date(now.getTime() + backoffMs(config, job.resolutionAttempts + 1));
       steps.set(jobId, { kind: 'wait', nextResolutionAt });
+      continue;
+    }
+    if (job.payload.fieldErrorsAfterPost !== undefined && couldBeInExport && !candidates.length) {
+      // Field errors after the POST, and an export that would show the listing doesn't: rejected.
+      steps.set(jobId, {
+        kind: 'rejected',
+        reason: `V&R rejected the listing (field errors after the POST, and the export of ${exportRequestedAt.toISOString()} does not show it): ${job.payload.fieldErrorsAfterPost}`,
+      });
       continue;
     }
     const resolutionAttempts = job.resolutionAttempts + (couldBeInExport ? 1 : 0);
@@ -310,8 +319,15 @@ async function record(
     const rows: [ResolutionStep, VrJob][] = [];
     for (const [id, step] of steps) {
       // Undefined when a person changed the job meanwhile: their change wins.
-      const row = await applyResolution(tx, byId.get(id)!, step);
+      const job = byId.get(id)!;
+      const row = await applyResolution(tx, job, step);
       if (row) rows.push([step, row]);
+      if (row && step.kind === 'complete' && job.payload.fieldErrorsAfterPost !== undefined) {
+        await recordSiteFact(tx, FIELD_ERRORS_BUT_STORED, {
+          value: { jobId: id, vrListingId: step.vrListingId, words: job.payload.fieldErrorsAfterPost },
+          evidence: (job.artifacts ?? []).map((a) => a.name).join(', ') || null,
+        });
+      }
     }
     return rows;
   });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { loadConfig } from '../../src/config.ts';
+import { resolutionTransition } from '../../src/db/jobs.ts';
 import type { VrJob } from '../../src/db/schema.ts';
 import { planResolution } from '../../src/resolution/flush.ts';
 
@@ -100,5 +101,59 @@ describe('planResolution: an unknown Publish that no export shows', () => {
       /RESUBMIT_UNKNOWN_AFTER_MS: must be less than STALE_PENDING_MS/,
     );
     assert.equal(loadConfig({}).resubmitUnknownAfterMs, undefined);
+  });
+});
+
+describe('planResolution: field errors after a POST are a rejection only once an export lacks the listing', () => {
+  const withErrors = (): VrJob => {
+    const job = unknownJob('Ref: SKU-7', 0);
+    return {
+      ...job,
+      submitOutcomeUnknown: false,
+      payload: { ...job.payload, fieldErrorsAfterPost: 'price: Please enter a price' },
+    };
+  };
+
+  test('an export taken within the indexing allowance proves nothing: the job waits', () => {
+    assert.equal(stepAfter({}, withErrors(), 500).kind, 'wait');
+  });
+
+  test('an export taken after the allowance without it: rejected with V&R’s words, the mark cleared', () => {
+    const step = stepAfter({}, withErrors(), 5_000);
+    assert.equal(step.kind, 'rejected');
+    assert.ok(step.kind === 'rejected');
+    assert.match(step.reason, /price: Please enter a price/);
+    assert.equal(resolutionTransition({}, step).set.submitStartedAt, null);
+    assert.equal(resolutionTransition({}, step).set.status, 'failed');
+  });
+
+  test('an export that shows it: completed with the id', () => {
+    const config = loadConfig({ FLUSH_SETTLE_MS: '1000' });
+    const requestedAt = new Date(SUBMITTED.getTime() + 5_000);
+    const found = {
+      matched: [{ jobId: 7, vrListingId: 501, evidence: 'marker' }],
+      ambiguous: [],
+      duplicates: [],
+      unmatched: [],
+    };
+    assert.deepEqual(planResolution([withErrors()], found, config, requestedAt, requestedAt).get(7), {
+      kind: 'complete',
+      vrListingId: 501,
+    });
+  });
+
+  test('candidates it cannot tell apart are not proof of absence', () => {
+    const config = loadConfig({ FLUSH_SETTLE_MS: '1000' });
+    const requestedAt = new Date(SUBMITTED.getTime() + 5_000);
+    const unclear = {
+      matched: [],
+      ambiguous: [{ jobId: 7, candidates: [501, 502] }],
+      duplicates: [],
+      unmatched: [],
+    };
+    assert.notEqual(
+      planResolution([withErrors()], unclear, config, requestedAt, requestedAt).get(7)!.kind,
+      'rejected',
+    );
   });
 });
