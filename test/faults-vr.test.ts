@@ -203,6 +203,60 @@ describe('V&R down for maintenance (every route answers 503)', () => {
     await sim.close();
   });
 
+  test('field errors after a POST that stored the listing: completed with its id, never submitted twice, the wrong verdict a site fact', async () => {
+    const sim = await startSimulator({ port: 0, catalogRows: 30, seed: 25 });
+    const fast = {
+      FLUSH_SETTLE_MS: '200',
+      RESOLUTION_BACKOFF_MS: '200',
+      CREATE_BACKOFF_MS: '100',
+      SWEEP_INTERVAL_MS: '1000',
+      QUEUE_PREFIX: `${services.queuePrefix}-f`,
+    };
+    const creation = startCreationProcess({
+      config: services.config(fast),
+      site: site(sim),
+      logger: silentLogger,
+    });
+    const resolution = startResolutionProcess({
+      config: services.config(fast),
+      site: site(sim),
+      logger: silentLogger,
+    });
+    const producerF = createProducerFor(services, fast.QUEUE_PREFIX);
+    try {
+      sim.setFaults({ fieldErrorsAfterStoreNext: 1 });
+      await producerF.enqueueListing({
+        productRef: 'FIELD-1',
+        brand: 'Fender',
+        model: 'Bass VI',
+        price: 2600,
+      });
+      const done = await waitFor(
+        'completed',
+        async () => {
+          const r = await rowsOf(services)('FIELD-1');
+          return r?.status === 'completed' || r?.status === 'failed' ? r : undefined;
+        },
+        120_000,
+      );
+      assert.equal(done.status, 'completed', done.error ?? '');
+      const listed = onVr(sim, 'FIELD-1');
+      assert.equal(listed.length, 1, 'on V&R once');
+      assert.equal(done.vr_listing_id, listed[0]!.product_id);
+      assert.equal(sim.state().counters.submissions, 1);
+      const [fact] = await services.database.sql<
+        { key: string; value: { vrListingId: number; words: string } }[]
+      >`
+        select key, value from vr_site_facts`;
+      assert.equal(fact?.key, 'publish.field_errors_but_stored');
+      assert.equal(fact?.value.vrListingId, done.vr_listing_id);
+      assert.match(fact?.value.words ?? '', /valid price/);
+    } finally {
+      await Promise.all([creation.stop(), resolution.stop(), producerF.close()]);
+      await sim.close();
+    }
+  });
+
   test('a 503 after Publish is an unknown outcome: never resubmitted while down; with RESUBMIT_UNKNOWN_AFTER_MS, resubmitted once, only after that time and the exports', async () => {
     const sim = await startSimulator({ port: 0, catalogRows: 30, seed: 22, submitLatencyMs: 1_500 });
     stops.push(() => sim.close());

@@ -83,6 +83,8 @@ export interface FaultSettings {
   shrinkNextExports: number;
   failNextExports: number;
   neverIndexNext: number;
+  /** The next N Publish POSTs store the listing yet answer with field-error markup (a wrong verdict). */
+  fieldErrorsAfterStoreNext: number;
   indexDelayMs: number;
   submitFailRate: number;
   /** Also adjustable while running, so a test can make one download slow. */
@@ -156,6 +158,7 @@ export function createStore(o: StoreOptions): Store {
     shrinkNextExports: 0,
     failNextExports: 0,
     neverIndexNext: 0,
+    fieldErrorsAfterStoreNext: 0,
     indexDelayMs: o.indexDelayMs,
     submitFailRate: o.submitFailRate,
     exportLatencyMs: o.exportLatencyMs,
@@ -256,6 +259,7 @@ export function createStore(o: StoreOptions): Store {
           case 'shrinkNextExports':
           case 'failNextExports':
           case 'neverIndexNext':
+          case 'fieldErrorsAfterStoreNext':
           case 'indexDelayMs':
           case 'exportLatencyMs':
             next[key] = Math.floor(nonNegativeNumber(value, key));
