@@ -257,6 +257,66 @@ describe('V&R down for maintenance (every route answers 503)', () => {
     }
   });
 
+  test('field errors after a POST, and a later export without the listing: failed with V&R’s words, the mark cleared', async () => {
+    const sim = await startSimulator({ port: 0, catalogRows: 30, seed: 26 });
+    const fast = {
+      FLUSH_SETTLE_MS: '200',
+      RESOLUTION_BACKOFF_MS: '200',
+      CREATE_BACKOFF_MS: '100',
+      SWEEP_INTERVAL_MS: '1000',
+      QUEUE_PREFIX: `${services.queuePrefix}-r`,
+    };
+    const creation = startCreationProcess({
+      config: services.config(fast),
+      site: site(sim),
+      logger: silentLogger,
+    });
+    const resolution = startResolutionProcess({
+      config: services.config(fast),
+      site: site(sim),
+      logger: silentLogger,
+    });
+    const producerR = createProducerFor(services, fast.QUEUE_PREFIX);
+    try {
+      sim.setFaults({ rejectNextSubmits: 1 });
+      await producerR.enqueueListing({
+        productRef: 'REJ-1',
+        brand: 'Fender',
+        model: 'Coronado',
+        price: 1700,
+      });
+      const pending = await waitFor(
+        'waiting for an export',
+        async () => {
+          const r = await rowsOf(services)('REJ-1');
+          return r && r.status !== 'queued' && r.status !== 'in_progress' ? r : undefined;
+        },
+        120_000,
+      );
+      assert.ok(['completed_pending_id', 'failed'].includes(pending.status), pending.status);
+      const failed = await waitFor(
+        'failed',
+        async () => {
+          const r = await rowsOf(services)('REJ-1');
+          return r?.status === 'failed' ? r : undefined;
+        },
+        120_000,
+      );
+      assert.match(failed.error ?? '', /V&R rejected the listing \(field errors after the POST.*valid price/);
+      const [mark] = await services.database.sql<{ submit_started_at: Date | null }[]>`
+        select submit_started_at from vr_jobs where product_ref = 'REJ-1'`;
+      assert.equal(mark?.submit_started_at, null, 'the mark is cleared: a retry may submit');
+      const [runs] = await services.database.sql<{ n: number }[]>`
+        select count(*)::int as n from vr_resolution_runs where error is null and finished_at is not null`;
+      assert.ok(runs!.n >= 1, 'decided by an export');
+      assert.equal(sim.state().counters.submissions, 1);
+      assert.equal(onVr(sim, 'REJ-1').length, 0);
+    } finally {
+      await Promise.all([creation.stop(), resolution.stop(), producerR.close()]);
+      await sim.close();
+    }
+  });
+
   test('a 503 after Publish is an unknown outcome: never resubmitted while down; with RESUBMIT_UNKNOWN_AFTER_MS, resubmitted once, only after that time and the exports', async () => {
     const sim = await startSimulator({ port: 0, catalogRows: 30, seed: 22, submitLatencyMs: 1_500 });
     stops.push(() => sim.close());

@@ -44,6 +44,12 @@ export async function publish(ctx: SiteContext, req: Req, res: Res, session: Ses
     send(res, 200, HTML, formPage(ctx, { errors: checked.errors, generalError: checked.generalError }));
     return;
   }
+  if (store.faults.rejectNextSubmits > 0) {
+    store.faults.rejectNextSubmits--;
+    store.counters.rejectedSubmissions++;
+    send(res, 200, HTML, formPage(ctx, { errors: new Map([['price', 'Please enter a valid price.']]) }));
+    return;
+  }
   store.addListing(checked.listing);
   if (store.faults.fieldErrorsAfterStoreNext > 0) {
     store.faults.fieldErrorsAfterStoreNext--;

@@ -85,6 +85,8 @@ export interface FaultSettings {
   neverIndexNext: number;
   /** The next N Publish POSTs store the listing yet answer with field-error markup (a wrong verdict). */
   fieldErrorsAfterStoreNext: number;
+  /** The next N Publish POSTs are refused server-side with a field error, nothing stored. */
+  rejectNextSubmits: number;
   indexDelayMs: number;
   submitFailRate: number;
   /** Also adjustable while running, so a test can make one download slow. */
@@ -159,6 +161,7 @@ export function createStore(o: StoreOptions): Store {
     failNextExports: 0,
     neverIndexNext: 0,
     fieldErrorsAfterStoreNext: 0,
+    rejectNextSubmits: 0,
     indexDelayMs: o.indexDelayMs,
     submitFailRate: o.submitFailRate,
     exportLatencyMs: o.exportLatencyMs,
@@ -260,6 +263,7 @@ export function createStore(o: StoreOptions): Store {
           case 'failNextExports':
           case 'neverIndexNext':
           case 'fieldErrorsAfterStoreNext':
+          case 'rejectNextSubmits':
           case 'indexDelayMs':
           case 'exportLatencyMs':
             next[key] = Math.floor(nonNegativeNumber(value, key));
