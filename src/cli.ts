@@ -53,6 +53,9 @@ Commands:
                            JSON cookie list, or Netscape cookies.txt) as the session every worker uses
   check-site [--json]      check V&R against what vr-lister needs (reachable, login, brand check, the
                            add form's elements, the category tree, the export); changes nothing
+  retry JOB [--resubmit]   put a failed or needs_review job back; --resubmit: you checked that it is
+                           not on V&R, submit it again
+  link JOB VR_ID           you found the job's listing on V&R: complete the job with that id
   health [--worker create|resolve] [--json]
                            exit 0 when Postgres and Redis answer (and such a worker is connected)
   categories [--refresh] [--json]
@@ -108,6 +111,11 @@ async function main(argv: string[]): Promise<void> {
       return commandSession(args);
     case 'check-site':
       return commandCheckSite(args);
+    case 'retry':
+    case 'link': {
+      const { commandLink, commandRetry } = await import('./cli/review.ts');
+      return command === 'retry' ? commandRetry(args) : commandLink(args);
+    }
     case 'categories': {
       // Loaded on demand: --refresh brings in Playwright.
       const { commandCategories } = await import('./cli/categories.ts');

@@ -207,6 +207,7 @@ const envSchema = z.object({
   MAX_RESOLUTION_ATTEMPTS: int(1, 100).default(3),
   RESOLUTION_BACKOFF_MS: int(0, 24 * HOUR).default(30_000),
   STALE_PENDING_MS: int(1_000, 30 * 24 * HOUR).default(HOUR),
+  RESUBMIT_UNKNOWN_AFTER_MS: int(1_000, 30 * 24 * HOUR).optional(),
   CREATE_ATTEMPTS: int(1, 100).default(5),
   CREATE_BACKOFF_MS: int(0, HOUR).default(5_000),
   OUTAGE_RETRY_MAX_MS: int(100, HOUR).default(300_000),
@@ -269,6 +270,11 @@ export interface Config {
   maxResolutionAttempts: number;
   resolutionBackoffMs: number;
   stalePendingMs: number;
+  /**
+   * Opt-in: a marker-on job whose Publish outcome is unknown and which several exports didn't show
+   * is submitted again this long after its submit. Unset (the default): it goes to a person.
+   */
+  resubmitUnknownAfterMs: number | undefined;
   createAttempts: number;
   createBackoffMs: number;
   /** Longest wait between two tries while V&R or Postgres is unavailable (tries that use up no attempt). */
@@ -374,6 +380,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       `Invalid configuration:\n${missing.map((k) => `  ${k}: required when VR_BASE_URL is set`).join('\n')}`,
     );
   }
+  if (e.RESUBMIT_UNKNOWN_AFTER_MS !== undefined && e.RESUBMIT_UNKNOWN_AFTER_MS >= e.STALE_PENDING_MS) {
+    throw new ConfigError(
+      `Invalid configuration:\n  RESUBMIT_UNKNOWN_AFTER_MS: must be less than STALE_PENDING_MS (${e.STALE_PENDING_MS}), or a job goes to review before the policy can act (got ${e.RESUBMIT_UNKNOWN_AFTER_MS})`,
+    );
+  }
   if (e.API_INSECURE && !isLoopback(e.API_HOST)) {
     throw new ConfigError(
       `Invalid configuration:\n  API_INSECURE: may be on only while API_HOST is a loopback address (127.0.0.1, ::1, localhost), not ${JSON.stringify(e.API_HOST)}: set API_TOKEN instead`,
@@ -401,6 +412,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     maxResolutionAttempts: e.MAX_RESOLUTION_ATTEMPTS,
     resolutionBackoffMs: e.RESOLUTION_BACKOFF_MS,
     stalePendingMs: e.STALE_PENDING_MS,
+    resubmitUnknownAfterMs: e.RESUBMIT_UNKNOWN_AFTER_MS,
     createAttempts: e.CREATE_ATTEMPTS,
     createBackoffMs: e.CREATE_BACKOFF_MS,
     outageRetryMaxMs: e.OUTAGE_RETRY_MAX_MS,

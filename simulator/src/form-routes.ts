@@ -44,7 +44,20 @@ export async function publish(ctx: SiteContext, req: Req, res: Res, session: Ses
     send(res, 200, HTML, formPage(ctx, { errors: checked.errors, generalError: checked.generalError }));
     return;
   }
+  if (store.faults.rejectNextSubmits > 0) {
+    store.faults.rejectNextSubmits--;
+    store.counters.rejectedSubmissions++;
+    send(res, 200, HTML, formPage(ctx, { errors: new Map([['price', 'Please enter a valid price.']]) }));
+    return;
+  }
   store.addListing(checked.listing);
+  if (store.faults.fieldErrorsAfterStoreNext > 0) {
+    store.faults.fieldErrorsAfterStoreNext--;
+    // Stored, yet answered as if a field were wrong: vr-lister must not believe the page.
+    const errors = new Map([['price', 'Please enter a valid price.']]);
+    send(res, 200, HTML, formPage(ctx, { errors }));
+    return;
+  }
   if (store.faults.hangNextSubmits > 0) {
     store.faults.hangNextSubmits--;
     store.counters.hungSubmissions++;

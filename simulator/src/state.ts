@@ -83,6 +83,10 @@ export interface FaultSettings {
   shrinkNextExports: number;
   failNextExports: number;
   neverIndexNext: number;
+  /** The next N Publish POSTs store the listing yet answer with field-error markup (a wrong verdict). */
+  fieldErrorsAfterStoreNext: number;
+  /** The next N Publish POSTs are refused server-side with a field error, nothing stored. */
+  rejectNextSubmits: number;
   indexDelayMs: number;
   submitFailRate: number;
   /** Also adjustable while running, so a test can make one download slow. */
@@ -158,6 +162,8 @@ export function createStore(o: StoreOptions): Store {
     shrinkNextExports: 0,
     failNextExports: 0,
     neverIndexNext: 0,
+    fieldErrorsAfterStoreNext: 0,
+    rejectNextSubmits: 0,
     indexDelayMs: o.indexDelayMs,
     submitFailRate: o.submitFailRate,
     exportLatencyMs: o.exportLatencyMs,
@@ -258,6 +264,8 @@ export function createStore(o: StoreOptions): Store {
           case 'shrinkNextExports':
           case 'failNextExports':
           case 'neverIndexNext':
+          case 'fieldErrorsAfterStoreNext':
+          case 'rejectNextSubmits':
           case 'indexDelayMs':
           case 'exportLatencyMs':
             next[key] = Math.floor(nonNegativeNumber(value, key));

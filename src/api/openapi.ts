@@ -7,6 +7,8 @@ import { z } from 'zod';
 import { DELIVERY_STATUSES, JOB_EVENTS, JOB_STATUSES } from '../db/schema.ts';
 import { LIMITS, listingSchema } from '../listing/listing.ts';
 import { listQuery } from './jobs.ts';
+import { linkBody } from './link.ts';
+import { retryBody } from './retry.ts';
 import { deliveriesQuery } from './webhooks.ts';
 
 /**
@@ -239,6 +241,8 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
     summary: 'Put a failed or needs_review job back in the pipeline, never listing it twice',
     tags: ['jobs'],
     params: idParams('job', '1'),
+    body: retryBody,
+    bodyExamples: [{}, { resubmit: true }],
     response: {
       200: z.object({ action: z.enum(['linked', 'resolving', 'requeued']), job: jobDetailSchema }),
       400: invalidAnswer,
@@ -247,6 +251,21 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
         .object({ error: z.literal('cannot retry'), status: z.string().optional(), message: z.string() })
         .describe('not failed or needs_review, or another active job for the product'),
       503: queuedLater('the job is'),
+    },
+  },
+  'POST /api/vr/jobs/:id/link': {
+    summary: 'A person says which V&R listing is the job’s: it completes with that id',
+    tags: ['jobs'],
+    params: idParams('job', '1'),
+    body: linkBody,
+    bodyExamples: [{ vrListingId: 7001 }, { vrListingId: 1 }],
+    response: {
+      200: z.object({ action: z.literal('linked'), job: jobDetailSchema }),
+      400: invalidAnswer,
+      404: notFound,
+      409: z
+        .object({ error: z.literal('cannot link'), status: z.string(), message: z.string() })
+        .describe('not failed or needs_review, an id linked elsewhere, or an id not in the last export'),
     },
   },
   'GET /api/vr/resolution-status': {

@@ -1,12 +1,13 @@
 import { and, eq, inArray, ne } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
 import { completeFromLink, lookAgain, RETRYABLE, requeueJob } from '../db/jobs.ts';
 import { ACTIVE_STATUSES, type VrJob, vrJobs, vrProductLinks } from '../db/schema.ts';
 import { withTimeout } from '../lifecycle.ts';
 import { addCreationJobs } from '../queues.ts';
 import { requestFlush } from '../resolution/trigger.ts';
-import type { ApiContext } from './context.ts';
-import { jobDetail, parseJobId } from './jobs.ts';
+import { type ApiContext, invalid } from './context.ts';
+import { jobDetail, parseJobId, queryErrors } from './jobs.ts';
 
 export type RetryOutcome =
   | { kind: 'not_found' }
@@ -15,14 +16,26 @@ export type RetryOutcome =
   | { kind: 'linked'; row: VrJob }
   /** A submit may have gone out: resolution looks for it again; never a second submit. */
   | { kind: 'resolving'; row: VrJob }
-  /** Never submitted: back to creation under a new BullMQ job id. */
+  /** Never submitted, or a person said it is not on V&R (resubmit): back to creation under a new BullMQ job id. */
   | { kind: 'requeued'; row: VrJob };
+
+export interface RetryOptions {
+  /**
+   * A person checked V&R and the listing is not there: submit again even though a submit may have
+   * gone out. Never set by vr-lister itself.
+   */
+  resubmit?: boolean;
+}
 
 /**
  * Decides and writes a retry in one transaction, holding the row lock so that two concurrent
  * retries cannot both requeue (the second sees the new status and gets a conflict).
  */
-export async function retryRow(ctx: Pick<ApiContext, 'database'>, id: number): Promise<RetryOutcome> {
+export async function retryRow(
+  ctx: Pick<ApiContext, 'database'>,
+  id: number,
+  options: RetryOptions = {},
+): Promise<RetryOutcome> {
   return ctx.database.db.transaction(async (tx) => {
     const [row] = await tx.select().from(vrJobs).where(eq(vrJobs.id, id)).for('update');
     if (!row) return { kind: 'not_found' };
@@ -56,8 +69,9 @@ export async function retryRow(ctx: Pick<ApiContext, 'database'>, id: number): P
         message: `productRef ${row.productRef} already has job ${active.id} (${active.status}) on its way to V&R`,
       };
     }
-    // A submit may have gone out: look for it again, never submit a second time.
-    if (row.submitStartedAt) return { kind: 'resolving', row: (await lookAgain(tx, id))! };
+    // A submit may have gone out: look for it again, never submit a second time unless a person says so.
+    if (row.submitStartedAt && !options.resubmit)
+      return { kind: 'resolving', row: (await lookAgain(tx, id))! };
     return { kind: 'requeued', row: (await requeueJob(tx, id, RETRYABLE, null))! };
   });
 }
@@ -65,11 +79,23 @@ export async function retryRow(ctx: Pick<ApiContext, 'database'>, id: number): P
 const SAVED_NOT_QUEUED =
   'the job is updated in Postgres but Redis did not take the request; the sweep will pick it up when Redis is back';
 
+/** The retry's optional body. */
+export const retryBody = z
+  .object({
+    resubmit: z
+      .boolean()
+      .optional()
+      .describe('true: a person checked V&R and the listing is not there; submit it again'),
+  })
+  .strict();
+
 export function registerRetryRoute(app: FastifyInstance, ctx: ApiContext): void {
   app.post<{ Params: { id: string } }>('/api/vr/jobs/:id/retry', async (request, reply) => {
     const id = parseJobId(request.params.id);
     if (typeof id !== 'number') return reply.code(400).send({ error: 'invalid job id', errors: id });
-    const outcome = await retryRow(ctx, id);
+    const body = retryBody.safeParse(request.body ?? {});
+    if (!body.success) return reply.code(400).send(invalid('invalid body', queryErrors(body.error)));
+    const outcome = await retryRow(ctx, id, body.data);
     if (outcome.kind === 'not_found') return reply.code(404).send({ error: 'job not found', id });
     if (outcome.kind === 'conflict') {
       return reply

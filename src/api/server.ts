@@ -32,6 +32,7 @@ import { registerAuth } from './auth.ts';
 import { registerBoard } from './board.ts';
 import type { ApiContext } from './context.ts';
 import { registerJobRoutes } from './jobs.ts';
+import { registerLinkRoute } from './link.ts';
 import { registerOpenApi } from './openapi.ts';
 import { registerRetryRoute } from './retry.ts';
 import { registerWebhookRoutes } from './webhooks.ts';
@@ -250,6 +251,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   });
   registerJobRoutes(app, ctx);
   registerRetryRoute(app, ctx);
+  registerLinkRoute(app, ctx);
   registerWebhookRoutes(app, ctx, webhookQueue);
   await registerBoard(app, [createQueue, resolveQueue, webhookQueue]);
   return app;

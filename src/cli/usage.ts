@@ -74,6 +74,17 @@ storage state, a JSON cookie list as browser extensions export it, or a Netscape
   --user-agent UA   that browser's User-Agent (navigator.userAgent): cf_clearance only works with
                     it (default VR_USER_AGENT)
   --json            print the outcome as one JSON object`,
+  retry: `Usage: vr-lister retry JOB [--resubmit] [--json]
+
+Puts a failed or needs_review job back in the pipeline. A job whose Publish may have reached V&R is
+looked for in the export again, never submitted twice, unless you checked V&R and say otherwise:
+  --resubmit   the listing is not on V&R: submit it again
+  --json       print the outcome as one JSON object`,
+  link: `Usage: vr-lister link JOB VR_ID [--json]
+
+You found the job's listing on V&R: the job completes with VR_ID and its product is linked to it.
+Refused when VR_ID is linked to another product, or is above the last complete export's ids.
+  --json    print the outcome as one JSON object`,
   'check-site': `Usage: vr-lister check-site [--json]
 
 Checks V&R against what vr-lister needs, with the stored session, and never changes anything there:

@@ -7,6 +7,7 @@ import {
   clearSubmitStarted,
   completeFromLink,
   failJob,
+  markFieldErrorsAfterPost,
   markOutcomeUnknown,
   markSubmitStarted,
   markSubmitted,
@@ -382,6 +383,12 @@ export async function createListing(
     }
     case 'rejected': {
       await endStepTrace(page.context());
+      if (outcome.posted) {
+        // A POST left: field errors beside it prove nothing until an export lacks the listing.
+        const words = describeFieldErrors(outcome.errors);
+        await markFieldErrorsAfterPost(db, rowId, { ...row.payload, matchCriteria: criteria }, words);
+        return { outcome: 'outcome_unknown', reason: `field errors after the POST: ${words}` };
+      }
       const reason = `V&R rejected the listing${outcome.posted ? '' : ' (its form sent nothing)'}: ${describeFieldErrors(outcome.errors)}`;
       return fail(reason);
     }

@@ -93,6 +93,29 @@ export function markOutcomeUnknown(db: Executor, id: number, reason: string): Pr
   });
 }
 
+/**
+ * The page after a Publish POST showed field errors: maybe a rejection, maybe not (V&R may have
+ * stored it anyway). Resolution decides from one export taken after the indexing allowance.
+ */
+export function markFieldErrorsAfterPost(
+  db: Executor,
+  id: number,
+  payload: JobPayload,
+  words: string,
+): Promise<VrJob | undefined> {
+  const fieldErrorsAfterPost = safeErrorText(words);
+  return move(db, id, {
+    from: CREATING,
+    set: {
+      ...awaitingId(
+        false,
+        `V&R showed field errors after the POST (${fieldErrorsAfterPost}): waiting for an export to tell`,
+      ),
+      payload: { ...payload, fieldErrorsAfterPost },
+    },
+  });
+}
+
 /** After a retryable error before any submit: BullMQ's next attempt of the same job takes it again. */
 export function releaseClaim(db: Executor, id: number, reason: string): Promise<VrJob | undefined> {
   return move(db, id, { from: CREATING, set: { status: 'queued', error: safeErrorText(reason) } });
@@ -193,7 +216,17 @@ export type ResolutionStep =
   | { kind: 'stale'; stalePendingMs: number; resolutionAttempts?: number }
   /** Not found after its tries, and its submit's outcome was unknown: it never landed. */
   | { kind: 'resubmit'; reason: string }
+  /**
+   * Not found after its tries, and its Publish left with an unknown outcome: the listing may exist,
+   * so a person decides (link the id, or retry with --resubmit). The submit mark stays.
+   */
+  | { kind: 'unknown_not_found'; resolutionAttempts: number; reason: string }
   | { kind: 'not_found'; resolutionAttempts: number }
+  /**
+   * The page after the POST showed field errors and an export taken after the indexing allowance
+   * lacks the listing: V&R did reject it. The mark goes, so a retry may submit.
+   */
+  | { kind: 'rejected'; reason: string }
   /** Look again at `nextResolutionAt`; a try is used up only when the export could have shown it. */
   | { kind: 'wait'; resolutionAttempts?: number; nextResolutionAt: Date };
 
@@ -230,6 +263,14 @@ export function resolutionTransition(
         };
       case 'resubmit':
         return requeued(step.reason, (job.generation ?? 0) + 1);
+      case 'unknown_not_found':
+        return {
+          status: 'needs_review',
+          resolutionAttempts: step.resolutionAttempts,
+          error: safeErrorText(step.reason),
+        };
+      case 'rejected':
+        return { status: 'failed', error: safeErrorText(step.reason), submitStartedAt: null };
       case 'not_found':
         return {
           status: 'failed',

@@ -59,6 +59,11 @@ export interface JobPayload {
   matchCriteria?: MatchCriteria;
   /** V&R ids the resolver could not tell apart for this job (shown with needs_review). */
   candidates?: number[];
+  /**
+   * V&R's words when the page after a Publish POST showed field errors. Not proof of a rejection:
+   * the job fails only if an export taken after the indexing allowance lacks the listing.
+   */
+  fieldErrorsAfterPost?: string;
 }
 
 export const jobStatusEnum = pgEnum('vr_job_status', JOB_STATUSES);
@@ -226,3 +231,14 @@ export type VrJob = typeof vrJobs.$inferSelect;
 export type JobEvent = typeof vrJobEvents.$inferSelect;
 export type WebhookDelivery = typeof vrWebhookDeliveries.$inferSelect;
 export type ResolutionRun = typeof vrResolutionRuns.$inferSelect;
+
+/**
+ * What vr-lister learnt about the real site (a wrong verdict, a measured delay), newest value per
+ * key, with where it was seen. Small on purpose: one row per fact.
+ */
+export const vrSiteFacts = pgTable('vr_site_facts', {
+  key: text('key').primaryKey(),
+  value: jsonb('value').notNull(),
+  observedAt: ts('observed_at').notNull().defaultNow(),
+  evidence: text('evidence'),
+});

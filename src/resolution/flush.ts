@@ -3,6 +3,7 @@ import type { Config } from '../config.ts';
 import { type Database, type Db, withAdvisoryLock } from '../db/client.ts';
 import { applyResolution, type ResolutionStep } from '../db/jobs.ts';
 import { type VrJob, vrJobs, vrProductLinks, vrResolutionRuns } from '../db/schema.ts';
+import { FIELD_ERRORS_BUT_STORED, recordSiteFact } from '../db/site-facts.ts';
 import { LOG_EVENT } from '../log-events.ts';
 import type { Logger } from '../logger.ts';
 import { isDatabaseUnavailable } from '../outage.ts';
@@ -91,6 +92,14 @@ export function planResolution(
       steps.set(jobId, { kind: 'wait', nextResolutionAt });
       continue;
     }
+    if (job.payload.fieldErrorsAfterPost !== undefined && couldBeInExport && !candidates.length) {
+      // Field errors after the POST, and an export that would show the listing doesn't: rejected.
+      steps.set(jobId, {
+        kind: 'rejected',
+        reason: `V&R rejected the listing (field errors after the POST, and the export of ${exportRequestedAt.toISOString()} does not show it): ${job.payload.fieldErrorsAfterPost}`,
+      });
+      continue;
+    }
     const resolutionAttempts = job.resolutionAttempts + (couldBeInExport ? 1 : 0);
     if (candidates.length && (resolutionAttempts >= 2 || stale)) {
       // It waited one more export and the evidence still can't tell the candidates apart.
@@ -98,11 +107,10 @@ export function planResolution(
     } else if (stale) {
       steps.set(jobId, { kind: 'stale', stalePendingMs: config.stalePendingMs, resolutionAttempts });
     } else if (resolutionAttempts >= config.maxResolutionAttempts && job.submitOutcomeUnknown) {
-      // The submit never landed: V&R would show it by now. Submit again, once more through creation.
-      steps.set(jobId, {
-        kind: 'resubmit',
-        reason: `not found in the V&R export after ${resolutionAttempts} attempts (${job.error ?? 'submit outcome unknown'}): submitting again`,
-      });
+      // The Publish left and its answer wasn't the success text: the listing may exist although no
+      // export shows it yet (lag, a cached file, another spelling). Only a person, or the opt-in policy,
+      // submits it again.
+      steps.set(jobId, unknownNotFound(job, resolutionAttempts, config, exportRequestedAt, now));
     } else if (resolutionAttempts >= config.maxResolutionAttempts) {
       steps.set(jobId, { kind: 'not_found', resolutionAttempts });
     } else {
@@ -111,6 +119,52 @@ export function planResolution(
     }
   }
   return steps;
+}
+
+/** Exports an unknown-outcome job must have been looked for in before the policy may resubmit it. */
+export const RESUBMIT_MIN_EXPORTS = 3;
+
+/**
+ * An unknown-outcome job no export has shown after its tries. By default a person decides
+ * (`needs_review`). With RESUBMIT_UNKNOWN_AFTER_MS, a marker-on job (whose marker would make a
+ * second listing visible as a duplicate) is submitted again once an export requested that long after
+ * the submit, and at least RESUBMIT_MIN_EXPORTS exports in all, still don't show it.
+ */
+function unknownNotFound(
+  job: VrJob,
+  resolutionAttempts: number,
+  config: Config,
+  exportRequestedAt: Date,
+  now: Date,
+): ResolutionStep {
+  const afterMs = config.resubmitUnknownAfterMs;
+  const submittedAt = job.submittedAt ?? job.createdAt;
+  if (afterMs !== undefined && job.payload.matchCriteria?.marker) {
+    const dueAt = new Date(submittedAt.getTime() + afterMs);
+    const exportsNeeded = Math.max(config.maxResolutionAttempts, RESUBMIT_MIN_EXPORTS);
+    if (exportRequestedAt >= dueAt && resolutionAttempts >= exportsNeeded) {
+      return {
+        kind: 'resubmit',
+        reason: `not found in ${resolutionAttempts} V&R exports, the last requested ${exportRequestedAt.toISOString()}, ${Math.round((exportRequestedAt.getTime() - submittedAt.getTime()) / 1000)} s after the submit (${job.error ?? 'submit outcome unknown'}): submitting again (RESUBMIT_UNKNOWN_AFTER_MS)`,
+      };
+    }
+    const backoff = now.getTime() + backoffMs(config, resolutionAttempts);
+    return {
+      kind: 'wait',
+      resolutionAttempts,
+      nextResolutionAt: new Date(Math.max(backoff, dueAt.getTime())),
+    };
+  }
+  const evidence = (job.artifacts ?? []).map((a) => a.name);
+  return {
+    kind: 'unknown_not_found',
+    resolutionAttempts,
+    reason:
+      `the Publish was sent but its outcome is unknown (${job.error ?? 'no success text'}); not found in ` +
+      `${resolutionAttempts} V&R exports requested between ${submittedAt.toISOString()} and ` +
+      `${exportRequestedAt.toISOString()} (vr_resolution_runs); evidence: ${evidence.length ? evidence.join(', ') : 'none saved'}. ` +
+      `It may still be on V&R: link its id (vr-lister link ${job.id} VR_ID), or if it is not there, vr-lister retry ${job.id} --resubmit`,
+  };
 }
 
 /** Downloads the export once, matches every pending job, and writes the results in one transaction. */
@@ -265,8 +319,15 @@ async function record(
     const rows: [ResolutionStep, VrJob][] = [];
     for (const [id, step] of steps) {
       // Undefined when a person changed the job meanwhile: their change wins.
-      const row = await applyResolution(tx, byId.get(id)!, step);
+      const job = byId.get(id)!;
+      const row = await applyResolution(tx, job, step);
       if (row) rows.push([step, row]);
+      if (row && step.kind === 'complete' && job.payload.fieldErrorsAfterPost !== undefined) {
+        await recordSiteFact(tx, FIELD_ERRORS_BUT_STORED, {
+          value: { jobId: id, vrListingId: step.vrListingId, words: job.payload.fieldErrorsAfterPost },
+          evidence: (job.artifacts ?? []).map((a) => a.name).join(', ') || null,
+        });
+      }
     }
     return rows;
   });

@@ -150,7 +150,175 @@ describe('V&R down for maintenance (every route answers 503)', () => {
     assert.equal(sim.state('form').listings.length, 0);
   });
 
-  test('a 503 after Publish is an unknown outcome: never resubmitted while down, resubmitted once only after exports show it missing', async () => {
+  test('a hung Publish whose listing V&R does not index is listed once, and goes to a person naming the exports and evidence', async () => {
+    const sim = await startSimulator({ port: 0, catalogRows: 30, seed: 23 });
+    stops.push(() => sim.close());
+    const fast = {
+      FLUSH_SETTLE_MS: '200',
+      RESOLUTION_BACKOFF_MS: '200',
+      CREATE_BACKOFF_MS: '100',
+      VR_SUBMIT_TIMEOUT_MS: '2000',
+      SWEEP_INTERVAL_MS: '1000',
+      QUEUE_PREFIX: `${services.queuePrefix}-h`,
+    };
+    const creation = startCreationProcess({
+      config: services.config(fast),
+      site: site(sim),
+      logger: silentLogger,
+    });
+    stops.push(() => creation.stop());
+    const resolution = startResolutionProcess({
+      config: services.config(fast),
+      site: site(sim),
+      logger: silentLogger,
+    });
+    stops.push(() => resolution.stop());
+    const row = rowsOf(services);
+    const hung = createProducerFor(services, fast.QUEUE_PREFIX);
+    stops.push(() => hung.close());
+    // The audit's duplicate: V&R stores the listing, never answers the Publish, and its export lags.
+    sim.setFaults({ hangNextSubmits: 1, neverIndexNext: 1 });
+    await hung.enqueueListing({ productRef: 'HUNG-1', brand: 'Fender', model: 'Jazzmaster', price: 2100 });
+    const review = await waitFor(
+      'needs_review',
+      async () => {
+        const r = await row('HUNG-1');
+        return r?.status === 'needs_review' ? r : undefined;
+      },
+      120_000,
+    );
+    assert.equal(review.submit_outcome_unknown, true);
+    assert.match(review.error ?? '', /outcome is unknown .*not found in 3 V&R exports requested between/);
+    assert.match(review.error ?? '', /; evidence: publish-\d+\./);
+    assert.match(review.error ?? '', /vr-lister retry \d+ --resubmit/);
+    // Exports go on (the sweep and later flushes): nothing submits it again.
+    const [runs] = await services.database.sql<{ n: number }[]>`
+      select count(*)::int as n from vr_resolution_runs where error is null and finished_at is not null`;
+    assert.ok(runs!.n >= 3, `${runs!.n} exports`);
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    assert.equal(sim.state().counters.submissions, 1, 'submitted once');
+    assert.equal(onVr(sim, 'HUNG-1').length, 1, 'on V&R once');
+    assert.equal((await row('HUNG-1'))!.status, 'needs_review');
+    // Its sweep and flushes share the database: stopped here, or they would act on the next test's jobs.
+    await Promise.all([creation.stop(), resolution.stop()]);
+    await sim.close();
+  });
+
+  test('field errors after a POST that stored the listing: completed with its id, never submitted twice, the wrong verdict a site fact', async () => {
+    const sim = await startSimulator({ port: 0, catalogRows: 30, seed: 25 });
+    const fast = {
+      FLUSH_SETTLE_MS: '200',
+      RESOLUTION_BACKOFF_MS: '200',
+      CREATE_BACKOFF_MS: '100',
+      SWEEP_INTERVAL_MS: '1000',
+      QUEUE_PREFIX: `${services.queuePrefix}-f`,
+    };
+    const creation = startCreationProcess({
+      config: services.config(fast),
+      site: site(sim),
+      logger: silentLogger,
+    });
+    const resolution = startResolutionProcess({
+      config: services.config(fast),
+      site: site(sim),
+      logger: silentLogger,
+    });
+    const producerF = createProducerFor(services, fast.QUEUE_PREFIX);
+    try {
+      sim.setFaults({ fieldErrorsAfterStoreNext: 1 });
+      await producerF.enqueueListing({
+        productRef: 'FIELD-1',
+        brand: 'Fender',
+        model: 'Bass VI',
+        price: 2600,
+      });
+      const done = await waitFor(
+        'completed',
+        async () => {
+          const r = await rowsOf(services)('FIELD-1');
+          return r?.status === 'completed' || r?.status === 'failed' ? r : undefined;
+        },
+        120_000,
+      );
+      assert.equal(done.status, 'completed', done.error ?? '');
+      const listed = onVr(sim, 'FIELD-1');
+      assert.equal(listed.length, 1, 'on V&R once');
+      assert.equal(done.vr_listing_id, listed[0]!.product_id);
+      assert.equal(sim.state().counters.submissions, 1);
+      const [fact] = await services.database.sql<
+        { key: string; value: { vrListingId: number; words: string } }[]
+      >`
+        select key, value from vr_site_facts`;
+      assert.equal(fact?.key, 'publish.field_errors_but_stored');
+      assert.equal(fact?.value.vrListingId, done.vr_listing_id);
+      assert.match(fact?.value.words ?? '', /valid price/);
+    } finally {
+      await Promise.all([creation.stop(), resolution.stop(), producerF.close()]);
+      await sim.close();
+    }
+  });
+
+  test('field errors after a POST, and a later export without the listing: failed with V&R’s words, the mark cleared', async () => {
+    const sim = await startSimulator({ port: 0, catalogRows: 30, seed: 26 });
+    const fast = {
+      FLUSH_SETTLE_MS: '200',
+      RESOLUTION_BACKOFF_MS: '200',
+      CREATE_BACKOFF_MS: '100',
+      SWEEP_INTERVAL_MS: '1000',
+      QUEUE_PREFIX: `${services.queuePrefix}-r`,
+    };
+    const creation = startCreationProcess({
+      config: services.config(fast),
+      site: site(sim),
+      logger: silentLogger,
+    });
+    const resolution = startResolutionProcess({
+      config: services.config(fast),
+      site: site(sim),
+      logger: silentLogger,
+    });
+    const producerR = createProducerFor(services, fast.QUEUE_PREFIX);
+    try {
+      sim.setFaults({ rejectNextSubmits: 1 });
+      await producerR.enqueueListing({
+        productRef: 'REJ-1',
+        brand: 'Fender',
+        model: 'Coronado',
+        price: 1700,
+      });
+      const pending = await waitFor(
+        'waiting for an export',
+        async () => {
+          const r = await rowsOf(services)('REJ-1');
+          return r && r.status !== 'queued' && r.status !== 'in_progress' ? r : undefined;
+        },
+        120_000,
+      );
+      assert.ok(['completed_pending_id', 'failed'].includes(pending.status), pending.status);
+      const failed = await waitFor(
+        'failed',
+        async () => {
+          const r = await rowsOf(services)('REJ-1');
+          return r?.status === 'failed' ? r : undefined;
+        },
+        120_000,
+      );
+      assert.match(failed.error ?? '', /V&R rejected the listing \(field errors after the POST.*valid price/);
+      const [mark] = await services.database.sql<{ submit_started_at: Date | null }[]>`
+        select submit_started_at from vr_jobs where product_ref = 'REJ-1'`;
+      assert.equal(mark?.submit_started_at, null, 'the mark is cleared: a retry may submit');
+      const [runs] = await services.database.sql<{ n: number }[]>`
+        select count(*)::int as n from vr_resolution_runs where error is null and finished_at is not null`;
+      assert.ok(runs!.n >= 1, 'decided by an export');
+      assert.equal(sim.state().counters.submissions, 1);
+      assert.equal(onVr(sim, 'REJ-1').length, 0);
+    } finally {
+      await Promise.all([creation.stop(), resolution.stop(), producerR.close()]);
+      await sim.close();
+    }
+  });
+
+  test('a 503 after Publish is an unknown outcome: never resubmitted while down; with RESUBMIT_UNKNOWN_AFTER_MS, resubmitted once, only after that time and the exports', async () => {
     const sim = await startSimulator({ port: 0, catalogRows: 30, seed: 22, submitLatencyMs: 1_500 });
     stops.push(() => sim.close());
     const fast = {
@@ -159,6 +327,7 @@ describe('V&R down for maintenance (every route answers 503)', () => {
       CREATE_BACKOFF_MS: '100',
       OUTAGE_RETRY_MAX_MS: '300',
       SWEEP_INTERVAL_MS: '1000',
+      RESUBMIT_UNKNOWN_AFTER_MS: '15000',
       QUEUE_PREFIX: `${services.queuePrefix}-b`,
     };
     const creation = startCreationProcess({
@@ -190,6 +359,9 @@ describe('V&R down for maintenance (every route answers 503)', () => {
     );
     assert.equal(unknown.submit_outcome_unknown, true);
     assert.match(unknown.error ?? '', /submit outcome unknown: Publish answered HTTP 503/);
+    const [pending] = await services.database.sql<{ submitted_at: Date }[]>`
+      select submitted_at from vr_jobs where product_ref = 'PUB-503'`;
+    const submittedAt = new Date(pending!.submitted_at);
     // Flushes fail on the 503 export and use up no try; nothing is submitted again meanwhile.
     await waitFor(
       'a failed flush',
@@ -216,6 +388,8 @@ describe('V&R down for maintenance (every route answers 503)', () => {
       120_000,
     );
     assert.ok(cleanExportsBeforeResubmit >= 3, `resubmitted after ${cleanExportsBeforeResubmit} exports`);
+    const resubmittedAfterMs = Date.now() - submittedAt.getTime();
+    assert.ok(resubmittedAfterMs >= 15_000, `resubmitted ${resubmittedAfterMs} ms after the submit`);
     const done = await waitFor(
       'resolved',
       async () => {

@@ -341,6 +341,9 @@ export function runHistory(h: History): { resolved: number; review: number } {
     // Listings handed back to creation are submitted again straight away (outcome known this time).
     for (const [id, step] of steps) {
       if (step.kind !== 'resubmit') continue;
+      // A second submit of a listing that may exist is for a person, or the opt-in policy, to decide.
+      if (config.resubmitUnknownAfterMs === undefined)
+        throw new WrongIdError(`job ${id} was submitted again by itself, without RESUBMIT_UNKNOWN_AFTER_MS`);
       const m = jobs.find((j) => j.job.id === id)!;
       submit(m, 'known', 0, 0);
     }
