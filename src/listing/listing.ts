@@ -276,7 +276,7 @@ export function completeListing(listing: Listing, defaults: ListingDefaults = {}
       index,
       field: 'category',
       message:
-        'is required (a leaf of V&R\'s category tree, such as "Guitars>Electric solid body"; or set VR_DEFAULT_CATEGORY)',
+        'is required (a leaf of V&R\'s category tree, such as "Guitars>Electric solid body"; or give the producer listingDefaults.category, which the CLI and API read from VR_DEFAULT_CATEGORY)',
     });
   } else {
     const resolved = resolveCategory(tree, asked);
@@ -287,7 +287,7 @@ export function completeListing(listing: Listing, defaults: ListingDefaults = {}
         field: 'category',
         message:
           listing.category === undefined
-            ? `(VR_DEFAULT_CATEGORY "${asked}") ${resolved.message}`
+            ? `(listingDefaults.category "${asked}") ${resolved.message}`
             : resolved.message,
       });
   }
@@ -300,7 +300,7 @@ export function completeListing(listing: Listing, defaults: ListingDefaults = {}
     errors.push({
       index,
       field: 'shipping',
-      message: `must offer a fee for at least one region (${SHIPPING_REGIONS.join(', ')}) or local pickup (or set VR_SHIPPING_FEES or VR_LOCAL_PICKUP)`,
+      message: `must offer a fee for at least one region (${SHIPPING_REGIONS.join(', ')}) or local pickup (or give the producer listingDefaults.shippingFees or .localPickup, which the CLI and API read from VR_SHIPPING_FEES and VR_LOCAL_PICKUP)`,
     });
   }
   if (errors.length) throw new ValidationError(errors);
