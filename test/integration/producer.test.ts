@@ -55,6 +55,7 @@ describe('producer', () => {
         'vr_product_links',
         'vr_resolution_runs',
         'vr_sessions',
+        'vr_site_facts',
         'vr_webhook_deliveries',
       ],
     );
