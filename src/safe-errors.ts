@@ -27,9 +27,13 @@ const RULES: [RegExp, string][] = [
   [/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi, `$1 ${REDACTED}`],
   // user:password@ in a URL of any scheme (postgres://, redis://, http://).
   [/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@'"]+@/gi, `$1${REDACTED}@`],
-  // Session cookies and secrets as form or query fields: PHPSESSID=…, pass=…, token=….
+  // A cookie as a JSON object (Playwright's cookies(), a storage state, a browser extension's
+  // export): its value, whatever its name.
+  [/("name"\s*:\s*"[^"]*"\s*,\s*"value"\s*:\s*)"(?:[^"\\]|\\.)*"/g, `$1"${REDACTED}"`],
+  // Session cookies and secrets as form or query fields: PHPSESSID=…, Cloudflare's clearance and
+  // bot-management cookies, pass=…, token=….
   [
-    /\b(PHPSESSID|[A-Za-z_]*sess(?:ion)?(?:id)?|pass|passwd|password|token|api_token|apiToken|secret)=([^&;\s'"]+)/gi,
+    /\b(PHPSESSID|cf_clearance|__cf_bm|cf_chl_[A-Za-z0-9_]*|[A-Za-z_]*sess(?:ion)?(?:id)?|pass|passwd|password|token|api_token|apiToken|secret)=([^&;\s'"]+)/gi,
     `$1=${REDACTED}`,
   ],
 ];

@@ -88,7 +88,9 @@ export function parseCookieFile(text: string): { format: string; state: StorageS
     try {
       value = JSON.parse(trimmed);
     } catch (error) {
-      throw new CookieImportError(`not valid JSON: ${(error as Error).message}`);
+      // V8's message quotes the text around the fault: the file's own cookies. Say where, not what.
+      const position = /position (\d+)/.exec((error as Error).message)?.[1];
+      throw new CookieImportError(`not valid JSON${position ? ` (at character ${position})` : ''}`);
     }
     if (Array.isArray(value)) {
       return { format: 'JSON cookie list', state: { cookies: value.map(fromJson), origins: [] } };
