@@ -138,8 +138,8 @@ describe('the logger', () => {
   test('redacts configuration and site credentials even when a whole object is logged', async () => {
     const { spawnSync } = await import('node:child_process');
     const code = `
-      import { createLogger } from '../src/logger.ts';
-      import { loadConfig } from '../src/config.ts';
+      import { createLogger } from './src/logger.ts';
+      import { loadConfig } from './src/config.ts';
       const config = loadConfig({ VR_BASE_URL: 'http://v', VR_USERNAME: ${JSON.stringify(VR_USERNAME)},
         VR_PASSWORD: ${JSON.stringify(VR_PASSWORD)}, API_TOKEN: ${JSON.stringify(TOKEN)} });
       const site = { baseUrl: 'http://v', username: config.vrUsername, password: config.vrPassword };
