@@ -1,8 +1,9 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { chmod, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Page } from 'playwright-core';
 import { loadConfig, requireVrSite } from '../config.ts';
+import { privateDir, redactedHtml } from '../creation/artifacts.ts';
 import { connectDatabase } from '../db/client.ts';
 import { createLogger } from '../logger.ts';
 import { normalizeHeaderName, REQUIRED_COLUMNS, scanExport } from '../resolution/export-stream.ts';
@@ -38,24 +39,24 @@ function fail(detail: string): never {
 }
 
 /** Where a failing check's evidence goes: the screenshot and the page's HTML, password fields emptied. */
-async function saveEvidence(page: Page | undefined, dir: string, name: string): Promise<string[]> {
+async function saveEvidence(
+  page: Page | undefined,
+  dir: string,
+  name: string,
+  secrets: readonly string[],
+): Promise<string[]> {
   if (!page || page.isClosed()) return [];
   const base = join(dir, name.replace(/[^a-z0-9]+/gi, '-').toLowerCase());
-  await mkdir(dir, { recursive: true });
+  await privateDir(dir);
   const saved: string[] = [];
   await page
     .screenshot({ path: `${base}.png`, fullPage: true, timeout: 10_000 })
+    .then(() => chmod(`${base}.png`, 0o600))
     .then(() => saved.push(`${base}.png`))
-    .catch(() => {});
-  const html = await page
-    .evaluate(`(() => {
-      const copy = document.documentElement.cloneNode(true);
-      for (const input of copy.querySelectorAll('input[type="password"], input[name="pass"]')) input.setAttribute('value', '');
-      return '<!DOCTYPE html>\\n' + copy.outerHTML;
-    })()`)
-    .catch(() => undefined);
+    .catch(() => {}); // a page that can't be shot still gets its HTML saved
+  const html = await redactedHtml(page, secrets).catch(() => undefined);
   if (typeof html === 'string') {
-    await writeFile(`${base}.html`, html);
+    await writeFile(`${base}.html`, html, { mode: 0o600 });
     saved.push(`${base}.html`);
   }
   return saved;
@@ -134,7 +135,13 @@ async function walkCascade(page: Page, tree: readonly CategoryNode[]): Promise<s
 /** Runs every check in order; a check that others need stops them when it fails. */
 export async function checkSite(
   session: BrowserSession,
-  opts: { exportTimeoutMs: number; artifactsDir: string; onCheck?: (check: SiteCheck) => void },
+  opts: {
+    exportTimeoutMs: number;
+    artifactsDir: string;
+    /** Values the evidence must not hold (the V&R password). */
+    secrets?: readonly string[];
+    onCheck?: (check: SiteCheck) => void;
+  },
 ): Promise<SiteCheckReport> {
   const checks: SiteCheck[] = [];
   let stoppedBy: string | undefined;
@@ -148,7 +155,7 @@ export async function checkSite(
       } catch (error) {
         const seen = error instanceof CheckFailed ? error.message : (error as Error).message.split('\n')[0]!;
         const page = await session.page().catch(() => undefined);
-        const files = await saveEvidence(page, opts.artifactsDir, name);
+        const files = await saveEvidence(page, opts.artifactsDir, name, opts.secrets ?? []);
         check = {
           name,
           ok: false,
@@ -306,6 +313,7 @@ export async function commandCheckSite(args: string[]): Promise<void> {
     report = await checkSite(session, {
       exportTimeoutMs: config.exportTimeoutMs,
       artifactsDir,
+      secrets: [site.password],
       onCheck: values.json ? undefined : (check) => out(formatCheck(check, 16)),
     });
   } finally {

@@ -1,4 +1,4 @@
-import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { sql } from 'drizzle-orm';
 import { unzipSync, zipSync } from 'fflate';
@@ -22,9 +22,12 @@ import { withTimeout } from '../lifecycle.ts';
  *   // otherwise:
  *   await endStepTrace(page.context());
  *
- * Nothing here may leak the V&R password: the password field is emptied in the saved HTML, and
- * every secret (as typed, URL-encoded, form-encoded, JSON- and HTML-escaped) is overwritten in the
- * HTML and in every file of the trace zip, network bodies included.
+ * Nothing here may leak the V&R password or session: the password field is emptied in the saved
+ * HTML; every secret (as typed, URL-encoded, form-encoded, JSON-escaped once and twice, HTML-escaped)
+ * and every cookie and localStorage value the context holds is overwritten in the HTML and in every
+ * file of the trace zip, network bodies included; the trace's cookie lists, storage states and
+ * Cookie/Set-Cookie headers are replaced whole. Files are 0600 in 0700 folders: evidence is for the
+ * operator, not for every account on the machine.
  */
 
 /** What a step that went wrong saved: three files, or fewer when the page was already gone. */
@@ -111,6 +114,8 @@ function secretForms(secrets: readonly string[]): string[] {
       encodeURIComponent(secret),
       new URLSearchParams({ s: secret }).toString().slice(2),
       JSON.stringify(secret).slice(1, -1),
+      // Twice: a script text holding the secret as a JSON literal, itself recorded as JSON in a trace.
+      JSON.stringify(JSON.stringify(secret).slice(1, -1)).slice(1, -1),
       html,
       html.replaceAll("'", '&#39;'),
       Buffer.from(secret, 'utf8').toString('base64').replace(/=+$/, ''),
@@ -118,8 +123,7 @@ function secretForms(secrets: readonly string[]): string[] {
       if (form.length > 0) forms.add(form);
     }
   }
-  // Longest first, so that a form containing another is overwritten whole.
-  return [...forms].sort((a, b) => b.length - a.length);
+  return [...forms];
 }
 
 /** Overwrites each occurrence of each form, byte for byte, with `*` (lengths kept: no offset moves). */
@@ -136,25 +140,119 @@ function scrubBytes(data: Uint8Array, forms: readonly string[]): { data: Uint8Ar
   return { data, hits };
 }
 
-export function scrubText(text: string, secrets: readonly string[]): string {
+/** The forms to overwrite, longest first (a form containing another is overwritten whole). */
+function scrubForms(secrets: readonly string[], sessionValues: readonly string[]): string[] {
+  return [...new Set([...secretForms(secrets), ...sessionValues])].sort((a, b) => b.length - a.length);
+}
+
+export function scrubText(
+  text: string,
+  secrets: readonly string[],
+  sessionValues: readonly string[] = [],
+): string {
   let out = text;
-  for (const form of secretForms(secrets)) out = out.replaceAll(form, '*'.repeat(form.length));
+  for (const form of scrubForms(secrets, sessionValues)) out = out.replaceAll(form, '*'.repeat(form.length));
   return out;
 }
 
-/** Rewrites a trace zip with every secret overwritten in every file. */
-export async function scrubTraceZip(path: string, secrets: readonly string[]): Promise<number> {
-  const forms = secretForms(secrets);
-  if (forms.length === 0) return 0;
+const REDACTED = '[redacted]';
+const SESSION_HEADER = /^(cookie|set-cookie)$/i;
+
+/**
+ * A trace event with the session taken out: the result of `cookies()` or `storageState()` (a
+ * `cookies` or `origins` list anywhere in it) and the value of every Cookie and Set-Cookie header
+ * (a HAR entry's `{name, value}` pairs) are replaced. The walk is generic: Playwright's event
+ * shapes are not a contract.
+ */
+function withoutSession(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutSession);
+  if (value === null || typeof value !== 'object') return value;
+  const entries = Object.entries(value as Record<string, unknown>);
+  const name = (value as { name?: unknown }).name;
+  const header = typeof name === 'string' && SESSION_HEADER.test(name) && 'value' in value;
+  return Object.fromEntries(
+    entries.map(([key, field]) => {
+      if (header && key === 'value') return [key, REDACTED];
+      if ((key === 'cookies' || key === 'origins') && Array.isArray(field)) return [key, REDACTED];
+      return [key, withoutSession(field)];
+    }),
+  );
+}
+
+/** A JSON-lines file of a trace (`*.trace`, `*.network`) with the session taken out of each event. */
+function redactTraceEvents(data: Uint8Array): Uint8Array<ArrayBuffer> {
+  const lines = Buffer.from(data).toString('utf8').split('\n');
+  const out = lines.map((line) => {
+    if (!line.trim()) return line;
+    try {
+      return JSON.stringify(withoutSession(JSON.parse(line)));
+    } catch {
+      return line; // not an event: the byte scrub below still covers it
+    }
+  });
+  return Uint8Array.from(Buffer.from(out.join('\n'), 'utf8'));
+}
+
+/**
+ * Rewrites a trace zip: the session's lists and headers replaced, then every secret and every
+ * session value overwritten in every file. Returns the overwrites made by the byte scrub.
+ */
+export async function scrubTraceZip(
+  path: string,
+  secrets: readonly string[],
+  sessionValues: readonly string[] = [],
+): Promise<number> {
+  const forms = scrubForms(secrets, sessionValues);
   const files = unzipSync(new Uint8Array(await readFile(path)));
   let hits = 0;
-  for (const data of Object.values(files)) hits += scrubBytes(data, forms).hits;
-  if (hits > 0) await writeFile(path, zipSync(files, { level: 6 }));
+  for (const [name, data] of Object.entries(files)) {
+    const events = /\.(trace|network)$/.test(name) ? redactTraceEvents(data) : data;
+    hits += scrubBytes(events, forms).hits;
+    files[name] = events;
+  }
+  await writeFile(path, zipSync(files, { level: 6 }), { mode: PRIVATE_FILE });
+  await chmod(path, PRIVATE_FILE);
   return hits;
 }
 
+const PRIVATE_FILE = 0o600;
+const PRIVATE_DIR = 0o700;
+
+/**
+ * Creates the evidence folder, and any parent missing (ARTIFACTS_DIR itself), as 0700; an existing
+ * evidence folder is tightened. An existing ARTIFACTS_DIR is the operator's to set.
+ */
+export async function privateDir(dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true, mode: PRIVATE_DIR });
+  await chmod(dir, PRIVATE_DIR);
+}
+
+/**
+ * Every cookie and localStorage value the context holds now, long enough to be a session's (8
+ * characters: a consent flag's "1" or "yes" is no secret, and overwriting it everywhere would
+ * ruin the evidence). Read after the trace chunk has stopped, so this read is not traced itself.
+ */
+async function sessionValues(context: BrowserContext): Promise<string[]> {
+  const state = await withTimeout(context.storageState(), EVIDENCE_STEP_TIMEOUT_MS, 'the session').catch(
+    () => undefined,
+  );
+  if (!state) return [];
+  const values = [
+    ...state.cookies.map((c) => c.value),
+    ...state.origins.flatMap((o) => o.localStorage.map((item) => item.value)),
+  ];
+  const forms = values
+    .filter((v) => v.length >= 8)
+    .flatMap((v) => [v, encodeURIComponent(v), JSON.stringify(v).slice(1, -1)]);
+  return [...new Set(forms)];
+}
+
 /** The page's HTML with every password field's value emptied, and every secret overwritten. */
-async function redactedHtml(page: Page, secrets: readonly string[]): Promise<string> {
+export async function redactedHtml(
+  page: Page,
+  secrets: readonly string[],
+  sessionValues: readonly string[] = [],
+): Promise<string> {
   const html = await page
     .evaluate(`(() => {
       const root = document.documentElement.cloneNode(true);
@@ -168,7 +266,7 @@ async function redactedHtml(page: Page, secrets: readonly string[]): Promise<str
       (value) => String(value),
       () => page.content(),
     );
-  return scrubText(html, secrets);
+  return scrubText(html, secrets, sessionValues);
 }
 
 /** How long one piece of evidence (screenshot, HTML) may take before it is given up. */
@@ -203,45 +301,57 @@ export async function captureEvidence(options: CaptureOptions): Promise<SavedArt
   const at = now.toISOString();
   const saved: SavedArtifacts = [];
   try {
-    await mkdir(dir, { recursive: true });
+    await privateDir(dir);
   } catch {
     return saved;
   }
   // Two failures in the same millisecond (a retry) must not overwrite each other.
   let stem = base;
   for (let n = 1; await exists(join(dir, `${stem}.html`)); n += 1) stem = `${base}-${n}`;
+  const context = page.context();
+  // The trace stops first: what is read below (the session's values, the page) stays out of it.
+  const state = chunks.get(context);
+  let trace: string | undefined;
+  if (state?.open !== undefined) {
+    state.open = undefined;
+    trace = join(dir, `${stem}.trace.zip`);
+    await context.tracing.stopChunk({ path: trace }).catch(async () => {
+      // The browser went away with the trace; remove any part written.
+      await rm(trace!, { force: true }).catch(() => {});
+      trace = undefined;
+    });
+  }
+  const session = await sessionValues(context);
   if (!page.isClosed()) {
+    const png = join(dir, `${stem}.png`);
     try {
-      await page.screenshot({
-        path: join(dir, `${stem}.png`),
-        fullPage: true,
-        timeout: EVIDENCE_STEP_TIMEOUT_MS,
-      });
+      await page.screenshot({ path: png, fullPage: true, timeout: EVIDENCE_STEP_TIMEOUT_MS });
+      await chmod(png, PRIVATE_FILE);
       saved.push({ name: `${stem}.png`, step: options.step, at });
     } catch {
       // A crashed or navigating page: the HTML and the trace may still be had.
+      await rm(png, { force: true }).catch(() => {});
     }
     try {
       // A page whose Publish request still hangs never answers an evaluate: don't wait on it.
-      const html = await withTimeout(redactedHtml(page, secrets), EVIDENCE_STEP_TIMEOUT_MS, 'the page');
-      await writeFile(join(dir, `${stem}.html`), html);
+      const html = await withTimeout(
+        redactedHtml(page, secrets, session),
+        EVIDENCE_STEP_TIMEOUT_MS,
+        'the page',
+      );
+      await writeFile(join(dir, `${stem}.html`), html, { mode: PRIVATE_FILE });
       saved.push({ name: `${stem}.html`, step: options.step, at });
     } catch {
       // As above.
     }
   }
-  const context = page.context();
-  const state = chunks.get(context);
-  if (state?.open !== undefined) {
-    state.open = undefined;
-    const tracePath = join(dir, `${stem}.trace.zip`);
+  if (trace) {
     try {
-      await context.tracing.stopChunk({ path: tracePath });
-      await scrubTraceZip(tracePath, secrets);
+      await scrubTraceZip(trace, secrets, session);
       saved.push({ name: `${stem}.trace.zip`, step: options.step, at });
     } catch {
-      // The browser went away with the trace; remove any part written.
-      await rm(tracePath, { force: true }).catch(() => {});
+      // A trace that can't be cleaned is not kept.
+      await rm(trace, { force: true }).catch(() => {});
     }
   }
   return saved;

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -139,6 +139,48 @@ describe('evidence of an unexpected page', () => {
       .map((d) => Buffer.from(d).toString('utf8'))
       .join('\n');
     assert.match(all, /\/again/);
+  });
+
+  test('the session stays out: cookie lists, storage states and cookie values; files 0600 in 0700', async (t) => {
+    const context = await browser.newContext();
+    t.after(() => context.close());
+    const session = 'sess-0123456789abcdef';
+    const clearance = 'clear.ance_0123456789-xyz';
+    const page = await context.newPage();
+    await page.goto(`${base}/`);
+    await context.addCookies([
+      { name: 'PHPSESSID', value: session, url: base },
+      { name: 'cf_clearance', value: clearance, url: base },
+    ]);
+    await page.evaluate(() => localStorage.setItem('token', 'local-storage-secret-42'));
+    await beginStepTrace(context, 'open-form');
+    // What a traced step may do: read the cookies, store the session, send them with a request.
+    await context.cookies();
+    await context.storageState();
+    await page.goto(`${base}/with-cookies`);
+    const dir = jobArtifactsDir(root, 15);
+    const saved = await captureEvidence({ page, dir, step: 'open-form', secrets: [PASSWORD] });
+    assert.equal(saved.length, 3);
+    for (const a of saved) {
+      const path = join(dir, a.name);
+      assert.equal(((await stat(path)).mode & 0o777).toString(8), '600', a.name);
+      const files = a.name.endsWith('.zip')
+        ? Object.entries(unzipSync(new Uint8Array(await readFile(path))))
+        : [[a.name, await readFile(path)] as const];
+      for (const [name, data] of files) {
+        const text = Buffer.from(data).toString('utf8');
+        for (const value of [session, clearance, 'local-storage-secret-42']) {
+          assert.ok(!text.includes(value), `${a.name}/${name} holds ${value}`);
+        }
+      }
+    }
+    assert.equal(((await stat(dir)).mode & 0o777).toString(8), '700');
+    const trace = Object.entries(unzipSync(new Uint8Array(await readFile(join(dir, saved[2]!.name)))));
+    const events = trace
+      .filter(([n]) => n.endsWith('.trace'))
+      .map(([, d]) => Buffer.from(d).toString('utf8'))
+      .join('\n');
+    assert.match(events, /"cookies":"\[redacted\]"/, 'the cookies() result is replaced whole');
   });
 
   test('names: only what captureEvidence writes, nothing that leaves the folder', () => {

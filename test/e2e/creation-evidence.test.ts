@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -23,8 +23,25 @@ import { setupServices, TEST_LISTING_DEFAULTS, type TestServices, waitFor } from
  */
 
 const TOKEN = 'evidence-test-token-0123456789';
-const PASSWORD = 'Pw-Secret-4711-xyz';
-const WRONG_PASSWORD = 'Wrong-Secret-8123-abc';
+// A quote and a backslash: JSON escapes them, and a trace escapes the escapes again.
+const PASSWORD = 'Pw-"Secret"\\4711-xyz';
+const WRONG_PASSWORD = 'Wrong-"Secret"\\8123-abc';
+
+/** Every encoding a password may take in a page, a request or a trace. */
+function passwordForms(secret: string): string[] {
+  const json = JSON.stringify(secret).slice(1, -1);
+  return [secret, json, JSON.stringify(json).slice(1, -1), encodeURIComponent(secret)];
+}
+
+/** Session cookies' values in a file: `NAME=value` (headers) or `"name":"NAME","value":"…"` (cookie objects). */
+function cookieValues(text: string): string[] {
+  const found: string[] = [];
+  const names = 'PHPSESSID|cf_clearance|__cf_bm';
+  for (const m of text.matchAll(new RegExp(`(?:${names})=([^;\\s"*[]{8,})`, 'g'))) found.push(m[0]);
+  for (const m of text.matchAll(new RegExp(`"name":"(?:${names})","value":"([^"*[]{8,})`, 'g')))
+    found.push(m[0]);
+  return found.filter((f) => !f.includes('deleted'));
+}
 
 describe('creation evidence and refusals', () => {
   let services: TestServices;
@@ -108,14 +125,18 @@ describe('creation evidence and refusals', () => {
       const files = name.endsWith('.zip') ? Object.values(unzipSync(new Uint8Array(bytes))) : [bytes];
       if (name.endsWith('.zip')) assert.ok(files.length > 1, 'a trace with its files');
       for (const file of files) {
-        const text = Buffer.from(file).toString('latin1');
-        for (const secret of [PASSWORD, WRONG_PASSWORD]) {
-          assert.ok(!text.includes(secret), `${name} holds a password`);
-          assert.ok(!text.includes(encodeURIComponent(secret)), `${name} holds a password (encoded)`);
+        const text = Buffer.from(file).toString('utf8');
+        for (const form of [PASSWORD, WRONG_PASSWORD].flatMap(passwordForms)) {
+          assert.ok(!text.includes(form), `${name} holds a password (${form})`);
         }
+        assert.deepEqual(cookieValues(text), [], `${name} holds a session cookie`);
       }
+      const mode = (await stat(join(artifactsDir, String(r.id), name))).mode & 0o777;
+      assert.equal(mode.toString(8), '600', `${name} is the owner's only`);
       if (name.endsWith('.html')) assert.match(bytes.toString('utf8'), /<html/i);
     }
+    const dirMode = (await stat(join(artifactsDir, String(r.id)))).mode & 0o777;
+    assert.equal(dirMode.toString(8), '700', "the job's folder is the owner's only");
     for (const trick of ['..%2F..%2Fetc%2Fpasswd', '%2E%2E', 'x.png', names[0]!.replace('.png', '.PNG')]) {
       const response = await api.inject({
         method: 'GET',
