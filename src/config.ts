@@ -241,6 +241,7 @@ const envSchema = z.object({
     .refine((v) => !/headless/i.test(v), 'must not say Headless: that is what gives automation away')
     .optional(),
   VR_HEADED: onOff.default(false),
+  CHROMIUM_NO_SANDBOX: onOff.default(false),
   VR_CHALLENGE_WAIT_MS: int(0, 10 * 60_000).default(30_000),
 });
 
@@ -263,6 +264,8 @@ export interface Config {
   /** Open sockets the API accepts at once; more are closed as they connect. */
   apiMaxConnections: number;
   chromiumPath: string;
+  /** CHROMIUM_NO_SANDBOX: Chromium may run without its sandbox (as root, or where the sandbox can't start). */
+  chromiumNoSandbox: boolean;
   refMarker: boolean;
   refMarkerTemplate: string;
   fallbackBrand: string;
@@ -304,7 +307,7 @@ export interface Config {
   /** How long a crashed worker's job stays locked before another worker takes it over. */
   workerLockMs: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
-  /** Encrypts the stored V&R browser session (AES-256-GCM) when set. */
+  /** Encrypts the stored V&R browser session (AES-256-GCM); required for a real (https) site. */
   vrSessionKey: string | undefined;
   /** The User-Agent for a session we start ourselves; a stored session keeps the one it was issued to. */
   vrUserAgent: string | undefined;
@@ -343,6 +346,12 @@ export function isLoopback(host: string): boolean {
   return family !== 0 && LOOPBACK.check(address, family === 4 ? 'ipv4' : 'ipv6');
 }
 
+/** One problem on one line; several, one a line under a heading. */
+function configError(problems: readonly string[]): ConfigError {
+  if (problems.length === 1) return new ConfigError(`Invalid configuration: ${problems[0]}`);
+  return new ConfigError(`Invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+}
+
 /** Reads and validates the environment once; throws a ConfigError naming every bad variable. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   // An empty variable means "unset", as in most shells' `FOO= cmd`.
@@ -364,31 +373,35 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         name === 'WEBHOOK_URL'
           ? ''
           : ` (got ${JSON.stringify(name.endsWith('_URL') ? withoutCredentials(present[name]!) : present[name])})`;
-      return `  ${name}: ${issue.message}${present[name] === undefined ? '' : shown}`;
+      return `${name}: ${issue.message}${present[name] === undefined ? '' : shown}`;
     });
-    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+    throw configError(lines);
   }
   const e = parsed.data;
   if (e.WEBHOOK_URL?.length && !e.WEBHOOK_SECRET) {
-    throw new ConfigError(
-      'Invalid configuration:\n  WEBHOOK_SECRET: required when WEBHOOK_URL is set (receivers check the signature made with it)',
-    );
+    throw configError([
+      'WEBHOOK_SECRET: required when WEBHOOK_URL is set (receivers check the signature made with it)',
+    ]);
   }
   if (e.VR_BASE_URL && (!e.VR_USERNAME || !e.VR_PASSWORD)) {
     const missing = ['VR_USERNAME', 'VR_PASSWORD'].filter((k) => !present[k]);
-    throw new ConfigError(
-      `Invalid configuration:\n${missing.map((k) => `  ${k}: required when VR_BASE_URL is set`).join('\n')}`,
-    );
+    throw configError(missing.map((k) => `${k}: required when VR_BASE_URL is set`));
+  }
+  if (e.VR_BASE_URL?.startsWith('https:') && !e.VR_SESSION_KEY) {
+    // A real site's session (PHPSESSID, cf_clearance) is a login to the seller's account.
+    throw configError([
+      'VR_SESSION_KEY: required when VR_BASE_URL is a real site (https://): it encrypts the stored V&R session; set 16 or more random characters (e.g. `openssl rand -base64 32`)',
+    ]);
   }
   if (e.RESUBMIT_UNKNOWN_AFTER_MS !== undefined && e.RESUBMIT_UNKNOWN_AFTER_MS >= e.STALE_PENDING_MS) {
-    throw new ConfigError(
-      `Invalid configuration:\n  RESUBMIT_UNKNOWN_AFTER_MS: must be less than STALE_PENDING_MS (${e.STALE_PENDING_MS}), or a job goes to review before the policy can act (got ${e.RESUBMIT_UNKNOWN_AFTER_MS})`,
-    );
+    throw configError([
+      `RESUBMIT_UNKNOWN_AFTER_MS: must be less than STALE_PENDING_MS (${e.STALE_PENDING_MS}), or a job goes to review before the policy can act (got ${e.RESUBMIT_UNKNOWN_AFTER_MS})`,
+    ]);
   }
   if (e.API_INSECURE && !isLoopback(e.API_HOST)) {
-    throw new ConfigError(
-      `Invalid configuration:\n  API_INSECURE: may be on only while API_HOST is a loopback address (127.0.0.1, ::1, localhost), not ${JSON.stringify(e.API_HOST)}: set API_TOKEN instead`,
-    );
+    throw configError([
+      `API_INSECURE: may be on only while API_HOST is a loopback address (127.0.0.1, ::1, localhost), not ${JSON.stringify(e.API_HOST)}: set API_TOKEN instead`,
+    ]);
   }
   return {
     databaseUrl: e.DATABASE_URL,
@@ -405,6 +418,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     apiRequestTimeoutMs: e.API_REQUEST_TIMEOUT_MS,
     apiMaxConnections: e.API_MAX_CONNECTIONS,
     chromiumPath: e.CHROMIUM_PATH,
+    chromiumNoSandbox: e.CHROMIUM_NO_SANDBOX,
     refMarker: e.VR_REF_MARKER,
     refMarkerTemplate: e.VR_REF_MARKER_TEMPLATE,
     fallbackBrand: e.VR_FALLBACK_BRAND,
@@ -456,9 +470,9 @@ export interface VrSite {
 /** The V&R site a worker talks to; the workers refuse to start without one. */
 export function requireVrSite(config: Config): VrSite {
   if (!config.vrBaseUrl || !config.vrUsername || !config.vrPassword) {
-    throw new ConfigError(
-      'Invalid configuration:\n  VR_BASE_URL: required for the workers (use `vr-lister start` to run on the built-in simulator)',
-    );
+    throw configError([
+      'VR_BASE_URL: required for the workers (use `vr-lister start` to run on the built-in simulator)',
+    ]);
   }
   return { baseUrl: config.vrBaseUrl, username: config.vrUsername, password: config.vrPassword };
 }

@@ -15,6 +15,8 @@ export const LOG_EVENT = {
   loginRefused: 'vr_login_refused',
   /** Cloudflare wants a person: logged once, at error level. */
   blocked: 'vr_blocked',
+  /** The session key or Chromium's sandbox wants a person: logged once, at error level. */
+  personNeeded: 'person_needed',
   challengePassed: 'cloudflare_challenge_passed',
   clearanceRenewing: 'cloudflare_clearance_renewing',
   flushScheduled: 'flush_scheduled',

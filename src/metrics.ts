@@ -189,7 +189,7 @@ export function createMetrics(deps: MetricsDeps) {
   ]);
   define(
     'vr_lister_vr_session_state',
-    'V&R as the workers last saw it: 1 for the current state (ok, blocked: Cloudflare wants a person, login_refused)',
+    'V&R as the workers last saw it: 1 for the current state (ok; blocked: Cloudflare wants a person; login_refused; session_key: VR_SESSION_KEY does not open the stored session; chromium_sandbox)',
     'gauge',
     (s) =>
       s.siteState

@@ -1,6 +1,7 @@
 import type { JobsOptions, Queue } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 import { withTimeout } from './lifecycle.ts';
+import type { PersonNeeded } from './vr/errors.ts';
 
 export const CREATE_QUEUE = 'vr-create';
 export const RESOLVE_QUEUE = 'vr-resolve';
@@ -16,7 +17,7 @@ export interface CreateJobData {
   /** Set while V&R or Postgres is unavailable: tries then wait without using up attempts. */
   outage?: { since: string; delays: number };
   /** Set while V&R wants a person (blocked, or the login refused): released when a session is stored. */
-  heldFor?: 'blocked' | 'login_refused';
+  heldFor?: PersonNeeded;
 }
 
 /** BullMQ ids can't be plain integers; the generation makes a manual retry's job new. */

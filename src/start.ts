@@ -42,7 +42,7 @@ export interface StartInfo {
  * simulator when VR_BASE_URL is unset.
  */
 export async function startAll(config: Config, logger: Logger) {
-  requireChromium(config.chromiumPath);
+  requireChromium(config);
   const simulator = config.vrBaseUrl
     ? undefined
     : await (await loadSimulator()).startSimulator({ port: 0, seed: 1, ...START_SIMULATOR_TIMINGS });

@@ -6,6 +6,7 @@ import { jsonSchemaTransform } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { DELIVERY_STATUSES, JOB_EVENTS, JOB_STATUSES } from '../db/schema.ts';
 import { LIMITS, listingSchema } from '../listing/listing.ts';
+import { SITE_STATES } from '../vr/site-state.ts';
 import { listQuery } from './jobs.ts';
 import { linkBody } from './link.ts';
 import { retryBody } from './retry.ts';
@@ -292,7 +293,7 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
           .nullable(),
         site_state: z
           .object({
-            state: z.enum(['ok', 'blocked', 'login_refused']),
+            state: z.enum(SITE_STATES),
             message: z.string().describe('what happened and what to run'),
             since: isoTime.nullable(),
           })

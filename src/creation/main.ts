@@ -10,7 +10,7 @@ import { CREATE_QUEUE, type CreateJobData, createRedis, RESOLVE_QUEUE } from '..
 import { countDuePending, decideFlush, type FlushJobData, requestFlush } from '../resolution/trigger.ts';
 import { withDeadline } from '../signals.ts';
 import { BLOCKED_RECHECK_MS } from '../vr/browser-session.ts';
-import { VrBlockedError, VrLoginError } from '../vr/errors.ts';
+import { NeedsPersonError, type PersonNeeded } from '../vr/errors.ts';
 import { downloadExport, streamAndDiscard } from '../vr/export-download.ts';
 import { openBrowserSession, sessionStore } from '../vr/open-session.ts';
 import { watchStoredSession } from '../vr/session-store.ts';
@@ -36,7 +36,7 @@ export function startCreationProcess({
   logger,
   browser: launched,
 }: CreationProcessOptions): RunningProcess {
-  requireChromium(config.chromiumPath);
+  requireChromium(config);
   const database = connectDatabase(config.databaseUrl);
   const connection = createRedis(config.redisUrl);
   const outages = creationOutages(logger);
@@ -66,7 +66,7 @@ export function startCreationProcess({
   });
   // V&R wants a person (blocked, or the login refused): the worker stops taking jobs, and goes on
   // by itself as soon as a new session is stored, or (blocked) looks again after a while.
-  let held: 'blocked' | 'login_refused' | undefined;
+  let held: PersonNeeded | undefined;
   let recheck: NodeJS.Timeout | undefined;
   const release = async (why: string) => {
     if (!held) return;
@@ -78,7 +78,7 @@ export function startCreationProcess({
     const delayed = await (createQueue as Queue<CreateJobData>).getDelayed(0, 999);
     await Promise.all(delayed.filter((job) => job.data.heldFor).map((job) => job.promote().catch(() => {})));
   };
-  const onHeld = (kind: 'blocked' | 'login_refused') => {
+  const onHeld = (kind: PersonNeeded) => {
     if (held) return;
     held = kind;
     void worker.pause(true);
@@ -133,9 +133,8 @@ export function startCreationProcess({
   // Chromium up and logged in before the first listing arrives; a failure here is only logged: the
   // first job logs in again (and retries as usual when V&R is down).
   void browser.ensureLoggedIn().catch((error) => {
-    // Blocked or refused were said once, loudly, by the session itself.
-    if (!(error instanceof VrBlockedError || error instanceof VrLoginError))
-      logger.warn({ err: error }, 'warm-up login failed');
+    // What needs a person (blocked, refused, the key, the sandbox) the session said once, loudly.
+    if (!(error instanceof NeedsPersonError)) logger.warn({ err: error }, 'warm-up login failed');
   });
   return {
     stop: once(async () => {

@@ -6,7 +6,7 @@ import { isConnectionError, isDatabaseUnavailable, type Outage, trackOutage } fr
 import { CREATE_QUEUE, type CreateJobData } from '../queues.ts';
 import { safeErrorMessage, safeErrorText, sanitiseError, throwingSafely } from '../safe-errors.ts';
 import { BLOCKED_RECHECK_MS } from '../vr/browser-session.ts';
-import { isSiteUnavailable, PERSON_NEEDED, VrBlockedError, VrLoginError } from '../vr/errors.ts';
+import { isSiteUnavailable, NeedsPersonError, PERSON_NEEDED, type PersonNeeded } from '../vr/errors.ts';
 import { captureEvidence, describeArtifacts, jobArtifactsDir, recordArtifacts } from './artifacts.ts';
 import { type CreationDeps, type CreationResult, createListing, handBack } from './create-listing.ts';
 
@@ -17,10 +17,13 @@ export interface CreationWorkerDeps extends CreationDeps {
   /** One warning per outage of V&R, Postgres or Redis; made by startCreationWorker when absent. */
   outages?: CreationOutages;
   /** V&R wants a person: stop taking jobs until a session is stored (see holdForPerson). */
-  onHeld?: (kind: 'blocked' | 'login_refused') => void;
+  onHeld?: (kind: PersonNeeded) => void;
 }
 
-/** How long a job held because V&R refused the login waits, unless a stored session releases it first. */
+/**
+ * How long a job held for a person (the login refused, the session key, the sandbox) waits, unless a
+ * stored session releases it first.
+ */
 export const LOGIN_REFUSED_HOLD_MS = 3_600_000;
 
 export interface CreationOutages {
@@ -83,10 +86,10 @@ async function holdForPerson(
   deps: CreationWorkerDeps,
   job: Job<CreateJobData>,
   token: string | undefined,
-  error: VrBlockedError | VrLoginError,
+  error: NeedsPersonError,
 ): Promise<boolean> {
   if (!token) return false;
-  const kind = error instanceof VrBlockedError ? 'blocked' : 'login_refused';
+  const kind = error.state;
   let said = kind === 'blocked' ? PERSON_NEEDED : errorMessage(error);
   if (kind === 'login_refused') {
     // The page V&R answered the login with is still open: keep it as evidence (password scrubbed).
@@ -162,10 +165,7 @@ export async function processCreationJob(
   } catch (error) {
     // Whatever is thrown from here lands in Redis (failedReason, stacktrace) and Bull Board.
     if (error instanceof UnrecoverableError) throw sanitiseError(error);
-    if (
-      (error instanceof VrBlockedError || error instanceof VrLoginError) &&
-      (await holdForPerson(deps, job, token, error))
-    ) {
+    if (error instanceof NeedsPersonError && (await holdForPerson(deps, job, token, error))) {
       throw new DelayedError();
     }
     const waited = await waitOutOutage(

@@ -1,16 +1,19 @@
 import { type Browser, type BrowserContext, chromium, type Page, type Response } from 'playwright-core';
+import { chromiumEnvironment, ROOT_SANDBOX, sandboxFailure, sandboxPossible } from '../chromium.ts';
 import type { VrSite } from '../config.ts';
 import { LOG_EVENT } from '../log-events.ts';
 import type { Logger } from '../logger.ts';
 import {
+  ChromiumSandboxError,
   isRetryableStatus,
+  type NeedsPersonError,
   PERSON_NEEDED,
   VrBlockedError,
   VrLoginError,
   VrUnavailableError,
 } from './errors.ts';
 import { acceptConsent, isChallengePage, isChallengeResponse, readPageSession } from './page-session.ts';
-import type { SessionSource, SessionStore } from './session-store.ts';
+import { SessionKeyError, type SessionSource, type SessionStore } from './session-store.ts';
 import type { SiteState } from './site-state.ts';
 import { startXvfb, type VirtualDisplay } from './xvfb.ts';
 
@@ -64,6 +67,8 @@ export interface BrowserSessionOptions {
   store?: SessionStore;
   /** A visible browser (VR_HEADED=on); needs a display. */
   headed?: boolean;
+  /** CHROMIUM_NO_SANDBOX=on: Chromium may run without its sandbox; otherwise that is refused. */
+  allowNoSandbox?: boolean;
   /** VR_USER_AGENT: for a session we start; a stored session keeps the User-Agent it was issued to. */
   userAgent?: string;
   /** Start from a blank browser, not from the stored session (`vr-lister login`). */
@@ -83,11 +88,6 @@ export interface BrowserSessionOptions {
 export function defaultUserAgent(browserVersion: string): string {
   const major = browserVersion.split('.')[0] || '120';
   return `Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/${major}.0.0.0 Safari/537.36`;
-}
-
-/** Chromium can use its sandbox unless it runs as root (it then refuses to start with it). */
-export function sandboxAllowed(): boolean {
-  return process.getuid?.() !== 0;
 }
 
 interface Held {
@@ -185,6 +185,8 @@ export class BrowserSession {
   #refused: Held | undefined;
   #reported: SiteState | undefined;
   #sandboxWarned = false;
+  /** What stopped this session until a person acts (the key, the sandbox); cleared by a good login. */
+  #personNeeded: NeedsPersonError | undefined;
   #display: VirtualDisplay | undefined;
   #challengedAt = new WeakMap<Page, number>();
   /** When the cf_clearance in hand was first seen, to tell how long such a cookie lives. */
@@ -219,6 +221,7 @@ export class BrowserSession {
 
   /** Blocked by Cloudflare or refused at login, as this process last saw it. */
   get siteState(): SiteState {
+    if (this.#personNeeded) return this.#personNeeded.state;
     if (this.#refused) return 'login_refused';
     if (this.#blocked) return 'blocked';
     return 'ok';
@@ -303,7 +306,9 @@ export class BrowserSession {
         throw new Error('VR_HEADED=on needs a display: install Xvfb, run under xvfb-run, or set DISPLAY');
       }
     }
-    const sandbox = sandboxAllowed();
+    const sandbox = sandboxPossible();
+    if (!sandbox && !this.options.allowNoSandbox)
+      throw this.#needPerson(new ChromiumSandboxError(ROOT_SANDBOX));
     this.#log.info(
       { event: LOG_EVENT.browserLaunch, chromium: this.options.chromiumPath, sandbox },
       'launching Chromium',
@@ -314,11 +319,14 @@ export class BrowserSession {
     } catch (error) {
       if (!sandbox || !/sandbox/i.test((error as Error).message)) throw error;
       // Chromium's sandbox needs user namespaces, which a container's default seccomp profile
-      // refuses: compose.yaml gives the workers a profile that allows them. Said once, loudly.
+      // refuses: compose.yaml gives the workers a profile that allows them.
+      const reason = (error as Error).message.split('\n')[0]!;
+      if (!this.options.allowNoSandbox)
+        throw this.#needPerson(new ChromiumSandboxError(sandboxFailure(reason)));
       if (!this.#sandboxWarned) {
         this.options.logger.error(
-          { err: (error as Error).message.split('\n')[0] },
-          "Chromium can't use its sandbox here: running it without. In Docker, give the container the seccomp profile from compose.yaml (see README)",
+          { err: reason },
+          "Chromium can't use its sandbox here: running it without, as CHROMIUM_NO_SANDBOX=on allows. In Docker, give the container the seccomp profile from compose.yaml (see docs/operations.md)",
         );
         this.#sandboxWarned = true;
       }
@@ -346,7 +354,7 @@ export class BrowserSession {
       headless: !this.options.headed,
       args: chromiumArgs(this.options.site.baseUrl),
       chromiumSandbox: sandbox,
-      ...(this.#display ? { env: { ...process.env, DISPLAY: this.#display.display } } : {}),
+      env: chromiumEnvironment(process.env, this.#display?.display),
       // "Chrome is being controlled by automated test software" is no part of a person's browser.
       ignoreDefaultArgs: ['--enable-automation'],
       // Our own signal handling finishes the current listing first; Playwright's would kill
@@ -359,7 +367,11 @@ export class BrowserSession {
 
   /** A new context, from the stored session unless `fromStore` is false. */
   async #newContext(fromStore: boolean): Promise<void> {
-    const stored = fromStore ? await this.options.store?.load() : undefined;
+    const stored = fromStore
+      ? await this.options.store?.load().catch((error: unknown) => {
+          throw error instanceof SessionKeyError ? this.#needPerson(error) : error;
+        })
+      : undefined;
     const userAgent =
       stored?.userAgent ?? this.options.userAgent ?? defaultUserAgent(this.#browser!.version());
     const old = this.#context;
@@ -444,6 +456,15 @@ export class BrowserSession {
     throw new VrBlockedError(detail);
   }
 
+  /** A state only a person can end: said once, loudly, and reported; returned to be thrown. */
+  #needPerson<E extends NeedsPersonError>(error: E): E {
+    if (this.#reported !== error.state)
+      this.options.logger.error({ event: LOG_EVENT.personNeeded, state: error.state }, error.message);
+    this.#personNeeded = error;
+    this.#report(error.state, error.message);
+    return error;
+  }
+
   #report(state: SiteState, detail: string): void {
     if (this.#reported === state) return;
     this.#reported = state;
@@ -454,6 +475,7 @@ export class BrowserSession {
     if (this.#blocked || this.#refused) this.options.logger.info('V&R session is good again');
     this.#blocked = undefined;
     this.#refused = undefined;
+    this.#personNeeded = undefined;
     this.#loggedIn = true;
     this.#report('ok', 'logged in');
   }

@@ -32,17 +32,39 @@ export class VrRejectedError extends Error {
   override name = 'VrRejectedError';
 }
 
+/** What only a person can end; each is a state `status`, `watch`, the API and /metrics show. */
+export type PersonNeeded = 'blocked' | 'login_refused' | 'session_key' | 'chromium_sandbox';
+
+/**
+ * Only a person can help (a login, the right key, a setting): jobs wait for it, queued with their
+ * tries unused, and the worker takes none until a new session is stored or it looks again.
+ */
+export abstract class NeedsPersonError extends Error {
+  abstract readonly state: PersonNeeded;
+}
+
 /** The login was refused: wrong credentials are a configuration problem, not a job's. */
-export class VrLoginError extends Error {
+export class VrLoginError extends NeedsPersonError {
   override name = 'VrLoginError';
+  readonly state = 'login_refused';
 }
 
 /**
  * Cloudflare's challenge did not clear by itself: only a person can help (`vr-lister login`, or
  * `vr-lister session import`). Not an outage: waiting alone won't end it.
  */
-export class VrBlockedError extends Error {
+export class VrBlockedError extends NeedsPersonError {
   override name = 'VrBlockedError';
+  readonly state = 'blocked';
+}
+
+/**
+ * Chromium can't start in its sandbox (as root, or a container that refuses it user namespaces),
+ * and CHROMIUM_NO_SANDBOX is off: a page of V&R's would run in a browser without its first wall.
+ */
+export class ChromiumSandboxError extends NeedsPersonError {
+  override name = 'ChromiumSandboxError';
+  readonly state = 'chromium_sandbox';
 }
 
 /** What every process says when V&R wants a person. */

@@ -32,9 +32,19 @@ export function sessionStore(
   return new SessionStore(database, site.username, config.vrSessionKey);
 }
 
+let plaintextSaid = false;
+
 /** A browser session on the shared store, publishing V&R's state through Redis. */
 export function openBrowserSession(o: OpenSessionOptions): BrowserSession {
   const { config, redis, logger } = o;
+  if (!config.vrSessionKey && !plaintextSaid) {
+    // Only over http (the simulator, a test site): config refuses a real site without a key.
+    plaintextSaid = true;
+    logger.warn(
+      { site: o.site.baseUrl },
+      'VR_SESSION_KEY is not set: the V&R session is stored in Postgres unencrypted (a real, https site requires the key)',
+    );
+  }
   return new BrowserSession({
     site: o.site,
     chromiumPath: config.chromiumPath,
@@ -43,6 +53,7 @@ export function openBrowserSession(o: OpenSessionOptions): BrowserSession {
     challengeWaitMs: o.challengeWaitMs ?? config.challengeWaitMs,
     store: sessionStore(config, o.site, o.database),
     headed: o.headed ?? config.vrHeaded,
+    allowNoSandbox: config.chromiumNoSandbox,
     userAgent: config.vrUserAgent,
     fresh: o.fresh,
     onLoginRefused: o.onLoginRefused,

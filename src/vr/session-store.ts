@@ -3,6 +3,7 @@ import { eq, sql } from 'drizzle-orm';
 import type { BrowserContext } from 'playwright-core';
 import { type Database, withAdvisoryLock } from '../db/client.ts';
 import { vrSessions } from '../db/schema.ts';
+import { NeedsPersonError } from './errors.ts';
 
 /** Playwright's storage state: cookies (cf_clearance included) and each origin's localStorage. */
 export type StorageState = Awaited<ReturnType<BrowserContext['storageState']>>;
@@ -17,9 +18,13 @@ export interface StoredSession {
   updatedAt: Date;
 }
 
-/** The stored session can't be read: VR_SESSION_KEY is missing or isn't the one it was written with. */
-export class SessionKeyError extends Error {
+/**
+ * The stored session can't be used: VR_SESSION_KEY is missing, isn't the one it was written with, or
+ * is set while the row is plaintext (written by a process without a key, or by someone else).
+ */
+export class SessionKeyError extends NeedsPersonError {
   override name = 'SessionKeyError';
+  readonly state = 'session_key';
 }
 
 // Every V&R login in every process waits for this one: one login for the run, not one per process.
@@ -103,6 +108,10 @@ export class SessionStore {
         );
       }
       text = this.#cipher.decrypt(row.state, this.account);
+    } else if (this.#cipher) {
+      throw new SessionKeyError(
+        'the stored V&R session is not encrypted but VR_SESSION_KEY is set: run `vr-lister login` (or `vr-lister session import`) to store it encrypted',
+      );
     }
     return {
       state: JSON.parse(text) as StorageState,

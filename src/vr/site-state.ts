@@ -1,8 +1,14 @@
 import type { Redis } from 'ioredis';
-import { PERSON_NEEDED } from './errors.ts';
+import { PERSON_NEEDED, type PersonNeeded } from './errors.ts';
 
-export type SiteState = 'ok' | 'blocked' | 'login_refused';
-export const SITE_STATES: readonly SiteState[] = ['ok', 'blocked', 'login_refused'];
+export type SiteState = 'ok' | PersonNeeded;
+export const SITE_STATES = [
+  'ok',
+  'blocked',
+  'login_refused',
+  'session_key',
+  'chromium_sandbox',
+] as const satisfies readonly SiteState[];
 
 /** V&R's state as the workers last saw it, shared through Redis with status, watch, /metrics and the API. */
 export interface SiteStateRecord {

@@ -1,7 +1,16 @@
 import { type Browser, chromium, type LaunchOptions } from 'playwright-core';
-import { chromiumArgs, sandboxAllowed } from '../../src/vr/browser-session.ts';
+import { sandboxPossible } from '../../src/chromium.ts';
+import { chromiumArgs } from '../../src/vr/browser-session.ts';
 
 export const TEST_CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+/**
+ * What the tests' processes and configs add when they run as root (CI, this machine): Chromium
+ * can't be sandboxed as root, and the product refuses that unless told (CHROMIUM_NO_SANDBOX).
+ */
+export const TEST_SANDBOX_ENV: Record<string, string> = sandboxPossible()
+  ? {}
+  : { CHROMIUM_NO_SANDBOX: 'on' };
 
 /** Without the network flags, Chromium tries to reach Google's services at every start. */
 export const TEST_CHROMIUM_ARGS = [
@@ -35,7 +44,7 @@ export function launchSessionChromium(): Promise<Browser> {
     executablePath: TEST_CHROMIUM_PATH,
     headless: true,
     args: chromiumArgs('http://127.0.0.1'),
-    chromiumSandbox: sandboxAllowed(),
+    chromiumSandbox: sandboxPossible(),
     ignoreDefaultArgs: ['--enable-automation'],
   });
 }

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { chromiumEnvironment, requireChromium, sandboxPossible } from '../../src/chromium.ts';
 import { ConfigError, loadConfig, requireVrSite } from '../../src/config.ts';
 
 test('defaults point at local services', () => {
@@ -38,6 +39,11 @@ const bad: [Record<string, string>, RegExp][] = [
   [{ QUEUE_PREFIX: 'a b' }, /QUEUE_PREFIX: must be/],
   [{ API_TOKEN: 'short' }, /API_TOKEN: must be at least 16 characters/],
   [{ VR_BASE_URL: 'https://www.vintageandrare.com' }, /VR_USERNAME: required when VR_BASE_URL is set/],
+  [
+    { VR_BASE_URL: 'https://www.vintageandrare.com', VR_USERNAME: 'u', VR_PASSWORD: 'p' },
+    /^Invalid configuration: VR_SESSION_KEY: required when VR_BASE_URL is a real site \(https:\/\/\)[^\n]*$/,
+  ],
+  [{ CHROMIUM_NO_SANDBOX: 'yes please' }, /CHROMIUM_NO_SANDBOX: must be on or off/],
   [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL/],
   [{ API_REQUEST_TIMEOUT_MS: '0' }, /API_REQUEST_TIMEOUT_MS/],
   [{ API_MAX_CONNECTIONS: 'many' }, /API_MAX_CONNECTIONS: must be a whole number/],
@@ -58,6 +64,44 @@ for (const [env, message] of bad) {
     );
   });
 }
+
+test('the simulator over http runs without a session key; a real site with one', () => {
+  const site = { VR_USERNAME: 'u', VR_PASSWORD: 'p' };
+  assert.equal(loadConfig({ ...site, VR_BASE_URL: 'http://127.0.0.1:8080' }).vrSessionKey, undefined);
+  const key = 'k'.repeat(32);
+  assert.equal(
+    loadConfig({ ...site, VR_BASE_URL: 'https://www.vintageandrare.com', VR_SESSION_KEY: key }).vrSessionKey,
+    key,
+  );
+});
+
+test("Chromium's environment: what it needs to run, none of our variables", () => {
+  const ours = {
+    VR_PASSWORD: 'pw',
+    VR_SESSION_KEY: 'key',
+    DATABASE_URL: 'postgres://x',
+    API_TOKEN: 'tok',
+    REDIS_URL: 'redis://x',
+    WEBHOOK_SECRET: 'sec',
+    AWS_SECRET_ACCESS_KEY: 'aws',
+  };
+  const env = chromiumEnvironment(
+    { ...ours, PATH: '/usr/bin', HOME: '/home/node', LANG: 'C.UTF-8', TZ: 'UTC' },
+    ':99',
+  );
+  assert.deepEqual(env, { PATH: '/usr/bin', HOME: '/home/node', DISPLAY: ':99', LANG: 'C.UTF-8', TZ: 'UTC' });
+});
+
+test('as root, Chromium without its sandbox is refused unless CHROMIUM_NO_SANDBOX=on', () => {
+  const config = { chromiumPath: process.execPath, chromiumNoSandbox: false };
+  // Not root: the sandbox is possible, and nothing is refused.
+  if (sandboxPossible()) return assert.doesNotThrow(() => requireChromium(config));
+  assert.throws(
+    () => requireChromium(config),
+    /^ConfigError: Invalid configuration: CHROMIUM_NO_SANDBOX: Chromium can't use its sandbox when run as root/,
+  );
+  assert.doesNotThrow(() => requireChromium({ ...config, chromiumNoSandbox: true }));
+});
 
 test('a token or password is never echoed back in the error', () => {
   assert.throws(
