@@ -9,10 +9,11 @@ import { JOB_STATUSES, type VrJob, vrJobs } from '../db/schema.ts';
 import {
   type FieldError,
   LIMITS,
+  type Listing,
   type ListingDefaults,
   ValidationError,
   validateListing,
-  validateListings,
+  validateListingsYielding,
 } from '../listing/listing.ts';
 import {
   AlreadyListedError,
@@ -84,17 +85,20 @@ export async function findJob(ctx: ApiContext, id: number): Promise<VrJob | unde
  * One listing (an object), or many: an array, or `{ listings: [...] }`. Many go through the
  * producer's bulk validation: one bad entry refuses the call, naming every error.
  */
-function validateBody(
+async function validateBody(
   body: unknown,
   defaults: ListingDefaults,
-): { bulk: boolean; listings: ReturnType<typeof validateListings> } {
-  if (Array.isArray(body)) return { bulk: true, listings: validateListings(body, defaults) };
+): Promise<{ bulk: boolean; listings: Listing[] }> {
+  if (Array.isArray(body)) return { bulk: true, listings: await validateListingsYielding(body, defaults) };
   if (body !== null && typeof body === 'object' && 'listings' in body) {
     const extra = Object.keys(body).filter((key) => key !== 'listings');
     if (extra.length) {
       throw new ValidationError(extra.map((field) => ({ field, message: 'is not a known field' })));
     }
-    return { bulk: true, listings: validateListings((body as { listings: unknown }).listings, defaults) };
+    return {
+      bulk: true,
+      listings: await validateListingsYielding((body as { listings: unknown }).listings, defaults),
+    };
   }
   return { bulk: false, listings: [validateListing(body, defaults)] };
 }
@@ -115,9 +119,9 @@ async function views(ctx: ApiContext, jobs: EnqueuedJob[]): Promise<(JobView & {
 
 export function registerJobRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.post('/api/vr/jobs', { bodyLimit: LIMITS.requestBodyBytes }, async (request, reply) => {
-    let parsed: ReturnType<typeof validateBody>;
+    let parsed: Awaited<ReturnType<typeof validateBody>>;
     try {
-      parsed = validateBody(request.body, ctx.producer.listingDefaults);
+      parsed = await validateBody(request.body, ctx.producer.listingDefaults);
     } catch (error) {
       if (error instanceof ValidationError)
         return reply.code(400).send(invalid('invalid listing', error.errors));

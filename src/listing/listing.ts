@@ -22,6 +22,11 @@ export const LIMITS = {
   price: 10_000_000,
   /** Listings in one bulk call (producer, API, one `vr-lister enqueue` file). */
   bulkListings: 10_000,
+  /**
+   * Description bytes (as sent, before cleaning) in one bulk call: cleaning is the costly part of
+   * validation, and this bounds what one call can ask of it.
+   */
+  descriptionBytesPerCall: 16 * 1024 * 1024,
   /** Bytes in one HTTP request body (POST /api/vr/jobs): a bigger batch is split into several calls. */
   requestBodyBytes: 32 * 1024 * 1024,
 } as const;
@@ -335,6 +340,47 @@ export function completeListings(listings: readonly Listing[], defaults: Listing
  * `defaults`, also completes each for the form (see completeListing).
  */
 export function validateListings(inputs: unknown, defaults?: ListingDefaults): Listing[] {
+  const steps = validation(inputs, defaults);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/** How long validation runs before it lets other work (another request, /healthz) in. */
+const SLICE_MS = 10;
+
+/**
+ * validateListings for a server: the same result, but the work (description cleaning above all)
+ * is cut into slices of about SLICE_MS, so that a large call never holds the event loop for long.
+ */
+export async function validateListingsYielding(
+  inputs: unknown,
+  defaults?: ListingDefaults,
+): Promise<Listing[]> {
+  const steps = validation(inputs, defaults);
+  let sliceStart = performance.now();
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+    if (performance.now() - sliceStart >= SLICE_MS) {
+      await new Promise((resolve) => setImmediate(resolve));
+      sliceStart = performance.now();
+    }
+  }
+}
+
+function descriptionBytes(inputs: readonly unknown[]): number {
+  let total = 0;
+  for (const input of inputs) {
+    const description = (input as { description?: unknown } | null)?.description;
+    if (typeof description === 'string') total += Buffer.byteLength(description, 'utf8');
+  }
+  return total;
+}
+
+/** The bulk validation, yielding after each listing (validateListings runs it through). */
+function* validation(inputs: unknown, defaults?: ListingDefaults): Generator<void, Listing[]> {
   if (!Array.isArray(inputs)) {
     throw new ValidationError([{ field: '(listings)', message: 'must be an array of listings' }]);
   }
@@ -344,14 +390,23 @@ export function validateListings(inputs: unknown, defaults?: ListingDefaults): L
       { field: '(listings)', message: `must have at most ${LIMITS.bulkListings} listings per call` },
     ]);
   }
+  if (descriptionBytes(inputs) > LIMITS.descriptionBytesPerCall) {
+    throw new ValidationError([
+      {
+        field: '(listings)',
+        message: `must have at most ${LIMITS.descriptionBytesPerCall} bytes of descriptions in all per call; send fewer listings per call`,
+      },
+    ]);
+  }
   const errors: FieldError[] = [];
   const listings: Listing[] = [];
   const seen = new Map<string, number>();
-  inputs.forEach((input, index) => {
+  for (const [index, input] of inputs.entries()) {
+    yield;
     const parsed = listingSchema.safeParse(input);
     if (!parsed.success) {
       errors.push(...fieldErrors(parsed.error, index));
-      return;
+      continue;
     }
     const first = seen.get(parsed.data.productRef);
     if (first !== undefined) {
@@ -360,7 +415,7 @@ export function validateListings(inputs: unknown, defaults?: ListingDefaults): L
     seen.set(parsed.data.productRef, index);
     if (!defaults) {
       listings.push(parsed.data);
-      return;
+      continue;
     }
     try {
       listings.push(completeListing(parsed.data, defaults, index));
@@ -368,7 +423,7 @@ export function validateListings(inputs: unknown, defaults?: ListingDefaults): L
       if (!(error instanceof ValidationError)) throw error;
       errors.push(...error.errors);
     }
-  });
+  }
   if (errors.length) throw new ValidationError(errors);
   return listings;
 }

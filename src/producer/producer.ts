@@ -5,7 +5,7 @@ import type { Redis } from 'ioredis';
 import type postgres from 'postgres';
 import { connectDatabase, type Database, type Db } from '../db/client.ts';
 import { ACTIVE_STATUSES, type JobResult, type JobStatus, type VrJob } from '../db/schema.ts';
-import { closeAll, once, withTimeout } from '../lifecycle.ts';
+import { closeAll, once } from '../lifecycle.ts';
 import { withoutMarkers } from '../listing/description.ts';
 import {
   completeListings,
@@ -24,7 +24,6 @@ import {
   CREATE_QUEUE,
   type CreateJobData,
   createRedis,
-  creationJobId,
   creationJobOptions,
   OUTBOX_CHANNEL,
 } from '../queues.ts';
