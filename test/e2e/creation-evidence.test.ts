@@ -3,6 +3,7 @@ import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { Queue } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import { unzipSync } from 'fflate';
 import { type Simulator, type SimulatorOptions, startSimulator } from '../../simulator/src/server.ts';
@@ -11,6 +12,9 @@ import type { JobArtifact, JobPayload } from '../../src/db/schema.ts';
 import { ValidationError } from '../../src/listing/listing.ts';
 import { silentLogger } from '../../src/logger.ts';
 import { createProducer } from '../../src/producer/producer.ts';
+import { CREATE_QUEUE } from '../../src/queues.ts';
+import { SessionStore } from '../../src/vr/session-store.ts';
+import { readSiteState } from '../../src/vr/site-state.ts';
 import { buildTestApi } from '../helpers/api.ts';
 import { runCli } from '../helpers/cli.ts';
 import { setupServices, TEST_LISTING_DEFAULTS, type TestServices, waitFor } from '../helpers/services.ts';
@@ -329,5 +333,53 @@ describe('creation evidence and refusals', () => {
       view!.artifacts.map((a) => a.name),
       (r.artifacts ?? []).map((a) => a.name),
     );
+  });
+
+  test('a session key that cannot open the stored session: jobs wait for a person, tries unused; the right session resumes them', async () => {
+    const s = await sim();
+    const blank = { cookies: [], origins: [] };
+    const KEY = 'the-key-this-worker-has-0123';
+    // A plaintext row is refused when a key is set: anyone with the database could have written it.
+    await new SessionStore(services.database, 'seller', undefined).save(blank, 'UA', 'login');
+    await assert.rejects(
+      new SessionStore(services.database, 'seller', KEY).load(),
+      /not encrypted but VR_SESSION_KEY is set/,
+    );
+    // Stored by a process with another key.
+    await new SessionStore(services.database, 'seller', 'the-key-it-was-stored-with').save(
+      blank,
+      'UA',
+      'login',
+    );
+    await services
+      .producer()
+      .enqueueListing({ productRef: 'KEY-1', brand: 'Martin', model: 'D-28', price: 2100 });
+    const w = worker(s, { VR_SESSION_KEY: KEY });
+    const queue = new Queue(CREATE_QUEUE, { connection: services.redis, prefix: services.queuePrefix });
+    try {
+      await waitFor(
+        'the state shown',
+        async () => (await readSiteState(services.redis, services.queuePrefix)).state === 'session_key',
+      );
+      await waitFor('KEY-1 held', async () => {
+        const jobs = await queue.getJobs(['delayed']);
+        return jobs.some((job) => job.data.productRef === 'KEY-1' && job.data.heldFor === 'session_key');
+      });
+      const [held] = (await queue.getJobs(['delayed'])).filter((job) => job.data.productRef === 'KEY-1');
+      assert.equal(held!.attemptsMade, 0, 'no try used');
+      assert.equal((await row('KEY-1'))!.status, 'queued');
+      assert.match((await row('KEY-1'))!.error!, /VR_SESSION_KEY does not decrypt the stored V&R session/);
+      const status = await runCli(['status'], services.env());
+      assert.match(status.stdout, /VR_SESSION_KEY does not decrypt/, status.stdout);
+      assert.equal(s.state().counters.submissions, 0);
+
+      // A person stores the session with this key (`vr-lister login` does): work resumes, no restart.
+      await new SessionStore(services.database, 'seller', KEY).save(blank, 'UA', 'login');
+      await waitFor('KEY-1 submitted', async () => s.state().counters.submissions === 1, 120_000);
+      assert.equal((await readSiteState(services.redis, services.queuePrefix)).state, 'ok');
+    } finally {
+      await queue.close();
+      await w.stop();
+    }
   });
 });

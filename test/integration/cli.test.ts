@@ -88,6 +88,17 @@ describe('vr-lister CLI', () => {
     assert.match(result.stderr, /REDIS_URL: must be a URL/);
   });
 
+  test('a real (https) site without VR_SESSION_KEY: the worker refuses to start, in one line naming it', async () => {
+    const result = await runCli(
+      ['worker', 'create'],
+      services.env({ VR_BASE_URL: 'https://www.vintageandrare.com', VR_USERNAME: 'seller', VR_PASSWORD: 'pw' }),
+    );
+    assert.equal(result.code, 2);
+    const lines = result.stderr.trim().split('\n');
+    assert.equal(lines.length, 1, result.stderr);
+    assert.match(lines[0]!, /VR_SESSION_KEY: required when VR_BASE_URL is a real site/);
+  });
+
   test('enqueue a CSV file, then status and jobs agree', async () => {
     const file = join(dir, 'listings.csv');
     await writeFile(
