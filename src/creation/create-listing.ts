@@ -15,6 +15,7 @@ import {
 } from '../db/jobs.ts';
 import { type MatchCriteria, vrJobs, vrProductLinks, vrResolutionRuns } from '../db/schema.ts';
 import { preparePhotos } from '../images/prepare-photos.ts';
+import { sanitizeDescription } from '../listing/description.ts';
 import { completeListing, type Listing, parseProcessingTime, ValidationError } from '../listing/listing.ts';
 import { brandKey, descriptionHash, finishKey, markerFor, modelKey } from '../listing/normalize.ts';
 import type { Logger } from '../logger.ts';
@@ -79,7 +80,9 @@ export async function lastKnownVrId(db: Db): Promise<number> {
 }
 
 export function descriptionWithMarker(listing: Listing, marker: string | null): string {
-  const description = listing.description?.trim() ?? '';
+  // Cleaned again, not trusted: the row may have been written by an older version, by hand, or by
+  // anything else with the database; what reaches our logged-in editor is only ever clean HTML.
+  const description = sanitizeDescription(listing.description ?? '').trim();
   if (!marker) return description;
   // Small and last, so that buyers barely notice it; the resolver finds it anywhere.
   return `${description}${description ? '\n' : ''}<p><small>${marker}</small></p>`;

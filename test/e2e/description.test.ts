@@ -141,6 +141,17 @@ describe('descriptions and text fields, checked and cleaned at enqueue', () => {
     assert.equal(sanitizeDescription('<div>one</div><div>two</div>'), '<br />one<br />two');
   });
 
+  test('the worker cleans a stored description again: a row written around the producer sends no code', () => {
+    const tampered = { description: '<p>ok</p><img src=x onerror="alert(1)"><script>steal()</script>' };
+    const sent = descriptionWithMarker(tampered as Parameters<typeof descriptionWithMarker>[0], 'Ref: R-1');
+    assert.equal(sent, '<p>ok</p>\n<p><small>Ref: R-1</small></p>');
+    const clean = { description: '<p><strong>clean</strong></p>' };
+    assert.equal(
+      descriptionWithMarker(clean as Parameters<typeof descriptionWithMarker>[0], null),
+      clean.description,
+    );
+  });
+
   test('an unclosed <!-- cannot swallow the reference marker', async () => {
     const openings = [
       'Mint condition <!-- notes to self',
