@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { request as httpRequest } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
@@ -127,6 +128,60 @@ describe('the API under abuse', () => {
     assert.match(html, /static\/css\/main\.[0-9a-f]+\.css/, 'the page itself is intact');
     assert.doesNotMatch(html, /(?:href|src)=["']?(?:https?:)?\/\//i);
     assert.equal(board.headers.get('cache-control'), 'no-store');
+  });
+
+  test('a bulk call of hostile descriptions shares the event loop: /healthz answers while it is cleaned', async (t) => {
+    // 16 MB of markup built to be costly to clean, in 270 listings of the largest description allowed.
+    const hostile = '<div><b><i><a href="javascript:x">'.repeat(2_000).slice(0, LIMITS.description);
+    const listings = Array.from({ length: 270 }, (_, i) => ({
+      productRef: `HOSTILE-${i}`,
+      brand: 'Fender',
+      model: 'Stratocaster',
+      price: i === 269 ? -1 : 1000,
+      description: hostile,
+    }));
+    const body = JSON.stringify({ listings });
+    let uploaded = false;
+    let answered = false;
+    const bulk = new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const request = httpRequest(
+        `${url}/api/vr/jobs`,
+        { method: 'POST', headers: { ...auth, 'content-type': 'application/json' } },
+        (response) => {
+          let text = '';
+          response.on('data', (chunk) => {
+            text += chunk;
+          });
+          response.on('end', () => {
+            answered = true;
+            resolve({ status: response.statusCode ?? 0, body: text });
+          });
+        },
+      );
+      request.on('error', reject);
+      request.on('finish', () => {
+        uploaded = true;
+      });
+      request.end(body);
+    });
+    await waitFor('the upload', () => uploaded);
+    const latencies: number[] = [];
+    while (!answered) {
+      const started = performance.now();
+      assert.equal((await fetch(`${url}/healthz`)).status, 200);
+      if (!answered) latencies.push(performance.now() - started);
+    }
+    const refused = await bulk;
+    assert.equal(refused.status, 400, refused.body.slice(0, 300));
+    assert.match(refused.body, /"index":269,"field":"price"/);
+    // Ordering, not timing: health checks were answered while the call was being cleaned.
+    assert.ok(latencies.length >= 3, `health checks answered during the call: ${latencies.length}`);
+    t.diagnostic(
+      `/healthz during the call: ${latencies.length} answers, slowest ${Math.max(...latencies).toFixed(0)} ms`,
+    );
+    const [row] = await services.database
+      .sql`select count(*)::int as n from vr_jobs where product_ref like 'HOSTILE-%'`;
+    assert.equal(row!.n, 0, 'nothing written');
   });
 
   test('a 413 names the limit of the route that refused the body', async () => {
