@@ -28,6 +28,9 @@ COPY --from=build /app/dist ./dist
 COPY --from=build /app/simulator/dist ./simulator/dist
 COPY drizzle ./drizzle
 COPY data ./data
+# The evidence folder (compose's shared `artifacts` volume takes its owner and mode from here): the
+# V&R session never goes in it, but the pages it shows are the seller's, so only the app reads it.
+RUN install -d -o node -g node -m 0700 /app/artifacts
 # Not root: Chromium then runs in its sandbox, given the user namespaces it needs (compose.yaml's
 # seccomp profile, deploy/chromium-seccomp.json).
 USER node

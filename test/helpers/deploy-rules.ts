@@ -185,6 +185,14 @@ export function composeProblems(compose: Compose, text: string): string[] {
     )
       problems.push(`${name}: no seccomp profile for Chromium's sandbox`);
   }
+  // The API serves the evidence the workers save: one volume, one ARTIFACTS_DIR, for all of them.
+  for (const name of ['api', 'worker-create', 'worker-resolve']) {
+    const service = services[name];
+    if (!service) continue;
+    const dir = service.environment?.ARTIFACTS_DIR;
+    if (!dir || !service.volumes?.some((v) => v.endsWith(`:${dir}`)))
+      problems.push(`${name}: ARTIFACTS_DIR is not on the shared artifacts volume`);
+  }
   // Chromium's orphaned processes need a PID 1 that reaps them.
   if (services['worker-create'] && services['worker-create'].init !== true)
     problems.push('worker-create: no init process');

@@ -91,7 +91,11 @@ describe('vr-lister CLI', () => {
   test('a real (https) site without VR_SESSION_KEY: the worker refuses to start, in one line naming it', async () => {
     const result = await runCli(
       ['worker', 'create'],
-      services.env({ VR_BASE_URL: 'https://www.vintageandrare.com', VR_USERNAME: 'seller', VR_PASSWORD: 'pw' }),
+      services.env({
+        VR_BASE_URL: 'https://www.vintageandrare.com',
+        VR_USERNAME: 'seller',
+        VR_PASSWORD: 'pw',
+      }),
     );
     assert.equal(result.code, 2);
     const lines = result.stderr.trim().split('\n');

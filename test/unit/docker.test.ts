@@ -104,6 +104,11 @@ test('each compose rule catches what it is about', () => {
     ],
     ['no init', (c) => delete c.services['worker-create']!.init, /worker-create: no init/],
     [
+      'no shared evidence',
+      (c) => delete c.services.api!.volumes,
+      /api: ARTIFACTS_DIR is not on the shared artifacts volume/,
+    ],
+    [
       'Chromium unsandboxable',
       (c) => delete c.services['worker-resolve']!.security_opt,
       /worker-resolve: no seccomp profile/,
