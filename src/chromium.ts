@@ -4,9 +4,12 @@ import { type Config, ConfigError } from './config.ts';
 /**
  * The first thing `start` and `worker create` do: without Chromium the creation side can't work,
  * so they stop with one line saying where they looked and how to fix it (the CLI exits 2). As root,
- * Chromium can't use its sandbox at all: that is refused too, unless CHROMIUM_NO_SANDBOX=on.
+ * Chromium can't use its sandbox at all: for a real site that is refused too, unless
+ * CHROMIUM_NO_SANDBOX=on (see sandboxOptional).
  */
-export function requireChromium(config: Pick<Config, 'chromiumPath' | 'chromiumNoSandbox'>): void {
+export function requireChromium(
+  config: Pick<Config, 'chromiumPath' | 'chromiumNoSandbox' | 'vrBaseUrl'>,
+): void {
   const path = config.chromiumPath;
   let found = false;
   try {
@@ -18,13 +21,26 @@ export function requireChromium(config: Pick<Config, 'chromiumPath' | 'chromiumN
       `Chromium not found at ${path} (CHROMIUM_PATH): install it with \`sudo apt-get install chromium\`, or set CHROMIUM_PATH to the browser's executable`,
     );
   }
-  if (!sandboxPossible() && !config.chromiumNoSandbox) {
+  if (!sandboxPossible() && !sandboxOptional(config, config.vrBaseUrl)) {
     throw new ConfigError(`Invalid configuration: CHROMIUM_NO_SANDBOX: ${ROOT_SANDBOX}`);
   }
 }
 
 export const ROOT_SANDBOX =
   "Chromium can't use its sandbox when run as root, and V&R's pages (and whatever they load) would run without it: run vr-lister as another user (the Docker image does), or set CHROMIUM_NO_SANDBOX=on to accept that";
+
+/**
+ * Whether Chromium may run without its sandbox: when the operator says so (CHROMIUM_NO_SANDBOX=on),
+ * or when the site is not a real one (the simulator over http, whose pages are our own; no
+ * `VR_BASE_URL` is the built-in one). A real site's pages never run in an unsandboxed browser
+ * by default.
+ */
+export function sandboxOptional(
+  config: Pick<Config, 'chromiumNoSandbox'>,
+  siteUrl: string | undefined,
+): boolean {
+  return config.chromiumNoSandbox || !siteUrl?.startsWith('https:');
+}
 
 /** Chromium can use its sandbox unless it runs as root (it then refuses to start with it). */
 export function sandboxPossible(): boolean {

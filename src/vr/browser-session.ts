@@ -67,7 +67,7 @@ export interface BrowserSessionOptions {
   store?: SessionStore;
   /** A visible browser (VR_HEADED=on); needs a display. */
   headed?: boolean;
-  /** CHROMIUM_NO_SANDBOX=on: Chromium may run without its sandbox; otherwise that is refused. */
+  /** Chromium may run without its sandbox (sandboxOptional); otherwise that is refused. */
   allowNoSandbox?: boolean;
   /** VR_USER_AGENT: for a session we start; a stored session keeps the User-Agent it was issued to. */
   userAgent?: string;

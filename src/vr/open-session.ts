@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Browser, Page } from 'playwright-core';
+import { sandboxOptional } from '../chromium.ts';
 import type { Config, VrSite } from '../config.ts';
 import type { Database } from '../db/client.ts';
 import type { Logger } from '../logger.ts';
@@ -53,7 +54,7 @@ export function openBrowserSession(o: OpenSessionOptions): BrowserSession {
     challengeWaitMs: o.challengeWaitMs ?? config.challengeWaitMs,
     store: sessionStore(config, o.site, o.database),
     headed: o.headed ?? config.vrHeaded,
-    allowNoSandbox: config.chromiumNoSandbox,
+    allowNoSandbox: sandboxOptional(config, o.site.baseUrl),
     userAgent: config.vrUserAgent,
     fresh: o.fresh,
     onLoginRefused: o.onLoginRefused,

@@ -4,14 +4,6 @@ import { chromiumArgs } from '../../src/vr/browser-session.ts';
 
 export const TEST_CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
-/**
- * What the tests' processes and configs add when they run as root (CI, this machine): Chromium
- * can't be sandboxed as root, and the product refuses that unless told (CHROMIUM_NO_SANDBOX).
- */
-export const TEST_SANDBOX_ENV: Record<string, string> = sandboxPossible()
-  ? {}
-  : { CHROMIUM_NO_SANDBOX: 'on' };
-
 /** Without the network flags, Chromium tries to reach Google's services at every start. */
 export const TEST_CHROMIUM_ARGS = [
   '--no-sandbox',

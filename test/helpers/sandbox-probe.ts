@@ -29,7 +29,8 @@ const session = new BrowserSession({
   pageTimeoutMs: 20_000,
   logger: silentLogger,
   challengeWaitMs: 1_000,
-  allowNoSandbox: process.env.CHROMIUM_NO_SANDBOX === 'on',
+  // The point is the sandbox: fail rather than run without it.
+  allowNoSandbox: false,
 });
 try {
   const page = await session.page();

@@ -9,7 +9,6 @@ import { type Config, loadConfig } from '../../src/config.ts';
 import { connectDatabase, type Database } from '../../src/db/client.ts';
 import { MIGRATIONS_FOLDER, runMigrations } from '../../src/db/migrate.ts';
 import { createProducer, type Producer } from '../../src/producer/producer.ts';
-import { TEST_SANDBOX_ENV } from './chromium.ts';
 
 export const PG_ADMIN_URL =
   process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -121,7 +120,6 @@ export async function setupServices({
     QUEUE_PREFIX: queuePrefix,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     ARTIFACTS_DIR: artifactsDir,
-    ...TEST_SANDBOX_ENV,
     ...TEST_LISTING_ENV,
   };
   const env = (overrides: Record<string, string> = {}) => ({ ...baseEnv, ...overrides });

@@ -92,8 +92,15 @@ test("Chromium's environment: what it needs to run, none of our variables", () =
   assert.deepEqual(env, { PATH: '/usr/bin', HOME: '/home/node', DISPLAY: ':99', LANG: 'C.UTF-8', TZ: 'UTC' });
 });
 
-test('as root, Chromium without its sandbox is refused unless CHROMIUM_NO_SANDBOX=on', () => {
-  const config = { chromiumPath: process.execPath, chromiumNoSandbox: false };
+test('as root, Chromium without its sandbox is refused for a real site unless CHROMIUM_NO_SANDBOX=on', () => {
+  const config = {
+    chromiumPath: process.execPath,
+    chromiumNoSandbox: false,
+    vrBaseUrl: 'https://www.vintageandrare.com',
+  };
+  // The simulator (built in, or over http) may: its pages are our own.
+  assert.doesNotThrow(() => requireChromium({ ...config, vrBaseUrl: undefined }));
+  assert.doesNotThrow(() => requireChromium({ ...config, vrBaseUrl: 'http://127.0.0.1:8080' }));
   // Not root: the sandbox is possible, and nothing is refused.
   if (sandboxPossible()) return assert.doesNotThrow(() => requireChromium(config));
   assert.throws(
