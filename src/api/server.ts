@@ -31,6 +31,7 @@ import type { DeliveryJobData } from '../webhooks/deliveries.ts';
 import { registerAuth } from './auth.ts';
 import { registerBoard } from './board.ts';
 import type { ApiContext } from './context.ts';
+import { registerInsecureGuard } from './insecure-guard.ts';
 import { registerJobRoutes } from './jobs.ts';
 import { registerLinkRoute } from './link.ts';
 import { registerOpenApi } from './openapi.ts';
@@ -211,6 +212,8 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     reply.header('cache-control', 'no-store');
   });
   registerAuth(app, config.apiToken);
+  // No token to keep other web sites out (API_INSECURE=on): Host and content-type checks instead.
+  if (!config.apiToken) registerInsecureGuard(app);
   // Before the routes: it attaches their documented schemas as they are declared.
   await registerOpenApi(app);
 

@@ -5,9 +5,9 @@ import type { Logger } from '../logger.ts';
 /** The channel the vr_jobs trigger (drizzle/0002) notifies at commit, one notification per event. */
 export const JOB_EVENTS_CHANNEL = 'vr_lister_job_events';
 
-/** A job's final event, as onResult sees it and a webhook carries it (`{ event, job, at }`). */
+/** A job's final event, as onResult sees it and a webhook's signed body carries it. */
 export interface JobResultEvent {
-  /** The event's id (vr_job_events.id); webhooks send it as X-VR-Lister-Event-Id. */
+  /** The event's id (vr_job_events.id): the same on every webhook retry and redelivery. */
   id: number;
   event: JobEventName;
   job: JobResult;

@@ -2,7 +2,10 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 
 /** The header a webhook request carries its signature in: `t=<unix seconds>,v1=<hex HMAC-SHA256>`. */
 export const SIGNATURE_HEADER = 'x-vr-lister-signature';
-/** The event's id: the same on every retry and redelivery, so a receiver can drop what it has seen. */
+/**
+ * A copy of the signed body's `id`, for convenience (routing, logs): the header itself is not
+ * signed, so a receiver de-duplicates on the body's `id`.
+ */
 export const EVENT_ID_HEADER = 'x-vr-lister-event-id';
 export const DELIVERY_ID_HEADER = 'x-vr-lister-delivery-id';
 /** How old a signature a receiver should accept: older ones are replays. */

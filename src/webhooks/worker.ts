@@ -7,7 +7,7 @@ import { vrJobEvents, vrWebhookDeliveries } from '../db/schema.ts';
 import { closeAll, once } from '../lifecycle.ts';
 import { LOG_EVENT } from '../log-events.ts';
 import type { Logger } from '../logger.ts';
-import { JOB_EVENTS_CHANNEL, PgListener } from '../producer/job-events.ts';
+import { JOB_EVENTS_CHANNEL, type JobResultEvent, PgListener } from '../producer/job-events.ts';
 import { WEBHOOK_QUEUE } from '../queues.ts';
 import { type DeliveryJobData, deliveryBackoffMs, dispatchEvents, enqueueHeads } from './deliveries.ts';
 import { displayWebhookUrl, sendWebhook } from './send.ts';
@@ -23,9 +23,21 @@ export interface WebhookSenderDeps {
   logger: Logger;
 }
 
-/** The body a receiver gets: `{ event, job, at }`, exactly as the event row holds it. */
-export function webhookBody(event: { event: string; job: unknown; createdAt: Date }): string {
-  return JSON.stringify({ event: event.event, job: event.job, at: event.createdAt.toISOString() });
+/**
+ * The body a receiver gets: `{ id, event, job, at }`, exactly as the event row holds it (the same
+ * shape onResult sees). The id is inside the signed body, so a receiver can de-duplicate on a value
+ * nobody could have changed in transit; the X-VR-Lister-Event-Id header is only a copy of it.
+ */
+export function webhookBody(
+  event: Pick<typeof vrJobEvents.$inferSelect, 'id' | 'event' | 'job' | 'createdAt'>,
+): string {
+  const body: JobResultEvent = {
+    id: event.id,
+    event: event.event,
+    job: event.job,
+    at: event.createdAt.toISOString(),
+  };
+  return JSON.stringify(body);
 }
 
 async function deliver(deps: WebhookSenderDeps, queue: Queue<DeliveryJobData>, job: Job<DeliveryJobData>) {

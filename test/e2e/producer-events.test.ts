@@ -163,8 +163,8 @@ describe('end to end through `vr-lister start` (real workers, Chromium, the simu
       assert.equal(new Set(done.map((r) => r.vrListingId)).size, 10);
       await waitFor('every webhook accepted', () => receiver.accepted().length >= 10, 120_000);
       assert.ok(
-        receiver.requests.every((r) => r.signed),
-        'every request signed',
+        receiver.requests.every((r) => r.signed && r.body.id === Number(r.eventId)),
+        'every request signed, its event id inside the signed body',
       );
       assert.equal(receiver.requests.length - receiver.accepted().length, 3, 'three refusals');
       assert.deepEqual(

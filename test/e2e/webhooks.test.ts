@@ -126,6 +126,10 @@ describe('webhooks', () => {
         receiver.requests.every((r) => r.signed),
         'every request signed with WEBHOOK_SECRET',
       );
+      assert.ok(
+        receiver.requests.every((r) => r.body.id === Number(r.eventId)),
+        "the signed body's id is the event id the header repeats",
+      );
       assert.deepEqual(
         accepted.map((r) => r.body.job.productRef).sort(),
         jobs.map((j) => j.productRef).sort(),
@@ -137,7 +141,7 @@ describe('webhooks', () => {
         assert.equal(got.body.job.vrListingId, finals[i] === 'completed' ? 90_000 + i : null);
         assert.deepEqual(got.body.job.candidates, finals[i] === 'needs_review' ? [501, 502] : []);
         assert.ok(!Number.isNaN(Date.parse(got.body.at)));
-        assert.deepEqual(Object.keys(got.body).sort(), ['at', 'event', 'job']);
+        assert.deepEqual(Object.keys(got.body).sort(), ['at', 'event', 'id', 'job']);
       }
       const log = await deliveries();
       assert.equal(new Set(log.map((d) => d.eventId)).size, 10, 'each event once in the log');
@@ -285,8 +289,9 @@ describe('webhooks', () => {
       const ids = receiver
         .accepted()
         .filter((r) => r.body.job.productRef === 'WH-REDELIVER')
-        .map((r) => r.eventId);
-      assert.equal(ids[0], ids[1]);
+        .map((r) => r.body.id);
+      assert.equal(ids[0], ids[1], 'a redelivery signs the same event id');
+      assert.equal(ids[0], delivered.eventId);
       const missing = await app.inject({
         method: 'POST',
         url: '/api/vr/webhooks/deliveries/999999/redeliver',

@@ -3,9 +3,12 @@ import type { AddressInfo } from 'node:net';
 import { EVENT_ID_HEADER, SIGNATURE_HEADER, verifyWebhookSignature } from '../../src/webhooks/signature.ts';
 
 export interface ReceivedEvent {
+  /** The X-VR-Lister-Event-Id header: an unsigned copy of `body.id`. */
   eventId: string;
+  /** The signature header signs `raw` (so `body`, parsed from it, is what was signed). */
   signed: boolean;
   body: {
+    id: number;
     event: string;
     job: {
       id: number;
