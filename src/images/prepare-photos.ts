@@ -7,6 +7,9 @@ import { type Deadline, fitToBudget, OutOfTimeError, toJpeg, UnconvertiblePhotoE
 /** Bytes one photo may have as downloaded (decoded), before conversion and scaling. */
 export const PHOTO_SOURCE_MAX_BYTES = 25 * 1024 * 1024;
 
+/** V&R's limit for all the photos of one listing together (10 MB), kept just under. */
+export const PHOTOS_MAX_TOTAL_BYTES = 10_000_000;
+
 export interface PreparePhotosOptions {
   /** IMAGE_ALLOW_HOSTS: internal hosts allowed on purpose; every other non-public address is refused. */
   allowHosts: readonly AllowedHost[];
