@@ -5,16 +5,17 @@ import { RSS_GROWTH_LIMIT_MB, runCsvCase } from './csv.ts';
 import { nominalLowerBoundSeconds, runE2eCase, SCALED_SITE } from './e2e.ts';
 import { runEnqueueApiCase, runEnqueueCase } from './enqueue.ts';
 import { describeMachine, loadNow } from './machine.ts';
+import { PHOTO_RSS_BOUND_MB, type PhotoCaseResult, runPhotosCase } from './photos.ts';
 
 /**
  * `npm run bench`: medians of BENCH_REPS runs of each case, written to bench/results/latest.json,
- * latest.md and latest.png. BENCH_CASES chooses the cases (csv,enqueue,creation,e2e).
+ * latest.md and latest.png. BENCH_CASES chooses the cases (csv,enqueue,creation,e2e,photos).
  */
 
 const env = (name: string, fallback: string) => process.env[name] ?? fallback;
 const list = (name: string, fallback: string) => env(name, fallback).split(',').filter(Boolean).map(Number);
 const reps = Number(env('BENCH_REPS', '3'));
-const cases = new Set(env('BENCH_CASES', 'csv,enqueue,creation,e2e').split(','));
+const cases = new Set(env('BENCH_CASES', 'csv,enqueue,creation,e2e,photos').split(','));
 const sizes = list('BENCH_SIZES', '1,2,5,10,20,50');
 const oldWaySizes = list('BENCH_OLD_SIZES', '1,2,5,10,20');
 const csvRows = list('BENCH_CSV_ROWS', '1500,20000,100000');
@@ -126,6 +127,19 @@ if (cases.has('e2e')) {
   }
 }
 
+// Once: each photo's peak RSS in a process of its own.
+let photos: PhotoCaseResult[] = [];
+if (cases.has('photos')) {
+  photos = await runPhotosCase();
+  process.stderr.write(`photos: ${photos.length} inputs (load ${loadNow().loadavg1})\n`);
+  for (const photo of photos.filter((p) => p.aboveBaselineMB > PHOTO_RSS_BOUND_MB)) {
+    process.stderr.write(
+      `photos: ${photo.input} peaked ${photo.aboveBaselineMB} MB above the baseline, over the ${PHOTO_RSS_BOUND_MB} MB bound\n`,
+    );
+    process.exitCode = 1;
+  }
+}
+
 const meta = {
   date: new Date().toISOString(),
   durationSeconds: Math.round((Date.now() - started) / 1000),
@@ -139,7 +153,7 @@ const results = new URL('./results/', import.meta.url);
 await mkdir(results, { recursive: true });
 await writeFile(
   new URL('latest.json', results),
-  `${JSON.stringify({ meta, machine, csv, enqueue, creation, e2e }, null, 2)}\n`,
+  `${JSON.stringify({ meta, machine, csv, enqueue, creation, e2e, photos }, null, 2)}\n`,
 );
 
 let chart = '';
@@ -236,6 +250,18 @@ const md = [
         process.env.BENCH_API_URL
           ? `Through the API at ${process.env.BENCH_API_URL}, ${process.env.BENCH_API_CHUNK ?? 1000} listings per request.`
           : `Through an API started here, ${process.env.BENCH_API_CHUNK ?? 1000} listings per request (BENCH_API_URL measures another).`,
+        '',
+      ]
+    : []),
+  ...(photos.length
+    ? [
+        '## Photos: peak RSS of one photo’s preparation, each in a process of its own',
+        '',
+        '| input | result | ms | peak RSS MB | above baseline MB |',
+        '|---|---|---:|---:|---:|',
+        ...photos.map((r) => `| ${r.input} | ${r.result} | ${r.ms} | ${r.peakMB} | ${r.aboveBaselineMB} |`),
+        '',
+        `Download from a local server, toJpeg and fitToBudget, as a listing's photo; the baseline is the same process preparing a small photo. Bound: ${PHOTO_RSS_BOUND_MB} MB above the baseline.`,
         '',
       ]
     : []),

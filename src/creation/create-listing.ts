@@ -14,7 +14,7 @@ import {
   releaseClaim,
 } from '../db/jobs.ts';
 import { type MatchCriteria, vrJobs, vrProductLinks, vrResolutionRuns } from '../db/schema.ts';
-import { preparePhotos } from '../images/prepare-photos.ts';
+import { PHOTOS_MAX_TOTAL_BYTES, preparePhotos } from '../images/prepare-photos.ts';
 import { sanitizeDescription } from '../listing/description.ts';
 import { completeListing, type Listing, parseProcessingTime, ValidationError } from '../listing/listing.ts';
 import { brandKey, descriptionHash, finishKey, markerFor, modelKey } from '../listing/normalize.ts';
@@ -149,9 +149,6 @@ async function resolveBrand(deps: CreationDeps, listing: Listing): Promise<{ nam
     `unknown brand on V&R: "${listing.brand}", and the fallback brand "${deps.config.fallbackBrand}" (VR_FALLBACK_BRAND) is unknown too`,
   );
 }
-
-/** V&R's limit for all the photos of one listing together (10 MB), kept just under. */
-export const PHOTOS_MAX_TOTAL_BYTES = 10_000_000;
 
 /** What the form needs from a stored listing: its leaf category (ids from the tree) and its shipping. */
 function formPlan(

@@ -2,20 +2,25 @@ import type { AllowedHost } from '../config.ts';
 import { ImageUnavailableError } from '../vr/errors.ts';
 import { displayUrl, fetchPhoto } from './fetch-photo.ts';
 import { ImageRejectedError } from './image-rejected-error.ts';
-import { fitToBudget, toJpeg } from './to-jpeg.ts';
+import { type Deadline, fitToBudget, OutOfTimeError, toJpeg, UnconvertiblePhotoError } from './to-jpeg.ts';
 
 /** Bytes one photo may have as downloaded (decoded), before conversion and scaling. */
 export const PHOTO_SOURCE_MAX_BYTES = 25 * 1024 * 1024;
 
+/** V&R's limit for all the photos of one listing together (10 MB), kept just under. */
+export const PHOTOS_MAX_TOTAL_BYTES = 10_000_000;
+
 export interface PreparePhotosOptions {
   /** IMAGE_ALLOW_HOSTS: internal hosts allowed on purpose; every other non-public address is refused. */
   allowHosts: readonly AllowedHost[];
-  /** IMAGE_BUDGET_MS: one time budget for all the photos of a listing. */
+  /** IMAGE_BUDGET_MS: one time budget for all the photos of a listing, downloads and conversions. */
   budgetMs: number;
   /** What all the photos together may weigh once converted (V&R: 10 MB per listing). */
   maxTotalBytes: number;
   /** Aborts the whole preparation (shutdown); its reason is thrown. */
   signal?: AbortSignal;
+  /** The clock the budget's end is checked on between and after conversions (Date.now; tests move it). */
+  now?: () => number;
 }
 
 export interface PreparedPhoto {
@@ -36,26 +41,31 @@ function photoName(url: string, index: number): string {
 
 /**
  * Downloads a listing's photos (see fetchPhoto for the rules each one follows), converts each to
- * JPEG, and scales them down until together they fit in `maxTotalBytes`. One photo that can never
- * be used throws ImageRejectedError (the job fails at once, naming the photo and the reason); a
- * timeout, 5xx or network failure throws the retryable ImageUnavailableError.
+ * JPEG, and scales them down until together they fit in `maxTotalBytes`, one photo at a time and
+ * all within `budgetMs`. One photo that can never be used throws ImageRejectedError (the job fails
+ * at once, naming the photo and the reason); the budget running out, a 5xx or a network failure
+ * throws the retryable ImageUnavailableError.
  */
 export async function preparePhotos(
   urls: readonly string[],
   options: PreparePhotosOptions,
 ): Promise<PreparedPhoto[]> {
+  const now = options.now ?? Date.now;
+  const deadline: Deadline = { at: now() + options.budgetMs, now };
   const budget = AbortSignal.timeout(options.budgetMs);
   const signal = options.signal ? AbortSignal.any([options.signal, budget]) : budget;
+  const outOfTime = () => signal.aborted || now() >= deadline.at;
   const jpegs: Buffer[] = [];
   for (const [index, url] of urls.entries()) {
     const field = `images.${index}`;
-    const stopped = () => {
+    const where = `${field} (${displayUrl(url)})`;
+    const stopped = (step: string) => {
       if (options.signal?.aborted) return options.signal.reason;
       return new ImageUnavailableError(
-        `${field} (${displayUrl(url)}) was not ready when the photos' time budget ran out (IMAGE_BUDGET_MS, ${options.budgetMs} ms)`,
+        `${where} was not ${step} when the photos' time budget ran out (IMAGE_BUDGET_MS, ${options.budgetMs} ms)`,
       );
     };
-    if (signal.aborted) throw stopped();
+    if (outOfTime()) throw stopped('ready');
     let source: Buffer;
     try {
       source = await fetchPhoto(url, field, {
@@ -64,19 +74,26 @@ export async function preparePhotos(
         signal,
       });
     } catch (error) {
-      if (signal.aborted && !(error instanceof ImageRejectedError)) throw stopped();
+      if (signal.aborted && !(error instanceof ImageRejectedError)) throw stopped('ready');
       throw error;
     }
     try {
-      jpegs.push(await toJpeg(source));
+      jpegs.push(await toJpeg(source, deadline));
     } catch (error) {
-      throw new ImageRejectedError(
-        `${field} (${displayUrl(url)}) could not be decoded as an image: ${(error as Error).message}`,
-      );
+      if (error instanceof OutOfTimeError || options.signal?.aborted) throw stopped('converted');
+      if (error instanceof UnconvertiblePhotoError) throw new ImageRejectedError(`${where} ${error.message}`);
+      throw new ImageRejectedError(`${where} could not be decoded as an image: ${(error as Error).message}`);
     }
   }
-  if (signal.aborted) throw options.signal?.aborted ? options.signal.reason : budgetError(options.budgetMs);
-  const fitted = await fitToBudget(jpegs, options.maxTotalBytes);
+  let fitted: Buffer[] | undefined;
+  try {
+    if (outOfTime()) throw new OutOfTimeError('the time budget ran out before the scaling');
+    fitted = await fitToBudget(jpegs, options.maxTotalBytes, deadline);
+  } catch (error) {
+    if (options.signal?.aborted) throw options.signal.reason;
+    if (error instanceof OutOfTimeError) throw budgetError(options.budgetMs);
+    throw error;
+  }
   if (!fitted) {
     throw new ImageRejectedError(
       `images: the ${urls.length} photos do not fit in ${options.maxTotalBytes} bytes even scaled down`,
@@ -94,6 +111,6 @@ export async function preparePhotos(
 
 function budgetError(budgetMs: number): Error {
   return new ImageUnavailableError(
-    `images: the photos were not ready when their time budget ran out (IMAGE_BUDGET_MS, ${budgetMs} ms)`,
+    `images: the photos were not scaled down to fit when their time budget ran out (IMAGE_BUDGET_MS, ${budgetMs} ms)`,
   );
 }

@@ -12,11 +12,21 @@ import {
   type PreparePhotosOptions,
   preparePhotos,
 } from '../../src/images/prepare-photos.ts';
-import { toJpeg } from '../../src/images/to-jpeg.ts';
+import {
+  type Deadline,
+  fitToBudget,
+  MAX_DECODED_BYTES,
+  MAX_PHOTO_SIDE,
+  OutOfTimeError,
+  toJpeg,
+  UnconvertiblePhotoError,
+} from '../../src/images/to-jpeg.ts';
 import { checkedAddress, nonPublicRange } from '../../src/net/address-policy.ts';
 import { ImageUnavailableError, isSiteUnavailable, VrRejectedError } from '../../src/vr/errors.ts';
 
 const MB = 1024 * 1024;
+/** For calling the conversion directly: time enough. */
+const noDeadline: Deadline = { at: Number.POSITIVE_INFINITY, now: Date.now };
 const JPEG_MAGIC = Buffer.from([0xff, 0xd8, 0xff, 0xe0]);
 
 interface TestServer {
@@ -77,6 +87,8 @@ describe('photos: downloading, refusing, converting', () => {
   let noiseJpeg: Buffer;
   let gzipBomb: Buffer;
   let options: PreparePhotosOptions;
+  /** Bodies a test puts up at /served/<name>. */
+  const served = new Map<string, { type: string; body: Buffer }>();
 
   before(async () => {
     png = await sharp({ create: { width: 640, height: 480, channels: 3, background: '#c00' } })
@@ -168,9 +180,12 @@ describe('photos: downloading, refusing, converting', () => {
         case '/slow.jpg':
           await new Promise((resolve) => setTimeout(resolve, Number(url.searchParams.get('ms'))));
           return send('image/jpeg', jpeg);
-        default:
+        default: {
+          const body = served.get(url.pathname.replace(/^\/served\//, ''));
+          if (body) return send(body.type, body.body);
           res.writeHead(404);
           res.end();
+        }
       }
     });
     options = {
@@ -384,6 +399,58 @@ describe('photos: downloading, refusing, converting', () => {
     assert.match(error.message, /IMAGE_BUDGET_MS, 1200 ms/);
   });
 
+  test('the budget covers the conversion too: running out while converting fails the listing as a late download does', async () => {
+    // A clock on which every look takes 20 s of the 60: the download ends in time, the conversion does not.
+    let clock = 0;
+    const now = () => {
+      clock += 20_000;
+      return clock;
+    };
+    const error = await rejection([outside.url('/photo.png')], { ...options, now });
+    assert.ok(error instanceof ImageUnavailableError, String(error));
+    assert.match(
+      error.message,
+      /^images\.0 \(http:\/\/127\.0\.0\.1:\d+\/photo\.png\) was not converted when the photos' time budget ran out \(IMAGE_BUDGET_MS, 60000 ms\)$/,
+    );
+  });
+
+  test('a 16-bit PNG becomes an 8-bit JPEG of at most 4000 px; a photo too large to decode is refused, named', async () => {
+    const create = (channels: 3 | 4, width = 6000, height = 4000) =>
+      sharp({ create: { width, height, channels, background: { r: 136, g: 170, b: 102, alpha: 1 } } });
+    const [rgb16, rgba16, progressive] = await Promise.all([
+      // 6000 × 4000 × 3 × 2 bytes: 137 MB decoded, within the bound.
+      create(3).toColourspace('rgb16').png().toBuffer(),
+      // The same with alpha: 183 MB.
+      create(4).toColourspace('rgb16').png().toBuffer(),
+      // A progressive JPEG's decoder keeps 2-byte coefficients for the whole image: 172 MB.
+      create(3, 6000, 5000).jpeg({ progressive: true }).toBuffer(),
+    ]);
+    served.set('rgb16.png', { type: 'image/png', body: rgb16 });
+    served.set('rgba16.png', { type: 'image/png', body: rgba16 });
+    served.set('progressive.jpg', { type: 'image/jpeg', body: progressive });
+
+    const [converted] = await preparePhotos([outside.url('/served/rgb16.png')], options);
+    const metadata = await sharp(converted!.buffer).metadata();
+    assert.deepEqual(
+      [metadata.format, metadata.width, metadata.height, metadata.depth, metadata.channels],
+      ['jpeg', MAX_PHOTO_SIDE, 2667, 'uchar', 3],
+    );
+
+    const rgba = await rejection([outside.url('/served/rgb16.png'), outside.url('/served/rgba16.png')]);
+    assert.ok(rgba instanceof ImageRejectedError, String(rgba));
+    assert.match(
+      rgba.message,
+      /^images\.1 \(http:\/\/127\.0\.0\.1:\d+\/served\/rgba16\.png\) is too large to convert: a 6000×4000 png \(4 channels of 16 bits\) takes 183 MB decoded, over the 150 MB limit/,
+    );
+    const refused = await rejection([outside.url('/served/progressive.jpg')]);
+    assert.ok(refused instanceof ImageRejectedError, String(refused));
+    assert.match(
+      refused.message,
+      /^images\.0 \(.+\/served\/progressive\.jpg\) is too large to convert: a 6000×5000 progressive JPEG takes 172 MB decoded/,
+    );
+    assert.equal(MAX_DECODED_BYTES, 150 * MB);
+  });
+
   test('error text names the host and path, never the query string or credentials', async () => {
     const error = await rejection([outside.url('/status?code=404&token=s3cret')]);
     assert.match(error.message, new RegExp(`\\(http://127\\.0\\.0\\.1:${outside.port}/status\\)`));
@@ -455,7 +522,7 @@ describe('photo metadata', () => {
     const rotated = await sharp(tagged).withMetadata({ orientation: 6 }).toBuffer();
     const before = await sharp(rotated).metadata();
     assert.ok(before.exif?.includes('PhoneCo'), 'the fixture carries EXIF');
-    const out = await toJpeg(rotated);
+    const out = await toJpeg(rotated, noDeadline);
     const after = await sharp(out).metadata();
     assert.equal(after.format, 'jpeg');
     assert.equal(after.exif, undefined);
@@ -470,7 +537,105 @@ describe('photo metadata', () => {
     const plain = await sharp({ create: { width: 32, height: 24, channels: 3, background: '#0c0' } })
       .jpeg()
       .toBuffer();
-    assert.ok((await toJpeg(plain)).equals(plain));
+    assert.ok((await toJpeg(plain, noDeadline)).equals(plain));
+  });
+});
+
+describe('photo conversion bounds', () => {
+  test('a large rotated JPEG comes out upright, at most 4000 px, without EXIF; so does a large plain one', async () => {
+    // Stored sideways, red on the left and blue on the right; orientation 6 turns it a quarter clockwise.
+    const [width, height] = [4800, 3000];
+    const pixels = Buffer.alloc(width * height * 3);
+    for (let i = 0; i < width * height; i++) pixels[i * 3 + (i % width < width / 2 ? 0 : 2)] = 255;
+    const sideways = await sharp(pixels, { raw: { width, height, channels: 3 } })
+      .jpeg()
+      .withMetadata({ orientation: 6 })
+      .toBuffer();
+    const out = await toJpeg(sideways, noDeadline);
+    const after = await sharp(out).metadata();
+    assert.deepEqual([after.format, after.width, after.height], ['jpeg', 2500, MAX_PHOTO_SIDE]);
+    assert.equal(after.exif, undefined);
+    assert.equal(after.orientation, undefined);
+    const pixel = async (top: number) => [
+      ...(await sharp(out).extract({ left: 1250, top, width: 1, height: 1 }).raw().toBuffer()),
+    ];
+    const [top, bottom] = [await pixel(100), await pixel(3900)];
+    assert.ok(top[0]! > 200 && top[2]! < 60, `top is red: ${top}`);
+    assert.ok(bottom[2]! > 200 && bottom[0]! < 60, `bottom is blue: ${bottom}`);
+
+    const plain = await sharp(pixels, { raw: { width, height, channels: 3 } })
+      .jpeg()
+      .toBuffer();
+    const scaled = await sharp(await toJpeg(plain, noDeadline)).metadata();
+    assert.deepEqual([scaled.width, scaled.height], [MAX_PHOTO_SIDE, 2500]);
+  });
+
+  test('fitToBudget keeps the photos, in order and in proportion, one JPEG each', async () => {
+    const noise = (width: number, height: number) =>
+      sharp({
+        create: {
+          width,
+          height,
+          channels: 3,
+          background: '#888',
+          noise: { type: 'gaussian', mean: 128, sigma: 60 },
+        },
+      })
+        .jpeg({ quality: 95 })
+        .toBuffer();
+    const photos = [await noise(800, 600), await noise(300, 500), await noise(640, 640)];
+    const total = photos.reduce((sum, p) => sum + p.length, 0);
+
+    const kept = await fitToBudget(photos, total, noDeadline);
+    assert.ok(
+      kept?.every((photo, i) => photo === photos[i]),
+      'a set that fits is returned as it is',
+    );
+
+    const fitted = await fitToBudget(photos, Math.floor(total / 3), noDeadline);
+    assert.ok(fitted);
+    assert.equal(fitted.length, 3);
+    assert.ok(fitted.reduce((sum, p) => sum + p.length, 0) <= total / 3);
+    const sizes = await Promise.all(fitted.map(async (p) => sharp(p).metadata()));
+    assert.deepEqual(
+      sizes.map((m) => m.format),
+      ['jpeg', 'jpeg', 'jpeg'],
+    );
+    for (const [i, [width, height]] of [
+      [800, 600],
+      [300, 500],
+      [640, 640],
+    ].entries()) {
+      const m = sizes[i]!;
+      assert.ok(m.width! < width!, `photo ${i} is smaller: ${m.width}`);
+      assert.ok(Math.abs(m.width! / m.height! - width! / height!) < 0.02, `photo ${i} keeps its proportions`);
+    }
+
+    assert.equal(await fitToBudget(photos, 100, noDeadline), undefined, 'even 16 px versions do not fit');
+  });
+
+  test('fitToBudget stops with OutOfTimeError once the deadline passes; toJpeg too', async () => {
+    const photo = await sharp({
+      create: {
+        width: 400,
+        height: 300,
+        channels: 3,
+        background: '#888',
+        noise: { type: 'gaussian', mean: 128, sigma: 60 },
+      },
+    })
+      .jpeg({ quality: 95 })
+      .toBuffer();
+    // A clock on which every look takes a second, with the budget ending after two.
+    let clock = 0;
+    const ticking: Deadline = { at: 2_500, now: () => (clock += 1_000) };
+    await assert.rejects(fitToBudget([photo, photo], photo.length, ticking), OutOfTimeError);
+    const passed: Deadline = { at: 0, now: () => 1 };
+    await assert.rejects(toJpeg(photo, passed), OutOfTimeError);
+    await assert.rejects(
+      toJpeg(Buffer.from('not an image'), noDeadline),
+      (error: unknown) => error instanceof Error && !(error instanceof UnconvertiblePhotoError),
+    );
   });
 });
 
