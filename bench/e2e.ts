@@ -79,6 +79,9 @@ export function siteClock() {
       served.length = 0;
     },
     served,
+    /** The form page and its Publish, per listing: the requests nothing of ours can overlap. */
+    pageAndSubmitSeconds: () =>
+      (medianOf('GET /instruments/add_edit_item') + medianOf('POST /instruments/add_edit_item')) / 1000,
     /** Seconds the site itself needs per listing: one of each creation request. */
     perListingSeconds: () => CREATION_KINDS.reduce((sum, k) => sum + medianOf(k), 0) / 1000,
     exportSeconds: () => EXPORT_KINDS.reduce((sum, k) => sum + medianOf(k), 0) / 1000,

@@ -3,7 +3,7 @@ import { withTimeout } from '../lifecycle.ts';
 import type { ShippingFees } from '../listing/listing.ts';
 import { SESSION_EXPIRED } from '../vr/browser-session.ts';
 import { isRetryableStatus, VrRejectedError, VrUnavailableError } from '../vr/errors.ts';
-import { installSettleProbe, isPageSettled, waitPageSettled } from '../vr/page-settle.ts';
+import { installSettleProbe, isPageSettled, SETTLED, waitPageSettled } from '../vr/page-settle.ts';
 
 /**
  * The V&R add-listing form (`/instruments/add_edit_item`, `form#frm_step1`), as a page object.
@@ -126,24 +126,23 @@ export async function openForm(page: Page, url: string): Promise<'opened' | type
 // ---------------------------------------------------------------------------------------------
 // Categories
 
-/** Finds an option of `categ_level_<level>` by id, else by name (case- and space-insensitive). */
-const FIND_OPTION = `({ level, id, name }) => {
+/**
+ * Finds an option of `categ_level_<level>` by id, else by name (case- and space-insensitive), and
+ * chooses it as a person would (the select changes and says so: input, change), in one round trip.
+ * Null while the level isn't there; `found: null` (nothing chosen) when it lacks our option.
+ */
+const CHOOSE_OPTION = `({ level, id, name }) => {
   const key = (s) => String(s || '').toLowerCase().replace(/\\s+/g, '');
   const select = document.querySelector('select[name="categ_level_' + level + '"]');
   if (!select) return null;
   const options = [...select.options].filter((o) => o.value !== '');
   const option = options.find((o) => o.value === String(id)) || options.find((o) => key(o.textContent) === key(name));
-  return { found: option ? option.value : null, offered: options.map((o) => (o.textContent || '').trim()) };
-}`;
-
-/** Chooses a value as a person would: the select changes and says so (input, change). */
-const CHOOSE = `({ level, value }) => {
-  const select = document.querySelector('select[name="categ_level_' + level + '"]');
+  if (!option) return { found: null, offered: options.map((o) => (o.textContent || '').trim()) };
   select.focus();
-  select.value = value;
+  select.value = option.value;
   select.dispatchEvent(new Event('input', { bubbles: true }));
   select.dispatchEvent(new Event('change', { bubbles: true }));
-  return select.value === value;
+  return { found: option.value, offered: [] };
 }`;
 
 /** The options of a sub-level showing below the last one chosen, if any. */
@@ -160,21 +159,22 @@ type FoundOption = { found: string | null; offered: string[] } | null;
 async function chooseCategory(page: Page, levels: FormCategoryLevel[], t: FormTimeouts): Promise<void> {
   const path: string[] = [];
   for (const [level, node] of levels.entries()) {
-    const args = { level, id: node.id, name: node.name };
+    const choose = `(${CHOOSE_OPTION})(${JSON.stringify({ level, id: node.id, name: node.name })})`;
     let found: FoundOption;
     if (level === 0) {
-      found = (await page.evaluate(`(${FIND_OPTION})(${JSON.stringify(args)})`)) as FoundOption;
+      found = (await page.evaluate(choose)) as FoundOption;
     } else {
-      // The sub-level appears once its parent is chosen (the real page loads it): wait for our option.
+      // The sub-level appears once its parent is chosen (the real page loads it): our option is
+      // chosen the moment it is there.
       try {
         const handle = await page.waitForFunction(
-          `(() => { const r = (${FIND_OPTION})(${JSON.stringify(args)}); return r && r.found ? r : null; })()`,
+          `(() => { const r = ${choose}; return r && r.found ? r : null; })()`,
           undefined,
           { timeout: t.stepMs, polling: 15 },
         );
         found = (await handle.jsonValue()) as FoundOption;
       } catch {
-        found = (await page.evaluate(`(${FIND_OPTION})(${JSON.stringify(args)})`)) as FoundOption;
+        found = (await page.evaluate(choose)) as FoundOption;
       }
     }
     if (!found) {
@@ -189,15 +189,19 @@ async function chooseCategory(page: Page, levels: FormCategoryLevel[], t: FormTi
         `category: V&R's form offers no "${node.name}" ${level === 0 ? 'at the top level' : `under ${path.join('>')}`}; it offers ${found.offered.join(', ')} (the shipped tree may be out of date: vr-lister categories --refresh)`,
       );
     }
-    await page.evaluate(`(${CHOOSE})(${JSON.stringify({ level, value: found.found })})`);
     path.push(node.name);
   }
-  // A leaf in our tree must be a leaf in V&R's: nothing may still be loading or showing below it.
-  await waitSettled(page, 'the category was chosen', t.stepMs);
+}
+
+/**
+ * A leaf in our tree must be a leaf in V&R's: nothing may show below it. Checked once the whole
+ * form has settled (fillForm), so the wait for a sub-level that might load costs nothing extra.
+ */
+async function checkCategoryLeaf(page: Page, levels: FormCategoryLevel[]): Promise<void> {
   const below = (await page.evaluate(`(${LEVEL_BELOW})(${levels.length})`)) as string[];
   if (below.length > 0) {
     throw new VrRejectedError(
-      `category: V&R's form has sub-levels below ${path.join('>')} (${below.join(', ')}); choose one, and refresh the tree (vr-lister categories --refresh)`,
+      `category: V&R's form has sub-levels below ${levels.map((l) => l.name).join('>')} (${below.join(', ')}); choose one, and refresh the tree (vr-lister categories --refresh)`,
     );
   }
 }
@@ -209,13 +213,15 @@ async function chooseCategory(page: Page, levels: FormCategoryLevel[], t: FormTi
  * Picks the suggestion for our brand wherever the page put the list: any element whose onclick
  * calls `set_autosuggest_brands('Name', id)` (whitespace varies), matched by id, else by name.
  */
-const PICK_SUGGESTION = `({ id, name }) => {
+const PICK_SUGGESTION = `({ id, name, onlyOurs }) => {
   const key = (s) => String(s || '').toLowerCase().replace(/\\s+/g, '');
   const call = /set_autosuggest_brands\\(\\s*(['"])((?:\\\\.|(?!\\1).)*)\\1\\s*,\\s*(\\d+)\\s*\\)/;
   const items = [...document.querySelectorAll('[onclick*="set_autosuggest_brands"]')]
     .map((el) => ({ el, m: call.exec(el.getAttribute('onclick') || '') }))
     .filter((x) => x.m);
   const item = items.find((x) => Number(x.m[3]) === id) || items.find((x) => key(x.m[2]) === key(name));
+  // Waiting for the suggestions: nothing yet.
+  if (!item && onlyOurs) return null;
   if (item) item.el.click();
   const brandId = document.querySelector('input[name="brand_make_id"]');
   // What picking the suggestion would have set, when the list didn't offer it.
@@ -228,13 +234,33 @@ async function typeBrand(page: Page, values: FormValues, t: FormTimeouts): Promi
   const brand = page.locator('input[name="recipient_name"]');
   if ((await brand.count()) === 0)
     throw new FormMarkupError('the add form has no brand field (recipient_name)');
-  await brand.fill('');
-  // Key by key, as a person types: the page asks V&R for suggestions as the text grows.
-  await brand.pressSequentially(values.brandName);
-  await waitSettled(page, 'the brand was typed', t.stepMs);
-  const result = (await page.evaluate(
-    `(${PICK_SUGGESTION})(${JSON.stringify({ id: values.brandId, name: values.brandName })})`,
-  )) as { picked: boolean; value: string | null };
+  // All but the last character set quietly, the last one typed: the page sees the events a person's
+  // last keystroke makes (keydown, input, keyup) with the whole name, and asks for suggestions once.
+  const name = values.brandName;
+  await brand.evaluate(
+    (input: HTMLInputElement, head: string) => {
+      input.focus();
+      input.value = head;
+    },
+    name.slice(0, -1),
+  );
+  await brand.pressSequentially(name.slice(-1));
+  // Our suggestion is picked the moment it shows; without one, once the page has settled.
+  const pick = (onlyOurs: boolean) =>
+    `(${PICK_SUGGESTION})(${JSON.stringify({ id: values.brandId, name, onlyOurs })})`;
+  let result: { picked: boolean; value: string | null };
+  try {
+    const handle = await page.waitForFunction(
+      `(() => ${pick(true)} || ((${SETTLED})(${QUIET_MS}) ? ${pick(false)} : null))()`,
+      undefined,
+      { timeout: t.stepMs, polling: 15 },
+    );
+    result = (await handle.jsonValue()) as typeof result;
+  } catch (error) {
+    throw new FormMarkupError(
+      `the add form kept loading while the brand was typed (still busy after ${t.stepMs} ms): ${firstLine(error)}`,
+    );
+  }
   if (!result.value?.trim()) throw new FormMarkupError('the brand field was empty after typing the brand');
 }
 
@@ -371,7 +397,8 @@ const FILL_SHIPPING = `(v) => {
 const ROWS_GONE = `(() => (window.__vrRemovedRows || []).every((row) =>
   !row.isConnected || !(row.checkVisibility ? row.checkVisibility({ visibilityProperty: true }) : row.getClientRects().length > 0)))()`;
 
-async function fillFieldsAndShipping(page: Page, values: FormValues, t: FormTimeouts): Promise<void> {
+/** The plain fields and boxes; ticking available_for_shipment starts the shipping rows showing. */
+async function fillFields(page: Page, values: FormValues): Promise<void> {
   const texts: Array<[string, string]> = [['model_name', values.model]];
   if (values.finish) texts.push(['finish_color', values.finish]);
   texts.push(['price', String(values.price)]);
@@ -394,25 +421,45 @@ async function fillFieldsAndShipping(page: Page, values: FormValues, t: FormTime
     const processing = page.locator('form#frm_step1 input[name="processing_time"]');
     if ((await processing.count()) === 0)
       throw new FormMarkupError('the add form has no processing_time field');
-    // Pre-filled by V&R (e.g. 3): cleared, then typed.
-    await processing.fill('');
+    // Pre-filled by V&R (e.g. 3): fill replaces it.
     await processing.fill(String(values.processingTime.amount));
   }
-  if (offersShipping) {
-    // Ticking available_for_shipment shows the rows; the page may take a moment.
-    await waitSettled(page, 'shipping was ticked', t.stepMs);
-    const result = (await page.evaluate(
-      `(${FILL_SHIPPING})(${JSON.stringify({ fees: values.shippingFees })})`,
-    )) as { error?: string; removed?: string[] };
-    if (result.error) throw new FormMarkupError(result.error);
-    if (result.removed?.length) {
-      try {
-        await page.waitForFunction(ROWS_GONE, undefined, { timeout: t.stepMs, polling: 15 });
-      } catch {
-        throw new FormMarkupError(
-          `the shipping rows for ${result.removed.join(', ')} were still showing after their × was clicked`,
-        );
-      }
+}
+
+/** The shipping rows are there, showing, and nothing of the page's is loading. */
+const ROWS_SHOWN = `(() => {
+  const rows = document.querySelector('form#frm_step1 div.ships_to') || document.querySelector('div.ships_to');
+  const shown = rows && (rows.checkVisibility ? rows.checkVisibility({ visibilityProperty: true }) : rows.getClientRects().length > 0);
+  return Boolean(shown && rows.querySelector('input[name="shipping_fees_fee[]"]') && !(window.__vrProbe && window.__vrProbe.pending));
+})()`;
+
+async function fillShipping(page: Page, values: FormValues, t: FormTimeouts): Promise<void> {
+  if (Object.keys(values.shippingFees).length === 0) return;
+  // Ticked with the fields: the rows have been coming since. Their own signal, else a settled page.
+  try {
+    await page.waitForFunction(`${ROWS_SHOWN} || (${SETTLED})(${QUIET_MS})`, undefined, {
+      timeout: t.stepMs,
+      polling: 15,
+    });
+  } catch (error) {
+    throw new FormMarkupError(
+      `the add form kept loading while shipping was ticked (still busy after ${t.stepMs} ms): ${firstLine(error)}`,
+    );
+  }
+  const result = (await page.evaluate(
+    `(${FILL_SHIPPING})(${JSON.stringify({ fees: values.shippingFees })})`,
+  )) as {
+    error?: string;
+    removed?: string[];
+  };
+  if (result.error) throw new FormMarkupError(result.error);
+  if (result.removed?.length) {
+    try {
+      await page.waitForFunction(ROWS_GONE, undefined, { timeout: t.stepMs, polling: 15 });
+    } catch {
+      throw new FormMarkupError(
+        `the shipping rows for ${result.removed.join(', ')} were still showing after their × was clicked`,
+      );
     }
   }
 }
@@ -518,11 +565,14 @@ export async function fillForm(page: Page, values: FormValues, timeouts: FormTim
   tinymceReady.catch(() => {});
   await installSettleProbe(page);
   await chooseCategory(page, values.category, timeouts);
+  // The fields before the brand: the shipping rows they show come while the brand is typed.
+  await fillFields(page, values);
   await typeBrand(page, values, timeouts);
-  await fillFieldsAndShipping(page, values, timeouts);
+  await fillShipping(page, values, timeouts);
   if (values.images.length) await uploadPhotos(page, values.images, timeouts);
   await setDescription(page, values, tinymceReady);
   await waitSettled(page, 'the form was filled', timeouts.stepMs);
+  await checkCategoryLeaf(page, values.category);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -548,9 +598,10 @@ export interface FieldMessage {
  * The page's visible texts, element by element (a multiset: the same words twice count twice), and
  * the field each one is tied to: by `for`, by `aria-describedby`/`aria-errormessage`, or by being
  * in the smallest part of the form that holds one field (or a field's few boxes). Options,
- * scripts and editors are not text a person reads as a message.
+ * scripts and editors are not text a person reads as a message. `withFields` false leaves the
+ * ties out (the reading before Publish needs only the texts; the ties are its costly part).
  */
-const PAGE_TEXTS = `(() => {
+const PAGE_TEXTS = `((withFields) => {
   const form = document.querySelector('form#frm_step1');
   const shown = (el) => el.checkVisibility ? el.checkVisibility({ visibilityProperty: true }) : el.getClientRects().length > 0;
   const controls = form ? [...form.querySelectorAll('input, select, textarea')].filter((c) => c.name && c.type !== 'hidden') : [];
@@ -583,7 +634,7 @@ const PAGE_TEXTS = `(() => {
     texts.set(el, ((texts.get(el) || '') + ' ' + t).trim());
   }
   const out = [];
-  for (const [el, text] of texts) if (shown(el)) out.push({ text, fields: tie(el) });
+  for (const [el, text] of texts) if (shown(el)) out.push({ text, fields: withFields ? tie(el) : [] });
   const invalid = controls.filter((c) => c.getAttribute('aria-invalid') === 'true').map((c) => c.name);
   const body = document.body ? document.body.innerText || '' : '';
   return {
@@ -595,7 +646,7 @@ const PAGE_TEXTS = `(() => {
     ready: document.readyState,
     title: document.title,
   };
-})()`;
+})`;
 
 interface PageTexts {
   texts: Array<{ text: string; fields: string[] }>;
@@ -611,7 +662,7 @@ interface PageTexts {
 /** Reads the page's texts, then clicks "Publish item" from the page itself, in one round trip. */
 const CLICK_PUBLISH = `(() => {
   const link = document.querySelector('a#submit_step_1');
-  const before = ${PAGE_TEXTS};
+  const before = ${PAGE_TEXTS}(false);
   if (!link) return { clicked: false, before };
   window.__vrBeforePublish = true;
   link.click();
@@ -658,7 +709,7 @@ interface Glance {
 
 async function readTexts(page: Page): Promise<PageTexts | undefined> {
   // Undefined while a navigation replaces the document.
-  return page.evaluate(PAGE_TEXTS).then(
+  return page.evaluate(`${PAGE_TEXTS}(true)`).then(
     (value) => value as PageTexts,
     () => undefined,
   );

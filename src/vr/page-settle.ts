@@ -47,7 +47,7 @@ const PROBE = `(() => {
 })()`;
 
 /** True once no request of the page's is in flight and the form has not changed for `quietMs`. */
-const SETTLED = `(quietMs) => {
+export const SETTLED = `(quietMs) => {
   const p = window.__vrProbe;
   return !p || (p.pending === 0 && performance.now() - p.last >= quietMs);
 }`;
