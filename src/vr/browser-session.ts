@@ -309,6 +309,16 @@ export class BrowserSession {
     const sandbox = sandboxPossible();
     if (!sandbox && !this.options.allowNoSandbox)
       throw this.#needPerson(new ChromiumSandboxError(ROOT_SANDBOX));
+    if (!sandbox && !this.#sandboxWarned) {
+      this.#sandboxWarned = true;
+      // Over http (the simulator) it is how root runs; on a real site it was asked for: said louder.
+      const real = this.options.site.baseUrl.startsWith('https:');
+      this.options.logger[real ? 'warn' : 'info'](
+        real
+          ? 'Chromium runs without its sandbox (as root), as CHROMIUM_NO_SANDBOX=on allows'
+          : 'Chromium runs without its sandbox (as root): allowed for this http site; a real site needs CHROMIUM_NO_SANDBOX=on',
+      );
+    }
     this.#log.info(
       { event: LOG_EVENT.browserLaunch, chromium: this.options.chromiumPath, sandbox },
       'launching Chromium',

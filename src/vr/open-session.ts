@@ -41,7 +41,7 @@ export function openBrowserSession(o: OpenSessionOptions): BrowserSession {
   if (!config.vrSessionKey && !plaintextSaid) {
     // Only over http (the simulator, a test site): config refuses a real site without a key.
     plaintextSaid = true;
-    logger.warn(
+    logger.info(
       { site: o.site.baseUrl },
       'VR_SESSION_KEY is not set: the V&R session is stored in Postgres unencrypted (a real, https site requires the key)',
     );
