@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { loadConfig, requireVrSite } from '../config.ts';
-import { FORM_PATH, openForm } from '../creation/listing-form.ts';
+import { FORM_PATH, openForm } from '../creation/form-page.ts';
 import { connectDatabase } from '../db/client.ts';
 import { createLogger } from '../logger.ts';
 import { SESSION_EXPIRED } from '../vr/browser-session.ts';

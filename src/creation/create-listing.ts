@@ -32,15 +32,9 @@ import {
   jobArtifactsDir,
   recordArtifacts,
 } from './artifacts.ts';
-import {
-  describeFieldErrors,
-  FORM_PATH,
-  FormMarkupError,
-  type FormValues,
-  fillForm,
-  openForm,
-  publish,
-} from './listing-form.ts';
+import { FORM_PATH, FormMarkupError, type FormValues, openForm } from './form-page.ts';
+import { fillForm } from './listing-form.ts';
+import { describeFieldErrors, publish } from './publish.ts';
 
 export interface CreationDeps {
   db: Db;

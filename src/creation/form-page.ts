@@ -1,0 +1,115 @@
+import type { Page } from 'playwright-core';
+import type { ShippingFees } from '../listing/listing.ts';
+import { SESSION_EXPIRED } from '../vr/browser-session.ts';
+import { isRetryableStatus, VrUnavailableError } from '../vr/errors.ts';
+import { installSettleProbe, waitPageSettled } from '../vr/page-settle.ts';
+
+/**
+ * The V&R add-listing form (`/instruments/add_edit_item`, `form#frm_step1`): what the form filler
+ * (listing-form.ts) and the Publish (publish.ts) share, and opening the form.
+ */
+
+export const FORM_PATH = '/instruments/add_edit_item';
+/** What V&R shows after a successful Publish (its element is unknown: only the text counts). */
+export const PUBLISHED_TEXT = /published and live/i;
+
+/** The page is not what the form should be: markup changed, or a page we don't know. Retried, with evidence saved. */
+export class FormMarkupError extends Error {
+  override name = 'FormMarkupError';
+}
+
+export interface ImageFile {
+  name: string;
+  mimeType: string;
+  buffer: Buffer;
+}
+
+export interface FormCategoryLevel {
+  id: number;
+  name: string;
+}
+
+export interface FormValues {
+  brandName: string;
+  brandId: number;
+  model: string;
+  finish: string | undefined;
+  year: number | undefined;
+  /** Final HTML, reference marker included. */
+  descriptionHtml: string;
+  /** Plain text that must survive TinyMCE (the reference marker), checked after setContent. */
+  mustKeepText: string | null;
+  price: number;
+  /** From the top level down to the leaf (ids and names from the category tree). */
+  category: FormCategoryLevel[];
+  /** Fee per region offered; regions left out are removed from the form. */
+  shippingFees: ShippingFees;
+  localPickup: boolean;
+  processingTime: { amount: number; unit: string } | undefined;
+  /** Checkbox name → wanted state; a box not listed is left as served. */
+  flags: Record<string, boolean>;
+  images: ImageFile[];
+}
+
+export interface FormTimeouts {
+  /** One page step (a sub-level appearing, an upload, TinyMCE getting ready). */
+  stepMs: number;
+}
+
+/** How long the form must be still (no request of its own, no change) to count as settled. */
+export const QUIET_MS = 40;
+
+export async function waitSettled(page: Page, what: string, timeoutMs: number): Promise<void> {
+  try {
+    await waitPageSettled(page, QUIET_MS, timeoutMs);
+  } catch (error) {
+    throw new FormMarkupError(
+      `the add form kept loading while ${what} (still busy after ${timeoutMs} ms): ${firstLine(error)}`,
+    );
+  }
+}
+
+export function firstLine(error: unknown): string {
+  return error instanceof Error ? error.message.split('\n')[0]! : String(error);
+}
+
+/** Whether the page says someone is logged in: a Logout link (seen in V&R's header once logged in). */
+const LOGGED_IN = `(() => [...document.querySelectorAll('a')].some((a) =>
+  /^\\s*log\\s*-?\\s*out\\s*$/i.test(a.textContent || '') || /\\/logout\\b/i.test(a.getAttribute('href') || '')))()`;
+
+const consentHandled = new WeakSet<Page>();
+
+/**
+ * The cookie banner (TermsFeed's "I agree", `.cc-nb-okagree`) overlays every page until clicked,
+ * and may come after the page has loaded: Playwright clicks it away whenever it shows up in front
+ * of an action of ours.
+ */
+async function dismissConsent(page: Page): Promise<void> {
+  const agree = page.locator('.cc-nb-okagree');
+  if (!consentHandled.has(page)) {
+    consentHandled.add(page);
+    await page.addLocatorHandler(agree, async (button) => {
+      await button.click({ timeout: 5_000 }).catch(() => {});
+    });
+  }
+  if (await agree.isVisible().catch(() => false)) await agree.click({ timeout: 5_000 }).catch(() => {});
+}
+
+/**
+ * Opens the add form. The form itself says we are in; a page without it and without a Logout link
+ * means the session is gone (whatever the URL); a logged-in page without the form is unexpected.
+ */
+export async function openForm(page: Page, url: string): Promise<'opened' | typeof SESSION_EXPIRED> {
+  const response = await page.goto(url, { waitUntil: 'domcontentloaded' });
+  const status = response?.status() ?? 0;
+  if ((await page.locator('form#frm_step1').count()) > 0) {
+    await installSettleProbe(page);
+    await dismissConsent(page);
+    return 'opened';
+  }
+  if (isRetryableStatus(status)) throw new VrUnavailableError(`the add-listing form answered HTTP ${status}`);
+  if (!(await page.evaluate(LOGGED_IN).catch(() => false))) return SESSION_EXPIRED;
+  throw new FormMarkupError(
+    `the add-listing form (form#frm_step1) is not on the page V&R served: ${page.url()} (HTTP ${status}, "${await page.title()}")`,
+  );
+}
