@@ -1,8 +1,8 @@
-import { type Browser, type BrowserContext, chromium, type Page, type Response } from 'playwright-core';
-import { chromiumEnvironment, ROOT_SANDBOX, sandboxFailure, sandboxPossible } from '../chromium.ts';
+import type { Browser, BrowserContext, Page, Response } from 'playwright-core';
 import type { VrSite } from '../config.ts';
 import { LOG_EVENT } from '../log-events.ts';
 import type { Logger } from '../logger.ts';
+import { defaultUserAgent, launchChromium } from './chromium-launcher.ts';
 import {
   ChromiumSandboxError,
   isRetryableStatus,
@@ -12,36 +12,12 @@ import {
   VrLoginError,
   VrUnavailableError,
 } from './errors.ts';
+import { fetchInPage, type PageFetchResult } from './in-page-fetch.ts';
+import { fillLoginForm, loginFormErrors, submitLoginForm } from './login-form.ts';
 import { acceptConsent, isChallengePage, isChallengeResponse, readPageSession } from './page-session.ts';
 import { SessionKeyError, type SessionSource, type SessionStore } from './session-store.ts';
 import type { SiteState } from './site-state.ts';
 import { startXvfb, type VirtualDisplay } from './xvfb.ts';
-
-// Without the first ones, headless Chromium tries to reach Google's services at every start. The
-// last one keeps navigator.webdriver false, as in a person's browser.
-const CHROMIUM_ARGS = [
-  '--disable-gpu',
-  '--disable-dev-shm-usage',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-blink-features=AutomationControlled',
-];
-
-/**
- * Chromium sends Sec-Fetch-* headers, which Cloudflare (and the simulator's gate) look for, only to
- * secure origins: https, or loopback. A simulator reached over plain HTTP by host name (the compose
- * demo's `http://simulator:8080`) is declared secure for this browser alone; the real site is
- * https and gets no such flag.
- */
-export function chromiumArgs(baseUrl: string): string[] {
-  const url = new URL(baseUrl);
-  const loopback = /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])$/.test(url.hostname);
-  if (url.protocol !== 'http:' || loopback) return CHROMIUM_ARGS;
-  return [...CHROMIUM_ARGS, `--unsafely-treat-insecure-origin-as-secure=${url.origin}`];
-}
 
 /** Cloudflare's clearance cookie. */
 export const CLEARANCE_COOKIE = 'cf_clearance';
@@ -84,86 +60,12 @@ export interface BrowserSessionOptions {
   browser?: Browser;
 }
 
-/** "Chrome/156.0.0.0", as Chrome itself reports its version: no HeadlessChrome in it. */
-export function defaultUserAgent(browserVersion: string): string {
-  const major = browserVersion.split('.')[0] || '120';
-  return `Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/${major}.0.0.0 Safari/537.36`;
-}
-
 interface Held {
   /** The stored session's generation when it happened: a newer one is a reason to try again. */
   generation: number;
   at: number;
   detail: string;
 }
-
-export interface PageFetchResult {
-  status: number;
-  url: string;
-  text: string;
-  challenge: boolean;
-  /** The browser's own network error ("Failed to fetch"), when nothing answered. */
-  error?: string;
-}
-
-const FETCH_IN_PAGE = `async (a) => {
-  try {
-    const res = await fetch(a.path, {
-      method: 'POST',
-      credentials: 'same-origin',
-      headers: {
-        'Content-Type': 'application/x-www-form-urlencoded; charset=UTF-8',
-        'X-Requested-With': 'XMLHttpRequest',
-      },
-      body: new URLSearchParams(a.form).toString(),
-      // A request V&R never answers must not hold the job forever.
-      signal: AbortSignal.timeout(a.timeoutMs),
-    });
-    const text = await res.text();
-    return {
-      status: res.status,
-      url: res.url,
-      challenge: (res.headers.get('cf-mitigated') || '').toLowerCase() === 'challenge',
-      text: text.slice(0, 8192),
-    };
-  } catch (error) {
-    return { status: 0, url: a.path, challenge: false, text: '', error: String(error && error.message || error) };
-  }
-}`;
-
-const FILL_LOGIN = `(v) => {
-  const form = document.querySelector('form#loginForm');
-  if (!form) return 'form#loginForm';
-  for (const [name, value] of [['username', v.username], ['pass', v.password]]) {
-    const input = form.querySelector('[name="' + name + '"]');
-    if (!input) return name;
-    input.value = value;
-    for (const type of ['input', 'change', 'keyup']) input.dispatchEvent(new Event(type, { bubbles: true }));
-  }
-  const keep = form.querySelector('input[name="keep_me_signed"]');
-  if (keep && keep.type === 'checkbox' && !keep.checked) keep.click();
-  return null;
-}`;
-
-// The pop-up's "Login" control is a link that runs jQuery Validate, then submits: clicking it runs
-// exactly what a person's click runs, hidden pop-up or not.
-const SUBMIT_LOGIN = `(() => {
-  const form = document.querySelector('form#loginForm');
-  const controls = [...form.querySelectorAll('a, button, input[type="submit"], input[type="button"]')];
-  const control = controls.find((c) => /log\\s*-?\\s*in|sign\\s*in/i.test(c.textContent || c.value || ''));
-  if (control) control.click();
-  else if (form.requestSubmit) form.requestSubmit();
-  else form.submit();
-})()`;
-
-const LOGIN_FORM_ERRORS = `(() => {
-  const form = document.querySelector('form#loginForm');
-  if (!form) return [];
-  return [...form.querySelectorAll('label.error, .error, .invalid-feedback')]
-    .filter((e) => e.offsetParent !== null || e.getClientRects().length > 0)
-    .map((e) => (e.textContent || '').trim())
-    .filter(Boolean);
-})()`;
 
 /**
  * One Chromium and one V&R context, kept across jobs. Every request to V&R is the browser's own:
@@ -184,7 +86,8 @@ export class BrowserSession {
   #blocked: Held | undefined;
   #refused: Held | undefined;
   #reported: SiteState | undefined;
-  #sandboxWarned = false;
+  /** What the launcher has said once already (running without the sandbox). */
+  #launchNotes = new Set<string>();
   /** What stopped this session until a person acts (the key, the sandbox); cleared by a good login. */
   #personNeeded: NeedsPersonError | undefined;
   #display: VirtualDisplay | undefined;
@@ -306,41 +209,21 @@ export class BrowserSession {
         throw new Error('VR_HEADED=on needs a display: install Xvfb, run under xvfb-run, or set DISPLAY');
       }
     }
-    const sandbox = sandboxPossible();
-    if (!sandbox && !this.options.allowNoSandbox)
-      throw this.#needPerson(new ChromiumSandboxError(ROOT_SANDBOX));
-    if (!sandbox && !this.#sandboxWarned) {
-      this.#sandboxWarned = true;
-      // Over http (the simulator) it is how root runs; on a real site it was asked for: said louder.
-      const real = this.options.site.baseUrl.startsWith('https:');
-      this.options.logger[real ? 'warn' : 'info'](
-        real
-          ? 'Chromium runs without its sandbox (as root), as CHROMIUM_NO_SANDBOX=on allows'
-          : 'Chromium runs without its sandbox (as root): allowed for this http site; a real site needs CHROMIUM_NO_SANDBOX=on',
-      );
-    }
-    this.#log.info(
-      { event: LOG_EVENT.browserLaunch, chromium: this.options.chromiumPath, sandbox },
-      'launching Chromium',
-    );
     let browser: Browser;
     try {
-      browser = await this.#launchChromium(sandbox);
+      browser = await launchChromium(
+        {
+          chromiumPath: this.options.chromiumPath,
+          headed: Boolean(this.options.headed),
+          baseUrl: this.options.site.baseUrl,
+          allowNoSandbox: Boolean(this.options.allowNoSandbox),
+          display: this.#display?.display,
+        },
+        this.#log,
+        this.#launchNotes,
+      );
     } catch (error) {
-      if (!sandbox || !/sandbox/i.test((error as Error).message)) throw error;
-      // Chromium's sandbox needs user namespaces, which a container's default seccomp profile
-      // refuses: compose.yaml gives the workers a profile that allows them.
-      const reason = (error as Error).message.split('\n')[0]!;
-      if (!this.options.allowNoSandbox)
-        throw this.#needPerson(new ChromiumSandboxError(sandboxFailure(reason)));
-      if (!this.#sandboxWarned) {
-        this.options.logger.error(
-          { err: reason },
-          "Chromium can't use its sandbox here: running it without, as CHROMIUM_NO_SANDBOX=on allows. In Docker, give the container the seccomp profile from compose.yaml (see docs/operations.md)",
-        );
-        this.#sandboxWarned = true;
-      }
-      browser = await this.#launchChromium(false);
+      throw error instanceof ChromiumSandboxError ? this.#needPerson(error) : error;
     }
     if (this.#closed) {
       // Closed while Chromium was starting (a warm-up cut short by shutdown): don't leave it running.
@@ -356,23 +239,6 @@ export class BrowserSession {
     });
     this.#browser = browser;
     await this.#newContext(!this.options.fresh);
-  }
-
-  #launchChromium(sandbox: boolean): Promise<Browser> {
-    return chromium.launch({
-      executablePath: this.options.chromiumPath,
-      headless: !this.options.headed,
-      args: chromiumArgs(this.options.site.baseUrl),
-      chromiumSandbox: sandbox,
-      env: chromiumEnvironment(process.env, this.#display?.display),
-      // "Chrome is being controlled by automated test software" is no part of a person's browser.
-      ignoreDefaultArgs: ['--enable-automation'],
-      // Our own signal handling finishes the current listing first; Playwright's would kill
-      // Chromium mid-submit.
-      handleSIGINT: false,
-      handleSIGTERM: false,
-      handleSIGHUP: false,
-    });
   }
 
   /** A new context, from the stored session unless `fromStore` is false. */
@@ -637,18 +503,16 @@ export class BrowserSession {
           (response) => ({ response }),
           (error: Error) => ({ error }),
         );
-      const missing = (await page.evaluate(`(${FILL_LOGIN})(${JSON.stringify({ username, password })})`)) as
-        | string
-        | null;
+      const missing = await fillLoginForm(page, { username, password });
       if (missing) throw new VrUnavailableError(`V&R's login form has no ${missing} field`);
-      await page.evaluate(SUBMIT_LOGIN);
+      await submitLoginForm(page);
       navigation = await navigated;
     } finally {
       await this.onLoginEnd?.().catch(() => {});
     }
     if ('error' in navigation) {
       // No page came back: either the form's own validation stopped it, or V&R didn't answer.
-      const errors = (await page.evaluate(LOGIN_FORM_ERRORS).catch(() => [])) as string[];
+      const errors = await loginFormErrors(page);
       if (errors.length) return this.#refuse(page, errors.join('; '));
       throw new VrUnavailableError(
         `V&R did not answer the login: ${navigation.error.message.split('\n')[0]}`,
@@ -662,7 +526,7 @@ export class BrowserSession {
     await acceptConsent(page);
     const after = await readPageSession(page);
     if (!after.loggedIn) {
-      const errors = (await page.evaluate(LOGIN_FORM_ERRORS).catch(() => [])) as string[];
+      const errors = await loginFormErrors(page);
       return this.#refuse(page, errors.join('; ') || `still logged out on "${after.title}"`);
     }
     this.logins += 1;
@@ -727,9 +591,7 @@ export class BrowserSession {
   async fetchForm(path: string, form: Record<string, string>): Promise<PageFetchResult> {
     for (let attempt = 0; ; attempt += 1) {
       const page = await this.#ajax();
-      const result = (await page.evaluate(
-        `(${FETCH_IN_PAGE})(${JSON.stringify({ path, form, timeoutMs: this.options.pageTimeoutMs })})`,
-      )) as PageFetchResult;
+      const result = await fetchInPage(page, { path, form, timeoutMs: this.options.pageTimeoutMs });
       if (!result.challenge) return result;
       if (attempt > 0) {
         await this.#block(`Cloudflare challenged ${path} again right after passing. ${PERSON_NEEDED}`);

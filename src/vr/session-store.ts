@@ -194,7 +194,7 @@ export function watchStoredSession(
 ): { stop(): void } {
   let last: number | undefined;
   let busy = false;
-  const timer = setInterval(() => {
+  const poll = () => {
     if (busy) return;
     busy = true;
     store
@@ -210,7 +210,11 @@ export function watchStoredSession(
       .finally(() => {
         busy = false;
       });
-  }, intervalMs);
+  };
+  // The baseline now, not one interval later: a session stored in between would become the
+  // baseline and never count as a change (a worker held at start would wait for another).
+  poll();
+  const timer = setInterval(poll, intervalMs);
   timer.unref();
   return { stop: () => clearInterval(timer) };
 }

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { after, before, describe, test } from 'node:test';
 import { type Simulator, startSimulator } from '../../simulator/src/server.ts';
-import { chromiumArgs } from '../../src/vr/browser-session.ts';
+import { chromiumArgs } from '../../src/vr/chromium-launcher.ts';
 import { runCli } from '../helpers/cli.ts';
 import { setupServices, type TestServices } from '../helpers/services.ts';
 

@@ -1,6 +1,6 @@
 import { type Browser, chromium, type LaunchOptions } from 'playwright-core';
 import { sandboxPossible } from '../../src/chromium.ts';
-import { chromiumArgs } from '../../src/vr/browser-session.ts';
+import { chromiumArgs } from '../../src/vr/chromium-launcher.ts';
 
 export const TEST_CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
