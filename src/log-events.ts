@@ -24,4 +24,10 @@ export const LOG_EVENT = {
   vrIdFound: 'vr_id_found',
   flushFailed: 'flush_failed',
   resolutionJobFailed: 'resolution_job_failed',
+  /** Evidence was saved to disk but not linked to its vr_jobs row (the files are still there). */
+  evidenceNotRecorded: 'evidence_not_recorded',
+  /** A creation job's BullMQ data could not be updated (a held or outage mark left on it). */
+  jobDataNotUpdated: 'job_data_not_updated',
+  /** The worker takes jobs again, but the held job could not be brought forward: it waits its delay. */
+  heldJobsNotPromoted: 'held_jobs_not_promoted',
 } as const;

@@ -42,7 +42,7 @@ export async function startApiProcess({
   try {
     return { url: await app.listen({ host: config.apiHost, port: config.apiPort }), stop };
   } catch (error) {
-    await stop().catch(() => {});
+    await stop().catch(() => {}); // the listen error below is the one to report
     throw error;
   }
 }

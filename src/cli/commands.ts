@@ -201,12 +201,12 @@ export async function commandHealth(args: string[]): Promise<void> {
         report.errors.push(`workers: ${error.message}`);
         return 0;
       });
-      await queue.close().catch(() => {});
+      await queue.close().catch(() => {}); // read-only check: nothing to lose
       if (!report.workers) report.errors.push(`no ${values.worker} worker connected`);
     }
   } finally {
     redis.disconnect();
-    await database.close().catch(() => {});
+    await database.close().catch(() => {}); // the report is complete; closing is best effort
   }
   report.ok = report.errors.length === 0;
   if (values.json) out(JSON.stringify(report));

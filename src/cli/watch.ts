@@ -111,6 +111,7 @@ export function openWatchSources(config: Config): WatchSources {
       };
     },
     async close() {
+      // Best effort on the way out: Redis may be away; nothing is written here.
       await queue.close().catch(() => {});
       await createQueue.close().catch(() => {});
       connection.disconnect();

@@ -52,7 +52,7 @@ function traceState(context: BrowserContext) {
 export async function beginStepTrace(context: BrowserContext, step: string): Promise<void> {
   const state = traceState(context);
   if (state.open !== undefined) {
-    await context.tracing.stopChunk().catch(() => {});
+    await context.tracing.stopChunk().catch(() => {}); // a chunk the browser lost: nothing to keep
     state.open = undefined;
   }
   if (!state.started) {
@@ -70,7 +70,7 @@ export async function endStepTrace(context: BrowserContext): Promise<void> {
   const state = chunks.get(context);
   if (state?.open === undefined) return;
   state.open = undefined;
-  await context.tracing.stopChunk().catch(() => {});
+  await context.tracing.stopChunk().catch(() => {}); // the step went well: its trace is dropped anyway
 }
 
 /** A job's folder of evidence. */
@@ -399,6 +399,7 @@ export async function pruneArtifacts(root: string, retentionDays: number, now = 
         left -= 1;
       }
     }
+    // Best effort: an emptied folder left is retried next sweep.
     if (left === 0) await rm(dir, { recursive: true, force: true }).catch(() => {});
   }
   return deleted;

@@ -180,6 +180,7 @@ async function traced<T>(
   run: () => Promise<T>,
 ): Promise<T> {
   const context = (await page()).context();
+  // A step runs untraced rather than not at all; a browser gone fails the step itself.
   await beginStepTrace(context, step).catch(() => {});
   try {
     const result = await run();
@@ -264,7 +265,7 @@ export async function createListing(
         maxTotalBytes: PHOTOS_MAX_TOTAL_BYTES,
       })
     : Promise.resolve([]);
-  photos.catch(() => {});
+  photos.catch(() => {}); // awaited below; this only keeps an early rejection handled
 
   const openPage = () =>
     traced(
@@ -293,9 +294,10 @@ export async function createListing(
   const baseline = openExport
     ? ensureBaseline({ db, databaseUrl: config.databaseUrl, openExport, logger: deps.logger })
     : Promise.resolve(undefined);
+  // Both awaited below (formOpened, lastKnown); these only keep an early rejection handled.
   baseline.catch(() => {});
   const formOpened = baseline.then(() => openPage());
-  formOpened.catch(() => {});
+  formOpened.catch(() => {}); // as above
 
   let brand: { name: string; id: number };
   let images: Awaited<typeof photos>;
@@ -305,7 +307,7 @@ export async function createListing(
     images = await photos;
     if (images.length) await report.step(`${images.length} photo(s) ready`, 30);
   } catch (error) {
-    await formOpened.catch(() => {});
+    await formOpened.catch(() => {}); // settled only: the error above is the one to report
     if (error instanceof VrRejectedError) return fail(error.message);
     throw error;
   }
@@ -316,7 +318,7 @@ export async function createListing(
   // Read while the form is filled: V&R ids only grow, so a value read a moment before the click is
   // still below the new listing's id.
   const lastKnown = baseline.then(() => lastKnownVrId(db));
-  lastKnown.catch(() => {});
+  lastKnown.catch(() => {}); // awaited below; this only keeps an early rejection handled
   try {
     await traced(
       deps,
@@ -352,6 +354,7 @@ export async function createListing(
     markSubmitStarted(db, rowId, { ...row.payload, matchCriteria: criteria }),
   ]);
 
+  // As in traced(): untraced rather than not at all.
   await beginStepTrace(page.context(), 'publish').catch(() => {});
   let nothingSent: string | undefined;
   let outcome: Awaited<ReturnType<typeof publish>>;

@@ -76,6 +76,7 @@ export function startCreationProcess({
     worker.resume();
     // The job in hand when it happened waits delayed: bring it forward.
     const delayed = await (createQueue as Queue<CreateJobData>).getDelayed(0, 999);
+    // A job that moved on since getDelayed can't be promoted; one still delayed runs when its delay ends.
     await Promise.all(delayed.filter((job) => job.data.heldFor).map((job) => job.promote().catch(() => {})));
   };
   const onHeld = (kind: PersonNeeded) => {
@@ -83,7 +84,13 @@ export function startCreationProcess({
     held = kind;
     void worker.pause(true);
     if (kind === 'blocked') {
-      recheck = setTimeout(() => void release('looking at V&R again').catch(() => {}), BLOCKED_RECHECK_MS);
+      recheck = setTimeout(
+        () =>
+          void release('looking at V&R again').catch((error) =>
+            logger.warn({ err: error, event: LOG_EVENT.heldJobsNotPromoted }, 'could not release held jobs'),
+          ),
+        BLOCKED_RECHECK_MS,
+      );
       recheck.unref();
     }
   };
@@ -145,7 +152,7 @@ export function startCreationProcess({
       if (!closed) {
         // The job will be redelivered; submit_started_at keeps it from being submitted twice.
         logger.warn('the current listing did not finish in time; handing it back');
-        await worker.close(true).catch(() => {});
+        await worker.close(true).catch(() => {}); // best effort: the job is redelivered anyway
       }
       watcher.stop();
       clearTimeout(recheck);

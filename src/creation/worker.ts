@@ -101,7 +101,12 @@ async function holdForPerson(
         step: 'login',
         secrets: [deps.browser.site.password],
       });
-      await recordArtifacts(deps.db, job.data.rowId, saved).catch(() => {});
+      await recordArtifacts(deps.db, job.data.rowId, saved).catch((error) =>
+        deps.logger.warn(
+          { err: error, event: LOG_EVENT.evidenceNotRecorded, rowId: job.data.rowId },
+          'could not record the login evidence on the job',
+        ),
+      );
       said = `${said} (${describeArtifacts(job.data.rowId, saved)})`;
     }
   }
@@ -109,6 +114,7 @@ async function holdForPerson(
   if (status === 'completed_pending_id') return false;
   const { outage: _outage, ...data } = job.data;
   await job.updateData({ ...data, heldFor: kind });
+  // A copy for Bull Board: handBack wrote the same words to vr_jobs.error.
   await job.log(said).catch(() => {});
   await job.moveToDelayed(
     Date.now() + (kind === 'blocked' ? BLOCKED_RECHECK_MS : LOGIN_REFUSED_HOLD_MS),
@@ -157,7 +163,14 @@ export async function processCreationJob(
     deps.outages?.site.up();
     deps.outages?.database.up();
     if (job.data.heldFor) {
-      await job.updateData({ rowId: job.data.rowId, productRef: job.data.productRef }).catch(() => {});
+      await job
+        .updateData({ rowId: job.data.rowId, productRef: job.data.productRef })
+        .catch((error) =>
+          logger.warn(
+            { err: error, event: LOG_EVENT.jobDataNotUpdated },
+            'could not clear the held mark on the job',
+          ),
+        );
     }
     // A definite failure: Bull Board should show it failed, and BullMQ must not retry it.
     if (result.outcome === 'failed') throw new UnrecoverableError(result.reason);
@@ -176,12 +189,20 @@ export async function processCreationJob(
       `waiting for ${outageOf(error) === 'site' ? 'V&R' : 'Postgres'} to come back: ${errorMessage(error)}`,
     );
     if (waited !== undefined) {
+      // A copy for Bull Board: the outage itself is logged by its tracker.
       await job.log(`unavailable, next try in ${waited} ms: ${errorMessage(error)}`).catch(() => {});
       throw new DelayedError();
     }
     // A real failure ends the outage this job was waiting out: the next one gets its full window.
     if (job.data.outage) {
-      await job.updateData({ rowId: job.data.rowId, productRef: job.data.productRef }).catch(() => {});
+      await job
+        .updateData({ rowId: job.data.rowId, productRef: job.data.productRef })
+        .catch((error) =>
+          logger.warn(
+            { err: error, event: LOG_EVENT.jobDataNotUpdated },
+            'could not clear the outage on the job; its next outage gets a shorter wait',
+          ),
+        );
     }
     const lastAttempt = attempt >= (job.opts.attempts ?? 1);
     const reason = `attempt ${attempt}: ${errorMessage(error)}`;
@@ -189,7 +210,7 @@ export async function processCreationJob(
       { event: LOG_EVENT.creationAttemptFailed, err: error, lastAttempt },
       'creation attempt failed',
     );
-    await job.log(`error: ${reason}`).catch(() => {});
+    await job.log(`error: ${reason}`).catch(() => {}); // a copy for Bull Board: logged above
     await handBack(
       deps.db,
       job.data.rowId,

@@ -44,9 +44,10 @@ export async function withAdvisoryLock<T>(url: string, key: number, fn: () => Pr
     try {
       return await fn();
     } finally {
+      // The lock ends with its connection below.
       await lock`select pg_advisory_unlock(${key})`.catch(() => {});
     }
   } finally {
-    await lock.end({ timeout: 5 }).catch(() => {});
+    await lock.end({ timeout: 5 }).catch(() => {}); // best effort: Postgres drops the lock with the session
   }
 }

@@ -83,7 +83,7 @@ export class PgListener {
   async #listen(): Promise<void> {
     const old = this.#sql;
     this.#sql = undefined;
-    await old?.end({ timeout: 1 }).catch(() => {});
+    await old?.end({ timeout: 1 }).catch(() => {}); // a dead LISTEN client: a new one replaces it
     const sql = postgres(this.#options.url, { max: 1, onnotice: () => {}, connect_timeout: 10 });
     this.#sql = sql;
     try {
@@ -103,7 +103,7 @@ export class PgListener {
     this.#stopped = true;
     clearInterval(this.#timer);
     await this.#running;
-    await this.#sql?.end({ timeout: 5 }).catch(() => {});
+    await this.#sql?.end({ timeout: 5 }).catch(() => {}); // best effort on stop
     this.#sql = undefined;
   }
 }
@@ -208,6 +208,6 @@ export class JobEventStream {
 
   async stop(): Promise<void> {
     await this.#listener.stop();
-    await this.#sql.end({ timeout: 5 }).catch(() => {});
+    await this.#sql.end({ timeout: 5 }).catch(() => {}); // best effort on stop
   }
 }

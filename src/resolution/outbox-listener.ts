@@ -74,7 +74,7 @@ export class OutboxListener {
     this.#drainPending = true;
     this.#draining = this.#draining.then(async () => {
       this.#drainPending = false;
-      await this.#deps.onNotify().catch(() => {});
+      await this.#deps.onNotify().catch(() => {}); // onNotify reports its own failures
     });
   }
 
@@ -110,7 +110,7 @@ export class OutboxListener {
           // The last heartbeat never came back: the LISTEN is gone.
           const old = this.#client;
           this.#client = this.#listen();
-          await old.sql.end({ timeout: 0 }).catch(() => {});
+          await old.sql.end({ timeout: 0 }).catch(() => {}); // a dead client: a new one listens
           if (!(await this.#client.ready)) return;
           this.#heartbeatSeen = this.#heartbeatSent;
         }

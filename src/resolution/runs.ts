@@ -77,5 +77,6 @@ export async function failRun(db: Db, run: Run, error: unknown): Promise<void> {
       bytes: suspect?.stats.bytes ?? null,
     })
     .where(eq(vrResolutionRuns.id, run.id))
+    // Postgres is usually why the run failed: the caller rethrows that error; the outage is reported.
     .catch(() => {});
 }

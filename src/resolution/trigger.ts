@@ -36,6 +36,7 @@ export async function requestFlush(queue: Queue<FlushJobData>, reason: string, d
   if (delayMs > 0) return;
   const existingId = await queue.getDeduplicationJobId(FLUSH_DEDUP_ID);
   const existing = existingId ? await queue.getJob(existingId) : undefined;
+  // It may have started or gone since isDelayed; if not, it runs when its delay ends.
   if (existing && (await existing.isDelayed())) await existing.promote().catch(() => {});
 }
 

@@ -137,7 +137,7 @@ export function startResolutionWorker(deps: ResolutionWorkerDeps): { worker: Wor
         worker.close().then(() => true),
         config.shutdownTimeoutMs,
       );
-      if (!closed) await worker.close(true).catch(() => {});
+      if (!closed) await worker.close(true).catch(() => {}); // best effort: a flush left half done is redone
       await closeAll([
         () => outboxListener.stop(),
         () => scheduleStopped,

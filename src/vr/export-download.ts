@@ -45,7 +45,7 @@ async function withDeadline<T>(
 ): Promise<T> {
   if (!signal) return promise;
   if (signal.aborted) {
-    promise.catch(() => {});
+    promise.catch(() => {}); // the deadline already passed: its outcome no longer matters
     throw new VrUnavailableError(`${what}: timeout (VR_EXPORT_TIMEOUT_MS)`);
   }
   return new Promise<T>((resolve, reject) => {
@@ -80,7 +80,7 @@ export async function downloadExport(
     try {
       return await downloadOn(session, page, timeoutMs, signal);
     } finally {
-      await page.close().catch(() => {});
+      await page.close().catch(() => {}); // best effort: the page may already be gone with the browser
     }
   });
 }
@@ -112,6 +112,7 @@ async function downloadOn(
     const landed = page
       .waitForEvent('domcontentloaded', { timeout: timeoutMs })
       .then(() => ({ landed: true }) as const);
+    // Only one of the two is awaited; the loser must not be an unhandled rejection.
     downloaded.catch(() => {});
     landed.catch(() => {});
     await link.click();
@@ -134,6 +135,7 @@ async function downloadOn(
     try {
       path = await withDeadline(download.path(), signal, 'the export download');
     } catch (error) {
+      // Best effort: the error being thrown says what went wrong.
       await download.cancel().catch(() => {});
       await download.delete().catch(() => {});
       throw error instanceof VrUnavailableError
@@ -142,13 +144,14 @@ async function downloadOn(
     }
     const line = await firstLine(path);
     if (/^\s*</.test(line)) {
-      await download.delete().catch(() => {});
+      await download.delete().catch(() => {}); // best effort: the error below says why
       throw new VrUnavailableError('the export download is an HTML page, not a CSV file');
     }
     return {
       path,
       header: headerNames(line),
       stream: () => createReadStream(path, { highWaterMark: 256 * 1024 }),
+      // Best effort: the browser deletes its downloads when its context closes.
       discard: () => download.delete().catch(() => {}),
     };
   }

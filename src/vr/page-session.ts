@@ -64,6 +64,7 @@ export async function acceptConsent(page: Page, waitMs = 1_500): Promise<boolean
     return false;
   }
   await button.click({ timeout: 5_000 }).catch(() => button.evaluate((b: HTMLElement) => b.click()));
+  // Best effort: a banner still showing only covers the page.
   await button.waitFor({ state: 'hidden', timeout: 5_000 }).catch(() => {});
   return true;
 }

@@ -165,7 +165,7 @@ export function startWebhookSender(deps: WebhookSenderDeps) {
     started,
     stop: once(async () => {
       clearInterval(sweep);
-      await started.catch(() => {});
+      await started.catch(() => {}); // its failure is the caller's, through `started`
       await closeAll([() => listener.stop(), async () => worker?.close(), () => queue.close()]);
     }),
   };
