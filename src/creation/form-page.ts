@@ -89,9 +89,11 @@ async function dismissConsent(page: Page): Promise<void> {
   if (!consentHandled.has(page)) {
     consentHandled.add(page);
     await page.addLocatorHandler(agree, async (button) => {
+      // A banner gone by itself meanwhile is as good as clicked away.
       await button.click({ timeout: 5_000 }).catch(() => {});
     });
   }
+  // As above: gone by itself is as good as clicked.
   if (await agree.isVisible().catch(() => false)) await agree.click({ timeout: 5_000 }).catch(() => {});
 }
 

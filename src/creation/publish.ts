@@ -179,7 +179,7 @@ export async function publish(
   };
   page.on('request', onRequest);
   try {
-    await installSettleProbe(page).catch(() => {});
+    await installSettleProbe(page).catch(() => {}); // without it the page only counts as settled sooner
     const { clicked, before } = (await page.evaluate(CLICK_PUBLISH)) as {
       clicked: boolean;
       before: PageTexts;
@@ -203,6 +203,7 @@ export async function publish(
       }
       if (Date.now() > deadline) {
         if (post) break;
+        // Best effort: evidence that can't be saved, or a page already closing, changes no verdict.
         await onNothingSent().catch(() => {});
         await page.close().catch(() => {});
         if (post) return { kind: 'unknown', reason: 'a Publish request left as the page was closed' };
