@@ -386,6 +386,7 @@ async function uploadPhotos(page: Page, images: ImageFile[], t: FormTimeouts): P
       throw new FormMarkupError('the add form has no photo upload (Dropzone input.dz-hidden-input)');
     }
     const answered = page.waitForResponse((r) => isUpload(r.request()), { timeout: t.stepMs });
+    // observed where it is awaited, below
     answered.catch(() => {});
     await input.setInputFiles({ name: image.name, mimeType: image.mimeType, buffer: image.buffer });
     let reply: { status: number; body: string };
@@ -465,6 +466,7 @@ export async function fillForm(page: Page, values: FormValues, timeouts: FormTim
     timeout: timeouts.stepMs,
     polling: 25,
   });
+  // observed where it is awaited (setDescription)
   tinymceReady.catch(() => {});
   await installSettleProbe(page);
   await chooseCategory(page, values.category, timeouts);

@@ -227,6 +227,7 @@ export class BrowserSession {
     }
     if (this.#closed) {
       // Closed while Chromium was starting (a warm-up cut short by shutdown): don't leave it running.
+      // closing what nobody will use; already gone is fine
       await browser.close().catch(() => {});
       throw new Error('browser session is closed');
     }
@@ -255,6 +256,7 @@ export class BrowserSession {
     this.#page = undefined;
     this.#ajaxPage = undefined;
     this.#loggedIn = false;
+    // the old context: already gone is fine
     await old?.close().catch(() => {});
     this.#context = await this.#browser!.newContext({
       baseURL: `${this.options.site.baseUrl}/`,
@@ -309,6 +311,7 @@ export class BrowserSession {
       await new Promise((resolve) => setTimeout(resolve, 250));
       if (await isChallengePage(page)) continue;
       // The challenge reloads the page it stood in for: make sure that one is there.
+      // the next check sees whatever page is there
       await page.waitForLoadState('domcontentloaded').catch(() => {});
       if (await isChallengePage(page)) continue;
       const title = await page.title().catch(() => '');
@@ -413,6 +416,7 @@ export class BrowserSession {
         { event: LOG_EVENT.clearanceRenewing },
         'cf_clearance runs out soon: passing the challenge again now',
       );
+      // a clearance left in place is only renewed later
       await this.#context!.clearCookies({ name: CLEARANCE_COOKIE }).catch(() => {});
       this.#loggedIn = false;
     }
@@ -494,6 +498,7 @@ export class BrowserSession {
     }
     const { username, password } = this.options.site;
     this.#log.info('logging in to V&R');
+    // a caller's hook (tracing): the login goes on without it
     await this.onLoginStart?.().catch(() => {});
     let navigation: { response: Response | null } | { error: Error };
     try {
@@ -508,6 +513,7 @@ export class BrowserSession {
       await submitLoginForm(page);
       navigation = await navigated;
     } finally {
+      // as above
       await this.onLoginEnd?.().catch(() => {});
     }
     if ('error' in navigation) {
@@ -543,6 +549,7 @@ export class BrowserSession {
     this.#loggedIn = false;
     if (first) {
       this.options.logger.error({ event: LOG_EVENT.loginRefused }, detail);
+      // evidence is best effort: the refusal is said and held either way
       await this.options.onLoginRefused?.(page).catch(() => {});
     }
     this.#report('login_refused', detail);
@@ -615,6 +622,7 @@ export class BrowserSession {
           throw new VrUnavailableError(`V&R's home page answered HTTP ${status}`);
       } catch (error) {
         this.#ajaxPage = undefined;
+        // a page that failed to open: already gone is fine
         await page.close().catch(() => {});
         throw error;
       }
@@ -626,6 +634,7 @@ export class BrowserSession {
   async discardPage(): Promise<void> {
     const page = this.#page;
     this.#page = undefined;
+    // already gone is fine
     await page?.close().catch(() => {});
   }
 
@@ -636,12 +645,14 @@ export class BrowserSession {
     this.#context = undefined;
     this.#page = undefined;
     this.#ajaxPage = undefined;
+    // closing: already gone is fine
     if (browser && browser === this.options.browser) await context?.close().catch(() => {});
     else if (browser) await browser.close().catch(() => {});
   }
 
   async close(): Promise<void> {
     this.#closed = true;
+    // its failure was the launching caller's to see
     await this.#launching?.catch(() => {});
     await this.#closeBrowser();
     this.#display?.stop();
