@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { type DestinationStream, type Logger, pino } from 'pino';
 import { safeErrorMessage, serializeError } from './safe-errors.ts';
 
@@ -69,6 +70,18 @@ export function createLogger(
 }
 
 export const silentLogger: Logger = pino({ level: 'silent' });
+
+const jobLog = new AsyncLocalStorage<Logger>();
+
+/** Runs `fn` for one job: whatever it calls logs, through jobLoggerOr, with the job's fields. */
+export function withJobLogger<T>(logger: Logger, fn: () => Promise<T>): Promise<T> {
+  return jobLog.run(logger, fn);
+}
+
+/** The logger of the job this call runs for, else `fallback` (a shared unit's own logger). */
+export function jobLoggerOr(fallback: Logger): Logger {
+  return jobLog.getStore() ?? fallback;
+}
 
 const LEVELS: Record<number, [name: string, ansi: string]> = {
   10: ['TRACE', '90'],

@@ -1,7 +1,7 @@
 import { DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { LOG_EVENT } from '../log-events.ts';
-import type { Logger } from '../logger.ts';
+import { type Logger, withJobLogger } from '../logger.ts';
 import { isConnectionError, isDatabaseUnavailable, type Outage, trackOutage } from '../outage.ts';
 import { CREATE_QUEUE, type CreateJobData } from '../queues.ts';
 import { safeErrorMessage, safeErrorText, sanitiseError, throwingSafely } from '../safe-errors.ts';
@@ -151,80 +151,81 @@ export async function processCreationJob(
       await Promise.all([job.updateProgress(progress), job.log(name)]);
     },
   };
-  deps.browser.jobLogger = logger;
-  try {
-    await report.step('claiming the job', 5);
-    const result = safeResult(await createListing({ ...deps, logger }, job.data.rowId, report));
-    const summary =
-      result.outcome === 'submitted'
-        ? 'submitted; waiting for its V&R id'
-        : `${result.outcome}${'reason' in result ? `: ${result.reason}` : ''}${'vrListingId' in result ? ` (${result.vrListingId})` : ''}`;
-    await report.step(summary, 100);
-    deps.outages?.site.up();
-    deps.outages?.database.up();
-    if (job.data.heldFor) {
-      await job
-        .updateData({ rowId: job.data.rowId, productRef: job.data.productRef })
-        .catch((error) =>
-          logger.warn(
-            { err: error, event: LOG_EVENT.jobDataNotUpdated },
-            'could not clear the held mark on the job',
-          ),
-        );
+  // The browser session logs its launch and login lines with the job's fields.
+  return withJobLogger(logger, async () => {
+    try {
+      await report.step('claiming the job', 5);
+      const result = safeResult(await createListing({ ...deps, logger }, job.data.rowId, report));
+      const summary =
+        result.outcome === 'submitted'
+          ? 'submitted; waiting for its V&R id'
+          : `${result.outcome}${'reason' in result ? `: ${result.reason}` : ''}${'vrListingId' in result ? ` (${result.vrListingId})` : ''}`;
+      await report.step(summary, 100);
+      deps.outages?.site.up();
+      deps.outages?.database.up();
+      if (job.data.heldFor) {
+        await job
+          .updateData({ rowId: job.data.rowId, productRef: job.data.productRef })
+          .catch((error) =>
+            logger.warn(
+              { err: error, event: LOG_EVENT.jobDataNotUpdated },
+              'could not clear the held mark on the job',
+            ),
+          );
+      }
+      // A definite failure: Bull Board should show it failed, and BullMQ must not retry it.
+      if (result.outcome === 'failed') throw new UnrecoverableError(result.reason);
+      return result;
+    } catch (error) {
+      // Whatever is thrown from here lands in Redis (failedReason, stacktrace) and Bull Board.
+      if (error instanceof UnrecoverableError) throw sanitiseError(error);
+      if (error instanceof NeedsPersonError && (await holdForPerson(deps, job, token, error))) {
+        throw new DelayedError();
+      }
+      const waited = await waitOutOutage(
+        deps,
+        job,
+        token,
+        error,
+        `waiting for ${outageOf(error) === 'site' ? 'V&R' : 'Postgres'} to come back: ${errorMessage(error)}`,
+      );
+      if (waited !== undefined) {
+        // A copy for Bull Board: the outage itself is logged by its tracker.
+        await job.log(`unavailable, next try in ${waited} ms: ${errorMessage(error)}`).catch(() => {});
+        throw new DelayedError();
+      }
+      // A real failure ends the outage this job was waiting out: the next one gets its full window.
+      if (job.data.outage) {
+        await job
+          .updateData({ rowId: job.data.rowId, productRef: job.data.productRef })
+          .catch((error) =>
+            logger.warn(
+              { err: error, event: LOG_EVENT.jobDataNotUpdated },
+              'could not clear the outage on the job; its next outage gets a shorter wait',
+            ),
+          );
+      }
+      const lastAttempt = attempt >= (job.opts.attempts ?? 1);
+      const reason = `attempt ${attempt}: ${errorMessage(error)}`;
+      logger.warn(
+        { event: LOG_EVENT.creationAttemptFailed, err: error, lastAttempt },
+        'creation attempt failed',
+      );
+      await job.log(`error: ${reason}`).catch(() => {}); // a copy for Bull Board: logged above
+      await handBack(
+        deps.db,
+        job.data.rowId,
+        lastAttempt ? `gave up after ${attempt} attempts: ${errorMessage(error)}` : reason,
+        lastAttempt,
+      );
+      throw sanitiseError(error);
+    } finally {
+      await deps.afterCreation?.(logger).catch((error) => {
+        if (isDatabaseUnavailable(error)) deps.outages?.database.down(error);
+        else logger.error({ err: error }, 'flush decision failed');
+      });
     }
-    // A definite failure: Bull Board should show it failed, and BullMQ must not retry it.
-    if (result.outcome === 'failed') throw new UnrecoverableError(result.reason);
-    return result;
-  } catch (error) {
-    // Whatever is thrown from here lands in Redis (failedReason, stacktrace) and Bull Board.
-    if (error instanceof UnrecoverableError) throw sanitiseError(error);
-    if (error instanceof NeedsPersonError && (await holdForPerson(deps, job, token, error))) {
-      throw new DelayedError();
-    }
-    const waited = await waitOutOutage(
-      deps,
-      job,
-      token,
-      error,
-      `waiting for ${outageOf(error) === 'site' ? 'V&R' : 'Postgres'} to come back: ${errorMessage(error)}`,
-    );
-    if (waited !== undefined) {
-      // A copy for Bull Board: the outage itself is logged by its tracker.
-      await job.log(`unavailable, next try in ${waited} ms: ${errorMessage(error)}`).catch(() => {});
-      throw new DelayedError();
-    }
-    // A real failure ends the outage this job was waiting out: the next one gets its full window.
-    if (job.data.outage) {
-      await job
-        .updateData({ rowId: job.data.rowId, productRef: job.data.productRef })
-        .catch((error) =>
-          logger.warn(
-            { err: error, event: LOG_EVENT.jobDataNotUpdated },
-            'could not clear the outage on the job; its next outage gets a shorter wait',
-          ),
-        );
-    }
-    const lastAttempt = attempt >= (job.opts.attempts ?? 1);
-    const reason = `attempt ${attempt}: ${errorMessage(error)}`;
-    logger.warn(
-      { event: LOG_EVENT.creationAttemptFailed, err: error, lastAttempt },
-      'creation attempt failed',
-    );
-    await job.log(`error: ${reason}`).catch(() => {}); // a copy for Bull Board: logged above
-    await handBack(
-      deps.db,
-      job.data.rowId,
-      lastAttempt ? `gave up after ${attempt} attempts: ${errorMessage(error)}` : reason,
-      lastAttempt,
-    );
-    throw sanitiseError(error);
-  } finally {
-    deps.browser.jobLogger = undefined;
-    await deps.afterCreation?.(logger).catch((error) => {
-      if (isDatabaseUnavailable(error)) deps.outages?.database.down(error);
-      else logger.error({ err: error }, 'flush decision failed');
-    });
-  }
+  });
 }
 
 /** The creation worker: concurrency 1, one browser; `close()` lets the current job finish. */

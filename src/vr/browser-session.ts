@@ -1,7 +1,7 @@
 import type { Browser, BrowserContext, Page, Response } from 'playwright-core';
 import type { VrSite } from '../config.ts';
 import { LOG_EVENT } from '../log-events.ts';
-import type { Logger } from '../logger.ts';
+import { jobLoggerOr, type Logger } from '../logger.ts';
 import { defaultUserAgent, launchChromium } from './chromium-launcher.ts';
 import {
   ChromiumSandboxError,
@@ -103,8 +103,6 @@ export class BrowserSession {
   logins = 0;
   challengesPassed = 0;
 
-  /** The logger of the job in hand (one at a time), so that launch and login lines name the job. */
-  jobLogger: Logger | undefined;
   /**
    * Called around a login, so that whoever records the page (a Playwright trace) can stop while
    * the password is typed.
@@ -114,8 +112,9 @@ export class BrowserSession {
 
   constructor(private readonly options: BrowserSessionOptions) {}
 
+  /** The job's logger when called for one (withJobLogger), so that launch and login lines name it. */
   get #log(): Logger {
-    return this.jobLogger ?? this.options.logger;
+    return jobLoggerOr(this.options.logger);
   }
 
   get site(): VrSite {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { colorAllowed, createLogger, prettyLine } from '../../src/logger.ts';
+import { colorAllowed, createLogger, jobLoggerOr, prettyLine, withJobLogger } from '../../src/logger.ts';
 
 function capture() {
   const lines: string[] = [];
@@ -61,4 +61,16 @@ test('colours only on a terminal, and never with NO_COLOR or TERM=dumb', () => {
   assert.equal(colorAllowed(false, {}), false);
   assert.equal(colorAllowed(true, { NO_COLOR: '1' }), false);
   assert.equal(colorAllowed(true, { TERM: 'dumb' }), false);
+});
+
+test("a job's logger travels with the call, across awaits, and only within it", async () => {
+  const shared = createLogger('info', { unit: 'shared' }, { stream: { write: () => {} } });
+  const job = shared.child({ jobId: '7' });
+  assert.equal(jobLoggerOr(shared), shared);
+  const seen = await withJobLogger(job, async () => {
+    await new Promise((resolve) => setTimeout(resolve, 1));
+    return jobLoggerOr(shared);
+  });
+  assert.equal(seen, job);
+  assert.equal(jobLoggerOr(shared), shared, 'gone after the job');
 });
