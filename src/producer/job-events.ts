@@ -1,4 +1,5 @@
 import postgres from 'postgres';
+import { Listener } from '../db/listener.ts';
 import type { JobEventName, JobResult } from '../db/schema.ts';
 import type { Logger } from '../logger.ts';
 
@@ -25,29 +26,45 @@ export interface PgListenerOptions {
 }
 
 /**
- * LISTEN on one channel over a connection of its own, with start/stop. Notifications only wake the
- * reader, which reads the truth from Postgres: one lost while the connection was down is made up
- * for by the read after the reconnect (and by the periodic one). postgres.js drops a listener whose
- * re-LISTEN fails during an outage, so after a failed wake the connection is made anew.
+ * LISTEN on one channel, on a Listener (src/db/listener.ts) that listens again after an outage,
+ * with start/stop. Notifications only wake the reader, which reads the truth from Postgres: one lost
+ * while the connection was down is made up for by the read after the LISTEN is back (and by the
+ * periodic one).
  */
 export class PgListener {
   readonly #options: PgListenerOptions;
-  #sql: postgres.Sql | undefined;
+  readonly #listener: Listener;
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
   #again = false;
-  #broken = false;
+  #down = false;
   #stopped = false;
 
   constructor(options: PgListenerOptions) {
     this.#options = options;
+    const { url, channel, logger } = options;
+    this.#listener = new Listener({
+      url,
+      channel,
+      onNotify: () => void this.wake(),
+      onListen: () => void this.wake(),
+      // Said once an outage, not every heartbeat.
+      onDown: (error) => {
+        if (!this.#down) logger.warn({ err: error, channel }, 'LISTEN failed; will retry');
+        this.#down = true;
+      },
+      onUp: () => {
+        if (this.#down) logger.info({ channel }, 'listening again');
+        this.#down = false;
+      },
+    });
   }
 
   /** Listens, then wakes once; a Postgres that isn't answering yet is retried on the poll. */
   async start(): Promise<void> {
     this.#timer = setInterval(() => void this.wake(), this.#options.pollIntervalMs ?? 30_000);
     this.#timer.unref();
-    await this.#listen();
+    await this.#listener.start();
     await this.wake();
   }
 
@@ -60,19 +77,19 @@ export class PgListener {
     }
     this.#running = (async () => {
       try {
+        let failed = false;
         do {
           this.#again = false;
           try {
             await this.#options.onWake();
-            if (this.#broken && !this.#stopped) await this.#listen();
           } catch (error) {
-            this.#broken = true;
+            failed = true;
             this.#options.logger.warn(
               { err: error, channel: this.#options.channel },
               'reading events failed',
             );
           }
-        } while (this.#again && !this.#stopped && !this.#broken);
+        } while (this.#again && !this.#stopped && !failed);
       } finally {
         this.#running = undefined;
       }
@@ -80,31 +97,11 @@ export class PgListener {
     return this.#running;
   }
 
-  async #listen(): Promise<void> {
-    const old = this.#sql;
-    this.#sql = undefined;
-    await old?.end({ timeout: 1 }).catch(() => {}); // a dead LISTEN client: a new one replaces it
-    const sql = postgres(this.#options.url, { max: 1, onnotice: () => {}, connect_timeout: 10 });
-    this.#sql = sql;
-    try {
-      await sql.listen(
-        this.#options.channel,
-        () => void this.wake(),
-        () => void this.wake(),
-      );
-      this.#broken = false;
-    } catch (error) {
-      this.#broken = true;
-      this.#options.logger.warn({ err: error, channel: this.#options.channel }, 'LISTEN failed; will retry');
-    }
-  }
-
   async stop(): Promise<void> {
     this.#stopped = true;
     clearInterval(this.#timer);
     await this.#running;
-    await this.#sql?.end({ timeout: 5 }).catch(() => {}); // best effort on stop
-    this.#sql = undefined;
+    await this.#listener.close().catch(() => {}); // best effort on stop
   }
 }
 
