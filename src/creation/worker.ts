@@ -124,6 +124,15 @@ async function holdForPerson(
   return true;
 }
 
+/** Drops a job's held or outage mark from its data: a later wait then starts afresh. */
+async function clearMarks(job: Job<CreateJobData>, logger: Logger, what: string): Promise<void> {
+  await job
+    .updateData({ rowId: job.data.rowId, productRef: job.data.productRef })
+    .catch((error) =>
+      logger.warn({ err: error, event: LOG_EVENT.jobDataNotUpdated }, `could not clear ${what} on the job`),
+    );
+}
+
 /** What vr_jobs.error, the job's log lines and Redis get: one line, no cookie (src/safe-errors.ts). */
 const errorMessage = safeErrorMessage;
 
@@ -163,16 +172,7 @@ export async function processCreationJob(
       await report.step(summary, 100);
       deps.outages?.site.up();
       deps.outages?.database.up();
-      if (job.data.heldFor) {
-        await job
-          .updateData({ rowId: job.data.rowId, productRef: job.data.productRef })
-          .catch((error) =>
-            logger.warn(
-              { err: error, event: LOG_EVENT.jobDataNotUpdated },
-              'could not clear the held mark on the job',
-            ),
-          );
-      }
+      if (job.data.heldFor) await clearMarks(job, logger, 'the held mark');
       // A definite failure: Bull Board should show it failed, and BullMQ must not retry it.
       if (result.outcome === 'failed') throw new UnrecoverableError(result.reason);
       return result;
@@ -195,16 +195,7 @@ export async function processCreationJob(
         throw new DelayedError();
       }
       // A real failure ends the outage this job was waiting out: the next one gets its full window.
-      if (job.data.outage) {
-        await job
-          .updateData({ rowId: job.data.rowId, productRef: job.data.productRef })
-          .catch((error) =>
-            logger.warn(
-              { err: error, event: LOG_EVENT.jobDataNotUpdated },
-              'could not clear the outage on the job; its next outage gets a shorter wait',
-            ),
-          );
-      }
+      if (job.data.outage) await clearMarks(job, logger, 'the outage (its next outage gets a shorter wait)');
       const lastAttempt = attempt >= (job.opts.attempts ?? 1);
       const reason = `attempt ${attempt}: ${errorMessage(error)}`;
       logger.warn(
