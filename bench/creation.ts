@@ -2,9 +2,8 @@ import { startSimulator } from '../simulator/src/server.ts';
 import { VARIANTS } from '../simulator/src/variants.ts';
 import { startCreationProcess } from '../src/creation/main.ts';
 import { silentLogger } from '../src/logger.ts';
-import { startResolutionProcess } from '../src/resolution/main.ts';
 import { setupServices } from '../test/helpers/services.ts';
-import { benchListings, SCALED_SITE, siteClock, waitFor } from './e2e.ts';
+import { benchListings, SCALED_SITE, siteClock, startBenchInstall, waitFor } from './e2e.ts';
 
 export interface CreationResult {
   listings: number;
@@ -101,21 +100,10 @@ export interface LaneResult {
 
 /** Both workers on a fresh install at TEN_X_SITE: one listing first, then `count` in steady state. */
 export async function runLaneCase(count: number): Promise<LaneResult> {
-  const services = await setupServices();
-  const clock = siteClock();
-  const sim = await startSimulator({
-    port: 0,
-    catalogRows: 1500,
-    seed: 1,
-    indexDelayMs: 0,
-    ...TEN_X_SITE,
-    onRequestServed: clock.onRequestServed,
+  const { services, clock, producer, stop } = await startBenchInstall(TEN_X_SITE, {
+    FLUSH_SETTLE_MS: '0',
+    RESOLUTION_BACKOFF_MS: '200',
   });
-  const config = services.config({ FLUSH_SETTLE_MS: '0', RESOLUTION_BACKOFF_MS: '200' });
-  const site = { baseUrl: sim.url, username: 'demo', password: 'demo' };
-  const creation = startCreationProcess({ config, site, logger: silentLogger });
-  const resolution = startResolutionProcess({ config, site, logger: silentLogger });
-  const producer = services.producer();
   const completed = async (n: number) =>
     (await services.database.sql`select count(*)::int as n from vr_jobs where status = 'completed'`)[0]!.n >=
     n;
@@ -133,8 +121,6 @@ export async function runLaneCase(count: number): Promise<LaneResult> {
     const siteSeconds = count * perListing + clock.exportSeconds();
     return { listings: count, firstListingSeconds, seconds, siteSeconds, ratio: seconds / siteSeconds };
   } finally {
-    await Promise.all([creation.stop(), resolution.stop()]);
-    await sim.close();
-    await services.cleanup();
+    await stop();
   }
 }

@@ -1,4 +1,4 @@
-import { type ServedRequest, startSimulator } from '../simulator/src/server.ts';
+import { type ServedRequest, type SimulatorOptions, startSimulator } from '../simulator/src/server.ts';
 import { startCreationProcess } from '../src/creation/main.ts';
 import { silentLogger } from '../src/logger.ts';
 import { startResolutionProcess } from '../src/resolution/main.ts';
@@ -98,26 +98,12 @@ export interface E2eOptions {
 
 /** Enqueues `count` listings into a fresh install and measures until every one is resolved. */
 export async function runE2eCase(count: number, { oldWay = false, flushSettleMs = 0 }: E2eOptions = {}) {
-  const services = await setupServices();
-  const clock = siteClock();
-  const sim = await startSimulator({
-    port: 0,
-    catalogRows: 1500,
-    seed: 1,
-    indexDelayMs: 0,
-    ...SCALED_SITE,
-    onRequestServed: clock.onRequestServed,
-  });
-  const config = services.config({
+  const { services, clock, sim, producer, stop } = await startBenchInstall(SCALED_SITE, {
     FLUSH_SETTLE_MS: String(flushSettleMs),
     RESOLUTION_BACKOFF_MS: '200',
     // The old way: a flush after every listing, and the next listing only after it.
     MAX_BATCH_SIZE: oldWay ? '1' : '10',
   });
-  const site = { baseUrl: sim.url, username: 'demo', password: 'demo' };
-  const creation = startCreationProcess({ config, site, logger: silentLogger });
-  const resolution = startResolutionProcess({ config, site, logger: silentLogger });
-  const producer = services.producer();
   // Steady state, as a running service is: Chromium up and logged in (the worker warms up at start).
   await waitFor('warm-up login', async () => sim.state().counters.logins >= 1, 120_000);
   clock.reset();
@@ -160,10 +146,40 @@ export async function runE2eCase(count: number, { oldWay = false, flushSettleMs 
       exportSeconds,
     } satisfies E2eResult;
   } finally {
-    await Promise.all([creation.stop(), resolution.stop()]);
-    await sim.close();
-    await services.cleanup();
+    await stop();
   }
+}
+
+/**
+ * A fresh install on the simulator at `timings` (indexing at once), both workers running on
+ * `env`, the site's answer times collected by `clock`; `stop` ends it all.
+ */
+export async function startBenchInstall(timings: Partial<SimulatorOptions>, env: Record<string, string>) {
+  const services = await setupServices();
+  const clock = siteClock();
+  const sim = await startSimulator({
+    port: 0,
+    catalogRows: 1500,
+    seed: 1,
+    indexDelayMs: 0,
+    ...timings,
+    onRequestServed: clock.onRequestServed,
+  });
+  const config = services.config(env);
+  const site = { baseUrl: sim.url, username: 'demo', password: 'demo' };
+  const creation = startCreationProcess({ config, site, logger: silentLogger });
+  const resolution = startResolutionProcess({ config, site, logger: silentLogger });
+  return {
+    services,
+    clock,
+    sim,
+    producer: services.producer(),
+    stop: async () => {
+      await Promise.all([creation.stop(), resolution.stop()]);
+      await sim.close();
+      await services.cleanup();
+    },
+  };
 }
 
 /** The floor computed from the settings alone, for reference beside the measured one. */

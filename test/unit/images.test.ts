@@ -24,6 +24,20 @@ import {
 import { checkedAddress, nonPublicRange } from '../../src/net/address-policy.ts';
 import { ImageUnavailableError, isSiteUnavailable, VrRejectedError } from '../../src/vr/errors.ts';
 
+/** A JPEG of gaussian noise: it barely compresses, so its size goes with its pixels. */
+const noise = (width: number, height: number) =>
+  sharp({
+    create: {
+      width,
+      height,
+      channels: 3,
+      background: '#888',
+      noise: { type: 'gaussian', mean: 128, sigma: 60 },
+    },
+  })
+    .jpeg({ quality: 95 })
+    .toBuffer();
+
 const MB = 1024 * 1024;
 /** For calling the conversion directly: time enough. */
 const noDeadline: Deadline = { at: Number.POSITIVE_INFINITY, now: Date.now };
@@ -106,17 +120,7 @@ describe('photos: downloading, refusing, converting', () => {
       .jpeg()
       .toBuffer();
     // Noise barely compresses: three of these weigh over 10 MB together.
-    noiseJpeg = await sharp({
-      create: {
-        width: 2000,
-        height: 2000,
-        channels: 3,
-        background: '#888',
-        noise: { type: 'gaussian', mean: 128, sigma: 60 },
-      },
-    })
-      .jpeg({ quality: 95 })
-      .toBuffer();
+    noiseJpeg = await noise(2000, 2000);
     // 300 MB of zeros behind a JPEG's first bytes: a few hundred KB on the wire.
     const gzip = createGzip({ level: 9 });
     const parts: Buffer[] = [];
@@ -571,18 +575,6 @@ describe('photo conversion bounds', () => {
   });
 
   test('fitToBudget keeps the photos, in order and in proportion, one JPEG each', async () => {
-    const noise = (width: number, height: number) =>
-      sharp({
-        create: {
-          width,
-          height,
-          channels: 3,
-          background: '#888',
-          noise: { type: 'gaussian', mean: 128, sigma: 60 },
-        },
-      })
-        .jpeg({ quality: 95 })
-        .toBuffer();
     const photos = [await noise(800, 600), await noise(300, 500), await noise(640, 640)];
     const total = photos.reduce((sum, p) => sum + p.length, 0);
 
@@ -615,17 +607,7 @@ describe('photo conversion bounds', () => {
   });
 
   test('fitToBudget stops with OutOfTimeError once the deadline passes; toJpeg too', async () => {
-    const photo = await sharp({
-      create: {
-        width: 400,
-        height: 300,
-        channels: 3,
-        background: '#888',
-        noise: { type: 'gaussian', mean: 128, sigma: 60 },
-      },
-    })
-      .jpeg({ quality: 95 })
-      .toBuffer();
+    const photo = await noise(400, 300);
     // A clock on which every look takes a second, with the budget ending after two.
     let clock = 0;
     const ticking: Deadline = { at: 2_500, now: () => (clock += 1_000) };
