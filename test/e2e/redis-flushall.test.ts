@@ -61,7 +61,8 @@ test('after FLUSHALL the workers carry on alone: the sweep is scheduled again, r
     await waitFor('the sweep scheduled', () => resolveQueue.getJobScheduler(SWEEP_JOB), 60_000);
     await services.redis.flushall();
 
-    // A row whose job Redis lost: only the sweep can bring it back.
+    // A row whose job Redis lost: only a sweep can bring it back (one running during the FLUSHALL
+    // may do so before the schedule is checked, so the schedule is waited for on its own).
     const listing = validateListing({
       productRef: 'FLUSHED-1',
       brand: 'Fender',
@@ -73,8 +74,11 @@ test('after FLUSHALL the workers carry on alone: the sweep is scheduled again, r
       .values({ productRef: listing.productRef, payload: { listing } })
       .returning();
     await waitFor('the creation job re-added', () => createQueue.getJob(`listing-${row!.id}-0`), 60_000);
-    const scheduler = await resolveQueue.getJobScheduler(SWEEP_JOB);
-    assert.ok(scheduler, 'the sweep is scheduled again');
+    const scheduler = await waitFor(
+      'the sweep scheduled again',
+      () => resolveQueue.getJobScheduler(SWEEP_JOB),
+      60_000,
+    );
     assert.deepEqual(
       scheduler.template?.opts?.removeOnComplete,
       { count: 100 },
@@ -82,7 +86,7 @@ test('after FLUSHALL the workers carry on alone: the sweep is scheduled again, r
     );
     assert.equal(await resolveQueue.getGlobalConcurrency(), 1, 'one flush at a time again');
     assert.equal(worker.child.exitCode, null, 'the worker lived through it');
-    assert.match(worker.output(), /the sweep was missing from Redis/);
+    await waitFor('the missing sweep logged', () => /the sweep was missing from Redis/.test(worker.output()));
 
     // The creation worker, which lived through the FLUSHALL too, takes the re-added job.
     await waitFor(
