@@ -2,7 +2,6 @@ import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
 import type { Database } from '../db/client.ts';
-import type { FieldError } from '../listing/listing.ts';
 import type { Logger } from '../logger.ts';
 import type { ProducerDeps } from '../producer/producer.ts';
 import type { CreateJobData } from '../queues.ts';
@@ -18,12 +17,4 @@ export interface ApiContext {
   resolveQueue: Queue<FlushJobData>;
   /** The producer's own dependencies: the API enqueues exactly as the library does. */
   producer: ProducerDeps;
-}
-
-/** The body of every 400 about the request's own content: which field, and why. */
-export function invalid(error: string, errors: FieldError[]) {
-  const MAX = 1000;
-  return errors.length > MAX
-    ? { error, errors: errors.slice(0, MAX), moreErrors: errors.length - MAX }
-    : { error, errors };
 }

@@ -7,7 +7,6 @@ import { artifactContentType, artifactPath } from '../creation/artifacts.ts';
 import { type JobView, jobView, listJobs } from '../db/queries.ts';
 import { JOB_STATUSES, type VrJob, vrJobs } from '../db/schema.ts';
 import {
-  type FieldError,
   LIMITS,
   type Listing,
   type ListingDefaults,
@@ -15,13 +14,9 @@ import {
   validateListing,
   validateListingsYielding,
 } from '../listing/listing.ts';
-import {
-  AlreadyListedError,
-  type EnqueuedJob,
-  enqueueValidated,
-  QueueUnavailableError,
-} from '../producer/producer.ts';
-import { type ApiContext, invalid } from './context.ts';
+import { type EnqueuedJob, enqueueValidated, QueueUnavailableError } from '../producer/producer.ts';
+import type { ApiContext } from './context.ts';
+import { notFound, queueUnavailable } from './http-error.ts';
 
 export const DEFAULT_PAGE = 100;
 export const MAX_PAGE = 1000;
@@ -60,24 +55,13 @@ export function pagedListQuery<S extends readonly [string, ...string[]]>(statuse
 
 export const listQuery = pagedListQuery(JOB_STATUSES);
 
-/** Zod issues as the API's field errors; unknown query parameters are named, not ignored. */
-export function queryErrors(error: z.ZodError): FieldError[] {
-  return error.issues.flatMap((issue) =>
-    issue.code === 'unrecognized_keys'
-      ? issue.keys.map((key) => ({ field: key, message: 'is not a known parameter' }))
-      : [{ field: issue.path.map(String).join('.') || '(query)', message: issue.message }],
-  );
-}
+/** A path's id (a job's, a delivery's), after the route's schema made it a number. */
+export type IdParams = { id: number };
 
-/** The job id in a path, or the error to send. */
-export function parseJobId(raw: string): number | FieldError[] {
-  return /^\d{1,15}$/.test(raw) && Number(raw) > 0
-    ? Number(raw)
-    : [{ field: 'id', message: 'must be a positive whole number' }];
-}
-
-export async function findJob(ctx: ApiContext, id: number): Promise<VrJob | undefined> {
+/** The job, or a 404 for the error handler. */
+export async function findJob(ctx: ApiContext, id: number): Promise<VrJob> {
   const [row] = await ctx.database.db.select().from(vrJobs).where(eq(vrJobs.id, id));
+  if (!row) throw notFound('job not found', { id });
   return row;
 }
 
@@ -118,33 +102,19 @@ async function views(ctx: ApiContext, jobs: EnqueuedJob[]): Promise<(JobView & {
 }
 
 export function registerJobRoutes(app: FastifyInstance, ctx: ApiContext): void {
+  // A bad listing (ValidationError) or a product already on V&R (AlreadyListedError) reaches the
+  // error handler as it is thrown.
   app.post('/api/vr/jobs', { bodyLimit: LIMITS.requestBodyBytes }, async (request, reply) => {
-    let parsed: Awaited<ReturnType<typeof validateBody>>;
-    try {
-      parsed = await validateBody(request.body, ctx.producer.listingDefaults);
-    } catch (error) {
-      if (error instanceof ValidationError)
-        return reply.code(400).send(invalid('invalid listing', error.errors));
-      throw error;
-    }
+    const parsed = await validateBody(request.body, ctx.producer.listingDefaults);
     let enqueued: EnqueuedJob[];
     try {
       enqueued = await enqueueValidated(ctx.producer, parsed.listings);
     } catch (error) {
-      if (error instanceof AlreadyListedError) {
-        return reply
-          .code(409)
-          .send({ error: 'already listed', productRef: error.productRef, message: error.message });
-      }
-      if (error instanceof QueueUnavailableError) {
-        return reply.code(503).send({
-          error: 'queue unavailable',
-          message:
-            'the listings are saved (status queued) but Redis did not take their jobs; the sweep will enqueue them when Redis is back',
-          [parsed.bulk ? 'jobs' : 'job']: parsed.bulk ? error.jobs : error.jobs[0],
-        });
-      }
-      throw error;
+      if (!(error instanceof QueueUnavailableError)) throw error;
+      throw queueUnavailable(
+        'the listings are saved (status queued) but Redis did not take their jobs; the sweep will enqueue them when Redis is back',
+        parsed.bulk ? { jobs: error.jobs } : { job: error.jobs[0] },
+      );
     }
     const jobs = await views(ctx, enqueued);
     // 201 when something new was written; an idempotent repeat only returns the existing jobs.
@@ -152,10 +122,8 @@ export function registerJobRoutes(app: FastifyInstance, ctx: ApiContext): void {
     return parsed.bulk ? { jobs } : { job: jobs[0] };
   });
 
-  app.get('/api/vr/jobs', async (request, reply) => {
-    const query = listQuery.safeParse(request.query ?? {});
-    if (!query.success) return reply.code(400).send(invalid('invalid query', queryErrors(query.error)));
-    const { status, limit = DEFAULT_PAGE, cursor = 0 } = query.data;
+  app.get('/api/vr/jobs', async (request) => {
+    const { status, limit = DEFAULT_PAGE, cursor = 0 } = request.query as z.output<typeof listQuery>;
     // One more than asked tells whether another page follows.
     const rows = await listJobs(ctx.database.db, { status, limit: limit + 1, afterId: cursor });
     const page = rows.slice(0, limit);
@@ -165,31 +133,24 @@ export function registerJobRoutes(app: FastifyInstance, ctx: ApiContext): void {
     };
   });
 
-  app.get<{ Params: { id: string } }>('/api/vr/jobs/:id', async (request, reply) => {
-    const id = parseJobId(request.params.id);
-    if (typeof id !== 'number') return reply.code(400).send(invalid('invalid job id', id));
-    const row = await findJob(ctx, id);
-    if (!row) return reply.code(404).send({ error: 'job not found', id });
-    return { job: jobDetail(row) };
-  });
+  app.get<{ Params: IdParams }>('/api/vr/jobs/:id', async (request) => ({
+    job: jobDetail(await findJob(ctx, request.params.id)),
+  }));
 
   // Evidence of an unexpected page: only a name recorded for this job, read from its own folder.
-  app.get<{ Params: { id: string; name: string } }>(
+  app.get<{ Params: IdParams & { name: string } }>(
     '/api/vr/jobs/:id/artifacts/:name',
     async (request, reply) => {
-      const id = parseJobId(request.params.id);
-      if (typeof id !== 'number') return reply.code(400).send(invalid('invalid job id', id));
-      const { name } = request.params;
+      const { id, name } = request.params;
       const row = await findJob(ctx, id);
-      if (!row) return reply.code(404).send({ error: 'job not found', id });
       const path = artifactPath(ctx.config.artifactsDir, id, name);
       if (!path || !(row.artifacts ?? []).some((a) => a.name === name)) {
-        return reply.code(404).send({ error: 'artifact not found', id, name });
+        throw notFound('artifact not found', { id, name });
       }
+      // Not there: the file is gone, not the request wrong.
       const info = await stat(path).catch(() => undefined);
       if (!info?.isFile()) {
-        return reply.code(404).send({
-          error: 'artifact not found',
+        throw notFound('artifact not found', {
           id,
           name,
           message: `deleted (kept ${ctx.config.artifactsRetentionDays} days, ARTIFACTS_RETENTION_DAYS) or not on this machine's ARTIFACTS_DIR`,

@@ -3,8 +3,9 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { completeFromLink, RETRYABLE } from '../db/jobs.ts';
 import { type VrJob, vrJobs, vrProductLinks, vrResolutionRuns } from '../db/schema.ts';
-import { type ApiContext, invalid } from './context.ts';
-import { jobDetail, parseJobId, queryErrors } from './jobs.ts';
+import type { ApiContext } from './context.ts';
+import { conflict, notFound } from './http-error.ts';
+import { type IdParams, jobDetail } from './jobs.ts';
 
 export type LinkOutcome =
   | { kind: 'not_found' }
@@ -67,19 +68,20 @@ export async function linkRow(
 }
 
 export function registerLinkRoute(app: FastifyInstance, ctx: ApiContext): void {
-  app.post<{ Params: { id: string } }>('/api/vr/jobs/:id/link', async (request, reply) => {
-    const id = parseJobId(request.params.id);
-    if (typeof id !== 'number') return reply.code(400).send(invalid('invalid job id', id));
-    const body = linkBody.safeParse(request.body ?? {});
-    if (!body.success) return reply.code(400).send(invalid('invalid body', queryErrors(body.error)));
-    const outcome = await linkRow(ctx, id, body.data.vrListingId);
-    if (outcome.kind === 'not_found') return reply.code(404).send({ error: 'job not found', id });
-    if (outcome.kind === 'conflict')
-      return reply.code(409).send({ error: 'cannot link', status: outcome.status, message: outcome.message });
-    ctx.logger.info(
-      { jobId: id, productRef: outcome.row.productRef, vrListingId: body.data.vrListingId },
-      'job linked by a person',
-    );
-    return { action: 'linked' as const, job: jobDetail(outcome.row) };
-  });
+  app.post<{ Params: IdParams; Body: z.output<typeof linkBody> }>(
+    '/api/vr/jobs/:id/link',
+    async (request) => {
+      const { id } = request.params;
+      const { vrListingId } = request.body;
+      const outcome = await linkRow(ctx, id, vrListingId);
+      if (outcome.kind === 'not_found') throw notFound('job not found', { id });
+      if (outcome.kind === 'conflict')
+        throw conflict('cannot link', { status: outcome.status, message: outcome.message });
+      ctx.logger.info(
+        { jobId: id, productRef: outcome.row.productRef, vrListingId },
+        'job linked by a person',
+      );
+      return { action: 'linked' as const, job: jobDetail(outcome.row) };
+    },
+  );
 }

@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance, RouteOptions } from 'fastify';
-import { jsonSchemaTransform } from 'fastify-type-provider-zod';
+import { createSerializerCompiler, jsonSchemaTransform, validatorCompiler } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { DELIVERY_STATUSES, JOB_EVENTS, JOB_STATUSES } from '../db/schema.ts';
 import { LIMITS, listingSchema } from '../listing/listing.ts';
@@ -92,13 +92,18 @@ const deliveryView = z.object({
   deliveredAt: isoTime.nullable(),
 });
 
-const idParams = (what: string, example: string) =>
-  z.object({
-    id: z
-      .string()
-      .describe(`the ${what}'s id`)
-      .meta({ examples: [example] }),
-  });
+/** A positive id in a path (ours fit 15 digits); the handler gets a number. */
+const pathId = (description: string, example: string) =>
+  z
+    .string()
+    .regex(/^\d{1,15}$/, 'must be a positive whole number')
+    .describe(description)
+    .meta({ examples: [example] })
+    .transform(Number)
+    .pipe(z.number().positive('must be a positive whole number'));
+
+export const idParams = (what: string, example: string) =>
+  z.object({ id: pathId(`the ${what}'s id`, example) });
 
 const example = {
   productRef: 'SKU-1',
@@ -123,6 +128,11 @@ interface RouteDoc {
   querystring?: z.ZodType;
   params?: z.ZodType;
   body?: z.ZodType;
+  /**
+   * The handler validates the body itself: a bulk of listings is validated in slices that yield
+   * the event loop, and its errors carry each listing's index.
+   */
+  bodyCheckedByHandler?: true;
   /** Request bodies the example test sends (kept out of the zod schema: the converter drops meta). */
   bodyExamples?: unknown[];
   response: Record<
@@ -165,6 +175,7 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
     summary: 'Enqueue one listing or many',
     tags: ['jobs'],
     body: enqueueBody,
+    bodyCheckedByHandler: true,
     bodyExamples: [
       example,
       [{ ...example, productRef: 'SKU-2', model: 'Telecaster', year: 1965 }],
@@ -183,7 +194,6 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
         .object({ error: z.literal('already listed'), productRef: z.string(), message: z.string() })
         .describe('the product is already on V&R, or has a job in needs_review'),
       413: message('body over the limit'),
-      415: badRequest,
       503: queuedLater('the listings are'),
     },
   },
@@ -209,10 +219,7 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
     summary: "A job's evidence file (screenshot, page, trace), by the name its job recorded",
     tags: ['jobs'],
     params: z.object({
-      id: z
-        .string()
-        .describe("the job's id")
-        .meta({ examples: ['1'] }),
+      id: pathId("the job's id", '1'),
       name: z
         .string()
         .describe("a name from the job's artifacts")
@@ -242,7 +249,8 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
     summary: 'Put a failed or needs_review job back in the pipeline, never listing it twice',
     tags: ['jobs'],
     params: idParams('job', '1'),
-    body: retryBody,
+    // No body at all is the same as {}.
+    body: retryBody.nullish(),
     bodyExamples: [{}, { resubmit: true }],
     response: {
       200: z.object({ action: z.enum(['linked', 'resolving', 'requeued']), job: jobDetailSchema }),
@@ -339,6 +347,14 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
 };
 
 const unauthorized = message('no or a wrong API token');
+const misdirected = message(
+  'API_INSECURE=on: only a loopback Host (127.0.0.1, localhost, [::1]) is answered',
+);
+const notJson = z.union([
+  message('API_INSECURE=on: a state-changing request must be sent as application/json'),
+  badRequest,
+]);
+const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 /** Routes that are not part of the contract on purpose: Bull Board, the docs' own, the spec. */
 const UNDOCUMENTED = [/^\/admin\//, /^\/admin$/, /^\/api\/docs/, /^\/api\/openapi\.json$/];
@@ -349,9 +365,10 @@ export function undocumentedRoutes(app: FastifyInstance): string[] {
   return undocumented.get(app) ?? [];
 }
 
-/** Validation stays in the handlers (with these same schemas): Fastify only carries them. */
 const carryOnly = () => (data: unknown) => ({ value: data });
 const asJson = () => (data: unknown) => (typeof data === 'string' ? data : JSON.stringify(data));
+// An answer is checked against its documented schema on the way out (a mismatch is a 500).
+const zodSerializer = createSerializerCompiler({});
 
 /**
  * Registers the contract: attaches each documented route's schemas as it is declared (so call
@@ -377,11 +394,28 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
       ...(doc.querystring && { querystring: doc.querystring }),
       ...(doc.params && { params: doc.params }),
       ...(doc.body && { body: doc.body }),
-      response: isPublic ? doc.response : { ...doc.response, 401: unauthorized },
+      // What the auth and insecure-mode hooks answer before the handler (src/api/auth.ts,
+      // insecure-guard.ts).
+      response: isPublic
+        ? doc.response
+        : {
+            ...(methods.some((m) => STATE_CHANGING.has(m)) && { 415: notJson }),
+            ...doc.response,
+            401: unauthorized,
+            421: misdirected,
+          },
       ...(isPublic && { security: [] }),
     };
-    route.validatorCompiler = carryOnly;
-    route.serializerCompiler = asJson;
+    // Fastify validates what the contract documents, with the contract's own schemas; a failure
+    // reaches the one error handler as a 400 naming the fields.
+    route.validatorCompiler = (definition) =>
+      definition.httpPart === 'body' && doc.bodyCheckedByHandler
+        ? carryOnly()
+        : validatorCompiler(definition as Parameters<typeof validatorCompiler>[0]);
+    route.serializerCompiler = (definition) =>
+      definition.schema instanceof z.ZodType
+        ? zodSerializer(definition as Parameters<typeof zodSerializer>[0])
+        : asJson();
   });
   await app.register(swagger, {
     openapi: {

@@ -6,8 +6,9 @@ import { ACTIVE_STATUSES, type VrJob, vrJobs, vrProductLinks } from '../db/schem
 import { withTimeout } from '../lifecycle.ts';
 import { addCreationJobs } from '../queues.ts';
 import { requestFlush } from '../resolution/trigger.ts';
-import { type ApiContext, invalid } from './context.ts';
-import { jobDetail, parseJobId, queryErrors } from './jobs.ts';
+import type { ApiContext } from './context.ts';
+import { conflict, notFound, queueUnavailable } from './http-error.ts';
+import { type IdParams, jobDetail } from './jobs.ts';
 
 export type RetryOutcome =
   | { kind: 'not_found' }
@@ -90,33 +91,33 @@ export const retryBody = z
   .strict();
 
 export function registerRetryRoute(app: FastifyInstance, ctx: ApiContext): void {
-  app.post<{ Params: { id: string } }>('/api/vr/jobs/:id/retry', async (request, reply) => {
-    const id = parseJobId(request.params.id);
-    if (typeof id !== 'number') return reply.code(400).send({ error: 'invalid job id', errors: id });
-    const body = retryBody.safeParse(request.body ?? {});
-    if (!body.success) return reply.code(400).send(invalid('invalid body', queryErrors(body.error)));
-    const outcome = await retryRow(ctx, id, body.data);
-    if (outcome.kind === 'not_found') return reply.code(404).send({ error: 'job not found', id });
-    if (outcome.kind === 'conflict') {
-      return reply
-        .code(409)
-        .send({ error: 'cannot retry', status: outcome.status, message: outcome.message });
-    }
-    const job = jobDetail(outcome.row);
-    const log = ctx.logger.child({ jobId: id, productRef: outcome.row.productRef });
-    try {
-      // Row first, then Redis: exactly the producer's order, and the same outbox covers a failure.
-      if (outcome.kind === 'requeued') await addCreationJobs(ctx.producer, [outcome.row]);
-      if (outcome.kind === 'resolving') {
-        await withTimeout(requestFlush(ctx.resolveQueue, 'api retry'), ctx.producer.queueTimeoutMs, 'Redis');
+  app.post<{ Params: IdParams; Body: z.output<typeof retryBody> | undefined }>(
+    '/api/vr/jobs/:id/retry',
+    async (request) => {
+      const { id } = request.params;
+      const outcome = await retryRow(ctx, id, request.body ?? {});
+      if (outcome.kind === 'not_found') throw notFound('job not found', { id });
+      if (outcome.kind === 'conflict') {
+        throw conflict('cannot retry', { status: outcome.status, message: outcome.message });
       }
-    } catch (error) {
-      log.warn({ err: error, action: outcome.kind }, 'retry saved but not queued');
-      return reply
-        .code(503)
-        .send({ error: 'queue unavailable', message: SAVED_NOT_QUEUED, action: outcome.kind, job });
-    }
-    log.info({ action: outcome.kind }, 'job retried');
-    return { action: outcome.kind, job };
-  });
+      const job = jobDetail(outcome.row);
+      const log = ctx.logger.child({ jobId: id, productRef: outcome.row.productRef });
+      try {
+        // Row first, then Redis: exactly the producer's order, and the same outbox covers a failure.
+        if (outcome.kind === 'requeued') await addCreationJobs(ctx.producer, [outcome.row]);
+        if (outcome.kind === 'resolving') {
+          await withTimeout(
+            requestFlush(ctx.resolveQueue, 'api retry'),
+            ctx.producer.queueTimeoutMs,
+            'Redis',
+          );
+        }
+      } catch (error) {
+        log.warn({ err: error, action: outcome.kind }, 'retry saved but not queued');
+        throw queueUnavailable(SAVED_NOT_QUEUED, { action: outcome.kind, job });
+      }
+      log.info({ action: outcome.kind }, 'job retried');
+      return { action: outcome.kind, job };
+    },
+  );
 }

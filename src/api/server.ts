@@ -11,7 +11,6 @@ import type { Config, VrSite } from '../config.ts';
 import type { Database } from '../db/client.ts';
 import { resolutionStatus } from '../db/queries.ts';
 import { closeAll, withTimeout } from '../lifecycle.ts';
-import { LIMITS } from '../listing/listing.ts';
 import type { Logger } from '../logger.ts';
 import { createMetrics } from '../metrics.ts';
 import {
@@ -31,6 +30,7 @@ import type { DeliveryJobData } from '../webhooks/deliveries.ts';
 import { registerAuth } from './auth.ts';
 import { registerBoard } from './board.ts';
 import type { ApiContext } from './context.ts';
+import { errorAnswer, HttpError } from './http-error.ts';
 import { registerInsecureGuard } from './insecure-guard.ts';
 import { registerJobRoutes } from './jobs.ts';
 import { registerLinkRoute } from './link.ts';
@@ -70,31 +70,6 @@ async function readiness(ctx: Pick<ApiContext, 'database' | 'redis' | 'logger'>)
   const failed = results.filter(([, state]) => state !== 'ok').map(([name]) => name);
   return { ok: failed.length === 0, failed, checks: Object.fromEntries(results) };
 }
-
-/**
- * Client errors keep Fastify's message (it names the problem); server errors say nothing inside.
- * A 413 names the limit of the route that refused the body: only POST /api/vr/jobs takes
- * LIMITS.requestBodyBytes, every other route the server's default.
- */
-function errorBody(
-  error: FastifyError,
-  bodyLimit: number,
-): { status: number; body: Record<string, unknown> } {
-  const status = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
-  if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-    return {
-      status: 413,
-      body: {
-        error: 'request body too large',
-        message: `the body must be at most ${bodyLimit} bytes (${mebibytes(bodyLimit)})${bodyLimit === LIMITS.requestBodyBytes ? '; send fewer listings per call' : ''}`,
-      },
-    };
-  }
-  if (status >= 500) return { status, body: { error: 'internal error' } };
-  return { status, body: { error: 'bad request', code: error.code, message: safeErrorMessage(error) } };
-}
-
-const mebibytes = (bytes: number) => `${Number((bytes / 1024 / 1024).toFixed(2))} MiB`;
 
 /** The body limit of every route but POST /api/vr/jobs (LIMITS.requestBodyBytes). */
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
@@ -187,7 +162,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   });
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
-    const { status, body } = errorBody(error, request.routeOptions.bodyLimit ?? DEFAULT_BODY_LIMIT);
+    const { status, body } = errorAnswer(error, request.routeOptions.bodyLimit ?? DEFAULT_BODY_LIMIT);
     // No request body, headers or query in the log: they may carry listings or credentials.
     const fields = { err: error, method: request.method, route: request.routeOptions.url, status };
     if (status >= 500) logger.error(fields, 'request failed');
@@ -240,7 +215,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   // Calls that arrive while a flush runs share it and its answer: one export download however
   // many callers (a flush is 30 to 60 s of V&R's time).
   let flushing: Promise<FlushResult> | undefined;
-  app.post('/api/vr/resolve-pending', async (_request, reply) => {
+  app.post('/api/vr/resolve-pending', async () => {
     flushing ??= runFlush({ database, session: exportSession(), config, logger }, 'api').finally(() => {
       flushing = undefined;
     });
@@ -249,7 +224,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
       return { resolved: result.resolved, failed: result.failed + result.needsReview, errors: result.errors };
     } catch (error) {
       // Nothing was written; the message (a V&R or export problem) is what the operator needs.
-      return reply.code(502).send({ error: 'flush failed', message: safeErrorMessage(error) });
+      throw new HttpError(502, { error: 'flush failed', message: safeErrorMessage(error) });
     }
   });
   registerJobRoutes(app, ctx);
