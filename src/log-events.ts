@@ -28,7 +28,6 @@ export const LOG_EVENT = {
   reconcileSurprise: 'vr_reconcile_surprise',
   /** A scheduled reconcile finished (its counts, surprises or not). */
   reconcileDone: 'vr_reconcile_done',
-  reconcileFailed: 'vr_reconcile_failed',
   /** Evidence was saved to disk but not linked to its vr_jobs row (the files are still there). */
   evidenceNotRecorded: 'evidence_not_recorded',
   /** A creation job's BullMQ data could not be updated (a held or outage mark left on it). */

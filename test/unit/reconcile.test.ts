@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { Readable } from 'node:stream';
 import { test } from 'node:test';
 import { readExportRows } from '../../src/resolution/export-stream.ts';
 import {
@@ -134,7 +135,7 @@ test('product_sold is read from the export by name (spaces or underscores), yes 
     'Fender,Stratocaster,12,<p>c</p>,1200, Yes ,',
   ].join('\r\n');
   const rows: ReconcileRow[] = [];
-  for await (const r of readExportRows([Buffer.from(csv)])) rows.push(r);
+  for await (const r of readExportRows(Readable.from([Buffer.from(csv)]))) rows.push(r);
   assert.deepEqual(
     rows.map((r) => [r.productId, r.sold]),
     [
