@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { test } from 'node:test';
+import { reconcileText } from '../../src/cli/reconcile.ts';
 import { readExportRows } from '../../src/resolution/export-stream.ts';
 import {
   compareWithExport,
@@ -158,5 +159,31 @@ test('product_sold is read from the export by name (spaces or underscores), yes 
   assert.deepEqual(
     report.changedOnVr.map((c) => [c.productRef, c.field, c.vr]),
     [['C', 'price', 1200]],
+  );
+});
+
+test('the human report names each surprise with its ref, or says there is none', () => {
+  const report = compareWithExport(
+    [ours('SOLD-1', 10), ours('GONE-1', 11), ours('PRICE-1', 12)],
+    [row(10, { sold: true }), row(12, { price: 1500 }), row(13)],
+  );
+  assert.equal(
+    reconcileText(report),
+    [
+      'Compared 3 listing(s) of ours with the V&R export (3 rows, 1 not ours).',
+      '',
+      'Sold on V&R, not by vr-lister: 1',
+      '  SOLD-1\tV&R 10',
+      '',
+      'Gone from the export (deleted on V&R), not by vr-lister: 1',
+      '  GONE-1\tV&R 11',
+      '',
+      'Changed on V&R: 1',
+      '  PRICE-1\tV&R 12\tprice: ours 1000, V&R 1500',
+    ].join('\n'),
+  );
+  assert.match(
+    reconcileText(compareWithExport([ours('A', 10)], [row(10)])),
+    /\nNothing changed on V&R behind vr-lister\.$/,
   );
 });
