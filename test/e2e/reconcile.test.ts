@@ -8,13 +8,14 @@ import { LOG_EVENT } from '../../src/log-events.ts';
 import type { ReconcileReport } from '../../src/resolution/reconcile.ts';
 import { runScheduledReconcile } from '../../src/resolution/reconcile-check.ts';
 import { SuspectExportError } from '../../src/resolution/suspect-export.ts';
+import { startResolutionWorker } from '../../src/resolution/worker.ts';
 import type { BrowserSession } from '../../src/vr/browser-session.ts';
 import { openBrowserSession } from '../../src/vr/open-session.ts';
 import { buildTestApi } from '../helpers/api.ts';
 import { launchSessionChromium } from '../helpers/chromium.ts';
 import { runCli } from '../helpers/cli.ts';
 import { captureLogs, WARN } from '../helpers/log-capture.ts';
-import { setupServices, type TestServices } from '../helpers/services.ts';
+import { setupServices, type TestServices, waitFor } from '../helpers/services.ts';
 import { FAST_SITE } from '../helpers/sim-timing.ts';
 
 /**
@@ -148,6 +149,44 @@ describe('reconcile with V&R', () => {
         ['changedOnVr', 1, ['REPRICED']],
       ],
     );
+  });
+
+  test('RECONCILE_INTERVAL_MS: the resolution worker runs the check on its queue and warns', async () => {
+    const logs = captureLogs();
+    const worker = startResolutionWorker({
+      database: services.database,
+      session,
+      config: services.config({
+        VR_BASE_URL: sim.url,
+        VR_USERNAME: 'demo',
+        VR_PASSWORD: 'demo',
+        RECONCILE_INTERVAL_MS: '3600000',
+      }),
+      logger: logs.logger,
+      connection: redis,
+    });
+    try {
+      // The scheduler's first job runs at once, not an interval later.
+      const done = await waitFor('the scheduled reconcile', () =>
+        logs.lines.find((l) => l.event === LOG_EVENT.reconcileDone),
+      );
+      assert.deepEqual(
+        [done.soldOnVr, done.missingOnVr, done.changedOnVr, done.notOurs],
+        [2, 2, 1, catalogRows],
+      );
+      assert.deepEqual(
+        logs.lines
+          .filter((l) => l.level >= WARN && l.event === LOG_EVENT.reconcileSurprise)
+          .map((w) => [w.kind, w.count]),
+        [
+          ['soldOnVr', 2],
+          ['missingOnVr', 2],
+          ['changedOnVr', 1],
+        ],
+      );
+    } finally {
+      await worker.stop();
+    }
   });
 
   test('an export much smaller than the last complete one reports nothing: it may be cut short', async () => {
