@@ -110,8 +110,11 @@ export function startResolutionWorker(deps: ResolutionWorkerDeps): { worker: Wor
       );
   });
   worker.on('completed', (job) => {
-    // A flush that downloaded an export: V&R answered.
-    if (job.name !== SWEEP_JOB && (job.returnvalue as Partial<FlushResult> | undefined)?.runId)
+    // A flush or a reconcile that downloaded an export: V&R answered.
+    if (
+      job.name === RECONCILE_JOB ||
+      (job.name !== SWEEP_JOB && (job.returnvalue as Partial<FlushResult> | undefined)?.runId)
+    )
       siteOutage.up();
     databaseOutage.up();
   });
