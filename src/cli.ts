@@ -33,6 +33,8 @@ Commands:
   worker create            the creation worker (needs VR_BASE_URL, VR_USERNAME, VR_PASSWORD)
   worker resolve           the resolution worker, the periodic sweep and the webhook sender
   resolve [--json]         download the export now, resolve what it can, and print the outcome
+  reconcile [--json]       download the export and compare it with our listings: what a person sold,
+                           deleted or repriced on V&R, by product ref; changes nothing
   simulator [options]      run the V&R simulator alone (--help for its options)
   enqueue FILE [--json] [--chunk-size N]
                            enqueue listings from a CSV or JSON file (- for standard input), N per
@@ -89,6 +91,10 @@ async function main(argv: string[]): Promise<void> {
       return commandWorker(args);
     case 'resolve':
       return commandResolve(args);
+    case 'reconcile': {
+      const { commandReconcile } = await import('./cli/reconcile.ts');
+      return commandReconcile(args);
+    }
     case 'api':
       return commandApi(args);
     case 'start':

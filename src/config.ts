@@ -213,6 +213,14 @@ const envSchema = z.object({
   OUTAGE_RETRY_MAX_MS: int(100, HOUR).default(300_000),
   OUTAGE_GIVE_UP_MS: int(0, 7 * 24 * HOUR).default(6 * HOUR),
   SWEEP_INTERVAL_MS: int(1_000, 24 * HOUR).default(60_000),
+  // 0 or off: no scheduled reconcile. Each check downloads a whole export: a minute at the least.
+  RECONCILE_INTERVAL_MS: z
+    .string()
+    .trim()
+    .transform((v) => (v.toLowerCase() === 'off' ? '0' : v))
+    .pipe(int(0, 7 * 24 * HOUR))
+    .refine((v) => v === 0 || v >= 60_000, 'must be 0 or off, or at least 60000 (one export a minute)')
+    .default(0),
   VR_PAGE_TIMEOUT_MS: int(1_000, 10 * 60_000).default(30_000),
   VR_SUBMIT_TIMEOUT_MS: int(1_000, 10 * 60_000).default(90_000),
   VR_EXPORT_TIMEOUT_MS: int(1_000, HOUR).default(300_000),
@@ -285,6 +293,8 @@ export interface Config {
   /** How long a creation job waits out an outage before its tries count again. */
   outageGiveUpMs: number;
   sweepIntervalMs: number;
+  /** How often the resolution worker compares an export with Postgres (reconcile); 0: never. */
+  reconcileIntervalMs: number;
   pageTimeoutMs: number;
   submitTimeoutMs: number;
   exportTimeoutMs: number;
@@ -432,6 +442,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     outageRetryMaxMs: e.OUTAGE_RETRY_MAX_MS,
     outageGiveUpMs: e.OUTAGE_GIVE_UP_MS,
     sweepIntervalMs: e.SWEEP_INTERVAL_MS,
+    reconcileIntervalMs: e.RECONCILE_INTERVAL_MS,
     pageTimeoutMs: e.VR_PAGE_TIMEOUT_MS,
     submitTimeoutMs: e.VR_SUBMIT_TIMEOUT_MS,
     exportTimeoutMs: e.VR_EXPORT_TIMEOUT_MS,

@@ -24,6 +24,10 @@ export const LOG_EVENT = {
   vrIdFound: 'vr_id_found',
   flushFailed: 'flush_failed',
   resolutionJobFailed: 'resolution_job_failed',
+  /** The scheduled reconcile found listings a person changed on V&R (`kind`, `count`, `productRefs`): one per kind a run. */
+  reconcileSurprise: 'vr_reconcile_surprise',
+  /** A scheduled reconcile finished (its counts, surprises or not). */
+  reconcileDone: 'vr_reconcile_done',
   /** Evidence was saved to disk but not linked to its vr_jobs row (the files are still there). */
   evidenceNotRecorded: 'evidence_not_recorded',
   /** A creation job's BullMQ data could not be updated (a held or outage mark left on it). */

@@ -9,6 +9,11 @@ import type { NewListing } from './state.ts';
 export async function handleTestRoute(ctx: SiteContext, req: Req, res: Res, url: URL): Promise<void> {
   const { store, gate, variant: v } = ctx;
   const route = `${req.method} ${url.pathname}`;
+  const byHand = /^POST \/__sim\/listings\/(\d+)\/(sold|delete|price)$/.exec(route);
+  if (byHand) {
+    await actByHand(ctx, req, res, Number(byHand[1]), byHand[2] as HandAction);
+    return;
+  }
   switch (route) {
     case 'GET /__sim/state': {
       const source = url.searchParams.get('source');
@@ -51,6 +56,40 @@ export async function handleTestRoute(ctx: SiteContext, req: Req, res: Res, url:
     default:
       sendJson(res, 404, { error: 'not found' });
   }
+}
+
+type HandAction = 'sold' | 'delete' | 'price';
+
+/**
+ * `POST /__sim/listings/{id}/sold|delete|price`: a person acting on a listing on V&R, outside
+ * vr-lister (price takes JSON `{price}`). Answers the listing's new stock state; 404 for an id that
+ * is unknown or already deleted.
+ */
+async function actByHand(
+  ctx: SiteContext,
+  req: Req,
+  res: Res,
+  id: number,
+  action: HandAction,
+): Promise<void> {
+  let patch: { sold?: boolean; deleted?: boolean; product_price?: number };
+  if (action === 'price') {
+    const price = (await readJson(req)).price;
+    if (typeof price !== 'number' || !Number.isFinite(price) || price <= 0) {
+      throw new HttpError(400, 'price must be a number above 0');
+    }
+    patch = { product_price: Math.round(price) };
+  } else {
+    patch = action === 'sold' ? { sold: true } : { deleted: true };
+  }
+  const listing = ctx.store.updateListing(id, patch);
+  if (!listing) throw new HttpError(404, `no listing ${id}`);
+  sendJson(res, 200, {
+    product_id: listing.product_id,
+    product_price: listing.product_price,
+    sold: listing.sold === true,
+    deleted: listing.deleted === true,
+  });
 }
 
 /** The category of a hand-made listing that names none. */

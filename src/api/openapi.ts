@@ -6,6 +6,7 @@ import { createSerializerCompiler, jsonSchemaTransform, validatorCompiler } from
 import { z } from 'zod';
 import { DELIVERY_STATUSES, JOB_EVENTS, JOB_STATUSES } from '../db/schema.ts';
 import { LIMITS, listingSchema } from '../listing/listing.ts';
+import { CHANGED_FIELDS } from '../resolution/reconcile.ts';
 import { SITE_STATES } from '../vr/site-state.ts';
 import { listQuery } from './jobs.ts';
 import { linkBody } from './link.ts';
@@ -75,6 +76,27 @@ const queuedLater = (what: string) =>
     .describe(
       `${what} saved in Postgres, but Redis did not take it; the sweep enqueues it when Redis is back`,
     );
+
+const listingRef = z.object({ productRef: z.string(), vrListingId: z.number().int() });
+const reconcileReport = z.object({
+  soldOnVr: z.array(listingRef).describe('marked sold on V&R, not by vr-lister'),
+  missingOnVr: z.array(listingRef).describe('gone from the export (deleted on V&R), not by vr-lister'),
+  changedOnVr: z
+    .array(
+      listingRef.extend({
+        field: z.enum(CHANGED_FIELDS),
+        ours: z
+          .union([z.string(), z.number()])
+          .nullable()
+          .describe('what vr-lister submitted or last asked for'),
+        vr: z.union([z.string(), z.number()]).nullable().describe('what the export shows'),
+      }),
+    )
+    .describe('a field that differs on V&R from what vr-lister submitted'),
+  notOurs: z.number().int().describe('rows of the export that are no listing of ours'),
+  checked: z.number().int().describe('our listings compared'),
+  rows: z.number().int().describe('rows in the export'),
+});
 
 const deliveryView = z.object({
   id: z.number().int(),
@@ -317,6 +339,15 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
     response: {
       200: z.object({ resolved: z.number().int(), failed: z.number().int(), errors: z.array(z.string()) }),
       502: message('the export failed; nothing was written'),
+    },
+  },
+  'GET /api/vr/reconcile': {
+    summary:
+      'Download the V&R export and compare it with our listings: what a person sold, deleted or changed there',
+    tags: ['resolution'],
+    response: {
+      200: reconcileReport,
+      502: message('V&R or its export failed (unavailable, damaged or cut short): nothing to report'),
     },
   },
   'GET /api/vr/webhooks/deliveries': {

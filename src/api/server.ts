@@ -21,6 +21,8 @@ import {
   WEBHOOK_QUEUE,
 } from '../queues.ts';
 import { type FlushResult, runFlush } from '../resolution/flush.ts';
+import type { ReconcileReport } from '../resolution/reconcile.ts';
+import { reconcile } from '../resolution/reconcile-check.ts';
 import type { FlushJobData } from '../resolution/trigger.ts';
 import { safeErrorMessage } from '../safe-errors.ts';
 import type { BrowserSession } from '../vr/browser-session.ts';
@@ -147,7 +149,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
       markerTemplate: config.refMarkerTemplate,
     },
   };
-  // A Chromium only when someone asks for a flush here (POST /api/vr/resolve-pending), kept after.
+  // A Chromium only when someone asks for a flush (POST /api/vr/resolve-pending) or a reconcile here, kept after.
   let session: BrowserSession | undefined;
   const exportSession = () => {
     session ??= openBrowserSession({ config, site, database, logger, redis });
@@ -225,6 +227,18 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     } catch (error) {
       // Nothing was written; the message (a V&R or export problem) is what the operator needs.
       throw new HttpError(502, { error: 'flush failed', message: safeErrorMessage(error) });
+    }
+  });
+  // As for a flush: callers that arrive while a reconcile runs share its export and its answer.
+  let reconciling: Promise<ReconcileReport> | undefined;
+  app.get('/api/vr/reconcile', async (_request, reply) => {
+    reconciling ??= reconcile({ db: database.db, session: exportSession(), config }).finally(() => {
+      reconciling = undefined;
+    });
+    try {
+      return await reconciling;
+    } catch (error) {
+      return reply.code(502).send({ error: 'reconcile failed', message: safeErrorMessage(error) });
     }
   });
   registerJobRoutes(app, ctx);

@@ -26,6 +26,13 @@ contract at /api/openapi.json and /api/docs, and Bull Board at /admin/queues. Ne
 
 Downloads the V&R export now, resolves what it can, and prints the outcome.
   --json    print the outcome as one JSON object`,
+  reconcile: `Usage: vr-lister reconcile [--json]
+
+Downloads one V&R export and compares it with the listings vr-lister made: those marked sold on
+V&R, gone from the export (deleted) or whose price, brand, model or year changed there, when
+vr-lister didn't ask for it; rows that are not ours are counted. Changes nothing. Exit 0 with a
+report, 1 when the export could not be read.
+  --json    print {soldOnVr, missingOnVr, changedOnVr: [{productRef, field, ours, vr}], notOurs, checked, rows}`,
   enqueue: `Usage: vr-lister enqueue FILE [--json] [--chunk-size N]
 
 Enqueues the listings in FILE, a CSV file (header: productRef,brand,model,price,...) or a JSON

@@ -7,6 +7,8 @@ import type { FlushJobData } from './trigger.ts';
 
 /** The name of the sweep's job scheduler and of the jobs it makes. */
 export const SWEEP_JOB = 'sweep';
+/** The name of the scheduled reconcile's job scheduler and jobs (RECONCILE_INTERVAL_MS). */
+export const RECONCILE_JOB = 'reconcile';
 
 export interface SweepScheduleDeps {
   /** The resolution queue. */
@@ -15,13 +17,16 @@ export interface SweepScheduleDeps {
   connection: Redis;
   /** The sweep interval, and how often the schedule is checked. */
   everyMs: number;
+  /** The scheduled reconcile's interval; 0 (the default): none, and one left from before is removed. */
+  reconcileEveryMs?: number;
   logger: Logger;
   /** Redis's outage: a failed check is `down`, a check done is `up`. */
   outage: Outage;
 }
 
 /**
- * What only Redis remembers: one flush at a time across processes, and the sweep's schedule.
+ * What only Redis remembers: one flush at a time across processes, and the sweep's (and the
+ * reconcile's) schedule.
  * Redis may be emptied (FLUSHALL, a restart without persistence, a failover) while the worker lives
  * on; then nothing would run the sweep that rebuilds the queues from Postgres. So both are put back
  * on start and on every reconnect, and checked every sweep interval.
@@ -79,6 +84,7 @@ export class SweepSchedule {
   async #schedule(always: boolean): Promise<boolean> {
     const { queue, everyMs } = this.#deps;
     if ((await queue.getGlobalConcurrency()) !== 1) await queue.setGlobalConcurrency(1);
+    await this.#scheduleReconcile(always);
     if (!always && (await queue.getJobScheduler(SWEEP_JOB))) return false;
     await queue.upsertJobScheduler(
       SWEEP_JOB,
@@ -91,5 +97,25 @@ export class SweepSchedule {
       },
     );
     return true;
+  }
+
+  /** On the same queue as flushes: one export download at a time (its global concurrency is 1). */
+  async #scheduleReconcile(always: boolean): Promise<void> {
+    const { queue } = this.#deps;
+    const everyMs = this.#deps.reconcileEveryMs ?? 0;
+    if (everyMs === 0) {
+      if (always) await queue.removeJobScheduler(RECONCILE_JOB);
+      return;
+    }
+    if (!always && (await queue.getJobScheduler(RECONCILE_JOB))) return;
+    await queue.upsertJobScheduler(
+      RECONCILE_JOB,
+      { every: everyMs },
+      {
+        name: RECONCILE_JOB,
+        data: { reason: 'reconcile', requestedAt: '' },
+        opts: { removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } },
+      },
+    );
   }
 }

@@ -13,8 +13,9 @@ import type { BrowserSession } from '../vr/browser-session.ts';
 import { isSiteUnavailable, VrBlockedError, VrLoginError } from '../vr/errors.ts';
 import { type FlushResult, runFlush } from './flush.ts';
 import { OutboxListener } from './outbox-listener.ts';
+import { runScheduledReconcile } from './reconcile-check.ts';
 import { enqueueOutbox, sweep } from './sweep.ts';
-import { SWEEP_JOB, SweepSchedule } from './sweep-schedule.ts';
+import { RECONCILE_JOB, SWEEP_JOB, SweepSchedule } from './sweep-schedule.ts';
 import { type FlushJobData, scheduleRetryFlush } from './trigger.ts';
 
 export interface ResolutionWorkerDeps {
@@ -45,6 +46,13 @@ export function startResolutionWorker(deps: ResolutionWorkerDeps): { worker: Wor
       const log = logger.child({ queue: RESOLVE_QUEUE, jobId: job.id, attempt: job.attemptsMade + 1 });
       if (job.name === SWEEP_JOB) {
         return sweep({ db: deps.database.db, config, logger: log, createQueue, resolveQueue });
+      }
+      if (job.name === RECONCILE_JOB) {
+        const report = await runScheduledReconcile({ ...deps, db: deps.database.db, logger: log });
+        await job.log(
+          `reconcile: sold on V&R ${report.soldOnVr.length}, missing ${report.missingOnVr.length}, changed ${report.changedOnVr.length}, not ours ${report.notOurs}`,
+        );
+        return report;
       }
       if (job.data.reason === 'retry') {
         // The retry timer deduplicates only while it waits, so this flush can set the next one.
@@ -102,8 +110,11 @@ export function startResolutionWorker(deps: ResolutionWorkerDeps): { worker: Wor
       );
   });
   worker.on('completed', (job) => {
-    // A flush that downloaded an export: V&R answered.
-    if (job.name !== SWEEP_JOB && (job.returnvalue as Partial<FlushResult> | undefined)?.runId)
+    // A flush or a reconcile that downloaded an export: V&R answered.
+    if (
+      job.name === RECONCILE_JOB ||
+      (job.name !== SWEEP_JOB && (job.returnvalue as Partial<FlushResult> | undefined)?.runId)
+    )
       siteOutage.up();
     databaseOutage.up();
   });
@@ -123,6 +134,7 @@ export function startResolutionWorker(deps: ResolutionWorkerDeps): { worker: Wor
     queue: resolveQueue,
     connection,
     everyMs: config.sweepIntervalMs,
+    reconcileEveryMs: config.reconcileIntervalMs,
     logger,
     outage: redisOutage,
   });

@@ -4,7 +4,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { trackOutage } from '../../src/outage.ts';
 import { createRedis, RESOLVE_QUEUE } from '../../src/queues.ts';
-import { SWEEP_JOB, SweepSchedule } from '../../src/resolution/sweep-schedule.ts';
+import { RECONCILE_JOB, SWEEP_JOB, SweepSchedule } from '../../src/resolution/sweep-schedule.ts';
 import type { FlushJobData } from '../../src/resolution/trigger.ts';
 import { captureLogs, WARN } from '../helpers/log-capture.ts';
 import { deleteKeys, REDIS_URL, randomName, waitFor } from '../helpers/services.ts';
@@ -28,7 +28,7 @@ describe('sweep schedule', () => {
   });
 
   /** A schedule on a connection and queue of its own (the worker's kind), under a fresh prefix. */
-  function makeSchedule(everyMs: number) {
+  function makeSchedule(everyMs: number, reconcileEveryMs?: number) {
     const prefix = randomName('vrlt');
     prefixes.push(prefix);
     const connection = createRedis(REDIS_URL);
@@ -38,6 +38,7 @@ describe('sweep schedule', () => {
       queue,
       connection,
       everyMs,
+      reconcileEveryMs,
       logger: logs.logger,
       outage: trackOutage(logs.logger, 'Redis', 'test'),
     });
@@ -48,6 +49,28 @@ describe('sweep schedule', () => {
     );
     return { schedule, queue, connection, logs };
   }
+
+  test('RECONCILE_INTERVAL_MS schedules the reconcile on the same queue; 0 removes a schedule left from before', async () => {
+    const { schedule, queue, connection } = makeSchedule(600_000, 3_600_000);
+    await schedule.start();
+    const scheduler = await queue.getJobScheduler(RECONCILE_JOB);
+    assert.equal(scheduler?.every, 3_600_000);
+    assert.equal(scheduler?.name, RECONCILE_JOB);
+    await schedule.stop();
+    // The same queue, restarted with the reconcile off.
+    const off = new SweepSchedule({
+      queue,
+      connection,
+      everyMs: 600_000,
+      reconcileEveryMs: 0,
+      logger: captureLogs().logger,
+      outage: trackOutage(captureLogs().logger, 'Redis', 'test'),
+    });
+    await off.start();
+    await off.stop();
+    assert.equal(await queue.getJobScheduler(RECONCILE_JOB), undefined);
+    assert.equal((await queue.getJobScheduler(SWEEP_JOB))?.every, 600_000);
+  });
 
   test('start() schedules the sweep every interval and sets the global concurrency to 1', async () => {
     const { schedule, queue, logs } = makeSchedule(600_000);

@@ -12,6 +12,7 @@ test('defaults point at local services', () => {
   assert.equal(config.createAttempts, 5);
   assert.equal(config.stalePendingMs, 3_600_000);
   assert.equal(config.sweepIntervalMs, 60_000);
+  assert.equal(config.reconcileIntervalMs, 0);
   assert.equal(config.refMarker, true);
   assert.equal(config.vrBaseUrl, undefined);
 });
@@ -22,7 +23,10 @@ test('values are parsed and an empty variable counts as unset', () => {
     VR_REF_MARKER: 'off',
     API_PORT: '',
     QUEUE_PREFIX: 'shop-a',
+    RECONCILE_INTERVAL_MS: '3600000',
   });
+  assert.equal(config.reconcileIntervalMs, 3_600_000);
+  assert.equal(loadConfig({ RECONCILE_INTERVAL_MS: 'off' }).reconcileIntervalMs, 0);
   assert.equal(config.maxBatchSize, 25);
   assert.equal(config.refMarker, false);
   assert.equal(config.apiPort, 3000);
@@ -45,6 +49,8 @@ const bad: [Record<string, string>, RegExp][] = [
   ],
   [{ CHROMIUM_NO_SANDBOX: 'yes please' }, /CHROMIUM_NO_SANDBOX: must be on or off/],
   [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL/],
+  [{ RECONCILE_INTERVAL_MS: '5000' }, /RECONCILE_INTERVAL_MS: must be 0 or off, or at least 60000/],
+  [{ RECONCILE_INTERVAL_MS: 'hourly' }, /RECONCILE_INTERVAL_MS: must be a whole number/],
   [{ API_REQUEST_TIMEOUT_MS: '0' }, /API_REQUEST_TIMEOUT_MS/],
   [{ API_MAX_CONNECTIONS: 'many' }, /API_MAX_CONNECTIONS: must be a whole number/],
   [{ API_INSECURE: 'on', API_HOST: '0.0.0.0' }, /API_INSECURE: may be on only while API_HOST is a loopback/],

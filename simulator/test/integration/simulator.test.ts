@@ -573,6 +573,60 @@ describe('V&R simulator (variant 0, gate on, through a browser-like client)', ()
     }
   });
 
+  test('POST /__sim/listings/{id}/sold|delete|price act as a person on V&R, as the export shows', async () => {
+    const client = await loggedIn(sim);
+    await setFaults(sim, { indexDelayMs: 0 });
+    try {
+      const byHand = async (path: string, body?: unknown) =>
+        fetch(`${sim.url}/__sim/listings${path}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: body === undefined ? undefined : JSON.stringify(body),
+        });
+      const ids: number[] = [];
+      for (const model of ['Sold by hand', 'Deleted by hand', 'Repriced by hand']) {
+        const res = await byHand('', {
+          brand_name: 'Gibson',
+          product_model_name: model,
+          product_price: 1000,
+        });
+        ids.push(((await res.json()) as { product_id: number }).product_id);
+      }
+      const [soldId, deletedId, repricedId] = ids as [number, number, number];
+      const sold = await byHand(`/${soldId}/sold`);
+      assert.equal(sold.status, 200);
+      assert.deepEqual(await sold.json(), {
+        product_id: soldId,
+        product_price: 1000,
+        sold: true,
+        deleted: false,
+      });
+      assert.equal((await byHand(`/${deletedId}/delete`)).status, 200);
+      const priced = await byHand(`/${repricedId}/price`, { price: 1234 });
+      assert.equal(((await priced.json()) as { product_price: number }).product_price, 1234);
+
+      const rows = parse(await exportBytes(client), { columns: true, relax_column_count: true }) as Record<
+        string,
+        string
+      >[];
+      const row = (id: number) => rows.find((r) => r.product_id === String(id));
+      assert.equal(row(soldId)?.product_sold, 'yes');
+      assert.equal(row(deletedId), undefined);
+      assert.equal(row(repricedId)?.product_price, '1234');
+      assert.equal(row(repricedId)?.product_sold, 'no');
+
+      // Refused: a bad price (naming the field), an unknown or already deleted listing.
+      const bad = await byHand(`/${repricedId}/price`, { price: -5 });
+      assert.equal(bad.status, 400);
+      assert.match(await bad.text(), /price must be a number above 0/);
+      assert.equal((await byHand(`/${deletedId}/sold`)).status, 404);
+      assert.equal((await byHand('/1/delete')).status, 404);
+      assert.equal(row(repricedId)?.product_price, '1234');
+    } finally {
+      await setFaults(sim, { indexDelayMs: INDEX_DELAY_MS });
+    }
+  });
+
   test('the download needs the export page first and its Referer', async () => {
     const client = await loggedIn(sim);
     const direct = await client.get('/instruments/export_inventory/export_inventory', {
