@@ -231,14 +231,14 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   });
   // As for a flush: callers that arrive while a reconcile runs share its export and its answer.
   let reconciling: Promise<ReconcileReport> | undefined;
-  app.get('/api/vr/reconcile', async (_request, reply) => {
+  app.get('/api/vr/reconcile', async () => {
     reconciling ??= reconcile({ db: database.db, session: exportSession(), config }).finally(() => {
       reconciling = undefined;
     });
     try {
       return await reconciling;
     } catch (error) {
-      return reply.code(502).send({ error: 'reconcile failed', message: safeErrorMessage(error) });
+      throw new HttpError(502, { error: 'reconcile failed', message: safeErrorMessage(error) });
     }
   });
   registerJobRoutes(app, ctx);
