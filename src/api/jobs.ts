@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { eq, inArray } from 'drizzle-orm';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { artifactContentType, artifactPath } from '../creation/artifacts.ts';
 import { type JobView, jobView, listJobs } from '../db/queries.ts';
@@ -173,39 +173,44 @@ export function registerJobRoutes(app: FastifyInstance, ctx: ApiContext): void {
     return { job: jobDetail(row) };
   });
 
-  // Evidence of an unexpected page: only a name recorded for this job, read from its own folder.
-  app.get<{ Params: { id: string; name: string } }>(
-    '/api/vr/jobs/:id/artifacts/:name',
-    async (request, reply) => {
-      const id = parseJobId(request.params.id);
-      if (typeof id !== 'number') return reply.code(400).send(invalid('invalid job id', id));
-      const { name } = request.params;
-      const row = await findJob(ctx, id);
-      if (!row) return reply.code(404).send({ error: 'job not found', id });
-      const path = artifactPath(ctx.config.artifactsDir, id, name);
-      if (!path || !(row.artifacts ?? []).some((a) => a.name === name)) {
-        return reply.code(404).send({ error: 'artifact not found', id, name });
-      }
-      const info = await stat(path).catch(() => undefined);
-      if (!info?.isFile()) {
-        return reply.code(404).send({
-          error: 'artifact not found',
-          id,
-          name,
-          message: `deleted (kept ${ctx.config.artifactsRetentionDays} days, ARTIFACTS_RETENTION_DAYS) or not on this machine's ARTIFACTS_DIR`,
-        });
-      }
-      // A saved page is V&R's HTML: never run it in this origin.
-      return reply
-        .type(artifactContentType(name))
-        .header('content-length', info.size)
-        .header(
-          'content-disposition',
-          `${name.endsWith('.png') ? 'inline' : 'attachment'}; filename="${name}"`,
-        )
-        .header('content-security-policy', 'sandbox')
-        .header('x-content-type-options', 'nosniff')
-        .send(createReadStream(path));
-    },
+  app.get<{ Params: { id: string; name: string } }>('/api/vr/jobs/:id/artifacts/:name', (request, reply) =>
+    sendArtifact(ctx, request.params, reply),
   );
+}
+
+/**
+ * Evidence of an unexpected page: only a name recorded for this job, read from its own folder.
+ * (Also served under /review, which a browser opens with HTTP Basic.)
+ */
+export async function sendArtifact(
+  ctx: ApiContext,
+  params: { id: string; name: string },
+  reply: FastifyReply,
+): Promise<FastifyReply> {
+  const id = parseJobId(params.id);
+  if (typeof id !== 'number') return reply.code(400).send(invalid('invalid job id', id));
+  const { name } = params;
+  const row = await findJob(ctx, id);
+  if (!row) return reply.code(404).send({ error: 'job not found', id });
+  const path = artifactPath(ctx.config.artifactsDir, id, name);
+  if (!path || !(row.artifacts ?? []).some((a) => a.name === name)) {
+    return reply.code(404).send({ error: 'artifact not found', id, name });
+  }
+  const info = await stat(path).catch(() => undefined);
+  if (!info?.isFile()) {
+    return reply.code(404).send({
+      error: 'artifact not found',
+      id,
+      name,
+      message: `deleted (kept ${ctx.config.artifactsRetentionDays} days, ARTIFACTS_RETENTION_DAYS) or not on this machine's ARTIFACTS_DIR`,
+    });
+  }
+  // A saved page is V&R's HTML: never run it in this origin.
+  return reply
+    .type(artifactContentType(name))
+    .header('content-length', info.size)
+    .header('content-disposition', `${name.endsWith('.png') ? 'inline' : 'attachment'}; filename="${name}"`)
+    .header('content-security-policy', 'sandbox')
+    .header('x-content-type-options', 'nosniff')
+    .send(createReadStream(path));
 }
