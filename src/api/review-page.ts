@@ -24,12 +24,16 @@ th{background:#f6f6f6}.asked{background:#f3f8ff}
 img.evidence{max-width:40rem;border:1px solid #ccc}form{display:inline}button{margin:.2rem 0}
 .actions{margin-top:.6rem}`;
 
-/** What a Sec-Fetch-Site or Origin header says of a form POST: undefined when it is this page's own. */
+/**
+ * What a Sec-Fetch-Site or Origin header says of a form POST: undefined when it is this page's own.
+ * An Origin of `null` (a browser under a no-referrer policy sends it) passes only with Sec-Fetch-Site
+ * `same-origin`.
+ */
 export function crossSiteReason(headers: FastifyRequest['headers']): string | undefined {
   const site = headers['sec-fetch-site'];
   if (site !== undefined && site !== 'same-origin') return `Sec-Fetch-Site is ${site}`;
   const origin = headers.origin;
-  if (origin === undefined) return undefined;
+  if (origin === undefined || (origin === 'null' && site === 'same-origin')) return undefined;
   let host: string | undefined;
   try {
     host = new URL(origin).host;
@@ -159,6 +163,8 @@ export async function registerReviewPage(
       .code(status)
       .type('text/html; charset=utf-8')
       .header('content-security-policy', REVIEW_CSP)
+      // Its forms then carry their Origin (no-referrer makes it `null`); V&R links carry nothing.
+      .header('referrer-policy', 'same-origin')
       .send(renderPage(await listReview(ctx.database.db, baseUrl), token, notice));
   const refuse = (reply: FastifyReply, status: number, text: string) =>
     page(reply, status, { text, refused: true });

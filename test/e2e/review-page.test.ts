@@ -29,15 +29,13 @@ describe('the review page in a real browser', () => {
 
   /** A job the flush could not decide between two V&R listings, with a screenshot as evidence. */
   async function inReview(ref: string, candidates: number[]): Promise<number> {
-    const job = await services
-      .producer()
-      .enqueueListing({
-        productRef: ref,
-        brand: 'Gibson',
-        model: 'Les Paul Junior',
-        price: 1500,
-        year: 1958,
-      });
+    const job = await services.producer().enqueueListing({
+      productRef: ref,
+      brand: 'Gibson',
+      model: 'Les Paul Junior',
+      price: 1500,
+      year: 1958,
+    });
     const details = candidates.map((id, i) => ({
       id,
       brand: 'Gibson',
