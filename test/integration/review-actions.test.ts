@@ -276,4 +276,37 @@ describe('a person decides a job in review: retry --resubmit and link', () => {
     assert.match(after.body, new RegExp(`Job ${id} completed with V&amp;R listing 4202`));
     assert.doesNotMatch(after.body, new RegExp(`id="job-${id}"`));
   });
+
+  test('without API_TOKEN (API_INSECURE=on) the page’s forms still work from the page, and only from it', async () => {
+    const id = await ambiguous('REV-6', [
+      {
+        id: 4301,
+        brand: 'Fender',
+        model: 'Jaguar',
+        price: 1900,
+        year: null,
+        seenAt: '2026-12-01T10:00:00.000Z',
+      },
+    ]);
+    const insecure = await buildTestApi(services, { env: { API_INSECURE: 'on' }, redis });
+    try {
+      const page = await insecure.inject({ url: '/review' });
+      assert.equal(page.statusCode, 200);
+      const token = /name="csrf" value="([^"]+)"/.exec(page.body)![1]!;
+      const post = (headers: Record<string, string>) =>
+        insecure.inject({
+          method: 'POST',
+          url: `/review/jobs/${id}/link`,
+          headers: { 'content-type': 'application/x-www-form-urlencoded', host: '127.0.0.1', ...headers },
+          body: `csrf=${encodeURIComponent(token)}&vrListingId=4301`,
+        });
+      assert.equal((await post({ 'sec-fetch-site': 'cross-site' })).statusCode, 403);
+      assert.equal((await post({ host: 'rebind.example', 'sec-fetch-site': 'same-origin' })).statusCode, 421);
+      const linked = await post({ 'sec-fetch-site': 'same-origin', origin: 'http://127.0.0.1' });
+      assert.equal(linked.statusCode, 303, linked.body);
+      assert.equal((await row(id)).status, 'completed');
+    } finally {
+      await insecure.close();
+    }
+  });
 });
