@@ -40,6 +40,7 @@ export interface ReviewItem {
   actions: { link: string; resubmit: string };
 }
 
+/** The reason of a job in review that has no words of its own. */
 const REASONS: Record<ReviewKind | 'other', string> = {
   ambiguous: 'more than one V&R listing could be this one',
   duplicate: 'the item is on V&R more than once',
@@ -62,7 +63,8 @@ export function reviewItem(row: VrJob, baseUrl: string | undefined): ReviewItem 
     id: row.id,
     productRef: row.productRef,
     kind,
-    reason: row.error ? `${REASONS[kind]}: ${row.error}` : REASONS[kind],
+    // The job's own words say it best (which candidates, which exports, what to run).
+    reason: row.error ?? REASONS[kind],
     since: row.updatedAt.toISOString(),
     submittedAt: row.submittedAt?.toISOString() ?? null,
     submitOutcomeUnknown: row.submitOutcomeUnknown,

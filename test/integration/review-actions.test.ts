@@ -140,10 +140,7 @@ describe('a person decides a job in review: retry --resubmit and link', () => {
     const first = byRef('REV-3');
     assert.equal(first.id, amb);
     assert.equal(first.kind, 'ambiguous');
-    assert.match(
-      String(first.reason),
-      /more than one V&R listing could be this one: cannot tell which .* 4101, 4102/,
-    );
+    assert.match(String(first.reason), /^cannot tell which V&R listing is ours: candidates 4101, 4102$/);
     assert.deepEqual(first.asked, {
       brand: 'Fender',
       model: 'Jaguar',
@@ -178,6 +175,7 @@ describe('a person decides a job in review: retry --resubmit and link', () => {
     });
     const second = byRef('REV-4');
     assert.equal(second.kind, 'unknown_not_found');
+    assert.equal(second.reason, 'the Publish was sent but its outcome is unknown');
     assert.deepEqual(second.candidates, []);
     assert.ok(!items.some((item) => item.productRef === 'REV-2'), 'a completed job is not in review');
 
