@@ -55,6 +55,8 @@ Commands:
                            JSON cookie list, or Netscape cookies.txt) as the session every worker uses
   check-site [--json]      check V&R against what vr-lister needs (reachable, login, brand check, the
                            add form's elements, the category tree, the export); changes nothing
+  review [--json]          the jobs in needs_review: why, their candidates beside what we asked (with
+                           links to V&R), their evidence, and the two commands that decide them
   retry JOB [--resubmit]   put a failed or needs_review job back; --resubmit: you checked that it is
                            not on V&R, submit it again
   link JOB VR_ID           you found the job's listing on V&R: complete the job with that id
@@ -118,8 +120,10 @@ async function main(argv: string[]): Promise<void> {
     case 'check-site':
       return commandCheckSite(args);
     case 'retry':
-    case 'link': {
-      const { commandLink, commandRetry } = await import('./cli/review.ts');
+    case 'link':
+    case 'review': {
+      const { commandLink, commandRetry, commandReview } = await import('./cli/review.ts');
+      if (command === 'review') return commandReview(args);
       return command === 'retry' ? commandRetry(args) : commandLink(args);
     }
     case 'categories': {

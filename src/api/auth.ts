@@ -1,9 +1,15 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 
-/** Route config flag for the few routes anyone may call (health checks). */
+/** Route config flags. */
 export interface RouteAccess {
+  /** The few routes anyone may call (health checks). */
   public?: boolean;
+  /**
+   * A form POST of the review page: it checks itself that it comes from the page (Origin,
+   * Sec-Fetch-Site, its form token), so it may be sent as a form without API_TOKEN too.
+   */
+  sameOriginForm?: boolean;
 }
 
 declare module 'fastify' {
@@ -12,8 +18,11 @@ declare module 'fastify' {
 
 /** Bull Board lives here; a browser opens it with HTTP Basic. */
 export const ADMIN_PREFIX = '/admin/';
-/** Pages a browser opens with HTTP Basic: Bull Board and the API's docs (Swagger UI, read-only). */
-const BROWSER_PREFIXES = [ADMIN_PREFIX, '/api/docs/'];
+/**
+ * Pages a browser opens with HTTP Basic: Bull Board and the API's docs (Swagger UI), read-only, and
+ * the review page, whose forms check that they come from it (review-page.ts).
+ */
+const BROWSER_PREFIXES = [ADMIN_PREFIX, '/api/docs/', '/review/'];
 
 // Hashing first makes the comparison constant-time whatever the lengths.
 const digest = (value: string) => createHash('sha256').update(value, 'utf8').digest();

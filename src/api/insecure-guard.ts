@@ -44,6 +44,9 @@ const boundPort = (request: FastifyRequest): number | undefined => request.socke
  * without a content type, so they are refused here; but every queue on our board is read-only,
  * where Bull Board refuses those actions anyway (405), and the UI does not offer them.
  *
+ * The review page's form POSTs (route config `sameOriginForm`) are sent as forms: they check
+ * Sec-Fetch-Site, Origin and their form token themselves.
+ *
  * With API_TOKEN set nothing here runs. Register before the routes, as registerAuth.
  */
 export function registerInsecureGuard(app: FastifyInstance): void {
@@ -58,6 +61,8 @@ export function registerInsecureGuard(app: FastifyInstance): void {
       });
       return;
     }
+    // The review page's forms check their own origin and token instead (review-page.ts).
+    if (request.routeOptions.config?.sameOriginForm) return;
     if (STATE_CHANGING.has(request.method) && !isJsonContentType(request.headers['content-type'])) {
       await reply.code(415).send({
         error: 'unsupported media type',

@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { eq, inArray } from 'drizzle-orm';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { artifactContentType, artifactPath } from '../creation/artifacts.ts';
 import { type JobView, jobView, listJobs } from '../db/queries.ts';
@@ -137,36 +137,40 @@ export function registerJobRoutes(app: FastifyInstance, ctx: ApiContext): void {
     job: jobDetail(await findJob(ctx, request.params.id)),
   }));
 
-  // Evidence of an unexpected page: only a name recorded for this job, read from its own folder.
-  app.get<{ Params: IdParams & { name: string } }>(
-    '/api/vr/jobs/:id/artifacts/:name',
-    async (request, reply) => {
-      const { id, name } = request.params;
-      const row = await findJob(ctx, id);
-      const path = artifactPath(ctx.config.artifactsDir, id, name);
-      if (!path || !(row.artifacts ?? []).some((a) => a.name === name)) {
-        throw notFound('artifact not found', { id, name });
-      }
-      // Not there: the file is gone, not the request wrong.
-      const info = await stat(path).catch(() => undefined);
-      if (!info?.isFile()) {
-        throw notFound('artifact not found', {
-          id,
-          name,
-          message: `deleted (kept ${ctx.config.artifactsRetentionDays} days, ARTIFACTS_RETENTION_DAYS) or not on this machine's ARTIFACTS_DIR`,
-        });
-      }
-      // A saved page is V&R's HTML: never run it in this origin.
-      return reply
-        .type(artifactContentType(name))
-        .header('content-length', info.size)
-        .header(
-          'content-disposition',
-          `${name.endsWith('.png') ? 'inline' : 'attachment'}; filename="${name}"`,
-        )
-        .header('content-security-policy', 'sandbox')
-        .header('x-content-type-options', 'nosniff')
-        .send(createReadStream(path));
-    },
+  app.get<{ Params: IdParams & { name: string } }>('/api/vr/jobs/:id/artifacts/:name', (request, reply) =>
+    sendArtifact(ctx, request.params, reply),
   );
+}
+
+/**
+ * Evidence of an unexpected page: only a name recorded for this job, read from its own folder.
+ * (Also served under /review, which a browser opens with HTTP Basic.)
+ */
+export async function sendArtifact(
+  ctx: ApiContext,
+  { id, name }: IdParams & { name: string },
+  reply: FastifyReply,
+): Promise<FastifyReply> {
+  const row = await findJob(ctx, id);
+  const path = artifactPath(ctx.config.artifactsDir, id, name);
+  if (!path || !(row.artifacts ?? []).some((a) => a.name === name)) {
+    throw notFound('artifact not found', { id, name });
+  }
+  // Not there: the file is gone, not the request wrong.
+  const info = await stat(path).catch(() => undefined);
+  if (!info?.isFile()) {
+    throw notFound('artifact not found', {
+      id,
+      name,
+      message: `deleted (kept ${ctx.config.artifactsRetentionDays} days, ARTIFACTS_RETENTION_DAYS) or not on this machine's ARTIFACTS_DIR`,
+    });
+  }
+  // A saved page is V&R's HTML: never run it in this origin.
+  return reply
+    .type(artifactContentType(name))
+    .header('content-length', info.size)
+    .header('content-disposition', `${name.endsWith('.png') ? 'inline' : 'attachment'}; filename="${name}"`)
+    .header('content-security-policy', 'sandbox')
+    .header('x-content-type-options', 'nosniff')
+    .send(createReadStream(path));
 }

@@ -4,7 +4,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance, RouteOptions } from 'fastify';
 import { createSerializerCompiler, jsonSchemaTransform, validatorCompiler } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { DELIVERY_STATUSES, JOB_EVENTS, JOB_STATUSES } from '../db/schema.ts';
+import { DELIVERY_STATUSES, JOB_EVENTS, JOB_STATUSES, REVIEW_KINDS } from '../db/schema.ts';
 import { LIMITS, listingSchema } from '../listing/listing.ts';
 import { CHANGED_FIELDS } from '../resolution/reconcile.ts';
 import { SITE_STATES } from '../vr/site-state.ts';
@@ -69,6 +69,42 @@ export const jobDetailSchema = z.looseObject({
   candidates: z.array(z.number().int()).describe('V&R ids a person must choose between (needs_review)'),
   listing: z.looseObject({ productRef: z.string() }).describe('the listing as validated and stored'),
 });
+const reviewItemSchema = z.object({
+  id: z.number().int(),
+  productRef: z.string(),
+  kind: z.enum([...REVIEW_KINDS, 'other']).describe('why it is in review, for code'),
+  reason: z.string().describe('why it is in review, for a person, with what to do'),
+  since: isoTime,
+  submittedAt: isoTime.nullable(),
+  submitOutcomeUnknown: z.boolean(),
+  asked: z
+    .object({
+      brand: z.string(),
+      model: z.string(),
+      price: z.number(),
+      year: z.number().int().nullable(),
+      category: z.string().nullable(),
+    })
+    .describe('what we asked V&R to list'),
+  candidates: z
+    .array(
+      z.object({
+        vrListingId: z.number().int(),
+        brand: z.string().nullable(),
+        model: z.string().nullable(),
+        price: z.number().nullable(),
+        year: z.number().int().nullable(),
+        created: isoTime
+          .nullable()
+          .describe('when the export that showed it was requested (the export has no creation date)'),
+        url: z.string().nullable().describe('<VR_BASE_URL>/product/<id>'),
+      }),
+    )
+    .describe('the V&R listings it may be, as the export showed them'),
+  evidence: z.array(z.object({ name: z.string(), step: z.string(), at: isoTime, url: z.string() })),
+  actions: z.object({ link: z.string(), resubmit: z.string() }).describe('the two decisions, as commands'),
+});
+
 const queuedLater = (what: string) =>
   z
     .object({ error: z.literal('queue unavailable'), message: z.string() })
@@ -299,6 +335,11 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
         .describe('not failed or needs_review, an id linked elsewhere, or an id not in the last export'),
     },
   },
+  'GET /api/vr/review': {
+    summary: 'The jobs in needs_review: why, their candidates beside what we asked, their evidence',
+    tags: ['jobs'],
+    response: { 200: z.object({ jobs: z.array(reviewItemSchema) }) },
+  },
   'GET /api/vr/resolution-status': {
     summary: 'Pending resolutions and the last resolution run',
     tags: ['resolution'],
@@ -387,8 +428,14 @@ const notJson = z.union([
 ]);
 const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
-/** Routes that are not part of the contract on purpose: Bull Board, the docs' own, the spec. */
-const UNDOCUMENTED = [/^\/admin\//, /^\/admin$/, /^\/api\/docs/, /^\/api\/openapi\.json$/];
+/** Routes that are not part of the contract on purpose: Bull Board, the review page, the docs' own, the spec. */
+const UNDOCUMENTED = [
+  /^\/admin\//,
+  /^\/admin$/,
+  /^\/review(?:\/|$)/,
+  /^\/api\/docs/,
+  /^\/api\/openapi\.json$/,
+];
 const undocumented = new WeakMap<FastifyInstance, string[]>();
 
 /** Routes declared on this app that the contract doesn't describe (the OpenAPI test wants none). */

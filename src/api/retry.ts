@@ -77,6 +77,21 @@ export async function retryRow(
   });
 }
 
+/**
+ * Hands a retried row to its queue: creation for a requeued one, a flush for one resolution looks
+ * for again. Row first, then Redis: exactly the producer's order, and the same outbox covers a
+ * failure (this throws; the row is saved and the sweep queues it).
+ */
+export async function queueRetried(
+  ctx: Pick<ApiContext, 'producer' | 'resolveQueue'>,
+  outcome: Extract<RetryOutcome, { row: VrJob }>,
+  trigger: string,
+): Promise<void> {
+  if (outcome.kind === 'requeued') await addCreationJobs(ctx.producer, [outcome.row]);
+  if (outcome.kind === 'resolving')
+    await withTimeout(requestFlush(ctx.resolveQueue, trigger), ctx.producer.queueTimeoutMs, 'Redis');
+}
+
 const SAVED_NOT_QUEUED =
   'the job is updated in Postgres but Redis did not take the request; the sweep will pick it up when Redis is back';
 
@@ -103,15 +118,7 @@ export function registerRetryRoute(app: FastifyInstance, ctx: ApiContext): void 
       const job = jobDetail(outcome.row);
       const log = ctx.logger.child({ jobId: id, productRef: outcome.row.productRef });
       try {
-        // Row first, then Redis: exactly the producer's order, and the same outbox covers a failure.
-        if (outcome.kind === 'requeued') await addCreationJobs(ctx.producer, [outcome.row]);
-        if (outcome.kind === 'resolving') {
-          await withTimeout(
-            requestFlush(ctx.resolveQueue, 'api retry'),
-            ctx.producer.queueTimeoutMs,
-            'Redis',
-          );
-        }
+        await queueRetried(ctx, outcome, 'api retry');
       } catch (error) {
         log.warn({ err: error, action: outcome.kind }, 'retry saved but not queued');
         throw queueUnavailable(SAVED_NOT_QUEUED, { action: outcome.kind, job });

@@ -38,6 +38,8 @@ import { registerJobRoutes } from './jobs.ts';
 import { registerLinkRoute } from './link.ts';
 import { registerOpenApi } from './openapi.ts';
 import { registerRetryRoute } from './retry.ts';
+import { registerReviewRoute } from './review.ts';
+import { registerReviewPage } from './review-page.ts';
 import { registerWebhookRoutes } from './webhooks.ts';
 
 export interface ApiDeps {
@@ -244,6 +246,8 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   registerJobRoutes(app, ctx);
   registerRetryRoute(app, ctx);
   registerLinkRoute(app, ctx);
+  registerReviewRoute(app, ctx, site.baseUrl);
+  await registerReviewPage(app, ctx, site.baseUrl);
   registerWebhookRoutes(app, ctx, webhookQueue);
   await registerBoard(app, [createQueue, resolveQueue, webhookQueue]);
   return app;

@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { Queue } from 'bullmq';
 import { linkRow } from '../api/link.ts';
 import { retryRow } from '../api/retry.ts';
+import { listReview, type ReviewItem } from '../api/review.ts';
 import { loadConfig } from '../config.ts';
 import type { VrJob } from '../db/schema.ts';
 import { withTimeout } from '../lifecycle.ts';
@@ -83,4 +84,47 @@ export async function commandLink(args: string[]): Promise<void> {
   if (outcome.kind === 'conflict') throw new UsageError(`cannot link: ${outcome.message}`);
   if (values.json) return out(JSON.stringify({ action: 'linked', id, vrListingId }));
   out(`job ${id} completed with V&R listing ${vrListingId}`);
+}
+
+/** One job in review as text: reason, what we asked beside each candidate, evidence, the two commands. */
+export function formatReviewItem(item: ReviewItem): string {
+  const asked = item.asked;
+  const lines = [
+    `job ${item.id}  ${item.productRef}  [${item.kind}]  in review since ${item.since}`,
+    `  why: ${item.reason}`,
+    `  asked: ${asked.brand} ${asked.model}, price ${asked.price}${asked.year === null ? '' : `, year ${asked.year}`}${asked.category ? `, ${asked.category}` : ''}`,
+  ];
+  if (!item.candidates.length) lines.push('  candidates: none in the export');
+  for (const c of item.candidates) {
+    const what =
+      c.brand === null
+        ? 'not shown by the export'
+        : `${c.brand} ${c.model}, price ${c.price ?? '?'}${c.year === null ? '' : `, year ${c.year}`}`;
+    lines.push(
+      `  candidate ${c.vrListingId}: ${what}${c.created ? `, created by ${c.created}` : ''}${c.url ? `  ${c.url}` : ''}`,
+    );
+  }
+  lines.push(
+    item.evidence.length
+      ? `  evidence: ${item.evidence.map((e) => `${e.name} (${e.step}) ${e.url}`).join(', ')}`
+      : '  evidence: none saved',
+  );
+  lines.push(`  decide: ${item.actions.link}  |  ${item.actions.resubmit}`);
+  return lines.join('\n');
+}
+
+/** `vr-lister review [--json]`: the jobs a person must decide. */
+export async function commandReview(args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: { json: { type: 'boolean', default: false } },
+    allowPositionals: true,
+  });
+  if (positionals.length) throw new UsageError('usage: vr-lister review [--json]');
+  const config = loadConfig();
+  const items = await withDatabase(config, (database) => listReview(database.db, config.vrBaseUrl));
+  if (values.json) return out(JSON.stringify(items));
+  if (!items.length) return out('no job needs review');
+  out(`${items.length} job${items.length === 1 ? '' : 's'} in review:\n`);
+  out(items.map(formatReviewItem).join('\n\n'));
 }

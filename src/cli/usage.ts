@@ -81,6 +81,14 @@ storage state, a JSON cookie list as browser extensions export it, or a Netscape
   --user-agent UA   that browser's User-Agent (navigator.userAgent): cf_clearance only works with
                     it (default VR_USER_AGENT)
   --json            print the outcome as one JSON object`,
+  review: `Usage: vr-lister review [--json]
+
+The jobs in needs_review, oldest first, each with why it is there, what we asked (brand, model,
+price, year, category), its candidates as the export showed them (V&R id, brand, model, price, the
+export that showed it, a link to <VR_BASE_URL>/product/<id>) and its evidence files. Decide each with
+\`vr-lister link JOB VR_ID\` (this listing is ours) or \`vr-lister retry JOB --resubmit\` (not on
+V&R: list it again), or on the API's review page at /review.
+  --json    print a JSON array, one object per job (as GET /api/vr/review's jobs)`,
   retry: `Usage: vr-lister retry JOB [--resubmit] [--json]
 
 Puts a failed or needs_review job back in the pipeline. A job whose Publish may have reached V&R is

@@ -17,7 +17,15 @@ import type { PgDatabase } from 'drizzle-orm/pg-core';
 import type { PostgresJsQueryResultHKT } from 'drizzle-orm/postgres-js';
 import { safeErrorText } from '../safe-errors.ts';
 import type * as schema from './schema.ts';
-import { type JobPayload, type JobStatus, type VrJob, vrJobs, vrProductLinks } from './schema.ts';
+import {
+  type CandidateDetail,
+  type JobPayload,
+  type JobStatus,
+  type ReviewKind,
+  type VrJob,
+  vrJobs,
+  vrProductLinks,
+} from './schema.ts';
 
 /** The database or a transaction on it: every transition runs inside whatever the caller holds. */
 export type Executor = PgDatabase<PostgresJsQueryResultHKT, typeof schema>;
@@ -198,9 +206,14 @@ export async function sendStaleToReview(
   submittedBefore: Date,
   stalePendingMs: number,
 ): Promise<number[]> {
+  const kind: ReviewKind = 'stale';
   const rows = await db
     .update(vrJobs)
-    .set({ ...resolutionTransition({}, { kind: 'stale', stalePendingMs }).set, updatedAt: new Date() })
+    .set({
+      ...resolutionTransition({}, { kind: 'stale', stalePendingMs }).set,
+      payload: sql`${vrJobs.payload} || jsonb_build_object('reviewKind', ${kind}::text)`,
+      updatedAt: new Date(),
+    })
     .where(and(inArray(vrJobs.status, [...PENDING]), lt(vrJobs.submittedAt, submittedBefore)))
     .returning({ id: vrJobs.id });
   return rows.map((row) => row.id);
@@ -209,10 +222,10 @@ export async function sendStaleToReview(
 /** What one flush decided for one pending job (planned by resolution/flush.ts, applied here). */
 export type ResolutionStep =
   | { kind: 'complete'; vrListingId: number }
-  /** The item is on V&R more than once. */
-  | { kind: 'duplicate'; vrListingIds: number[] }
+  /** The item is on V&R more than once. `details`: what the export showed of them, for the person. */
+  | { kind: 'duplicate'; vrListingIds: number[]; details?: CandidateDetail[] }
   /** After its waits, the evidence still can't tell the candidates apart. */
-  | { kind: 'ambiguous'; candidates: number[]; resolutionAttempts: number }
+  | { kind: 'ambiguous'; candidates: number[]; resolutionAttempts: number; details?: CandidateDetail[] }
   | { kind: 'stale'; stalePendingMs: number; resolutionAttempts?: number }
   /** Not found after its tries, and its submit's outcome was unknown: it never landed. */
   | { kind: 'resubmit'; reason: string }
@@ -238,6 +251,16 @@ export function resolutionTransition(
   job: Partial<Pick<VrJob, 'payload' | 'generation'>>,
   step: ResolutionStep,
 ): Transition {
+  /** The payload of a move to needs_review: why (for code), and the candidates with what the export showed. */
+  const review = (reviewKind: ReviewKind, candidates?: number[], details?: CandidateDetail[]) =>
+    job.payload && {
+      ...job.payload,
+      reviewKind,
+      ...(candidates && { candidates }),
+      ...(candidates && {
+        candidateDetails: (details ?? []).filter((detail) => candidates.includes(detail.id)),
+      }),
+    };
   const set = ((): JobChange => {
     switch (step.kind) {
       case 'complete':
@@ -246,20 +269,21 @@ export function resolutionTransition(
         return {
           status: 'needs_review',
           error: `the item is on V&R ${step.vrListingIds.length} times (ids ${step.vrListingIds.join(', ')}): remove the extra listing, then link the right id`,
-          payload: job.payload && { ...job.payload, candidates: step.vrListingIds },
+          payload: review('duplicate', step.vrListingIds, step.details),
         };
       case 'ambiguous':
         return {
           status: 'needs_review',
           resolutionAttempts: step.resolutionAttempts,
           error: `cannot tell which V&R listing is ours: candidates ${step.candidates.join(', ')}`,
-          payload: job.payload && { ...job.payload, candidates: step.candidates },
+          payload: review('ambiguous', step.candidates, step.details),
         };
       case 'stale':
         return {
           status: 'needs_review',
           resolutionAttempts: step.resolutionAttempts,
           error: `pending for over ${Math.round(step.stalePendingMs / 60_000)} minutes without being found in the V&R export`,
+          payload: review('stale'),
         };
       case 'resubmit':
         return requeued(step.reason, (job.generation ?? 0) + 1);
@@ -268,6 +292,7 @@ export function resolutionTransition(
           status: 'needs_review',
           resolutionAttempts: step.resolutionAttempts,
           error: safeErrorText(step.reason),
+          payload: review('unknown_not_found'),
         };
       case 'rejected':
         return { status: 'failed', error: safeErrorText(step.reason), submitStartedAt: null };

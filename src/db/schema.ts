@@ -54,11 +54,30 @@ export interface JobArtifact {
   at: string;
 }
 
+/** Why a job is in needs_review, for code (the job's `error` says it for a person). */
+export const REVIEW_KINDS = ['ambiguous', 'duplicate', 'stale', 'unknown_not_found'] as const;
+export type ReviewKind = (typeof REVIEW_KINDS)[number];
+
+/** A candidate row as the export showed it when the job went to review (V&R's export has no creation date). */
+export interface CandidateDetail {
+  id: number;
+  brand: string;
+  model: string;
+  price: number | null;
+  year: number | null;
+  /** When the export that showed it was requested: V&R created it before then. */
+  seenAt: string;
+}
+
 export interface JobPayload {
   listing: Listing;
   matchCriteria?: MatchCriteria;
   /** V&R ids the resolver could not tell apart for this job (shown with needs_review). */
   candidates?: number[];
+  /** What the export showed of `candidates`, kept for the person who decides. */
+  candidateDetails?: CandidateDetail[];
+  /** Set with every move to needs_review. */
+  reviewKind?: ReviewKind;
   /**
    * V&R's words when the page after a Publish POST showed field errors. Not proof of a rejection:
    * the job fails only if an export taken after the indexing allowance lacks the listing.

@@ -2,7 +2,7 @@ import { and, desc, eq, isNotNull, isNull, sql } from 'drizzle-orm';
 import type { Config } from '../config.ts';
 import { type Database, type Db, withAdvisoryLock } from '../db/client.ts';
 import { applyResolution, type ResolutionStep } from '../db/jobs.ts';
-import { type VrJob, vrJobs, vrProductLinks, vrResolutionRuns } from '../db/schema.ts';
+import { type CandidateDetail, type VrJob, vrJobs, vrProductLinks, vrResolutionRuns } from '../db/schema.ts';
 import { FIELD_ERRORS_BUT_STORED, recordSiteFact } from '../db/site-facts.ts';
 import { LOG_EVENT } from '../log-events.ts';
 import type { Logger } from '../logger.ts';
@@ -184,9 +184,9 @@ async function flushLocked(deps: FlushDeps, trigger: string): Promise<FlushResul
       { event: LOG_EVENT.exportDownloading, pending: context.jobs.length },
       'downloading the V&R export',
     );
-    const { outcome, stats } = await downloadAndMatch(deps, context, exportRequestedAt);
+    const { outcome, stats, details } = await downloadAndMatch(deps, context, exportRequestedAt);
     const steps = planResolution(context.jobs, outcome, deps.config, exportRequestedAt, new Date());
-    return await record(db, run, context.jobs, steps, stats, log);
+    return await record(db, run, context.jobs, withDetails(steps, details), stats, log);
   } catch (error) {
     await failRun(db, run, error);
     // An outage is reported once by the worker, not at every retry.
@@ -272,14 +272,39 @@ async function loadFlushContext(db: Db): Promise<FlushContext> {
   return { jobs, pending, linkedIds: new Set(linked.map((l) => l.id)), lastComplete, recent };
 }
 
+/** A person choosing between candidates sees what the export showed of them: added to review steps. */
+function withDetails(
+  steps: Map<number, ResolutionStep>,
+  details: Map<number, CandidateDetail>,
+): Map<number, ResolutionStep> {
+  const pick = (ids: number[]) => ids.flatMap((id) => details.get(id) ?? []);
+  for (const [id, step] of steps) {
+    if (step.kind === 'ambiguous') steps.set(id, { ...step, details: pick(step.candidates) });
+    if (step.kind === 'duplicate') steps.set(id, { ...step, details: pick(step.vrListingIds) });
+  }
+  return steps;
+}
+
 /** Streams the export through the matcher; throws, writing nothing, when the export looks cut short. */
 async function downloadAndMatch(
   deps: FlushDeps,
   context: FlushContext,
   exportRequestedAt: Date,
-): Promise<{ outcome: MatchOutcome; stats: ExportStats }> {
+): Promise<{ outcome: MatchOutcome; stats: ExportStats; details: Map<number, CandidateDetail> }> {
   const { config, session } = deps;
+  // Every candidate row's few fields (candidates are the rows after a job's last known id: few).
+  const details = new Map<number, CandidateDetail>();
+  const seenAt = exportRequestedAt.toISOString();
   const matcher = createMatcher({
+    onCandidate: (row) =>
+      details.set(row.productId, {
+        id: row.productId,
+        brand: row.brandName,
+        model: row.modelName,
+        price: row.price,
+        year: row.year,
+        seenAt,
+      }),
     jobs: context.pending,
     linkedIds: context.linkedIds,
     markerTemplate: config.refMarkerTemplate,
@@ -302,7 +327,7 @@ async function downloadAndMatch(
   }
   const suspicion = suspectExport(stats, context.lastComplete, context.recent);
   if (suspicion) throw new SuspectExportError(suspicion, stats);
-  return { outcome: matcher.finish(), stats };
+  return { outcome: matcher.finish(), stats, details };
 }
 
 /** Applies every job's step in one transaction, then finishes the run row. */

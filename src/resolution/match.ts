@@ -76,6 +76,8 @@ export interface MatcherOptions {
   exportRequestedAt: Date;
   /** How long V&R may take to show a new listing in the export (FLUSH_SETTLE_MS). */
   indexingAllowanceMs: number;
+  /** Called once for every row that became a candidate of some job (to keep what a person needs to see). */
+  onCandidate?: (row: ExportRow) => void;
 }
 
 export interface Matcher {
@@ -237,7 +239,15 @@ export function createMatcher(options: MatcherOptions): Matcher {
   const brandKeys = new Map<string, string>();
   let finished = false;
 
+  // Candidates added so far: a row that adds one is reported to onCandidate.
+  let added = 0;
   function offer(row: ExportRow): void {
+    const before = added;
+    offerRow(row);
+    if (added !== before) options.onCandidate?.(row);
+  }
+
+  function offerRow(row: ExportRow): void {
     if (finished) throw new Error('matcher: offer() after finish()');
     let bKey = brandKeys.get(row.brandName);
     if (bKey === undefined) {
@@ -259,6 +269,7 @@ export function createMatcher(options: MatcherOptions): Matcher {
         for (const group of bucket.markerByRef.get(ref) ?? []) {
           if (id > group.minLastKnownId && !group.candidates.some((c) => c.id === id)) {
             group.candidates.push({ id, tier: MARKER_RANK, evidence: 'marker' });
+            added++;
           }
         }
       }
@@ -268,7 +279,10 @@ export function createMatcher(options: MatcherOptions): Matcher {
       for (const group of bucket.literalMarkers) {
         if (group.literalMarker && containsMarker(text, group.literalMarker)) {
           literalFound = true;
-          if (id > group.minLastKnownId) group.candidates.push({ id, tier: MARKER_RANK, evidence: 'marker' });
+          if (id > group.minLastKnownId) {
+            group.candidates.push({ id, tier: MARKER_RANK, evidence: 'marker' });
+            added++;
+          }
         }
       }
     }
@@ -317,6 +331,7 @@ export function createMatcher(options: MatcherOptions): Matcher {
       // absent) beats one that lacks what we sent or carries what we didn't: V&R keeps fields as sent.
       const agreement = Number(group.year === row.year) + Number(group.finishKey === rowFinish);
       group.candidates.push({ id, tier: rank(tier, agreement), evidence });
+      added++;
     }
   }
 

@@ -23,7 +23,11 @@ interface JobRow {
   status: string;
   vr_listing_id: number | null;
   error: string | null;
-  payload: { candidates?: number[] };
+  payload: {
+    candidates?: number[];
+    reviewKind?: string;
+    candidateDetails?: { id: number; brand: string; model: string; price: number | null }[];
+  };
   submitted_at: Date | null;
 }
 
@@ -222,6 +226,14 @@ describe('resolution', () => {
           [onVr[index]!.product_id, handMade[2]!].sort(),
         );
         assert.match(row.error!, /candidates/);
+        // What the export showed of each candidate, kept for the person who decides (vr-lister review).
+        assert.equal(row.payload.reviewKind, 'ambiguous');
+        assert.deepEqual(
+          row.payload.candidateDetails?.map((d) => d.id).sort(),
+          [...(row.payload.candidates ?? [])].sort(),
+        );
+        for (const detail of row.payload.candidateDetails ?? [])
+          assert.ok(detail.brand && detail.model, JSON.stringify(detail));
         return;
       }
       assert.equal(row.status, 'completed', `${row.product_ref}: ${row.error}`);

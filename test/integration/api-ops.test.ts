@@ -365,6 +365,10 @@ describe('HTTP API: jobs, retry, auth, metrics', () => {
       ['GET', '/admin/queues'],
       ['GET', '/admin/queues/api/queues'],
       ['GET', '/admin/queues/static/favicon-32x32.png'],
+      ['GET', '/api/vr/review'],
+      ['POST', '/api/vr/jobs/1/link'],
+      ['GET', '/review'],
+      ['POST', '/review/jobs/1/link'],
       ['GET', '/no/such/route'],
     ] as const;
     const wrong = [{}, { authorization: 'Bearer wrong-token-0000000000' }, basic('wrong-token-0000000000')];
@@ -372,7 +376,7 @@ describe('HTTP API: jobs, retry, auth, metrics', () => {
       for (const headers of wrong) {
         const response = await app.inject({ method, url, headers });
         assert.equal(response.statusCode, 401, `${method} ${url} ${JSON.stringify(headers)}`);
-        const admin = url.startsWith('/admin/');
+        const admin = url.startsWith('/admin/') || url.startsWith('/review');
         assert.equal(response.headers['www-authenticate'], admin ? 'Basic realm="vr-lister"' : 'Bearer');
         assert.equal(response.json().error, 'unauthorized');
       }
@@ -385,6 +389,8 @@ describe('HTTP API: jobs, retry, auth, metrics', () => {
       assert.doesNotMatch(response.body, /"jobs"/, url);
     }
     assert.equal((await app.inject({ url: '/admin/queues', headers: basic(TOKEN) })).statusCode, 200);
+    assert.equal((await app.inject({ url: '/review', headers: basic(TOKEN) })).statusCode, 200);
+    assert.equal((await app.inject({ url: '/api/vr/review', headers: basic(TOKEN) })).statusCode, 401);
     assert.equal((await app.inject({ url: '/admin/queues', headers: auth })).statusCode, 200);
     assert.equal((await app.inject({ url: '/healthz' })).statusCode, 200);
     assert.equal((await app.inject({ url: '/readyz' })).statusCode, 200);

@@ -92,8 +92,10 @@ describe('sweep', () => {
     assert.equal(result.stale, 1);
     assert.equal(result.flushRequested, true);
     const [stale] = await services.database
-      .sql`select status, error from vr_jobs where product_ref = 'PEND-2'`;
+      .sql`select status, error, payload from vr_jobs where product_ref = 'PEND-2'`;
     assert.equal(stale!.status, 'needs_review');
+    assert.equal(stale!.payload.reviewKind, 'stale', 'the review says why, for code');
+    assert.ok(stale!.payload.listing, 'the rest of the payload stays');
     assert.match(stale!.error, /pending for over 1 minutes/);
     const flushes = await resolveQueue.getJobs(['waiting', 'delayed']);
     assert.equal(flushes.filter((j) => j.name === 'flush').length, 1);

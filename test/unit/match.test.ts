@@ -531,3 +531,29 @@ test('a row held by a waiting group is not counted away by a weaker one', () => 
   assert.deepEqual(o.matched, []);
   assert.ok(o.ambiguous.some((x) => x.jobId === b.id));
 });
+
+test('onCandidate reports each row that became a candidate, once, and no other row', () => {
+  const seen: number[] = [];
+  const twin = job(strat, 100);
+  const marked = job(tele, 100, { ref: 'TELE-1' });
+  const matcher = createMatcher({
+    jobs: [twin, marked],
+    linkedIds: new Set([105]),
+    markerTemplate: DEFAULT_MARKER_TEMPLATE,
+    exportRequestedAt: new Date(T0 + 3_600_000),
+    indexingAllowanceMs: ALLOWANCE,
+    onCandidate: (r) => seen.push(r.productId),
+  });
+  for (const r of [
+    row(90, strat), // at or below the last known id: never a candidate
+    row(101, strat),
+    row(102, strat),
+    row(103, lesPaul), // another brand
+    row(104, tele, { ref: 'TELE-1' }),
+    row(105, strat), // already linked
+  ])
+    matcher.offer(r);
+  const outcome = matcher.finish();
+  assert.deepEqual(seen, [101, 102, 104]);
+  assert.deepEqual(outcome.ambiguous.find((a) => a.jobId === twin.id)?.candidates, [101, 102]);
+});

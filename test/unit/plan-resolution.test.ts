@@ -157,3 +157,46 @@ describe('planResolution: field errors after a POST are a rejection only once an
     );
   });
 });
+
+describe('resolutionTransition: a move to needs_review says why, and keeps what the export showed of the candidates', () => {
+  const payload = {
+    listing: { productRef: 'R', brand: 'Fender', model: 'Jaguar', price: 1900 },
+  } as VrJob['payload'];
+  const seenAt = '2026-12-01T10:00:00.000Z';
+  const details = [
+    { id: 7, brand: 'Fender', model: 'Jaguar', price: 1900, year: null, seenAt },
+    { id: 8, brand: 'Fender', model: 'Jaguar', price: 1900, year: null, seenAt },
+    { id: 9, brand: 'Fender', model: 'Other', price: 1, year: null, seenAt },
+  ];
+
+  test('ambiguous and duplicate: the kind, the ids, and only those ids’ details', () => {
+    const ambiguous = resolutionTransition(
+      { payload },
+      { kind: 'ambiguous', candidates: [7, 8], resolutionAttempts: 2, details },
+    ).set;
+    assert.equal(ambiguous.status, 'needs_review');
+    assert.deepEqual(ambiguous.payload, {
+      ...payload,
+      reviewKind: 'ambiguous',
+      candidates: [7, 8],
+      candidateDetails: details.slice(0, 2),
+    });
+    const duplicate = resolutionTransition({ payload }, { kind: 'duplicate', vrListingIds: [8, 9] }).set;
+    assert.deepEqual(duplicate.payload, {
+      ...payload,
+      reviewKind: 'duplicate',
+      candidates: [8, 9],
+      candidateDetails: [],
+    });
+  });
+
+  test('stale and unknown_not_found: the kind, the payload otherwise as it was', () => {
+    const stale = resolutionTransition({ payload }, { kind: 'stale', stalePendingMs: 3_600_000 }).set;
+    assert.deepEqual(stale.payload, { ...payload, reviewKind: 'stale' });
+    const unknown = resolutionTransition(
+      { payload },
+      { kind: 'unknown_not_found', resolutionAttempts: 3, reason: 'not found' },
+    ).set;
+    assert.deepEqual(unknown.payload, { ...payload, reviewKind: 'unknown_not_found' });
+  });
+});
