@@ -58,7 +58,7 @@ export async function linkRow(
       return conflict(
         `V&R listing ${vrListingId} is not in the last complete export (highest id ${last?.maxProductId ?? 'unknown'}): wait for the next export, then link`,
       );
-    const linked = await completeFromLink(tx, id, vrListingId);
+    const linked = await completeFromLink(tx, id, vrListingId, { verify: true });
     if (!linked) return conflict(`job ${id} changed meanwhile`);
     if (!byRef)
       await tx.insert(vrProductLinks).values({ productRef: row.productRef, vrListingId, jobId: id });

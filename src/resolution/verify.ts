@@ -2,7 +2,7 @@
  * Read-back: what V&R stored (the listing's edit page) compared with what was asked (the job's
  * listing, completed as creation completed it). Pure: no I/O.
  */
-import type { JobPayload } from '../db/schema.ts';
+import type { JobPayload, VerificationDifference } from '../db/schema.ts';
 import {
   completeListing,
   type ListingDefaults,
@@ -20,24 +20,7 @@ import {
 import { resolveCategory, shippedCategoryTree } from '../vr/categories.ts';
 import type { StoredListing } from '../vr/edit-page.ts';
 
-export type VerificationStatus = 'ok' | 'mismatch' | 'pending' | 'skipped';
-
-/** One field V&R stored other than asked. `asked`/`found` are JSON values (null: none). */
-export interface VerificationDifference {
-  field: string;
-  asked: unknown;
-  found: unknown;
-}
-
-/** `vr_jobs.verification`. */
-export interface Verification {
-  status: VerificationStatus;
-  differences: VerificationDifference[];
-  /** When the edit page was read (null until then). */
-  checkedAt: string | null;
-  /** Why it is still pending or skipped (an outage, VERIFY_LISTINGS=off), when there is a reason. */
-  detail?: string;
-}
+export type { Verification, VerificationDifference, VerificationStatus } from '../db/schema.ts';
 
 /** What was asked of V&R, in the terms the edit page shows. */
 export interface AskedListing {
@@ -159,16 +142,6 @@ export function compareStored(
     }
   }
   return { status: differences.length > 0 ? 'mismatch' : 'ok', differences };
-}
-
-/** The verification a job starts with once its id is known. */
-export function pendingVerification(detail?: string): Verification {
-  return { status: 'pending', differences: [], checkedAt: null, ...(detail ? { detail } : {}) };
-}
-
-/** VERIFY_LISTINGS=off. */
-export function skippedVerification(): Verification {
-  return { status: 'skipped', differences: [], checkedAt: null, detail: 'VERIFY_LISTINGS=off' };
 }
 
 /** The differences' fields, for a log line or a message: `shipping.fees.uk, price`. */

@@ -15,7 +15,8 @@ import { type FlushResult, runFlush } from './flush.ts';
 import { OutboxListener } from './outbox-listener.ts';
 import { enqueueOutbox, sweep } from './sweep.ts';
 import { SWEEP_JOB, SweepSchedule } from './sweep-schedule.ts';
-import { type FlushJobData, scheduleRetryFlush } from './trigger.ts';
+import { FLUSH_JOB, type FlushJobData, scheduleRetryFlush } from './trigger.ts';
+import { requestVerify, runVerify, VERIFY_JOB } from './verify-job.ts';
 
 export interface ResolutionWorkerDeps {
   database: Database;
@@ -35,6 +36,8 @@ export function startResolutionWorker(deps: ResolutionWorkerDeps): { worker: Wor
   const afterFlush = async (result: FlushResult) => {
     // Listings V&R never showed after an unknown submit go back to creation.
     if (result.resubmitted.length) await enqueueOutbox({ db: deps.database.db, config, createQueue });
+    // Found: read each back from its edit page.
+    if (result.resolved > 0) await requestVerify(resolveQueue, 'flush');
     if (result.nextDueAt) await scheduleRetryFlush(resolveQueue, result.nextDueAt.getTime() - Date.now());
   };
   const worker = new Worker<FlushJobData>(
@@ -45,6 +48,17 @@ export function startResolutionWorker(deps: ResolutionWorkerDeps): { worker: Wor
       const log = logger.child({ queue: RESOLVE_QUEUE, jobId: job.id, attempt: job.attemptsMade + 1 });
       if (job.name === SWEEP_JOB) {
         return sweep({ db: deps.database.db, config, logger: log, createQueue, resolveQueue });
+      }
+      if (job.name === VERIFY_JOB) {
+        await job.log(`read-back requested: ${job.data.reason}`);
+        const result = await runVerify({ ...deps, logger: log, createQueue }, job);
+        await job.log(
+          `read back: ok ${result.ok}, mismatch ${result.mismatch}, skipped ${result.skipped}, still pending ${result.remaining}`,
+        );
+        // More than one batch: the next job takes the rest, with the queue's other jobs between.
+        if (result.remaining > 0 && result.ok + result.mismatch + result.skipped > 0)
+          await requestVerify(resolveQueue, 'more');
+        return result;
       }
       if (job.data.reason === 'retry') {
         // The retry timer deduplicates only while it waits, so this flush can set the next one.
@@ -103,7 +117,7 @@ export function startResolutionWorker(deps: ResolutionWorkerDeps): { worker: Wor
   });
   worker.on('completed', (job) => {
     // A flush that downloaded an export: V&R answered.
-    if (job.name !== SWEEP_JOB && (job.returnvalue as Partial<FlushResult> | undefined)?.runId)
+    if (job.name === FLUSH_JOB && (job.returnvalue as Partial<FlushResult> | undefined)?.runId)
       siteOutage.up();
     databaseOutage.up();
   });
