@@ -13,6 +13,7 @@ test('defaults point at local services', () => {
   assert.equal(config.stalePendingMs, 3_600_000);
   assert.equal(config.sweepIntervalMs, 60_000);
   assert.equal(config.refMarker, true);
+  assert.equal(config.verifyListings, true);
   assert.equal(config.vrBaseUrl, undefined);
 });
 
@@ -20,11 +21,13 @@ test('values are parsed and an empty variable counts as unset', () => {
   const config = loadConfig({
     MAX_BATCH_SIZE: '25',
     VR_REF_MARKER: 'off',
+    VERIFY_LISTINGS: 'off',
     API_PORT: '',
     QUEUE_PREFIX: 'shop-a',
   });
   assert.equal(config.maxBatchSize, 25);
   assert.equal(config.refMarker, false);
+  assert.equal(config.verifyListings, false);
   assert.equal(config.apiPort, 3000);
   assert.equal(config.queuePrefix, 'shop-a');
 });
@@ -35,6 +38,7 @@ const bad: [Record<string, string>, RegExp][] = [
   [{ DATABASE_URL: 'mysql://x' }, /DATABASE_URL: must be a URL starting with postgres:/],
   [{ REDIS_URL: 'nonsense' }, /REDIS_URL: must be a URL/],
   [{ VR_REF_MARKER: 'maybe' }, /VR_REF_MARKER: must be on or off/],
+  [{ VERIFY_LISTINGS: 'sometimes' }, /VERIFY_LISTINGS: must be on or off/],
   [{ VR_REF_MARKER_TEMPLATE: 'Reference' }, /VR_REF_MARKER_TEMPLATE: must contain \{ref\}/],
   [{ QUEUE_PREFIX: 'a b' }, /QUEUE_PREFIX: must be/],
   [{ API_TOKEN: 'short' }, /API_TOKEN: must be at least 16 characters/],
