@@ -2,11 +2,14 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Queue } from 'bullmq';
 import { type Simulator, startSimulator } from '../../simulator/src/server.ts';
+import { linkRow } from '../../src/api/link.ts';
 import type { JobView } from '../../src/db/queries.ts';
 import { LOG_EVENT } from '../../src/log-events.ts';
 import { silentLogger } from '../../src/logger.ts';
 import { createMetrics } from '../../src/metrics.ts';
 import { CREATE_QUEUE, creationJobId } from '../../src/queues.ts';
+import { runVerify } from '../../src/resolution/verify-job.ts';
+import { BrowserSession } from '../../src/vr/browser-session.ts';
 import { type CliProcess, runCli, startCli } from '../helpers/cli.ts';
 import { parseLogLines } from '../helpers/log-capture.ts';
 import { setupServices, type TestServices, waitFor } from '../helpers/services.ts';
@@ -150,5 +153,95 @@ describe('read-back: each found listing is compared with its V&R edit page', () 
     create.child.kill('SIGTERM');
     resolve.child.kill('SIGTERM');
     await Promise.all([create.exited, resolve.exited]);
+  });
+
+  test("a person's link is read back too; while V&R is down the read-back stays pending, then settles", async () => {
+    const producer = services.producer();
+    const [job] = await producer.enqueueListings([
+      {
+        productRef: 'RB-LINK',
+        brand: 'Gibson',
+        model: 'ES-335',
+        price: 4200,
+        year: 1964,
+        category: 'Amps>Combo',
+        shipping: { fees: { europe: 60 }, localPickup: false },
+        processingTime: '3 Days',
+      },
+    ]);
+    // Made on V&R by hand (the worker never ran for it); the job is in review.
+    const handMade = await fetch(`${sim.url}/__sim/listings`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        brand_name: 'Gibson',
+        product_model_name: 'ES-335',
+        product_price: 4200,
+        product_year: '1964',
+        category_name: 'Amps>Combo',
+        shipping_fees: { europe: 60 },
+        processing_time: '3 Days',
+      }),
+    });
+    const vrListingId = ((await handMade.json()) as { product_id: number }).product_id;
+    await services.database.sql`update vr_jobs set status = 'needs_review' where id = ${job!.id}`;
+    await services.database
+      .sql`update vr_resolution_runs set max_product_id = greatest(max_product_id, ${vrListingId})`;
+    const linked = await linkRow({ database: services.database }, job!.id, vrListingId);
+    assert.equal(linked.kind, 'linked');
+    const view = async () => (await jobsJson()).find((j) => j.id === job!.id)!;
+    assert.equal((await view()).verification?.status, 'pending');
+
+    sim.setFaults({ down: true });
+    // No flush will ask: the sweep finds the pending read-back.
+    const resolve = startCli(['worker', 'resolve'], env({ SWEEP_INTERVAL_MS: '1000' }));
+    children.push(resolve);
+    await waitFor(
+      'the read-back met the outage',
+      () =>
+        /read-back|edit page|unavailable|503/i.test(resolve.output()) &&
+        resolve.output().includes('outage_down'),
+      60_000,
+    );
+    assert.equal((await view()).verification?.status, 'pending', 'an outage is no verdict');
+    sim.setFaults({ down: false });
+    const done = await waitFor(
+      'the read-back settled',
+      async () => {
+        const v = await view();
+        return v.verification?.status === 'pending' ? undefined : v;
+      },
+      120_000,
+    );
+    assert.deepEqual(done!.verification?.differences, []);
+    assert.equal(done!.verification?.status, 'ok');
+    resolve.child.kill('SIGTERM');
+    await resolve.exited;
+  });
+
+  test('VERIFY_LISTINGS=off: a pending read-back is marked skipped, no page opened', async () => {
+    const [row] = await services.database.sql<{ id: number }[]>`
+      update vr_jobs set verification = ${JSON.stringify({ status: 'pending', differences: [], checkedAt: null })}::jsonb
+      where product_ref = 'RB-1' returning id::int`;
+    const config = services.config({ VERIFY_LISTINGS: 'off' });
+    const session = new BrowserSession({
+      site: { baseUrl: sim.url, username: 'demo', password: 'demo' },
+      chromiumPath: config.chromiumPath,
+      pageTimeoutMs: 5_000,
+      logger: silentLogger,
+      challengeWaitMs: 1_000,
+    });
+    try {
+      const result = await runVerify({ database: services.database, session, config, logger: silentLogger });
+      assert.equal(result.skipped, 1);
+      assert.equal(result.remaining, 0);
+      assert.equal(session.logins, 0, 'V&R never visited');
+    } finally {
+      await session.close();
+    }
+    const [after] = await services.database.sql<{ verification: { status: string; detail: string } }[]>`
+      select verification from vr_jobs where id = ${row!.id}`;
+    assert.equal(after!.verification.status, 'skipped');
+    assert.equal(after!.verification.detail, 'VERIFY_LISTINGS=off');
   });
 });
