@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { completeFromLink, RETRYABLE } from '../db/jobs.ts';
 import { type VrJob, vrJobs, vrProductLinks, vrResolutionRuns } from '../db/schema.ts';
+import { requestVerify } from '../resolution/verify-job.ts';
 import { type ApiContext, invalid } from './context.ts';
 import { jobDetail, parseJobId, queryErrors } from './jobs.ts';
 
@@ -79,6 +80,10 @@ export function registerLinkRoute(app: FastifyInstance, ctx: ApiContext): void {
     ctx.logger.info(
       { jobId: id, productRef: outcome.row.productRef, vrListingId: body.data.vrListingId },
       'job linked by a person',
+    );
+    // Read back at once; if Redis doesn't take it, the sweep asks again.
+    await requestVerify(ctx.resolveQueue, 'link').catch((error: unknown) =>
+      ctx.logger.warn({ err: error, jobId: id }, 'read-back not requested now; the sweep will'),
     );
     return { action: 'linked' as const, job: jobDetail(outcome.row) };
   });
