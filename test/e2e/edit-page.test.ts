@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { type Simulator, startSimulator } from '../../simulator/src/server.ts';
+import { type Simulator, startSimulator, VARIANTS } from '../../simulator/src/server.ts';
 import { silentLogger } from '../../src/logger.ts';
 import { BrowserSession } from '../../src/vr/browser-session.ts';
 import { openEditPage } from '../../src/vr/edit-page.ts';
@@ -87,6 +87,49 @@ describe('the edit page read back (openEditPage, readStoredListing)', () => {
     assert.equal(l.descriptionHtml, '<p>Lovely &amp; <b>loud</b></p><p>Ref: ABC-1</p>');
     // Read only: nothing was submitted.
     assert.equal(sim.state().counters.edits, 0);
+  });
+
+  test('every markup variant reads the same: fees by region whatever the destination values', async () => {
+    for (const variant of VARIANTS.map((v) => v.id).filter((id) => id !== 0)) {
+      const other = await startSimulator({ ...FAST_SITE, catalogRows: 5, variant });
+      const otherSession = new BrowserSession({
+        site: { baseUrl: other.url, username: 'demo', password: 'demo' },
+        chromiumPath: TEST_CHROMIUM_PATH,
+        pageTimeoutMs: 15_000,
+        logger: silentLogger,
+        challengeWaitMs: 10_000,
+        browser,
+      });
+      try {
+        const id = await handListing(other, {
+          brand_name: 'Gretsch',
+          product_model_name: 'White Falcon',
+          product_price: 5000,
+          category_name: 'Amps>Combo',
+          shipping_fees: { europe: 25, usa: 80 },
+          processing_time: '1 Months',
+          photo_count: 2,
+        });
+        const outcome = await openEditPage(otherSession, id);
+        assert.equal(outcome.kind, 'found', `variant ${variant}`);
+        if (outcome.kind !== 'found') continue;
+        assert.deepEqual(outcome.listing.shippingFees, { europe: 25, usa: 80 }, `variant ${variant}`);
+        assert.deepEqual(
+          outcome.listing.processingTime,
+          { amount: '1', unit: 'Months' },
+          `variant ${variant}`,
+        );
+        assert.deepEqual(
+          outcome.listing.categoryPath.map((c) => c.label),
+          ['Amps', 'Combo'],
+          `variant ${variant}`,
+        );
+        assert.equal(outcome.listing.photoCount, 2, `variant ${variant}`);
+      } finally {
+        await otherSession.close();
+        await other.close();
+      }
+    }
   });
 
   test('a listing V&R does not have is not_found; a logged-out session logs in again', async () => {
