@@ -197,6 +197,7 @@ const envSchema = z.object({
   API_MAX_CONNECTIONS: int(1, 100_000).default(500),
   CHROMIUM_PATH: z.string().trim().min(1).default('/usr/bin/chromium'),
   VR_REF_MARKER: onOff.default(true),
+  VERIFY_LISTINGS: onOff.default(true),
   VR_REF_MARKER_TEMPLATE: z
     .string()
     .refine((v) => v.includes('{ref}'), 'must contain {ref}')
@@ -276,6 +277,8 @@ export interface Config {
   chromiumNoSandbox: boolean;
   refMarker: boolean;
   refMarkerTemplate: string;
+  /** VERIFY_LISTINGS: read each found listing back from its edit page and compare it with what was asked. */
+  verifyListings: boolean;
   fallbackBrand: string;
   flushSettleMs: number;
   maxResolutionAttempts: number;
@@ -430,6 +433,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     chromiumPath: e.CHROMIUM_PATH,
     chromiumNoSandbox: e.CHROMIUM_NO_SANDBOX,
     refMarker: e.VR_REF_MARKER,
+    verifyListings: e.VERIFY_LISTINGS,
     refMarkerTemplate: e.VR_REF_MARKER_TEMPLATE,
     fallbackBrand: e.VR_FALLBACK_BRAND,
     flushSettleMs: e.FLUSH_SETTLE_MS,

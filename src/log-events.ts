@@ -34,4 +34,10 @@ export const LOG_EVENT = {
   jobDataNotUpdated: 'job_data_not_updated',
   /** The worker takes jobs again, but the held job could not be brought forward: it waits its delay. */
   heldJobsNotPromoted: 'held_jobs_not_promoted',
+  /** The read-back found V&R storing other than asked (`fields` names them): warn level. */
+  listingMismatch: 'listing_mismatch',
+  /** The read-back found the listing as asked. */
+  listingVerified: 'listing_verified',
+  /** A read-back could not be done now (V&R unavailable, an unknown page): it stays pending. */
+  verificationPending: 'verification_pending',
 } as const;

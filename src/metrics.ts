@@ -48,6 +48,8 @@ export interface Snapshot {
   oldestPendingSeconds: number;
   oldestQueuedSeconds: number;
   durations: RunDurations[];
+  /** Read-back differences per field, over every job whose listing was read back mismatched. */
+  mismatches: { field: string; count: number }[];
   /** Null when Redis did not answer: the queue series are left out rather than shown as zero. */
   queues: { queue: string; counts: Record<string, number> }[] | null;
   /** V&R's state as the workers last saw it; null when Redis did not answer. */
@@ -80,7 +82,7 @@ async function readDatabase(
   const bucketColumns = RUN_DURATION_BUCKETS.map(
     (le, i) => sql`, (count(*) filter (where duration_ms <= ${le * 1000}))::int as ${sql(`b${i}`)}`,
   );
-  const [statuses, [jobs], [runs], [last], durations] = await Promise.all([
+  const [statuses, [jobs], [runs], [last], durations, mismatches] = await Promise.all([
     countByStatus(database.db),
     sql<{ created: number; oldest_pending: number | null; oldest_queued: number | null }[]>`
       select count(*)::int as created,
@@ -99,6 +101,10 @@ async function readDatabase(
       select (error is null) as ok, count(*)::int as count, coalesce(sum(duration_ms), 0)::int8 as sum_ms
         ${bucketColumns}
       from vr_resolution_runs where finished_at is not null and duration_ms is not null group by 1`,
+    sql<{ field: string; count: number }[]>`
+      select d ->> 'field' as field, count(*)::int as count
+      from vr_jobs, jsonb_array_elements(verification -> 'differences') d
+      where verification ->> 'status' = 'mismatch' group by 1 order by 1`,
   ]);
   return {
     statuses,
@@ -117,6 +123,7 @@ async function readDatabase(
       sumSeconds: Number(row.sum_ms) / 1000,
       buckets: RUN_DURATION_BUCKETS.map((_, i) => Number(row[`b${i}`])),
     })),
+    mismatches: mismatches.map((row) => ({ field: row.field, count: Number(row.count) })),
   };
 }
 
@@ -219,6 +226,12 @@ export function createMetrics(deps: MetricsDeps) {
     'Listings a resolution run sent to needs_review',
     'counter',
     (s) => [{ value: s.needsReview }],
+  );
+  define(
+    'vr_lister_listing_mismatches_total',
+    'Fields V&R stored other than asked, found by reading listings back from their edit page',
+    'counter',
+    (s) => s.mismatches.map(({ field, count }) => ({ labels: { field }, value: count })),
   );
   define(
     'vr_lister_export_bytes_total',

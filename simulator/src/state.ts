@@ -87,6 +87,8 @@ export interface FaultSettings {
   fieldErrorsAfterStoreNext: number;
   /** The next N Publish POSTs are refused server-side with a field error, nothing stored. */
   rejectNextSubmits: number;
+  /** The next N published listings are stored without their shipping fees (as the origin saw). */
+  dropShippingFeesNext: number;
   indexDelayMs: number;
   submitFailRate: number;
   /** Also adjustable while running, so a test can make one download slow. */
@@ -164,6 +166,7 @@ export function createStore(o: StoreOptions): Store {
     neverIndexNext: 0,
     fieldErrorsAfterStoreNext: 0,
     rejectNextSubmits: 0,
+    dropShippingFeesNext: 0,
     indexDelayMs: o.indexDelayMs,
     submitFailRate: o.submitFailRate,
     exportLatencyMs: o.exportLatencyMs,
@@ -266,6 +269,7 @@ export function createStore(o: StoreOptions): Store {
           case 'neverIndexNext':
           case 'fieldErrorsAfterStoreNext':
           case 'rejectNextSubmits':
+          case 'dropShippingFeesNext':
           case 'indexDelayMs':
           case 'exportLatencyMs':
             next[key] = Math.floor(nonNegativeNumber(value, key));

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { completeFromLink, RETRYABLE } from '../db/jobs.ts';
 import { type VrJob, vrJobs, vrProductLinks, vrResolutionRuns } from '../db/schema.ts';
+import { requestVerify } from '../resolution/verify-job.ts';
 import type { ApiContext } from './context.ts';
 import { conflict, notFound } from './http-error.ts';
 import { type IdParams, jobDetail } from './jobs.ts';
@@ -59,7 +60,7 @@ export async function linkRow(
       return conflict(
         `V&R listing ${vrListingId} is not in the last complete export (highest id ${last?.maxProductId ?? 'unknown'}): wait for the next export, then link`,
       );
-    const linked = await completeFromLink(tx, id, vrListingId);
+    const linked = await completeFromLink(tx, id, vrListingId, { verify: true });
     if (!linked) return conflict(`job ${id} changed meanwhile`);
     if (!byRef)
       await tx.insert(vrProductLinks).values({ productRef: row.productRef, vrListingId, jobId: id });
@@ -80,6 +81,10 @@ export function registerLinkRoute(app: FastifyInstance, ctx: ApiContext): void {
       ctx.logger.info(
         { jobId: id, productRef: outcome.row.productRef, vrListingId },
         'job linked by a person',
+      );
+      // Read back at once; if Redis doesn't take it, the sweep asks again.
+      await requestVerify(ctx.resolveQueue, 'link').catch((error: unknown) =>
+        ctx.logger.warn({ err: error, jobId: id }, 'read-back not requested now; the sweep will'),
       );
       return { action: 'linked' as const, job: jobDetail(outcome.row) };
     },

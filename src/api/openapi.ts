@@ -41,6 +41,27 @@ const notFound = z.object({ error: z.string(), id: z.number().int() }).describe(
 const isoTime = z.string().describe('ISO 8601');
 const jobStatus = z.enum(JOB_STATUSES);
 
+export const verificationSchema = z.object({
+  status: z
+    .enum(['ok', 'mismatch', 'pending', 'skipped'])
+    .describe('pending: not read yet; skipped: VERIFY_LISTINGS=off; mismatch: V&R stored other than asked'),
+  differences: z
+    .array(
+      z.object({
+        field: z
+          .string()
+          .describe(
+            'category, price, brand, model, year, shipping.fees.<region>, shipping.localPickup, processingTime, photos, description.marker, listing',
+          ),
+        asked: z.unknown(),
+        found: z.unknown(),
+      }),
+    )
+    .describe('each field V&R stored other than asked'),
+  checkedAt: isoTime.nullable().describe('when the edit page was read'),
+  detail: z.string().optional(),
+});
+
 export const jobViewSchema = z.object({
   id: z.number().int(),
   productRef: z.string(),
@@ -54,6 +75,12 @@ export const jobViewSchema = z.object({
     .array(z.object({ name: z.string(), step: z.string(), at: isoTime }))
     .optional()
     .describe('evidence saved when a creation step met a page it did not expect (GET .../artifacts/:name)'),
+  verification: verificationSchema
+    .nullable()
+    .optional()
+    .describe(
+      'the read-back of the listing from its V&R edit page once its id is known (null before, or when there is nothing to verify)',
+    ),
 });
 const enqueuedJob = jobViewSchema.extend({
   created: z.boolean().describe('false: an active job for the product already existed and is returned'),

@@ -90,6 +90,12 @@ export async function commandStatus(args: string[]): Promise<void> {
       ? `last resolution        #${last.id} ${last.finishedAt}: ${last.matched ?? 0} matched, ${last.unmatched ?? 0} unmatched, ${last.rowsScanned ?? 0} rows${last.error ? `, error: ${last.error}` : ''}`
       : 'last resolution        none yet',
   );
+  const v = report.verification;
+  out(
+    `read-back              ${v.counts.ok} ok, ${v.counts.mismatch} mismatch, ${v.counts.pending} pending, ${v.counts.skipped} skipped`,
+  );
+  for (const m of v.mismatches)
+    out(`  MISMATCH job ${m.jobId} ${m.productRef} (V&R ${m.vrListingId ?? '-'}): ${m.fields.join(', ')}`);
 }
 
 export async function commandJobs(args: string[]): Promise<void> {

@@ -2,7 +2,14 @@ import { parseArgs } from 'node:util';
 import { type Job, Queue } from 'bullmq';
 import { type Config, loadConfig } from '../config.ts';
 import { connectDatabase } from '../db/client.ts';
-import { type JobView, jobView, type LastResolution, listJobs, statusReport } from '../db/queries.ts';
+import {
+  type JobView,
+  jobView,
+  type LastResolution,
+  listJobs,
+  statusReport,
+  type VerificationReport,
+} from '../db/queries.ts';
 import { JOB_STATUSES, type JobStatus } from '../db/schema.ts';
 import { colorAllowed } from '../logger.ts';
 import { CREATE_QUEUE, type CreateJobData, createRedis, RESOLVE_QUEUE } from '../queues.ts';
@@ -17,6 +24,8 @@ export interface WatchSnapshot {
   pending_count: number;
   oldest_pending: string | null;
   last_resolution: LastResolution | null;
+  /** The read-backs: counts, and the newest listings V&R stored other than asked. */
+  verification?: VerificationReport;
   /** The listing the creation worker holds (the in_progress row). */
   creating: { id: number; productRef: string; attempt: number; since: string } | null;
   /** A flush downloading the export right now. */
@@ -175,9 +184,15 @@ export function renderWatch(s: WatchSnapshot, o: RenderOptions): string {
     ? `${s.creating.productRef} (attempt ${s.creating.attempt}, ${formatAge(o.now - Date.parse(s.creating.since))})`
     : null;
   const site = s.site_state && s.site_state.state !== 'ok' ? siteStateLine(s.site_state) : null;
+  const mismatch = s.verification?.counts.mismatch
+    ? `read-back: ${s.verification.counts.mismatch} mismatch (${s.verification.mismatches
+        .map((m) => `${m.productRef}: ${m.fields.join(', ')}`)
+        .join('; ')})`
+    : null;
   if (!o.tty) {
     return [
       ...(site ? [`V&R: ${site}`] : []),
+      ...(mismatch ? [mismatch] : []),
       `${s.at} ${JOB_STATUSES.map((status) => `${status}=${s.counts[status]}`).join(' ')}`,
       `creating: ${creating ?? 'nothing'}`,
       `flush: ${describeFlush(s, o.now)}`,
@@ -191,6 +206,7 @@ export function renderWatch(s: WatchSnapshot, o: RenderOptions): string {
     `  flush      ${describeFlush(s, o.now)}`,
   ];
   if (site) lines.splice(1, 0, `  ${paint('1', paint('31', `V&R: ${site}`))}`);
+  if (mismatch) lines.push(`  ${paint('1', paint('31', mismatch))}`);
   const last = s.last_resolution;
   if (last)
     lines.push(
@@ -200,7 +216,13 @@ export function renderWatch(s: WatchSnapshot, o: RenderOptions): string {
     const width = Math.max(...s.jobs.map((j) => j.productRef.length));
     lines.push('');
     for (const job of s.jobs) {
-      const id = job.vrListingId ? paint('32', `V&R id ${job.vrListingId}`) : paint('2', '…');
+      const checked =
+        job.verification?.status === 'mismatch'
+          ? `  ${paint('31', `mismatch: ${job.verification.differences.map((d) => d.field).join(', ')}`)}`
+          : job.verification?.status === 'ok'
+            ? `  ${paint('32', 'read back ok')}`
+            : '';
+      const id = job.vrListingId ? paint('32', `V&R id ${job.vrListingId}`) + checked : paint('2', '…');
       lines.push(
         `  ${job.productRef.padEnd(width)}  ${paint(STATUS_COLOR[job.status], STATUS_LABEL[job.status].padEnd(14))}  ${id}${job.error && job.status !== 'completed' ? `  ${paint('2', job.error)}` : ''}`,
       );

@@ -22,6 +22,7 @@ import {
   type JobPayload,
   type JobStatus,
   type ReviewKind,
+  type Verification,
   type VrJob,
   vrJobs,
   vrProductLinks,
@@ -129,13 +130,53 @@ export function releaseClaim(db: Executor, id: number, reason: string): Promise<
   return move(db, id, { from: CREATING, set: { status: 'queued', error: safeErrorText(reason) } });
 }
 
-/** The product already has a V&R id (a link): the job takes it, nothing is submitted. */
-export function completeFromLink(db: Executor, id: number, vrListingId: number): Promise<VrJob | undefined> {
-  return move(db, id, { from: [...CREATING, ...RETRYABLE], set: completed(vrListingId) });
+/**
+ * The product already has a V&R id (a link): the job takes it, nothing is submitted. `verify`: the
+ * listing is this job's (a person linked it), so its read-back is due.
+ */
+export function completeFromLink(
+  db: Executor,
+  id: number,
+  vrListingId: number,
+  { verify = false }: { verify?: boolean } = {},
+): Promise<VrJob | undefined> {
+  return move(db, id, { from: [...CREATING, ...RETRYABLE], set: completed(vrListingId, verify) });
 }
 
-function completed(vrListingId: number): JobChange {
-  return { status: 'completed', vrListingId, completedAt: new Date(), error: null };
+/** The read-back a job is given when its id is found: read by the resolution worker's verify job. */
+export const PENDING_VERIFICATION: Verification = { status: 'pending', differences: [], checkedAt: null };
+
+function completed(vrListingId: number, verify: boolean): JobChange {
+  return {
+    status: 'completed',
+    vrListingId,
+    completedAt: new Date(),
+    error: null,
+    ...(verify ? { verification: PENDING_VERIFICATION } : {}),
+  };
+}
+
+/**
+ * Writes a read-back's result (or why it is still pending) on a completed job whose verification
+ * is pending; undefined when it is not (settled meanwhile, or the job moved on).
+ */
+export async function recordVerification(
+  db: Executor,
+  id: number,
+  verification: Verification,
+): Promise<VrJob | undefined> {
+  const [row] = await db
+    .update(vrJobs)
+    .set({ verification, updatedAt: new Date() })
+    .where(
+      and(
+        eq(vrJobs.id, id),
+        eq(vrJobs.status, 'completed'),
+        sql`(${vrJobs.verification} ->> 'status') = 'pending'`,
+      ),
+    )
+    .returning();
+  return row;
 }
 
 /**
@@ -147,7 +188,7 @@ export async function completeWithId(
   job: Pick<VrJob, 'id' | 'productRef'>,
   vrListingId: number,
 ): Promise<VrJob | undefined> {
-  const row = await move(db, job.id, { from: PENDING, set: completed(vrListingId) });
+  const row = await move(db, job.id, { from: PENDING, set: completed(vrListingId, true) });
   if (row) await db.insert(vrProductLinks).values({ productRef: job.productRef, vrListingId, jobId: job.id });
   return row;
 }
@@ -264,7 +305,7 @@ export function resolutionTransition(
   const set = ((): JobChange => {
     switch (step.kind) {
       case 'complete':
-        return completed(step.vrListingId);
+        return completed(step.vrListingId, true);
       case 'duplicate':
         return {
           status: 'needs_review',

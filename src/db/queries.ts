@@ -5,6 +5,8 @@ import {
   JOB_STATUSES,
   type JobArtifact,
   type JobStatus,
+  type Verification,
+  type VerificationStatus,
   type VrJob,
   vrJobs,
   vrResolutionRuns,
@@ -22,6 +24,8 @@ export interface JobView {
   error: string | null;
   /** Evidence saved when a creation step met an unexpected page: GET /api/vr/jobs/:id/artifacts/:name. */
   artifacts: JobArtifact[];
+  /** The read-back of the listing once its id is known; null before (or for a job with nothing to verify). */
+  verification: Verification | null;
 }
 
 export function jobView(row: VrJob): JobView {
@@ -36,6 +40,7 @@ export function jobView(row: VrJob): JobView {
     // Written safe since src/safe-errors.ts; rows from before are made safe as they are shown.
     error: row.error === null ? null : safeErrorText(row.error),
     artifacts: row.artifacts ?? [],
+    verification: row.verification ?? null,
   };
 }
 
@@ -113,8 +118,59 @@ export async function resolutionStatus(db: Db): Promise<ResolutionStatus> {
   };
 }
 
+/** The read-backs: how many jobs are in each verification state, and the newest mismatches. */
+export interface VerificationReport {
+  counts: Record<VerificationStatus, number>;
+  /** Newest first, at most 5: the listings V&R stored other than asked. */
+  mismatches: {
+    jobId: number;
+    productRef: string;
+    vrListingId: string | null;
+    fields: string[];
+    checkedAt: string | null;
+  }[];
+}
+
+const VERIFICATION_STATUSES: readonly VerificationStatus[] = ['pending', 'ok', 'mismatch', 'skipped'];
+
+export async function verificationReport(db: Db): Promise<VerificationReport> {
+  const status = sql<VerificationStatus>`${vrJobs.verification} ->> 'status'`;
+  const [rows, mismatched] = await Promise.all([
+    db
+      .select({ status, count: sql<number>`count(*)::int` })
+      .from(vrJobs)
+      .where(isNotNull(vrJobs.verification))
+      .groupBy(status),
+    db
+      .select()
+      .from(vrJobs)
+      .where(sql`(${vrJobs.verification} ->> 'status') = 'mismatch'`)
+      .orderBy(desc(sql`${vrJobs.verification} ->> 'checkedAt'`), desc(vrJobs.id))
+      .limit(5),
+  ]);
+  const counts = Object.fromEntries(VERIFICATION_STATUSES.map((s) => [s, 0])) as Record<
+    VerificationStatus,
+    number
+  >;
+  for (const row of rows) if (row.status in counts) counts[row.status] = row.count;
+  return {
+    counts,
+    mismatches: mismatched.map((row) => ({
+      jobId: row.id,
+      productRef: row.productRef,
+      vrListingId: row.vrListingId === null ? null : String(row.vrListingId),
+      fields: (row.verification?.differences ?? []).map((d) => d.field),
+      checkedAt: row.verification?.checkedAt ?? null,
+    })),
+  };
+}
+
 /** `vr-lister status --json`. */
 export async function statusReport(db: Db) {
-  const [counts, resolution] = await Promise.all([countByStatus(db), resolutionStatus(db)]);
-  return { counts, ...resolution };
+  const [counts, resolution, verification] = await Promise.all([
+    countByStatus(db),
+    resolutionStatus(db),
+    verificationReport(db),
+  ]);
+  return { counts, ...resolution, verification };
 }

@@ -85,6 +85,28 @@ export interface JobPayload {
   fieldErrorsAfterPost?: string;
 }
 
+export type VerificationStatus = 'ok' | 'mismatch' | 'pending' | 'skipped';
+
+/** One field V&R stored other than asked. `asked` and `found` are JSON values (null: none). */
+export interface VerificationDifference {
+  field: string;
+  asked: unknown;
+  found: unknown;
+}
+
+/**
+ * The read-back of a completed job's listing (its edit page against what was asked): `pending`
+ * until read, `skipped` with VERIFY_LISTINGS=off.
+ */
+export interface Verification {
+  status: VerificationStatus;
+  differences: VerificationDifference[];
+  /** When the edit page was read (null until then). */
+  checkedAt: string | null;
+  /** Why it is still pending or skipped, or what the page said instead of the form. */
+  detail?: string;
+}
+
 export const jobStatusEnum = pgEnum('vr_job_status', JOB_STATUSES);
 
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
@@ -114,6 +136,8 @@ export const vrJobs = pgTable(
     completedAt: ts('completed_at'),
     /** Evidence saved when a creation step met a page it didn't expect (file names under ARTIFACTS_DIR). */
     artifacts: jsonb('artifacts').$type<JobArtifact[]>(),
+    /** The read-back once the V&R id is known (null for jobs completed without one to verify). */
+    verification: jsonb('verification').$type<Verification>(),
   },
   (t) => [
     // One job in flight per product: the database enforces the producer's idempotency.
@@ -122,6 +146,8 @@ export const vrJobs = pgTable(
       .where(sql`status in ('queued', 'in_progress', 'completed_pending_id')`),
     index('vr_jobs_status').on(t.status, t.id),
     index('vr_jobs_product_ref').on(t.productRef),
+    // The read-backs still to do: the resolution worker's verify job and the sweep look here.
+    index('vr_jobs_verification_pending').on(t.id).where(sql`(verification ->> 'status') = 'pending'`),
   ],
 );
 
@@ -176,8 +202,12 @@ export const vrSessions = pgTable('vr_sessions', {
   updatedAt: ts('updated_at').notNull().defaultNow(),
 });
 
-/** The events a job's final status produces: what webhooks deliver and the producer's onResult sees. */
-export const JOB_EVENTS = ['job.completed', 'job.failed', 'job.needs_review'] as const;
+/**
+ * The events a job's final status produces (and `listing.mismatch`, when the read-back of a
+ * completed job's listing found V&R storing other than asked): what webhooks deliver and the
+ * producer's onResult sees.
+ */
+export const JOB_EVENTS = ['job.completed', 'job.failed', 'job.needs_review', 'listing.mismatch'] as const;
 export type JobEventName = (typeof JOB_EVENTS)[number];
 
 /** A job as its final event shows it (webhook body, producer events). */
@@ -188,6 +218,8 @@ export interface JobResult {
   vrListingId: number | null;
   error: string | null;
   candidates: number[];
+  /** On `listing.mismatch`: what the read-back found. */
+  verification?: Verification;
 }
 
 /**

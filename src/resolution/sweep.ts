@@ -8,6 +8,7 @@ import type { Logger } from '../logger.ts';
 import { addCreationJobs, type CreateJobData, creationJobId, creationJobOptions } from '../queues.ts';
 import { pruneJobEvents } from '../webhooks/deliveries.ts';
 import { countDuePending, type FlushJobData, requestFlush } from './trigger.ts';
+import { countPendingVerifications, requestVerify } from './verify-job.ts';
 
 export interface SweepDeps {
   db: Db;
@@ -24,6 +25,8 @@ export interface SweepResult {
   /** Settled job events deleted after EVENT_RETENTION_DAYS. */
   pruned: number;
   flushRequested: boolean;
+  /** Completed jobs wait for their read-back: a verify job was requested. */
+  verifyRequested: boolean;
 }
 
 /** How the sweep and the outbox add creation jobs. */
@@ -85,7 +88,17 @@ export async function sweep(deps: SweepDeps): Promise<SweepResult> {
 
   const { due } = await countDuePending(db);
   if (due > 0) await requestFlush(resolveQueue, 'sweep');
-  const result = { queued, recovered, stale: stale.length, pruned, flushRequested: due > 0 };
+  // Read-backs still to do (requested after a flush or a person's link; Redis may have lost that).
+  const toVerify = await countPendingVerifications(db);
+  if (toVerify > 0) await requestVerify(resolveQueue, 'sweep');
+  const result = {
+    queued,
+    recovered,
+    stale: stale.length,
+    pruned,
+    flushRequested: due > 0,
+    verifyRequested: toVerify > 0,
+  };
   if (recovered || stale.length || pruned) logger.info(result, 'sweep repaired state');
   return result;
 }

@@ -16,7 +16,8 @@ import { OutboxListener } from './outbox-listener.ts';
 import { runScheduledReconcile } from './reconcile-check.ts';
 import { enqueueOutbox, sweep } from './sweep.ts';
 import { RECONCILE_JOB, SWEEP_JOB, SweepSchedule } from './sweep-schedule.ts';
-import { type FlushJobData, scheduleRetryFlush } from './trigger.ts';
+import { FLUSH_JOB, type FlushJobData, scheduleRetryFlush } from './trigger.ts';
+import { requestVerify, runVerify, VERIFY_JOB } from './verify-job.ts';
 
 export interface ResolutionWorkerDeps {
   database: Database;
@@ -36,6 +37,8 @@ export function startResolutionWorker(deps: ResolutionWorkerDeps): { worker: Wor
   const afterFlush = async (result: FlushResult) => {
     // Listings V&R never showed after an unknown submit go back to creation.
     if (result.resubmitted.length) await enqueueOutbox({ db: deps.database.db, config, createQueue });
+    // Found: read each back from its edit page.
+    if (result.resolved > 0) await requestVerify(resolveQueue, 'flush');
     if (result.nextDueAt) await scheduleRetryFlush(resolveQueue, result.nextDueAt.getTime() - Date.now());
   };
   const worker = new Worker<FlushJobData>(
@@ -53,6 +56,17 @@ export function startResolutionWorker(deps: ResolutionWorkerDeps): { worker: Wor
           `reconcile: sold on V&R ${report.soldOnVr.length}, missing ${report.missingOnVr.length}, changed ${report.changedOnVr.length}, not ours ${report.notOurs}`,
         );
         return report;
+      }
+      if (job.name === VERIFY_JOB) {
+        await job.log(`read-back requested: ${job.data.reason}`);
+        const result = await runVerify({ ...deps, logger: log, createQueue }, job);
+        await job.log(
+          `read back: ok ${result.ok}, mismatch ${result.mismatch}, skipped ${result.skipped}, still pending ${result.remaining}`,
+        );
+        // More than one batch: the next job takes the rest, with the queue's other jobs between.
+        if (result.remaining > 0 && result.ok + result.mismatch + result.skipped > 0)
+          await requestVerify(resolveQueue, 'more');
+        return result;
       }
       if (job.data.reason === 'retry') {
         // The retry timer deduplicates only while it waits, so this flush can set the next one.
@@ -113,7 +127,7 @@ export function startResolutionWorker(deps: ResolutionWorkerDeps): { worker: Wor
     // A flush or a reconcile that downloaded an export: V&R answered.
     if (
       job.name === RECONCILE_JOB ||
-      (job.name !== SWEEP_JOB && (job.returnvalue as Partial<FlushResult> | undefined)?.runId)
+      (job.name === FLUSH_JOB && (job.returnvalue as Partial<FlushResult> | undefined)?.runId)
     )
       siteOutage.up();
     databaseOutage.up();

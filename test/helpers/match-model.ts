@@ -375,6 +375,7 @@ export function runHistory(h: History): { resolved: number; review: number } {
         updatedAt: new Date(now),
         completedAt: null,
         artifacts: null,
+        verification: null,
       } as unknown as VrJob;
       const m: ModelJob = { job, product: s.product, ref, delay: s.delay };
       jobs.push(m);

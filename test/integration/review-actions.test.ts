@@ -107,6 +107,10 @@ describe('a person decides a job in review: retry --resubmit and link', () => {
     assert.deepEqual(JSON.parse(linked.stdout), { action: 'linked', id, vrListingId: 4002 });
     assert.equal((await row(id)).status, 'completed');
     assert.equal((await row(id)).vr_listing_id, 4002);
+    // The person's listing is read back like a found one.
+    const [read] = await services.database.sql<{ verification: unknown }[]>`
+      select verification from vr_jobs where id = ${id}`;
+    assert.deepEqual(read?.verification, { status: 'pending', differences: [], checkedAt: null });
     const [link] = await services.database.sql<{ product_ref: string }[]>`
       select product_ref from vr_product_links where vr_listing_id = 4002`;
     assert.equal(link?.product_ref, 'REV-2');

@@ -29,6 +29,11 @@ const snapshot: WatchSnapshot = {
       submittedAt: null,
       error: null,
       artifacts: [],
+      verification: {
+        status: 'mismatch',
+        differences: [{ field: 'shipping.fees.uk', asked: 40, found: null }],
+        checkedAt: null,
+      },
     },
   ],
 };
@@ -74,6 +79,34 @@ describe('the watch and progress renderers', () => {
     const colored = renderWatch(snapshot, { tty: true, color: true, frame: 0, now: NOW });
     assert.match(colored, /\x1b\[32m/);
     assert.equal(colored.replace(/\x1b\[\d+m/g, ''), plain);
+  });
+
+  test('a read-back mismatch is loud: its own line and the job marked, in both forms', () => {
+    const withMismatch: WatchSnapshot = {
+      ...snapshot,
+      verification: {
+        counts: { pending: 0, ok: 2, mismatch: 1, skipped: 0 },
+        mismatches: [
+          {
+            jobId: 1,
+            productRef: 'SKU-1',
+            vrListingId: '123456',
+            fields: ['shipping.fees.uk'],
+            checkedAt: null,
+          },
+        ],
+      },
+    };
+    const line = renderWatch(withMismatch, { tty: false, color: false, frame: 0, now: NOW });
+    assert.match(line, /^read-back: 1 mismatch \(SKU-1: shipping\.fees\.uk\) \| /);
+    const block = renderWatch(withMismatch, { tty: true, color: false, frame: 0, now: NOW });
+    assert.match(block, /read-back: 1 mismatch \(SKU-1: shipping\.fees\.uk\)/);
+    assert.match(block, /V&R id 123456 {2}mismatch: shipping\.fees\.uk/);
+    const none = {
+      ...withMismatch,
+      verification: { counts: { pending: 0, ok: 3, mismatch: 0, skipped: 0 }, mismatches: [] },
+    };
+    assert.doesNotMatch(renderWatch(none, { tty: false, color: false, frame: 0, now: NOW }), /read-back/);
   });
 
   test('the redraw moves back over the previous block', () => {

@@ -14,6 +14,7 @@ test('defaults point at local services', () => {
   assert.equal(config.sweepIntervalMs, 60_000);
   assert.equal(config.reconcileIntervalMs, 0);
   assert.equal(config.refMarker, true);
+  assert.equal(config.verifyListings, true);
   assert.equal(config.vrBaseUrl, undefined);
 });
 
@@ -21,6 +22,7 @@ test('values are parsed and an empty variable counts as unset', () => {
   const config = loadConfig({
     MAX_BATCH_SIZE: '25',
     VR_REF_MARKER: 'off',
+    VERIFY_LISTINGS: 'off',
     API_PORT: '',
     QUEUE_PREFIX: 'shop-a',
     RECONCILE_INTERVAL_MS: '3600000',
@@ -29,6 +31,7 @@ test('values are parsed and an empty variable counts as unset', () => {
   assert.equal(loadConfig({ RECONCILE_INTERVAL_MS: 'off' }).reconcileIntervalMs, 0);
   assert.equal(config.maxBatchSize, 25);
   assert.equal(config.refMarker, false);
+  assert.equal(config.verifyListings, false);
   assert.equal(config.apiPort, 3000);
   assert.equal(config.queuePrefix, 'shop-a');
 });
@@ -39,6 +42,7 @@ const bad: [Record<string, string>, RegExp][] = [
   [{ DATABASE_URL: 'mysql://x' }, /DATABASE_URL: must be a URL starting with postgres:/],
   [{ REDIS_URL: 'nonsense' }, /REDIS_URL: must be a URL/],
   [{ VR_REF_MARKER: 'maybe' }, /VR_REF_MARKER: must be on or off/],
+  [{ VERIFY_LISTINGS: 'sometimes' }, /VERIFY_LISTINGS: must be on or off/],
   [{ VR_REF_MARKER_TEMPLATE: 'Reference' }, /VR_REF_MARKER_TEMPLATE: must contain \{ref\}/],
   [{ QUEUE_PREFIX: 'a b' }, /QUEUE_PREFIX: must be/],
   [{ API_TOKEN: 'short' }, /API_TOKEN: must be at least 16 characters/],

@@ -42,6 +42,7 @@ function unknownJob(marker: string | null, resolutionAttempts: number): VrJob {
     updatedAt: SUBMITTED,
     completedAt: null,
     artifacts: [{ name: 'publish-1.png', step: 'publish', at: SUBMITTED.toISOString() }],
+    verification: null,
   };
 }
 

@@ -765,6 +765,24 @@ describe('V&R simulator (variant 0, gate on, through a browser-like client)', ()
     assert.equal(second.status, 302);
   });
 
+  test('dropShippingFeesNext stores the next N published listings without their fees; the edit page shows what is stored', async () => {
+    const client = await loggedIn(sim);
+    await setFaults(sim, { dropShippingFeesNext: 1 });
+    const descs = [`<p>fees dropped ${Date.now()}</p>`, `<p>fees kept ${Date.now()}</p>`];
+    for (const desc of descs) assert.equal((await publish(client, { item_desc: desc })).status, 302);
+    const listings = (await simState(sim)).listings;
+    const [dropped, kept] = descs.map((d) => listings.find((l) => l.product_description === d)!);
+    assert.deepEqual(dropped!.shipping_fees, {});
+    assert.deepEqual(kept!.shipping_fees, { uk: 40, usa: 90 });
+    assert.equal((await setFaults(sim, {})).dropShippingFeesNext, 0);
+    const html = await (await client.get(`/instruments/add_edit_item/${kept!.product_id}`)).text();
+    assert.match(html, /id="shipping_fee_0"[^>]* value="40"/);
+    assert.match(html, /id="shipping_fee_2"[^>]* value="90"/);
+    assert.match(html, /<option value="Days" selected>Days<\/option>/);
+    const empty = await (await client.get(`/instruments/add_edit_item/${dropped!.product_id}`)).text();
+    assert.match(empty, /id="shipping_fee_0"[^>]* value=""/);
+  });
+
   test('hangNextSubmits creates the listing but never answers', async () => {
     const client = await loggedIn(sim);
     const before = await simState(sim);

@@ -1,0 +1,2 @@
+ALTER TABLE "vr_jobs" ADD COLUMN "verification" jsonb;--> statement-breakpoint
+CREATE INDEX "vr_jobs_verification_pending" ON "vr_jobs" USING btree ("id") WHERE (verification ->> 'status') = 'pending';
