@@ -1,4 +1,5 @@
 import type { Page } from 'playwright-core';
+import { RetryLaterError } from '../errors.ts';
 import type { ShippingFees } from '../listing/listing.ts';
 import { SESSION_EXPIRED } from '../vr/browser-session.ts';
 import { isRetryableStatus, VrUnavailableError } from '../vr/errors.ts';
@@ -15,7 +16,7 @@ export const FORM_PATH = '/instruments/add_edit_item';
 export const PUBLISHED_TEXT = /published and live/i;
 
 /** The page is not what the form should be: markup changed, or a page we don't know. Retried, with evidence saved. */
-export class FormMarkupError extends Error {
+export class FormMarkupError extends RetryLaterError {
   override name = 'FormMarkupError';
 }
 
