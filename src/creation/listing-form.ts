@@ -1,6 +1,6 @@
 import type { Page, Request } from 'playwright-core';
 import { isRetryableStatus, VrRejectedError, VrUnavailableError } from '../vr/errors.ts';
-import { tinymceReady as tinymceIsReady } from '../vr/page-scripts/cascade.ts';
+import { readLevel, tinymceReady as tinymceIsReady } from '../vr/page-scripts/cascade.ts';
 import { installSettleProbe } from '../vr/page-settle.ts';
 import {
   type FormCategoryLevel,
@@ -19,7 +19,6 @@ import {
   fillShipping,
   hasUpload,
   type InPageFields,
-  levelBelow,
   type PickedBrand,
   pickSuggestion,
   rowsGone,
@@ -85,7 +84,7 @@ async function chooseCategory(page: Page, levels: FormCategoryLevel[], t: FormTi
  * form has settled (fillForm), so the wait for a sub-level that might load costs nothing extra.
  */
 async function checkCategoryLeaf(page: Page, levels: FormCategoryLevel[]): Promise<void> {
-  const below = await page.evaluate(levelBelow, levels.length);
+  const below = (await page.evaluate(readLevel, levels.length)).map((o) => o.name);
   if (below.length > 0) {
     throw new VrRejectedError(
       `category: V&R's form has sub-levels below ${levels.map((l) => l.name).join('>')} (${below.join(', ')}); choose one, and refresh the tree (vr-lister categories --refresh)`,

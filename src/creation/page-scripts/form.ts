@@ -41,17 +41,6 @@ export function chooseOption(a: {
   return { found: option.value, offered: [] };
 }
 
-/** The options of a sub-level showing below the last one chosen, if any. */
-export function levelBelow(level: number): string[] {
-  const select = document.querySelector<HTMLSelectElement>(`select[name="categ_level_${level}"]`);
-  if (!select) return [];
-  const shown = select.checkVisibility
-    ? select.checkVisibility({ visibilityProperty: true })
-    : select.getClientRects().length > 0;
-  if (!shown) return [];
-  return [...select.options].filter((o) => o.value !== '').map((o) => (o.textContent || '').trim());
-}
-
 export interface PickedBrand {
   picked: boolean;
   offered: number;
