@@ -12,7 +12,8 @@
  *      domain     listing/, images/, vr/, chromium.ts (the browser's launch check)
  *      db         db/
  *      config     config.ts, and what everything may use: net/ (the address policy config parses),
- *                 logger.ts, log-events.ts, lifecycle.ts, signals.ts, outage.ts, safe-errors.ts
+ *                 logger.ts, log-events.ts, lifecycle.ts, signals.ts, outage.ts, safe-errors.ts,
+ *                 errors.ts (the error bases)
  *
  *    A file may import its own layer and any lower one, never a higher one. Type-only imports count.
  *    A file that fits none of the above (a new top-level file or folder) fails too, so that its
@@ -47,6 +48,7 @@ export const LAYERS = [
       'signals.ts',
       'outage.ts',
       'safe-errors.ts',
+      'errors.ts',
     ],
   },
 ];

@@ -12,6 +12,7 @@ import type { BrowserSession } from '../vr/browser-session.ts';
 import { type CategoryNode, categoryKey, shippedCategoryTree } from '../vr/categories.ts';
 import { downloadExport } from '../vr/export-download.ts';
 import { openBrowserSession } from '../vr/open-session.ts';
+import { tinymceReady, topLevel } from '../vr/page-scripts/cascade.ts';
 import { readPageSession } from '../vr/page-session.ts';
 import { out, UsageError } from './common.ts';
 
@@ -90,13 +91,7 @@ export function compareCategoryTrees(
 
 /** The first level of the live cascade (the rest needs the cascade walked, one level at a time). */
 async function liveTopLevel(page: Page): Promise<CategoryNode[]> {
-  return (await page.evaluate(`(() => {
-    const select = document.querySelector('select[name="categ_level_0"]');
-    if (!select) return [];
-    return [...select.options]
-      .filter((o) => /^\\d+$/.test(o.value) && Number(o.value) > 0)
-      .map((o) => ({ id: Number(o.value), name: (o.textContent || '').trim(), children: [] }));
-  })()`)) as CategoryNode[];
+  return page.evaluate(topLevel);
 }
 
 /** Chooses a shipped leaf level by level, waiting for each sub-level as a person would. */
@@ -225,11 +220,7 @@ export async function checkSite(
   await run('TinyMCE', async () => {
     const page = await openForm();
     try {
-      await page.waitForFunction(
-        `(() => { const e = window.tinymce && window.tinymce.get('item_desc'); return !!(e && e.initialized); })()`,
-        undefined,
-        { timeout: FORM_WAIT_MS },
-      );
+      await page.waitForFunction(tinymceReady, undefined, { timeout: FORM_WAIT_MS });
     } catch {
       fail(`TinyMCE did not get ready on textarea#item_desc within ${FORM_WAIT_MS / 1000} s`);
     }

@@ -6,6 +6,7 @@ import type { BrowserContext, Page } from 'playwright-core';
 import type { Db } from '../db/client.ts';
 import { type JobArtifact, vrJobs } from '../db/schema.ts';
 import { withTimeout } from '../lifecycle.ts';
+import { htmlWithoutPasswords } from '../vr/page-scripts/session.ts';
 
 /**
  * Evidence of a page a creation step didn't expect (the form not appearing, a selector missing, an
@@ -253,19 +254,10 @@ export async function redactedHtml(
   secrets: readonly string[],
   sessionValues: readonly string[] = [],
 ): Promise<string> {
-  const html = await page
-    .evaluate(`(() => {
-      const root = document.documentElement.cloneNode(true);
-      for (const input of root.querySelectorAll('input[type="password"], input[name="pass"]')) {
-        input.setAttribute('value', '[redacted]');
-      }
-      const doctype = document.doctype ? '<!DOCTYPE ' + document.doctype.name + '>\\n' : '';
-      return doctype + root.outerHTML;
-    })()`)
-    .then(
-      (value) => String(value),
-      () => page.content(),
-    );
+  const html = await page.evaluate(htmlWithoutPasswords).then(
+    (value) => String(value),
+    () => page.content(),
+  );
   return scrubText(html, secrets, sessionValues);
 }
 

@@ -14,6 +14,7 @@ import {
   releaseClaim,
 } from '../db/jobs.ts';
 import { type MatchCriteria, vrJobs, vrProductLinks, vrResolutionRuns } from '../db/schema.ts';
+import { NeverRetryError } from '../errors.ts';
 import { PHOTOS_MAX_TOTAL_BYTES, preparePhotos } from '../images/prepare-photos.ts';
 import { sanitizeDescription } from '../listing/description.ts';
 import { completeListing, type Listing, parseProcessingTime, ValidationError } from '../listing/listing.ts';
@@ -253,7 +254,7 @@ export async function createListing(
   try {
     plan = formPlan(deps, listing);
   } catch (error) {
-    if (error instanceof ValidationError) return fail(error.message);
+    if (error instanceof NeverRetryError) return fail(error.message);
     throw error;
   }
 
@@ -308,7 +309,7 @@ export async function createListing(
     if (images.length) await report.step(`${images.length} photo(s) ready`, 30);
   } catch (error) {
     await formOpened.catch(() => {}); // settled only: the error above is the one to report
-    if (error instanceof VrRejectedError) return fail(error.message);
+    if (error instanceof NeverRetryError) return fail(error.message);
     throw error;
   }
 
@@ -344,7 +345,7 @@ export async function createListing(
         ),
     );
   } catch (error) {
-    if (error instanceof VrRejectedError) return fail(error.message);
+    if (error instanceof NeverRetryError) return fail(error.message);
     throw error;
   }
   // Written before the click: a crash from here on must never lead to a second submit.

@@ -1,7 +1,9 @@
 import type { Page } from 'playwright-core';
+import { RetryLaterError } from '../errors.ts';
 import type { ShippingFees } from '../listing/listing.ts';
 import { SESSION_EXPIRED } from '../vr/browser-session.ts';
 import { isRetryableStatus, VrUnavailableError } from '../vr/errors.ts';
+import { keepConsentAway, readPageSession } from '../vr/page-session.ts';
 import { installSettleProbe, waitPageSettled } from '../vr/page-settle.ts';
 
 /**
@@ -14,7 +16,7 @@ export const FORM_PATH = '/instruments/add_edit_item';
 export const PUBLISHED_TEXT = /published and live/i;
 
 /** The page is not what the form should be: markup changed, or a page we don't know. Retried, with evidence saved. */
-export class FormMarkupError extends Error {
+export class FormMarkupError extends RetryLaterError {
   override name = 'FormMarkupError';
 }
 
@@ -73,30 +75,6 @@ export function firstLine(error: unknown): string {
   return error instanceof Error ? error.message.split('\n')[0]! : String(error);
 }
 
-/** Whether the page says someone is logged in: a Logout link (seen in V&R's header once logged in). */
-const LOGGED_IN = `(() => [...document.querySelectorAll('a')].some((a) =>
-  /^\\s*log\\s*-?\\s*out\\s*$/i.test(a.textContent || '') || /\\/logout\\b/i.test(a.getAttribute('href') || '')))()`;
-
-const consentHandled = new WeakSet<Page>();
-
-/**
- * The cookie banner (TermsFeed's "I agree", `.cc-nb-okagree`) overlays every page until clicked,
- * and may come after the page has loaded: Playwright clicks it away whenever it shows up in front
- * of an action of ours.
- */
-async function dismissConsent(page: Page): Promise<void> {
-  const agree = page.locator('.cc-nb-okagree');
-  if (!consentHandled.has(page)) {
-    consentHandled.add(page);
-    await page.addLocatorHandler(agree, async (button) => {
-      // A banner gone by itself meanwhile is as good as clicked away.
-      await button.click({ timeout: 5_000 }).catch(() => {});
-    });
-  }
-  // As above: gone by itself is as good as clicked.
-  if (await agree.isVisible().catch(() => false)) await agree.click({ timeout: 5_000 }).catch(() => {});
-}
-
 /**
  * Opens the add form. The form itself says we are in; a page without it and without a Logout link
  * means the session is gone (whatever the URL); a logged-in page without the form is unexpected.
@@ -106,11 +84,11 @@ export async function openForm(page: Page, url: string): Promise<'opened' | type
   const status = response?.status() ?? 0;
   if ((await page.locator('form#frm_step1').count()) > 0) {
     await installSettleProbe(page);
-    await dismissConsent(page);
+    await keepConsentAway(page);
     return 'opened';
   }
   if (isRetryableStatus(status)) throw new VrUnavailableError(`the add-listing form answered HTTP ${status}`);
-  if (!(await page.evaluate(LOGGED_IN).catch(() => false))) return SESSION_EXPIRED;
+  if (!(await readPageSession(page).catch(() => undefined))?.loggedIn) return SESSION_EXPIRED;
   throw new FormMarkupError(
     `the add-listing form (form#frm_step1) is not on the page V&R served: ${page.url()} (HTTP ${status}, "${await page.title()}")`,
   );

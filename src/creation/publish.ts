@@ -3,6 +3,9 @@ import { withTimeout } from '../lifecycle.ts';
 import { installSettleProbe, isPageSettled } from '../vr/page-settle.ts';
 import { FORM_PATH, FormMarkupError, PUBLISHED_TEXT, QUIET_MS } from './form-page.ts';
 import { isUpload } from './listing-form.ts';
+import { glance as glanceAt, type PageTexts, pageTexts } from './page-scripts/publish.ts';
+
+const PUBLISHED = { source: PUBLISHED_TEXT.source, flags: PUBLISHED_TEXT.flags };
 
 /**
  * Publish on the add-listing form, and its verdict read as the real site allows: the network says
@@ -24,81 +27,6 @@ export interface FieldMessage {
   fields: string[];
   text: string;
 }
-
-/**
- * The page's visible texts, element by element (a multiset: the same words twice count twice), and
- * the field each one is tied to: by `for`, by `aria-describedby`/`aria-errormessage`, or by being
- * in the smallest part of the form that holds one field (or a field's few boxes). Options,
- * scripts and editors are not text a person reads as a message. `withFields` false leaves the
- * ties out (the reading before Publish needs only the texts; the ties are its costly part).
- */
-const PAGE_TEXTS = `((withFields) => {
-  const form = document.querySelector('form#frm_step1');
-  const shown = (el) => el.checkVisibility ? el.checkVisibility({ visibilityProperty: true }) : el.getClientRects().length > 0;
-  const controls = form ? [...form.querySelectorAll('input, select, textarea')].filter((c) => c.name && c.type !== 'hidden') : [];
-  const nameOf = (el) => el && el.name ? el.name : null;
-  const tie = (el) => {
-    const target = el.getAttribute('for');
-    if (target) {
-      const control = document.getElementById(target) || (form && form.elements.namedItem(target));
-      const name = nameOf(control && control.name ? control : null);
-      if (name) return [name];
-    }
-    for (let a = el, depth = 0; a && depth < 3; a = a.parentElement, depth++) {
-      if (!a.id) continue;
-      const names = controls.filter((c) => (' ' + (c.getAttribute('aria-describedby') || '') + ' ' + (c.getAttribute('aria-errormessage') || '') + ' ').includes(' ' + a.id + ' ')).map((c) => c.name);
-      if (names.length) return [...new Set(names)];
-    }
-    for (let a = el; a && a !== document.body && a !== document.documentElement; a = a.parentElement) {
-      if (a === form) return [];
-      const names = [...new Set(controls.filter((c) => a.contains(c)).map((c) => c.name))];
-      if (names.length) return names.length <= 3 ? names : [];
-    }
-    return [];
-  };
-  const texts = new Map();
-  const walker = document.createTreeWalker(document.body || document.documentElement, NodeFilter.SHOW_TEXT);
-  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
-    const t = (n.nodeValue || '').replace(/\\s+/g, ' ').trim();
-    const el = n.parentElement;
-    if (!t || !el || el.closest('script, style, noscript, template, option, select, textarea, iframe')) continue;
-    texts.set(el, ((texts.get(el) || '') + ' ' + t).trim());
-  }
-  const out = [];
-  for (const [el, text] of texts) if (shown(el)) out.push({ text, fields: withFields ? tie(el) : [] });
-  const invalid = controls.filter((c) => c.getAttribute('aria-invalid') === 'true').map((c) => c.name);
-  const body = document.body ? document.body.innerText || '' : '';
-  return {
-    texts: out,
-    invalid: [...new Set(invalid)],
-    published: ${PUBLISHED_TEXT}.test(body),
-    form: Boolean(form),
-    marked: window.__vrBeforePublish === true,
-    ready: document.readyState,
-    title: document.title,
-  };
-})`;
-
-interface PageTexts {
-  texts: Array<{ text: string; fields: string[] }>;
-  invalid: string[];
-  published: boolean;
-  form: boolean;
-  /** Still the document Publish was clicked in. */
-  marked: boolean;
-  ready: DocumentReadyState;
-  title: string;
-}
-
-/** Reads the page's texts, then clicks "Publish item" from the page itself, in one round trip. */
-const CLICK_PUBLISH = `(() => {
-  const link = document.querySelector('a#submit_step_1');
-  const before = ${PAGE_TEXTS}(false);
-  if (!link) return { clicked: false, before };
-  window.__vrBeforePublish = true;
-  link.click();
-  return { clicked: true, before };
-})()`;
 
 /** The texts new since `before` that are tied to fields, plus fields marked invalid. */
 export function fieldErrors(before: PageTexts, after: PageTexts): FieldMessage[] {
@@ -125,23 +53,10 @@ export function describeFieldErrors(errors: FieldMessage[]): string {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** The cheap look taken every few milliseconds after Publish; the full reading only at the end. */
-const GLANCE = `(() => ({
-  published: ${PUBLISHED_TEXT}.test(document.body ? document.body.innerText || '' : ''),
-  marked: window.__vrBeforePublish === true,
-  ready: document.readyState,
-}))()`;
-
-interface Glance {
-  published: boolean;
-  marked: boolean;
-  ready: DocumentReadyState;
-}
-
 async function readTexts(page: Page): Promise<PageTexts | undefined> {
   // Undefined while a navigation replaces the document.
-  return page.evaluate(`${PAGE_TEXTS}(true)`).then(
-    (value) => value as PageTexts,
+  return page.evaluate(pageTexts, { withFields: true, published: PUBLISHED }).then(
+    (value) => value,
     () => undefined,
   );
 }
@@ -180,10 +95,11 @@ export async function publish(
   page.on('request', onRequest);
   try {
     await installSettleProbe(page).catch(() => {}); // without it the page only counts as settled sooner
-    const { clicked, before } = (await page.evaluate(CLICK_PUBLISH)) as {
-      clicked: boolean;
-      before: PageTexts;
-    };
+    const { clicked, ...before } = await page.evaluate(pageTexts, {
+      withFields: false,
+      published: PUBLISHED,
+      clickPublish: true,
+    });
     if (!clicked) throw new FormMarkupError('the add form has no Publish link (a#submit_step_1)');
 
     // 1. Did a POST leave? jQuery Validate decides at once; a page may also work a while first.
@@ -237,7 +153,7 @@ export async function publish(
     let loadedAt: number | undefined;
     const answerDeadline = Date.now() + remaining;
     for (;;) {
-      const glance = (await page.evaluate(GLANCE).catch(() => undefined)) as Glance | undefined;
+      const glance = await page.evaluate(glanceAt, PUBLISHED).catch(() => undefined);
       if (glance) {
         if (glance.published && !(glance.marked && before.published)) return { kind: 'published' };
         const loaded =

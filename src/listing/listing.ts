@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { NeverRetryError } from '../errors.ts';
 import { type CategoryNode, resolveCategory, shippedCategoryTree } from '../vr/categories.ts';
 import { sanitizeDescription } from './description.ts';
 
@@ -228,7 +229,7 @@ export interface FieldError {
 }
 
 /** Thrown for an invalid listing; nothing has been written or enqueued. */
-export class ValidationError extends Error {
+export class ValidationError extends NeverRetryError {
   override name = 'ValidationError';
   constructor(readonly errors: FieldError[]) {
     super(

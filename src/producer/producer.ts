@@ -5,6 +5,7 @@ import type { Redis } from 'ioredis';
 import type postgres from 'postgres';
 import { connectDatabase, type Database, type Db } from '../db/client.ts';
 import { ACTIVE_STATUSES, type JobResult, type JobStatus, type VrJob } from '../db/schema.ts';
+import { NeverRetryError, RetryLaterError } from '../errors.ts';
 import { closeAll, once } from '../lifecycle.ts';
 import { withoutMarkers } from '../listing/description.ts';
 import {
@@ -38,7 +39,7 @@ export interface EnqueuedJob {
 }
 
 /** The product is already on V&R (or a person must look at it first): enqueueing would list it twice. */
-export class AlreadyListedError extends Error {
+export class AlreadyListedError extends NeverRetryError {
   override name = 'AlreadyListedError';
   constructor(
     readonly productRef: string,
@@ -49,7 +50,7 @@ export class AlreadyListedError extends Error {
 }
 
 /** The rows are in Postgres but Redis didn't take the jobs; the sweep will enqueue them. */
-export class QueueUnavailableError extends Error {
+export class QueueUnavailableError extends RetryLaterError {
   override name = 'QueueUnavailableError';
   constructor(
     readonly jobs: EnqueuedJob[],

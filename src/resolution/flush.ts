@@ -8,7 +8,7 @@ import { LOG_EVENT } from '../log-events.ts';
 import type { Logger } from '../logger.ts';
 import { isDatabaseUnavailable } from '../outage.ts';
 import type { BrowserSession } from '../vr/browser-session.ts';
-import { isSiteUnavailable, VrBlockedError, VrLoginError } from '../vr/errors.ts';
+import { isSiteUnavailable, NeedsPersonError } from '../vr/errors.ts';
 import { downloadExport } from '../vr/export-download.ts';
 import { type ExportStats, scanExport } from './export-stream.ts';
 import { candidateFloor, createMatcher, inExportBy, type MatchOutcome, type PendingJob } from './match.ts';
@@ -191,10 +191,7 @@ async function flushLocked(deps: FlushDeps, trigger: string): Promise<FlushResul
     await failRun(db, run, error);
     // An outage is reported once by the worker, not at every retry.
     const outage =
-      isSiteUnavailable(error) ||
-      isDatabaseUnavailable(error) ||
-      error instanceof VrBlockedError ||
-      error instanceof VrLoginError;
+      isSiteUnavailable(error) || isDatabaseUnavailable(error) || error instanceof NeedsPersonError;
     log[outage ? 'debug' : 'warn'](
       { event: LOG_EVENT.flushFailed, err: error },
       'flush failed; nothing was written',

@@ -10,7 +10,7 @@ import { CREATE_QUEUE, type CreateJobData, RESOLVE_QUEUE } from '../queues.ts';
 import { throwingSafely } from '../safe-errors.ts';
 import { withDeadline } from '../signals.ts';
 import type { BrowserSession } from '../vr/browser-session.ts';
-import { isSiteUnavailable, VrBlockedError, VrLoginError } from '../vr/errors.ts';
+import { isSiteUnavailable, NeedsPersonError } from '../vr/errors.ts';
 import { type FlushResult, runFlush } from './flush.ts';
 import { OutboxListener } from './outbox-listener.ts';
 import { runScheduledReconcile } from './reconcile-check.ts';
@@ -113,7 +113,7 @@ export function startResolutionWorker(deps: ResolutionWorkerDeps): { worker: Wor
   worker.on('failed', (job, error) => {
     const context = { jobId: job?.id, job: job?.name, attempt: job?.attemptsMade };
     // Blocked or refused: the browser session said so once, loudly, with what to run.
-    if (error instanceof VrBlockedError || error instanceof VrLoginError)
+    if (error instanceof NeedsPersonError)
       logger.debug({ ...context, err: error.message }, 'flush waits for a person');
     else if (isSiteUnavailable(error)) siteOutage.down(error, context);
     else if (isDatabaseUnavailable(error)) databaseOutage.down(error, context);

@@ -1,5 +1,6 @@
 import type { Page } from 'playwright-core';
 import { type CategoryNode, parseCategoryTree } from './categories.ts';
+import { chooseLevel, type LevelOption, readLevel as levelOptions } from './page-scripts/cascade.ts';
 import { installSettleProbe, waitPageSettled } from './page-settle.ts';
 
 /**
@@ -26,30 +27,7 @@ export interface CascadeOptions {
 /** Quiet time after the last request or change before a level counts as settled. */
 const QUIET_MS = 100;
 
-/** The options of a level, if its select is there and showing. */
-const READ_LEVEL = `(level) => {
-  const select = document.querySelector('select[name="categ_level_' + level + '"]');
-  if (!select) return [];
-  const shown = select.checkVisibility ? select.checkVisibility({ visibilityProperty: true }) : select.getClientRects().length > 0;
-  if (!shown) return [];
-  return [...select.options]
-    .filter((o) => o.value !== '')
-    .map((o) => ({ value: o.value, name: (o.textContent || '').replace(/\\s+/g, ' ').trim() }));
-}`;
-
-const CHOOSE = `({ level, value }) => {
-  const select = document.querySelector('select[name="categ_level_' + level + '"]');
-  if (!select) return false;
-  select.value = value;
-  select.dispatchEvent(new Event('input', { bubbles: true }));
-  select.dispatchEvent(new Event('change', { bubbles: true }));
-  return select.value === value;
-}`;
-
-interface RawOption {
-  value: string;
-  name: string;
-}
+type RawOption = LevelOption;
 
 const signature = (options: RawOption[]) => options.map((o) => o.value).join(',');
 
@@ -61,8 +39,7 @@ export async function readCategoryCascade(page: Page, options: CascadeOptions): 
     throw new Error(`the add form (form#frm_step1) is not on ${page.url()}`);
   }
   await installSettleProbe(page);
-  const readLevel = async (level: number): Promise<RawOption[]> =>
-    (await page.evaluate(`(${READ_LEVEL})(${level})`)) as RawOption[];
+  const readLevel = async (level: number): Promise<RawOption[]> => page.evaluate(levelOptions, level);
   const settle = async (what: string) => {
     try {
       await waitPageSettled(page, QUIET_MS, options.stepTimeoutMs);
@@ -80,7 +57,7 @@ export async function readCategoryCascade(page: Page, options: CascadeOptions): 
     for (const [index, option] of own.entries()) {
       const where = [...path, option.name].join('>');
       const before = signature(await readLevel(level + 1));
-      const chosen = await page.evaluate(`(${CHOOSE})(${JSON.stringify({ level, value: option.value })})`);
+      const chosen = await page.evaluate(chooseLevel, { level, value: option.value });
       if (!chosen) throw new Error(`could not choose ${where} (categ_level_${level} = ${option.value})`);
       await settle(where);
       const below = await readLevel(level + 1);

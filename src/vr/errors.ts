@@ -1,10 +1,14 @@
+import { NeedsPersonError, NeverRetryError, RetryLaterError } from '../errors.ts';
+
+export { NeedsPersonError, NeverRetryError, type PersonNeeded, RetryLaterError } from '../errors.ts';
+
 /** V&R answered with something other than the page we expected (5xx, 403/429, challenge, maintenance, timeout): try again later. */
-export class VrUnavailableError extends Error {
+export class VrUnavailableError extends RetryLaterError {
   override name = 'VrUnavailableError';
 }
 
-/** An image the listing points at could not be fetched: its host's problem, not V&R being down. */
-export class ImageUnavailableError extends VrUnavailableError {
+/** An image the listing points at could not be fetched: its host's problem, not V&R being down (no outage). */
+export class ImageUnavailableError extends RetryLaterError {
   override name = 'ImageUnavailableError';
 }
 
@@ -17,7 +21,6 @@ const NETWORK_FAILURE =
  * opposed to the listing being wrong or an image host failing.
  */
 export function isSiteUnavailable(error: unknown): boolean {
-  if (error instanceof ImageUnavailableError) return false;
   if (error instanceof VrUnavailableError) return true;
   // Playwright's network errors carry no code; Postgres' and Redis' do, and are not V&R's.
   return (
@@ -28,19 +31,8 @@ export function isSiteUnavailable(error: unknown): boolean {
 }
 
 /** V&R said no to this listing (unknown brand, validation error): retrying the same data won't help. */
-export class VrRejectedError extends Error {
+export class VrRejectedError extends NeverRetryError {
   override name = 'VrRejectedError';
-}
-
-/** What only a person can end; each is a state `status`, `watch`, the API and /metrics show. */
-export type PersonNeeded = 'blocked' | 'login_refused' | 'session_key' | 'chromium_sandbox';
-
-/**
- * Only a person can help (a login, the right key, a setting): jobs wait for it, queued with their
- * tries unused, and the worker takes none until a new session is stored or it looks again.
- */
-export abstract class NeedsPersonError extends Error {
-  abstract readonly state: PersonNeeded;
 }
 
 /** The login was refused: wrong credentials are a configuration problem, not a job's. */

@@ -1,4 +1,5 @@
 import type { Page, Response } from 'playwright-core';
+import { readSession } from './page-scripts/session.ts';
 
 /**
  * What a V&R page says about our session, read from the page itself: V&R's URLs for an expired
@@ -14,20 +15,8 @@ export interface PageSession {
   title: string;
 }
 
-// Plain JavaScript in a string: what runs in the page must not depend on how this file is compiled.
-const READ_SESSION = `(() => {
-  const logout = [...document.querySelectorAll('a')].some((a) =>
-    /^\\s*log\\s*-?\\s*out\\s*$/i.test(a.textContent || '') || /logout/i.test(a.getAttribute('href') || ''));
-  return {
-    loggedIn: logout,
-    loginForm: document.querySelector('form#loginForm') !== null,
-    challenge: /^\\s*just a moment/i.test(document.title || ''),
-    title: document.title || '',
-  };
-})()`;
-
 export async function readPageSession(page: Page): Promise<PageSession> {
-  return (await page.evaluate(READ_SESSION)) as PageSession;
+  return page.evaluate(readSession);
 }
 
 /** Cloudflare's managed challenge: the `cf-mitigated` header, or its "Just a moment..." page. */
@@ -46,6 +35,8 @@ export async function isChallengePage(page: Page): Promise<boolean> {
 
 /** The cookie V&R sets once its consent banner is answered. */
 export const CONSENT_COOKIE = 'cookie_consent_level';
+/** The consent banner's "I agree" (TermsFeed's). */
+export const CONSENT_AGREE = '.cc-nb-okagree';
 
 /**
  * Clicks the cookie-consent banner's "I agree" away. It overlays every page until then, and its
@@ -57,7 +48,7 @@ export async function acceptConsent(page: Page, waitMs = 1_500): Promise<boolean
     .cookies(page.url())
     .catch(() => []);
   if (cookies.some((c) => c.name === CONSENT_COOKIE)) return false;
-  const button = page.locator('.cc-nb-okagree').first();
+  const button = page.locator(CONSENT_AGREE).first();
   try {
     await button.waitFor({ state: 'visible', timeout: waitMs });
   } catch {
@@ -67,4 +58,23 @@ export async function acceptConsent(page: Page, waitMs = 1_500): Promise<boolean
   // Best effort: a banner still showing only covers the page.
   await button.waitFor({ state: 'hidden', timeout: 5_000 }).catch(() => {});
   return true;
+}
+
+const consentHandled = new WeakSet<Page>();
+
+/**
+ * For a page where we act (the add form): the banner may come after the page has loaded, so
+ * Playwright clicks it away whenever it shows up in front of an action of ours, and now if it shows.
+ */
+export async function keepConsentAway(page: Page): Promise<void> {
+  const agree = page.locator(CONSENT_AGREE);
+  if (!consentHandled.has(page)) {
+    consentHandled.add(page);
+    await page.addLocatorHandler(agree, async (button) => {
+      // A banner gone by itself meanwhile is as good as clicked away.
+      await button.click({ timeout: 5_000 }).catch(() => {});
+    });
+  }
+  // As above: gone by itself is as good as clicked.
+  if (await agree.isVisible().catch(() => false)) await agree.click({ timeout: 5_000 }).catch(() => {});
 }
