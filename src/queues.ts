@@ -8,7 +8,7 @@ export const RESOLVE_QUEUE = 'vr-resolve';
 /** Webhook deliveries, one job per delivery row (src/webhooks/). */
 export const WEBHOOK_QUEUE = 'vr-webhooks';
 /** Postgres NOTIFY channel: rows committed in a host's transaction that need their jobs. */
-export const OUTBOX_CHANNEL = 'vr_lister_outbox';
+export { OUTBOX_CHANNEL } from './db/schema.ts';
 
 /** Data of a creation job: the row is the truth, the job only points at it. */
 export interface CreateJobData {

@@ -16,6 +16,7 @@ import { and, eq, inArray, lt, type SQL, sql } from 'drizzle-orm';
 import type { PgDatabase } from 'drizzle-orm/pg-core';
 import type { PostgresJsQueryResultHKT } from 'drizzle-orm/postgres-js';
 import { safeErrorText } from '../safe-errors.ts';
+import { queueWaitingActions } from './actions.ts';
 import type * as schema from './schema.ts';
 import { type JobPayload, type JobStatus, type VrJob, vrJobs, vrProductLinks } from './schema.ts';
 
@@ -122,8 +123,14 @@ export function releaseClaim(db: Executor, id: number, reason: string): Promise<
 }
 
 /** The product already has a V&R id (a link): the job takes it, nothing is submitted. */
-export function completeFromLink(db: Executor, id: number, vrListingId: number): Promise<VrJob | undefined> {
-  return move(db, id, { from: [...CREATING, ...RETRYABLE], set: completed(vrListingId) });
+export async function completeFromLink(
+  db: Executor,
+  id: number,
+  vrListingId: number,
+): Promise<VrJob | undefined> {
+  const row = await move(db, id, { from: [...CREATING, ...RETRYABLE], set: completed(vrListingId) });
+  if (row) await queueWaitingActions(db, row.productRef, vrListingId);
+  return row;
 }
 
 function completed(vrListingId: number): JobChange {
@@ -140,7 +147,10 @@ export async function completeWithId(
   vrListingId: number,
 ): Promise<VrJob | undefined> {
   const row = await move(db, job.id, { from: PENDING, set: completed(vrListingId) });
-  if (row) await db.insert(vrProductLinks).values({ productRef: job.productRef, vrListingId, jobId: job.id });
+  if (row) {
+    await db.insert(vrProductLinks).values({ productRef: job.productRef, vrListingId, jobId: job.id });
+    await queueWaitingActions(db, job.productRef, vrListingId);
+  }
   return row;
 }
 

@@ -22,6 +22,8 @@ export interface ExportRow {
   year: number | null;
   finish: string;
   categoryName: string;
+  /** `product_sold` is `yes` (false when the export has no such column). */
+  sold: boolean;
 }
 
 export interface ExportStats {
@@ -100,6 +102,7 @@ interface Columns {
   year: number;
   finish: number;
   categoryName: number;
+  sold: number;
 }
 
 function readHeader(record: string[], line: number): Columns {
@@ -125,6 +128,7 @@ function readHeader(record: string[], line: number): Columns {
     year: at('product_year'),
     finish: at('product_finish'),
     categoryName: at('category_name'),
+    sold: at('product_sold'),
   };
 }
 
@@ -197,6 +201,7 @@ class ExportChecker {
       year: columns.year < 0 ? null : parseYear(record[columns.year]),
       finish: text(columns.finish),
       categoryName: text(columns.categoryName),
+      sold: text(columns.sold).trim().toLowerCase() === 'yes',
     };
   }
 

@@ -183,6 +183,7 @@ function rowFor(id: number, p: Product, description: string, v: Variant | 'ours'
     year: v === 'no-year' ? null : p.year,
     finish: v === 'other-finish' ? 'Olympic White' : (p.finish ?? ''),
     categoryName: 'Guitars>Electric solid body',
+    sold: false,
   };
 }
 

@@ -141,6 +141,7 @@ function expectRows(rows: ExportRow[]): void {
     year: 2019,
     finish: 'Grey',
     categoryName: 'Guitars>Electric solid body',
+    sold: false,
   });
   assert.equal(b.brandName, 'Smith, "Quoted" & Co');
   assert.equal(b.modelName, "'59 Les Paul");

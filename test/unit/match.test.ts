@@ -84,6 +84,7 @@ function row(
     year: p.year ?? null,
     finish: p.finish ?? '',
     categoryName: 'Guitars>Electric solid body',
+    sold: false,
   };
 }
 
@@ -386,6 +387,7 @@ function generatedCatalogue(): ExportRow[] {
       year: identical ? null : i % 3 === 0 ? null : 1950 + (i % 60),
       finish: identical ? '' : ['Sunburst', '', 'Black '][i % 3]!,
       categoryName: 'Guitars',
+      sold: false,
     });
   }
   return rows;
