@@ -12,7 +12,13 @@
 import { and, eq, inArray, lt, sql } from 'drizzle-orm';
 import { safeErrorText } from '../safe-errors.ts';
 import type { Executor } from './jobs.ts';
-import { type ActionStatus, OPEN_ACTION_STATUSES, OUTBOX_CHANNEL, type VrAction, vrActions } from './schema.ts';
+import {
+  type ActionStatus,
+  OPEN_ACTION_STATUSES,
+  OUTBOX_CHANNEL,
+  type VrAction,
+  vrActions,
+} from './schema.ts';
 
 type ActionChange = Partial<Omit<typeof vrActions.$inferInsert, 'attempts'>> & {
   attempts?: number | ReturnType<typeof sql>;
@@ -101,4 +107,14 @@ export async function earlierOpenActions(db: Executor, action: Pick<VrAction, 'i
         inArray(vrActions.status, [...OPEN_ACTION_STATUSES]),
       ),
     );
+}
+
+/** Waiting actions whose listing has its id by now (a hook missed): queued, for the sweep. */
+export async function queueAllWaitingWithIds(db: Executor): Promise<number> {
+  const rows = await db.execute(sql`
+    update vr_actions a set status = 'queued', vr_listing_id = l.vr_listing_id, updated_at = now()
+    from vr_product_links l
+    where a.product_ref = l.product_ref and a.status = 'waiting_for_id'
+    returning a.id`);
+  return rows.length;
 }

@@ -261,7 +261,8 @@ export interface ActionChanges {
   price?: number;
   description?: string;
   shipping?: { fees?: { uk?: number; europe?: number; usa?: number; world?: number }; localPickup?: boolean };
-  processingTime?: number;
+  /** As a listing gives it, normalised (`3 Days`). */
+  processingTime?: string;
 }
 
 export const actionStatusEnum = pgEnum('vr_action_status', ACTION_STATUSES);

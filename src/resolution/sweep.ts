@@ -1,11 +1,18 @@
 import type { Queue } from 'bullmq';
 import { and, eq, lt } from 'drizzle-orm';
 import type { Config } from '../config.ts';
+import { queueAllWaitingWithIds } from '../db/actions.ts';
 import type { Db } from '../db/client.ts';
 import { markOutcomeUnknown, requeueJob, sendStaleToReview } from '../db/jobs.ts';
-import { vrJobs } from '../db/schema.ts';
+import { vrActions, vrJobs } from '../db/schema.ts';
 import type { Logger } from '../logger.ts';
-import { addCreationJobs, type CreateJobData, creationJobId, creationJobOptions } from '../queues.ts';
+import {
+  addActionJobs,
+  addCreationJobs,
+  type CreateJobData,
+  creationJobId,
+  creationJobOptions,
+} from '../queues.ts';
 import { pruneJobEvents } from '../webhooks/deliveries.ts';
 import { countDuePending, type FlushJobData, requestFlush } from './trigger.ts';
 
@@ -43,7 +50,20 @@ export async function enqueueOutbox(deps: Pick<SweepDeps, 'db' | 'config' | 'cre
     .from(vrJobs)
     .where(eq(vrJobs.status, 'queued'));
   await addCreationJobs(creationQueue(deps), queued);
-  return queued.length;
+  // Actions recorded (or released from waiting for the id) whose jobs Redis may not have.
+  await queueAllWaitingWithIds(deps.db);
+  const actions = await deps.db
+    .select({
+      id: vrActions.id,
+      generation: vrActions.generation,
+      productRef: vrActions.productRef,
+      jobId: vrActions.jobId,
+      status: vrActions.status,
+    })
+    .from(vrActions)
+    .where(eq(vrActions.status, 'queued'));
+  await addActionJobs(creationQueue(deps), actions);
+  return queued.length + actions.length;
 }
 
 /**
