@@ -10,8 +10,10 @@
  *                              └──failAction──► failed
  */
 import { and, eq, inArray, lt, sql } from 'drizzle-orm';
+import type { PgDatabase } from 'drizzle-orm/pg-core';
+import type { PostgresJsQueryResultHKT } from 'drizzle-orm/postgres-js';
 import { safeErrorText } from '../safe-errors.ts';
-import type { Executor } from './jobs.ts';
+import type * as schema from './schema.ts';
 import {
   type ActionStatus,
   OPEN_ACTION_STATUSES,
@@ -19,6 +21,9 @@ import {
   type VrAction,
   vrActions,
 } from './schema.ts';
+
+/** The database or a transaction on it (as db/jobs.ts's Executor, which imports this file). */
+type Executor = PgDatabase<PostgresJsQueryResultHKT, typeof schema>;
 
 type ActionChange = Partial<Omit<typeof vrActions.$inferInsert, 'attempts'>> & {
   attempts?: number | ReturnType<typeof sql>;
