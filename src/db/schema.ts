@@ -163,6 +163,10 @@ export const vrSessions = pgTable('vr_sessions', {
 /** The events a job's final status produces: what webhooks deliver and the producer's onResult sees. */
 export const JOB_EVENTS = ['job.completed', 'job.failed', 'job.needs_review'] as const;
 export type JobEventName = (typeof JOB_EVENTS)[number];
+/** An action reaching done or failed (a trigger on vr_actions, drizzle/0004): delivered by webhooks only. */
+export const ACTION_EVENTS = ['action.done', 'action.failed'] as const;
+/** Every event the outbox holds and webhooks deliver. */
+export const WEBHOOK_EVENTS = [...JOB_EVENTS, ...ACTION_EVENTS] as const;
 
 /** A job as its final event shows it (webhook body, producer events). */
 export interface JobResult {

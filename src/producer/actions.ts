@@ -214,3 +214,27 @@ export async function requestAction(
   }
   return action;
 }
+
+/** Actions, newest first, optionally of one status; `beforeId` pages back. */
+export async function listActions(
+  db: Db,
+  {
+    status,
+    productRef,
+    limit = 100,
+    beforeId,
+  }: { status?: ActionStatus; productRef?: string; limit?: number; beforeId?: number },
+): Promise<ActionView[]> {
+  const rows = await db.execute(sql`
+    select * from vr_actions
+    where (${status ?? null}::text is null or status::text = ${status ?? null})
+      and (${productRef ?? null}::text is null or product_ref = ${productRef ?? null})
+      and (${beforeId ?? null}::int8 is null or id < ${beforeId ?? null})
+    order by id desc limit ${limit}`);
+  return [...rows].map((row) => actionView(row as Record<string, unknown>));
+}
+
+export async function findAction(db: Db, id: number): Promise<ActionView | undefined> {
+  const [row] = await db.execute(sql`select * from vr_actions where id = ${id}`);
+  return row ? actionView(row as Record<string, unknown>) : undefined;
+}
