@@ -17,8 +17,8 @@ async function requireKnown(refs: string[]): Promise<void> {
   const config = loadConfig();
   const known = await withDatabase(config, async ({ db }) => {
     const rows = await db.execute(sql`
-      select product_ref from vr_product_links where product_ref = any(${refs}::text[])
-      union select product_ref from vr_jobs where product_ref = any(${refs}::text[])`);
+      select product_ref from vr_product_links where product_ref = any(${sql.param(refs)}::text[])
+      union select product_ref from vr_jobs where product_ref = any(${sql.param(refs)}::text[])`);
     return new Set([...rows].map((row) => String(row.product_ref)));
   });
   const unknown = refs.find((ref) => !known.has(ref));
