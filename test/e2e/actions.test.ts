@@ -99,10 +99,12 @@ describe('actions on listings after their id, with real worker processes and the
       },
       240_000,
     );
-    assert.deepEqual(
-      actions.map((a) => `${a.productRef}:${a.kind}`).sort(),
-      ['ACT-DELETE:delete', 'ACT-EARLY:mark_sold', 'ACT-PRICE:update', 'ACT-SOLD:mark_sold'],
-    );
+    assert.deepEqual(actions.map((a) => `${a.productRef}:${a.kind}`).sort(), [
+      'ACT-DELETE:delete',
+      'ACT-EARLY:mark_sold',
+      'ACT-PRICE:update',
+      'ACT-SOLD:mark_sold',
+    ]);
 
     const soldOne = await byModel('Action Model ACT-SOLD');
     assert.equal(soldOne.sold, true);
