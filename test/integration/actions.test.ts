@@ -1,10 +1,15 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import fc from 'fast-check';
+import { connectApiRedis } from '../../src/api/main.ts';
 import { InvalidActionError } from '../../src/listing/action.ts';
+import { silentLogger } from '../../src/logger.ts';
 import { ActionRefusedError, UnknownListingError } from '../../src/producer/actions.ts';
 import type { Producer } from '../../src/producer/producer.ts';
+import { buildTestApi } from '../helpers/api.ts';
 import { setupServices, type TestServices } from '../helpers/services.ts';
+
+const TOKEN = 'test-token-actions-0123456789';
 
 describe('asking for actions on listings: bad input, unknown and refused listings', () => {
   let services: TestServices;
@@ -101,5 +106,55 @@ describe('asking for actions on listings: bad input, unknown and refused listing
     );
     const rows = await services.database.sql`select kind from vr_actions where kind = 'delete'`;
     assert.equal(rows.length, 0);
+  });
+
+  test('the API: 202 with the action, 400 naming the field, 404 for an unknown ref, the list, one action, and the metric', async () => {
+    const redis = connectApiRedis(services.redisUrl, silentLogger);
+    const app = await buildTestApi(services, { env: { API_TOKEN: TOKEN }, redis });
+    const auth = { authorization: `Bearer ${TOKEN}` };
+    try {
+      const before = await actionCount();
+      const bad = await app.inject({
+        method: 'POST',
+        url: '/api/vr/listings/LIVE-1/actions',
+        headers: auth,
+        payload: { kind: 'update', changes: { price: -5, colour: 'red' } },
+      });
+      assert.equal(bad.statusCode, 400);
+      const fields = (bad.json() as { errors: { field: string }[] }).errors.map((e) => e.field).sort();
+      assert.deepEqual(fields, ['changes.colour', 'changes.price']);
+      const unknown = await app.inject({
+        method: 'POST',
+        url: '/api/vr/listings/NOPE-API/actions',
+        headers: auth,
+        payload: { kind: 'mark_sold' },
+      });
+      assert.equal(unknown.statusCode, 404);
+      assert.match(unknown.body, /NOPE-API/);
+      assert.equal(await actionCount(), before);
+
+      const asked = await app.inject({
+        method: 'POST',
+        url: '/api/vr/listings/LIVE-1/actions',
+        headers: auth,
+        payload: { kind: 'update', changes: { price: 850 } },
+      });
+      assert.equal(asked.statusCode, 202, asked.body);
+      const action = asked.json() as { id: number; status: string; created: boolean };
+      assert.equal(action.status, 'waiting_for_id');
+      assert.equal(action.created, true);
+      const one = await app.inject({ url: `/api/vr/actions/${action.id}`, headers: auth });
+      assert.equal((one.json() as { id: number }).id, action.id);
+      const list = await app.inject({ url: '/api/vr/actions?status=waiting_for_id', headers: auth });
+      assert.ok((list.json() as { actions: { id: number }[] }).actions.some((a) => a.id === action.id));
+      assert.equal((await app.inject({ url: '/api/vr/actions/999999', headers: auth })).statusCode, 404);
+
+      await services.database.sql`update vr_actions set status = 'done' where id = ${action.id}`;
+      const metrics = await app.inject({ url: '/metrics', headers: auth });
+      assert.match(metrics.body, /vr_lister_actions_total\{kind="update",outcome="done"\} 1/);
+    } finally {
+      await app.close();
+      redis.disconnect();
+    }
   });
 });
