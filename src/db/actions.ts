@@ -123,3 +123,15 @@ export async function queueAllWaitingWithIds(db: Executor): Promise<number> {
     returning a.id`);
   return rows.length;
 }
+
+/**
+ * The worker holding it vanished and Redis lost its job: queued again under a new BullMQ job id.
+ * Its attempts are kept, so the next one looks at V&R before sending anything.
+ */
+export function requeueAction(db: Executor, id: number, reason: string): Promise<VrAction | undefined> {
+  return move(db, id, ['in_progress'], {
+    status: 'queued',
+    generation: sql`${vrActions.generation} + 1` as unknown as number,
+    error: safeErrorText(reason),
+  });
+}

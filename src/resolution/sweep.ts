@@ -1,12 +1,13 @@
 import type { Queue } from 'bullmq';
 import { and, eq, lt } from 'drizzle-orm';
 import type { Config } from '../config.ts';
-import { queueAllWaitingWithIds } from '../db/actions.ts';
+import { queueAllWaitingWithIds, requeueAction } from '../db/actions.ts';
 import type { Db } from '../db/client.ts';
 import { markOutcomeUnknown, requeueJob, sendStaleToReview } from '../db/jobs.ts';
 import { vrActions, vrJobs } from '../db/schema.ts';
 import type { Logger } from '../logger.ts';
 import {
+  actionJobId,
   addActionJobs,
   addCreationJobs,
   type CreateJobData,
@@ -94,6 +95,20 @@ export async function sweep(deps: SweepDeps): Promise<SweepResult> {
     }
     const back = await requeueJob(db, row.id, ['in_progress'], row.error);
     if (back) await addCreationJobs(creationQueue(deps), [back]);
+  }
+
+  // Actions a vanished worker held, whose job Redis no longer has.
+  const heldActions = await db
+    .select()
+    .from(vrActions)
+    .where(and(eq(vrActions.status, 'in_progress'), lt(vrActions.updatedAt, heldSince)));
+  for (const row of heldActions) {
+    const job = await createQueue.getJob(actionJobId(row));
+    const state = job ? await job.getState() : 'missing';
+    if (state === 'active' || state === 'waiting' || state === 'delayed' || state === 'prioritized') continue;
+    recovered += 1;
+    const back = await requeueAction(db, row.id, 'the worker holding it disappeared');
+    if (back) await addActionJobs(creationQueue(deps), [back]);
   }
 
   // Pending too long: a person must look.
