@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { type Simulator, startSimulator } from '../../simulator/src/server.ts';
 import type { Producer } from '../../src/producer/producer.ts';
-import { type CliProcess, runCli, startCli } from '../helpers/cli.ts';
+import { type CliProcess, cliArgs, runCli, startCli, startProcess } from '../helpers/cli.ts';
 import { setupServices, type TestServices, waitFor } from '../helpers/services.ts';
 
 interface SimListing {
@@ -23,7 +23,15 @@ describe('actions on listings after their id, with real worker processes and the
   before(async () => {
     services = await setupServices();
     // Variant 1: the AJAX calls answer with an empty body, and an edit answers with the same page.
-    sim = await startSimulator({ port: 0, catalogRows: 50, seed: 24, variant: 1, cloudflare: 'auto' });
+    // A slow edit POST, so that a kill during an update can land while V&R is still answering it.
+    sim = await startSimulator({
+      port: 0,
+      catalogRows: 50,
+      seed: 24,
+      variant: 1,
+      cloudflare: 'auto',
+      submitLatencyMs: 2_000,
+    });
     producer = services.producer();
   });
 
@@ -40,10 +48,19 @@ describe('actions on listings after their id, with real worker processes and the
       VR_PASSWORD: 'demo',
       FLUSH_SETTLE_MS: '300',
       SWEEP_INTERVAL_MS: '2000',
+      WORKER_LOCK_MS: '3000',
+      CREATE_BACKOFF_MS: '200',
     });
   const cli = (args: string[]) => runCli(args, env());
   const simListings = async (): Promise<SimListing[]> =>
     ((await (await fetch(`${sim.url}/__sim/state`)).json()) as { listings: SimListing[] }).listings;
+  /** The creation worker in a process group of its own, so that it and its Chromium can be killed at once. */
+  const startCreation = () => {
+    const proc = startProcess('setsid', [process.execPath, ...cliArgs(), 'worker', 'create'], env());
+    children.push(proc);
+    return proc;
+  };
+  let creation: CliProcess;
   const byModel = async (model: string) => (await simListings()).find((l) => l.product_model_name === model)!;
 
   test('sold, price change, delete and a sold asked before the id: each exactly as asked, the fifth untouched', async () => {
@@ -71,7 +88,8 @@ describe('actions on listings after their id, with real worker processes and the
     ];
     assert.equal(count, 1);
 
-    children.push(startCli(['worker', 'create'], env()), startCli(['worker', 'resolve'], env()));
+    creation = startCreation();
+    children.push(startCli(['worker', 'resolve'], env()));
     await waitFor(
       'all five listings completed',
       async () => {
@@ -138,5 +156,42 @@ describe('actions on listings after their id, with real worker processes and the
     const events = await services.database.sql`select event from vr_job_events where event like 'action.%'`;
     assert.equal(events.length, 4);
     assert.ok(events.every((e) => e.event === 'action.done'));
+  });
+
+  test("the creation worker's process group killed during an update: it completes once after the restart", async () => {
+    const simState = async () =>
+      (await (await fetch(`${sim.url}/__sim/state`)).json()) as { counters: { edits: number } };
+    const editsBefore = (await simState()).counters.edits;
+    const asked = await cli(['update', 'ACT-SOLD', '--price', '555', '--json']);
+    assert.equal(asked.code, 0, asked.stderr);
+    const [{ id }] = JSON.parse(asked.stdout) as [{ id: number }];
+    await waitFor(
+      'the update in progress',
+      async () => {
+        const [row] = await services.database.sql`select status from vr_actions where id = ${id}`;
+        return row!.status === 'in_progress';
+      },
+      120_000,
+    );
+    // Into the edit's POST, which V&R takes 2 s to answer (if it lands before or after, the same holds).
+    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    process.kill(-creation.child.pid!, 'SIGKILL');
+    assert.equal((await creation.exited).signal, 'SIGKILL');
+    creation = startCreation();
+
+    const row = await waitFor(
+      'the update done after the restart',
+      async () => {
+        const [r] = await services.database
+          .sql`select status, attempts, error from vr_actions where id = ${id}`;
+        if (r!.status === 'failed') throw new Error(`the update failed: ${r!.error}`);
+        return r!.status === 'done' ? r : undefined;
+      },
+      180_000,
+    );
+    assert.ok(Number(row.attempts) >= 2, `attempts ${row.attempts}`);
+    assert.equal((await byModel('Action Model ACT-SOLD')).product_price, 555);
+    // Applied once: one edit POST reached V&R, however the kill fell.
+    assert.equal((await simState()).counters.edits - editsBefore, 1);
   });
 });
