@@ -15,7 +15,9 @@ import { commandLogin, commandSession, PersonActionError } from './cli/session.t
 import { helpAnswer } from './cli/usage.ts';
 import { commandWatch } from './cli/watch.ts';
 import { ConfigError } from './config.ts';
+import { InvalidActionError } from './listing/action.ts';
 import { ValidationError } from './listing/listing.ts';
+import { ActionQueueUnavailableError, ActionRefusedError, UnknownListingError } from './producer/actions.ts';
 import { AlreadyListedError, QueueUnavailableError } from './producer/producer.ts';
 import { sanitiseError } from './safe-errors.ts';
 import { loadSimulator } from './simulator-loader.ts';
@@ -42,6 +44,15 @@ Commands:
   status [--json]          counts per status, pending resolutions, last resolution
   jobs [--status S] [--json] [--limit N]
                            one line (or object) per job
+  sold REF... [--json]     mark listings sold on V&R (done once the export shows them sold)
+  restore REF... [--json]  take listings back from sold
+  update REF [--price N] [--processing-time T] [--fee REGION=N]... [--local-pickup on|off]
+         [--description HTML] [--json]
+                           change a listing on V&R (only the fields given)
+  delete REF... [--yes] [--json]
+                           delete listings from V&R (asks on a terminal; --yes otherwise)
+  actions [--status S] [--json] [--limit N]
+                           the actions asked, newest first, with their status
   watch [--json] [--once] [--interval MS]
                            live counts per status, the listing being created, the next flush;
                            --json prints one JSON object per refresh (NDJSON); Ctrl-C stops
@@ -109,6 +120,17 @@ async function main(argv: string[]): Promise<void> {
       return commandJobs(args);
     case 'watch':
       return commandWatch(args);
+    case 'sold':
+    case 'restore':
+    case 'update':
+    case 'delete':
+    case 'actions': {
+      const actions = await import('./cli/actions.ts');
+      if (command === 'update') return actions.commandUpdate(args);
+      if (command === 'delete') return actions.commandDelete(args);
+      if (command === 'actions') return actions.commandActions(args);
+      return actions.commandStock(command, args);
+    }
     case 'health':
       return commandHealth(args);
     case 'demo':
@@ -145,7 +167,14 @@ main(process.argv.slice(2)).catch((error: unknown) => {
     for (const e of error.errors)
       err(`  ${e.index === undefined ? '' : `listing ${e.index}: `}${e.field} ${e.message}`);
     process.exitCode = 1;
+  } else if (error instanceof InvalidActionError) {
+    err('Nothing was written: invalid action:');
+    for (const e of error.errors) err(`  ${e.field} ${e.message}`);
+    process.exitCode = 1;
   } else if (
+    error instanceof UnknownListingError ||
+    error instanceof ActionRefusedError ||
+    error instanceof ActionQueueUnavailableError ||
     error instanceof AlreadyListedError ||
     error instanceof QueueUnavailableError ||
     error instanceof PersonActionError

@@ -50,6 +50,8 @@ export interface Snapshot {
   durations: RunDurations[];
   /** Read-back differences per field, over every job whose listing was read back mismatched. */
   mismatches: { field: string; count: number }[];
+  /** Actions (vr_actions) that ended, per kind and outcome (done, failed). */
+  actions: { kind: string; outcome: string; count: number }[];
   /** Null when Redis did not answer: the queue series are left out rather than shown as zero. */
   queues: { queue: string; counts: Record<string, number> }[] | null;
   /** V&R's state as the workers last saw it; null when Redis did not answer. */
@@ -82,7 +84,7 @@ async function readDatabase(
   const bucketColumns = RUN_DURATION_BUCKETS.map(
     (le, i) => sql`, (count(*) filter (where duration_ms <= ${le * 1000}))::int as ${sql(`b${i}`)}`,
   );
-  const [statuses, [jobs], [runs], [last], durations, mismatches] = await Promise.all([
+  const [statuses, [jobs], [runs], [last], durations, mismatches, actions] = await Promise.all([
     countByStatus(database.db),
     sql<{ created: number; oldest_pending: number | null; oldest_queued: number | null }[]>`
       select count(*)::int as created,
@@ -105,6 +107,9 @@ async function readDatabase(
       select d ->> 'field' as field, count(*)::int as count
       from vr_jobs, jsonb_array_elements(verification -> 'differences') d
       where verification ->> 'status' = 'mismatch' group by 1 order by 1`,
+    sql<{ kind: string; outcome: string; count: number }[]>`
+      select kind, status::text as outcome, count(*)::int as count from vr_actions
+      where status in ('done', 'failed') group by 1, 2`,
   ]);
   return {
     statuses,
@@ -117,6 +122,7 @@ async function readDatabase(
     lastExport: last ? { bytes: Number(last.bytes ?? 0), rows: Number(last.rows ?? 0) } : null,
     oldestPendingSeconds: Math.max(0, Number(jobs?.oldest_pending ?? 0)),
     oldestQueuedSeconds: Math.max(0, Number(jobs?.oldest_queued ?? 0)),
+    actions: actions.map((row) => ({ kind: row.kind, outcome: row.outcome, count: Number(row.count) })),
     durations: durations.map((row) => ({
       result: row.ok ? 'ok' : 'error',
       count: Number(row.count),
@@ -262,6 +268,12 @@ export function createMetrics(deps: MetricsDeps) {
     'Age of the oldest listing waiting to be created (0 when none)',
     'gauge',
     (s) => [{ value: s.oldestQueuedSeconds }],
+  );
+  define(
+    'vr_lister_actions_total',
+    'Actions on listings (mark_sold, restore, update, delete) that ended, per kind and outcome (done, failed)',
+    'counter',
+    (s) => s.actions.map(({ kind, outcome, count }) => ({ labels: { kind, outcome }, value: count })),
   );
   define(
     'vr_lister_metrics_collections_total',

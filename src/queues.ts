@@ -8,7 +8,7 @@ export const RESOLVE_QUEUE = 'vr-resolve';
 /** Webhook deliveries, one job per delivery row (src/webhooks/). */
 export const WEBHOOK_QUEUE = 'vr-webhooks';
 /** Postgres NOTIFY channel: rows committed in a host's transaction that need their jobs. */
-export const OUTBOX_CHANNEL = 'vr_lister_outbox';
+export { OUTBOX_CHANNEL } from './db/schema.ts';
 
 /** Data of a creation job: the row is the truth, the job only points at it. */
 export interface CreateJobData {
@@ -18,6 +18,38 @@ export interface CreateJobData {
   outage?: { since: string; delays: number };
   /** Set while V&R wants a person (blocked, or the login refused): released when a session is stored. */
   heldFor?: PersonNeeded;
+  /**
+   * Set on an action job (name ACTION_JOB): the vr_actions row to run. `rowId` is then the
+   * listing's creation job (0 for a product linked without one).
+   */
+  actionId?: number;
+}
+
+/** The name of action jobs on the creation queue: they share its one worker, browser and lane. */
+export const ACTION_JOB = 'vr-action';
+
+export function actionJobId(row: { id: number; generation: number }): string {
+  return `action-${row.id}-${row.generation}`;
+}
+
+/** Adds action jobs for queued vr_actions rows. Re-adding an existing job id is a no-op in BullMQ. */
+export async function addActionJobs(
+  deps: { queue: Queue<CreateJobData>; jobOptions: JobsOptions; queueTimeoutMs: number },
+  rows: { id: number; generation: number; productRef: string; jobId: number | null; status: string }[],
+): Promise<void> {
+  const queued = rows.filter((row) => row.status === 'queued');
+  if (!queued.length) return;
+  await withTimeout(
+    deps.queue.addBulk(
+      queued.map((row) => ({
+        name: ACTION_JOB,
+        data: { rowId: row.jobId ?? 0, productRef: row.productRef, actionId: row.id },
+        opts: { ...deps.jobOptions, jobId: actionJobId(row) },
+      })),
+    ),
+    deps.queueTimeoutMs,
+    'Redis',
+  );
 }
 
 /** BullMQ ids can't be plain integers; the generation makes a manual retry's job new. */

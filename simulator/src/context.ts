@@ -42,7 +42,13 @@ export function sendMaintenance(ctx: SiteContext, res: Res): void {
 /** The add form, with a fresh unique_id. */
 export function formPage(
   ctx: SiteContext,
-  extra: { published?: boolean; errors?: FieldErrors; generalError?: string | undefined; editing?: Listing },
+  extra: {
+    published?: boolean;
+    errors?: FieldErrors;
+    generalError?: string | undefined;
+    editing?: Listing;
+    message?: string;
+  },
 ): string {
   const { store, variant: v } = ctx;
   return addItemPage({
@@ -55,5 +61,6 @@ export function formPage(
     ...(extra.errors ? { errors: extra.errors } : {}),
     ...(extra.generalError ? { generalError: extra.generalError } : {}),
     ...(extra.editing ? { editing: extra.editing } : {}),
+    ...(extra.message ? { message: extra.message } : {}),
   });
 }

@@ -421,6 +421,8 @@ export interface AddFormOptions {
   errors?: FieldErrors;
   /** An error tied to no field (a form the site didn't serve). */
   generalError?: string;
+  /** A message above the form (an edit saved). */
+  message?: string;
 }
 
 export function addItemPage(o: AddFormOptions): string {
@@ -467,7 +469,7 @@ export function addItemPage(o: AddFormOptions): string {
     `<label class="checkbox"><input type="checkbox" name="${name}" id="${name}" value="1"${edited?.[name] === '1' ? ' checked' : ''}${name === 'local_pickup' ? cls(name) + e.attrs(name) : ''}> ${label}</label>`;
   const body = `<h1>${o.editing ? 'Edit item' : 'Add a new item'}</h1>
 ${success.body}
-${o.generalError ? `<div class="form_general_error">${escapeHtml(o.generalError)}</div>` : ''}
+${o.generalError ? `<div class="form_general_error">${escapeHtml(o.generalError)}</div>` : ''}${o.message ? `<div class="alert alert-success">${escapeHtml(o.message)}</div>` : ''}
 ${e.top()}
 <form id="frm_step1" name="frm_step1" method="post" action="/instruments/add_edit_item${o.editing ? `/${o.editing.product_id}` : ''}" enctype="multipart/form-data">
 <input type="hidden" name="unique_id" value="${o.uniqueId}">

@@ -125,6 +125,11 @@ export function createSite(ctx: SiteContext): (req: Req, res: Res) => Promise<vo
         await ctx.delay(o.pageLatencyMs);
         send(res, 200, HTML, accountPage(session.username ?? o.username));
         return;
+      case 'GET /account/items':
+        // The seller's list: where V&R's mark-sold and delete calls are made from (their Referer).
+        await ctx.delay(o.pageLatencyMs);
+        send(res, 200, HTML, accountPage(session.username ?? o.username));
+        return;
       case 'GET /instruments/add_edit_item': {
         store.counters.formLoads++;
         await ctx.delay(o.pageLatencyMs);

@@ -1,4 +1,7 @@
-/** Marking sold, restoring and deleting: `product_id` in, plain `true` or `false` out. */
+/**
+ * Marking sold, restoring and deleting: `product_id` in; out `true`/`false`, an empty body, or JSON
+ * `{"success": …}` by variant (variant id mod 3).
+ */
 import type { SiteContext } from './context.ts';
 import { type Req, type Res, readUrlEncoded, send } from './http.ts';
 
@@ -18,5 +21,9 @@ export async function changeStock(ctx: SiteContext, req: Req, res: Res, action: 
   const id = Number(body.get('product_id'));
   const patch = action === 'delete_item' ? { deleted: true } : { sold: action === 'mark_as_sold' };
   const done = Number.isInteger(id) && ctx.store.updateListing(id, patch) !== undefined;
-  send(res, 200, 'text/html; charset=UTF-8', done ? 'true' : 'false');
+  // All three were seen on the real site; none proves anything (the client confirms from the listing).
+  const answer = ['text', 'empty', 'json'][ctx.variant.id % 3];
+  const reply =
+    answer === 'empty' ? '' : answer === 'json' ? JSON.stringify({ success: done }) : String(done);
+  send(res, 200, answer === 'json' ? 'application/json' : 'text/html; charset=UTF-8', reply);
 }

@@ -1,7 +1,9 @@
 import type { FastifyError } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, ResponseSerializationError } from 'fastify-type-provider-zod';
 import type { z } from 'zod';
+import { InvalidActionError } from '../listing/action.ts';
 import { type FieldError, LIMITS, ValidationError } from '../listing/listing.ts';
+import { ActionRefusedError, UnknownListingError } from '../producer/actions.ts';
 import { AlreadyListedError } from '../producer/producer.ts';
 import { safeErrorMessage } from '../safe-errors.ts';
 
@@ -37,11 +39,14 @@ export function invalid(error: string, errors: FieldError[]) {
     : { error, errors };
 }
 
-/** Zod issues as the API's field errors; unknown parameters are named, not ignored. */
-export function fieldErrors(issues: readonly z.core.$ZodIssue[]): FieldError[] {
+/** Zod issues as the API's field errors; unknown fields and parameters are named, not ignored. */
+export function fieldErrors(issues: readonly z.core.$ZodIssue[], noun = 'parameter'): FieldError[] {
   return issues.flatMap((issue) =>
     issue.code === 'unrecognized_keys'
-      ? issue.keys.map((key) => ({ field: key, message: 'is not a known parameter' }))
+      ? issue.keys.map((key) => ({
+          field: [...issue.path, key].map(String).join('.'),
+          message: `is not a known ${noun}`,
+        }))
       : [{ field: issue.path.map(String).join('.') || '(whole)', message: issue.message }],
   );
 }
@@ -74,11 +79,28 @@ export function errorAnswer(
     })) as z.core.$ZodIssue[];
     return {
       status: 400,
-      body: invalid(PART_NAMES[error.validationContext ?? ''] ?? 'invalid request', fieldErrors(issues)),
+      body: invalid(
+        PART_NAMES[error.validationContext ?? ''] ?? 'invalid request',
+        fieldErrors(issues, error.validationContext === 'body' ? 'field' : 'parameter'),
+      ),
     };
   }
   if (error instanceof ValidationError)
     return { status: 400, body: invalid('invalid listing', error.errors) };
+  if (error instanceof InvalidActionError)
+    return { status: 400, body: invalid('invalid action', error.errors) };
+  if (error instanceof UnknownListingError) {
+    return {
+      status: 404,
+      body: { error: 'unknown listing', productRef: error.productRef, message: error.message },
+    };
+  }
+  if (error instanceof ActionRefusedError) {
+    return {
+      status: 409,
+      body: { error: 'action refused', productRef: error.productRef, message: error.message },
+    };
+  }
   if (error instanceof AlreadyListedError) {
     return {
       status: 409,

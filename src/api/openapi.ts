@@ -4,10 +4,19 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance, RouteOptions } from 'fastify';
 import { createSerializerCompiler, jsonSchemaTransform, validatorCompiler } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { DELIVERY_STATUSES, JOB_EVENTS, JOB_STATUSES, REVIEW_KINDS } from '../db/schema.ts';
+import {
+  ACTION_KINDS,
+  ACTION_STATUSES,
+  DELIVERY_STATUSES,
+  JOB_STATUSES,
+  REVIEW_KINDS,
+  WEBHOOK_EVENTS,
+} from '../db/schema.ts';
+import { actionChangesSchema } from '../listing/action.ts';
 import { LIMITS, listingSchema } from '../listing/listing.ts';
 import { CHANGED_FIELDS } from '../resolution/reconcile.ts';
 import { SITE_STATES } from '../vr/site-state.ts';
+import { actionsQuery } from './actions.ts';
 import { listQuery } from './jobs.ts';
 import { linkBody } from './link.ts';
 import { retryBody } from './retry.ts';
@@ -164,7 +173,7 @@ const reconcileReport = z.object({
 const deliveryView = z.object({
   id: z.number().int(),
   eventId: z.number().int(),
-  event: z.enum(JOB_EVENTS),
+  event: z.enum(WEBHOOK_EVENTS),
   jobId: z.number().int(),
   productRef: z.string(),
   url: z.string().describe('without its query string'),
@@ -444,6 +453,64 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
     },
   },
 };
+
+const actionView = z.object({
+  id: z.number().int(),
+  productRef: z.string(),
+  kind: z.enum(ACTION_KINDS),
+  status: z.enum(ACTION_STATUSES),
+  vrListingId: z.number().int().nullable().describe("the listing's V&R id, once known"),
+  changes: z.record(z.string(), z.unknown()).nullable().describe('what an update changes'),
+  attempts: z.number().int(),
+  error: z.string().nullable(),
+  evidence: z.string().nullable().describe('what V&R showed when the action was judged done'),
+  createdAt: isoTime,
+  updatedAt: isoTime,
+  doneAt: isoTime.nullable(),
+});
+
+/** The listing actions (src/api/actions.ts). */
+const ACTION_ROUTE_DOCS: Record<string, RouteDoc> = {
+  'POST /api/vr/listings/:productRef/actions': {
+    summary: 'Mark a listing sold, restore it, change it or delete it on V&R',
+    tags: ['actions'],
+    params: z.object({ productRef: z.string().meta({ examples: ['SKU-1'] }) }),
+    body: z.strictObject({ kind: z.enum(ACTION_KINDS), changes: actionChangesSchema.optional() }),
+    bodyExamples: [{ kind: 'mark_sold' }, { kind: 'update', changes: { price: 1199 } }, { kind: 'delete' }],
+    response: {
+      202: actionView
+        .extend({
+          created: z.boolean().describe('false: asked already, or already true; nothing was written'),
+          message: z.string().optional(),
+        })
+        .describe('recorded: queued, or waiting_for_id until the listing has its V&R id'),
+      400: invalidAnswer,
+      404: z
+        .object({ error: z.string(), productRef: z.string(), message: z.string() })
+        .describe('no such listing'),
+      409: z
+        .object({ error: z.literal('action refused'), productRef: z.string(), message: z.string() })
+        .describe('the listing failed, is in review, or was deleted'),
+      503: queuedLater('the action is'),
+    },
+  },
+  'GET /api/vr/actions': {
+    summary: 'Actions on listings, newest first, a page at a time',
+    tags: ['actions'],
+    querystring: actionsQuery,
+    response: {
+      200: z.object({ actions: z.array(actionView), nextCursor: z.string().nullable() }),
+      400: invalidAnswer,
+    },
+  },
+  'GET /api/vr/actions/:id': {
+    summary: 'One action',
+    tags: ['actions'],
+    params: idParams('action', '1'),
+    response: { 200: actionView, 400: invalidAnswer, 404: notFound },
+  },
+};
+Object.assign(ROUTE_DOCS, ACTION_ROUTE_DOCS);
 
 const unauthorized = message('no or a wrong API token');
 const misdirected = message(

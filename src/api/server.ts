@@ -29,6 +29,7 @@ import type { BrowserSession } from '../vr/browser-session.ts';
 import { openBrowserSession } from '../vr/open-session.ts';
 import { readSiteState } from '../vr/site-state.ts';
 import type { DeliveryJobData } from '../webhooks/deliveries.ts';
+import { registerActionRoutes } from './actions.ts';
 import { registerAuth } from './auth.ts';
 import { registerBoard } from './board.ts';
 import type { ApiContext } from './context.ts';
@@ -248,6 +249,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   registerLinkRoute(app, ctx);
   registerReviewRoute(app, ctx, site.baseUrl);
   await registerReviewPage(app, ctx, site.baseUrl);
+  registerActionRoutes(app, ctx);
   registerWebhookRoutes(app, ctx, webhookQueue);
   await registerBoard(app, [createQueue, resolveQueue, webhookQueue]);
   return app;

@@ -3,10 +3,11 @@ import type { Redis } from 'ioredis';
 import { LOG_EVENT } from '../log-events.ts';
 import { type Logger, withJobLogger } from '../logger.ts';
 import { isConnectionError, isDatabaseUnavailable, type Outage, trackOutage } from '../outage.ts';
-import { CREATE_QUEUE, type CreateJobData } from '../queues.ts';
+import { ACTION_JOB, CREATE_QUEUE, type CreateJobData } from '../queues.ts';
 import { safeErrorMessage, safeErrorText, sanitiseError, throwingSafely } from '../safe-errors.ts';
 import { BLOCKED_RECHECK_MS } from '../vr/browser-session.ts';
 import { isSiteUnavailable, NeedsPersonError, PERSON_NEEDED, type PersonNeeded } from '../vr/errors.ts';
+import { type ActionResult, processActionJob } from './actions.ts';
 import { captureEvidence, describeArtifacts, jobArtifactsDir, recordArtifacts } from './artifacts.ts';
 import { type CreationDeps, type CreationResult, createListing, handBack } from './create-listing.ts';
 
@@ -226,7 +227,17 @@ export function startCreationWorker(deps: CreationWorkerDeps, prefix: string): W
   const worker = new Worker<CreateJobData>(
     CREATE_QUEUE,
     // The one way out to Redis: nothing thrown reaches failedReason or stacktrace unsanitised.
-    throwingSafely((job, token) => processCreationJob(withOutages, job, token)),
+    throwingSafely(
+      (job, token): Promise<CreationResult | ActionResult> =>
+        job.name === ACTION_JOB
+          ? processActionJob(
+              withOutages,
+              job,
+              token,
+              deps.logger.child({ queue: CREATE_QUEUE, jobId: job.id, actionId: job.data.actionId }),
+            )
+          : processCreationJob(withOutages, job, token),
+    ),
     {
       connection: deps.connection,
       prefix,

@@ -16,6 +16,7 @@ import { and, eq, inArray, lt, type SQL, sql } from 'drizzle-orm';
 import type { PgDatabase } from 'drizzle-orm/pg-core';
 import type { PostgresJsQueryResultHKT } from 'drizzle-orm/postgres-js';
 import { safeErrorText } from '../safe-errors.ts';
+import { queueWaitingActions } from './actions.ts';
 import type * as schema from './schema.ts';
 import {
   type CandidateDetail,
@@ -132,15 +133,18 @@ export function releaseClaim(db: Executor, id: number, reason: string): Promise<
 
 /**
  * The product already has a V&R id (a link): the job takes it, nothing is submitted. `verify`: the
- * listing is this job's (a person linked it), so its read-back is due.
+ * listing is this job's (a person linked it), so its read-back is due. Actions waiting for the id
+ * are queued.
  */
-export function completeFromLink(
+export async function completeFromLink(
   db: Executor,
   id: number,
   vrListingId: number,
   { verify = false }: { verify?: boolean } = {},
 ): Promise<VrJob | undefined> {
-  return move(db, id, { from: [...CREATING, ...RETRYABLE], set: completed(vrListingId, verify) });
+  const row = await move(db, id, { from: [...CREATING, ...RETRYABLE], set: completed(vrListingId, verify) });
+  if (row) await queueWaitingActions(db, row.productRef, vrListingId);
+  return row;
 }
 
 /** The read-back a job is given when its id is found: read by the resolution worker's verify job. */
@@ -189,7 +193,10 @@ export async function completeWithId(
   vrListingId: number,
 ): Promise<VrJob | undefined> {
   const row = await move(db, job.id, { from: PENDING, set: completed(vrListingId, true) });
-  if (row) await db.insert(vrProductLinks).values({ productRef: job.productRef, vrListingId, jobId: job.id });
+  if (row) {
+    await db.insert(vrProductLinks).values({ productRef: job.productRef, vrListingId, jobId: job.id });
+    await queueWaitingActions(db, job.productRef, vrListingId);
+  }
   return row;
 }
 

@@ -14,6 +14,9 @@ import {
 } from 'drizzle-orm/pg-core';
 import type { Listing } from '../listing/listing.ts';
 
+/** Postgres NOTIFY channel: rows committed in a host's transaction that need their jobs (the outbox). */
+export const OUTBOX_CHANNEL = 'vr_lister_outbox';
+
 export const JOB_STATUSES = [
   'queued',
   'in_progress',
@@ -209,6 +212,10 @@ export const vrSessions = pgTable('vr_sessions', {
  */
 export const JOB_EVENTS = ['job.completed', 'job.failed', 'job.needs_review', 'listing.mismatch'] as const;
 export type JobEventName = (typeof JOB_EVENTS)[number];
+/** An action reaching done or failed (a trigger on vr_actions, drizzle/0004): delivered by webhooks only. */
+export const ACTION_EVENTS = ['action.done', 'action.failed'] as const;
+/** Every event the outbox holds and webhooks deliver. */
+export const WEBHOOK_EVENTS = [...JOB_EVENTS, ...ACTION_EVENTS] as const;
 
 /** A job as its final event shows it (webhook body, producer events). */
 export interface JobResult {
@@ -293,3 +300,58 @@ export const vrSiteFacts = pgTable('vr_site_facts', {
   observedAt: ts('observed_at').notNull().defaultNow(),
   evidence: text('evidence'),
 });
+
+/** What can be done to a listing once it is on V&R (issue 24). */
+export const ACTION_KINDS = ['mark_sold', 'restore', 'update', 'delete'] as const;
+export type ActionKind = (typeof ACTION_KINDS)[number];
+
+export const ACTION_STATUSES = ['queued', 'waiting_for_id', 'in_progress', 'done', 'failed'] as const;
+export type ActionStatus = (typeof ACTION_STATUSES)[number];
+
+/** Statuses of an action still to run: later actions on the same listing wait for these. */
+export const OPEN_ACTION_STATUSES = ['queued', 'waiting_for_id', 'in_progress'] as const;
+
+/** The fields an `update` may change (what the edit form allows); only those given are touched. */
+export interface ActionChanges {
+  price?: number;
+  description?: string;
+  shipping?: { fees?: { uk?: number; europe?: number; usa?: number; world?: number }; localPickup?: boolean };
+  /** As a listing gives it, normalised (`3 Days`). */
+  processingTime?: string;
+}
+
+export const actionStatusEnum = pgEnum('vr_action_status', ACTION_STATUSES);
+
+/**
+ * One action on a listing after its id: recorded before it is queued (the outbox), run on the
+ * creation worker's lane, `done` only once V&R shows it.
+ */
+export const vrActions = pgTable(
+  'vr_actions',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    productRef: text('product_ref').notNull(),
+    /** The listing's creation job (null for a product linked by hand without one). */
+    jobId: bigint('job_id', { mode: 'number' }).references(() => vrJobs.id, { onDelete: 'set null' }),
+    kind: text('kind').$type<ActionKind>().notNull(),
+    changes: jsonb('changes').$type<ActionChanges>(),
+    status: actionStatusEnum('status').notNull().default('queued'),
+    /** Known once the listing has its id (copied from vr_product_links when the action is queued). */
+    vrListingId: bigint('vr_listing_id', { mode: 'number' }),
+    attempts: integer('attempts').notNull().default(0),
+    /** Bumped when the action is queued again (a manual retry), so that its BullMQ job id is new. */
+    generation: integer('generation').notNull().default(0),
+    error: text('error'),
+    /** What V&R showed when the action was judged done (or what it showed instead). */
+    evidence: text('evidence'),
+    createdAt: ts('created_at').notNull().defaultNow(),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+    doneAt: ts('done_at'),
+  },
+  (t) => [
+    index('vr_actions_product_ref').on(t.productRef, t.id),
+    index('vr_actions_status').on(t.status, t.id),
+  ],
+);
+
+export type VrAction = typeof vrActions.$inferSelect;

@@ -241,7 +241,7 @@ export class ValidationError extends NeverRetryError {
   }
 }
 
-function fieldErrors(error: z.ZodError, index?: number): FieldError[] {
+export function fieldErrors(error: z.ZodError, index?: number): FieldError[] {
   return error.issues.flatMap((issue) => {
     if (issue.code === 'unrecognized_keys') {
       // An empty key still needs a visible name; a nested one (shipping.fees.mars) says what is known.

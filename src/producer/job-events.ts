@@ -191,6 +191,8 @@ export class JobEventStream {
           job: row.job,
           at: row.created_at.toISOString(),
         };
+        // Actions' events (action.done, action.failed) go to webhooks only: onResult is about jobs.
+        if (!row.event.startsWith('job.')) continue;
         for (const subscriber of this.#subscribers) {
           try {
             subscriber(event);

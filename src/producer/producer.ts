@@ -1,12 +1,11 @@
 import { Queue } from 'bullmq';
-import { type SQL, sql } from 'drizzle-orm';
-import { PgDialect } from 'drizzle-orm/pg-core';
+import { sql } from 'drizzle-orm';
 import type { Redis } from 'ioredis';
-import type postgres from 'postgres';
 import { connectDatabase, type Database, type Db } from '../db/client.ts';
 import { ACTIVE_STATUSES, type JobResult, type JobStatus, type VrJob } from '../db/schema.ts';
 import { NeverRetryError, RetryLaterError } from '../errors.ts';
 import { closeAll, once } from '../lifecycle.ts';
+import type { ActionChangesInput } from '../listing/action.ts';
 import { withoutMarkers } from '../listing/description.ts';
 import {
   completeListings,
@@ -28,7 +27,11 @@ import {
   creationJobOptions,
   OUTBOX_CHANNEL,
 } from '../queues.ts';
+import { type RequestedAction, requestAction } from './actions.ts';
+import { type HostTransaction, type Run, runnerFor } from './host-tx.ts';
 import { JobEventStream, type JobResultEvent } from './job-events.ts';
+
+export type { HostTransaction } from './host-tx.ts';
 
 export interface EnqueuedJob {
   id: number;
@@ -120,6 +123,19 @@ export interface Producer {
    * `timeoutMs`, or with the signal's reason.
    */
   waitForResult(productRef: string, options?: WaitForResultOptions): Promise<JobResult>;
+  /**
+   * Actions on a listing after its id (src/producer/actions.ts): recorded, then run on the V&R
+   * lane. An action on a listing still waiting for its id waits too (`waiting_for_id`). Each
+   * resolves with the action (`created: false` and a message when nothing needed writing).
+   */
+  markSold(productRef: string, options?: EnqueueOptions): Promise<RequestedAction>;
+  restoreListing(productRef: string, options?: EnqueueOptions): Promise<RequestedAction>;
+  updateListing(
+    productRef: string,
+    changes: ActionChangesInput,
+    options?: EnqueueOptions,
+  ): Promise<RequestedAction>;
+  deleteListing(productRef: string, options?: EnqueueOptions): Promise<RequestedAction>;
   close(): Promise<void>;
 }
 
@@ -134,9 +150,6 @@ export interface ProducerDeps {
   markerTemplate?: string;
 }
 
-/** A host application's own transaction: a drizzle transaction or a postgres.js `sql.begin` one. */
-export type HostTransaction = Db | postgres.TransactionSql;
-
 export interface EnqueueOptions {
   /**
    * Write the rows inside this transaction. The jobs reach Redis after the commit (the resolution
@@ -147,21 +160,6 @@ export interface EnqueueOptions {
 
 /** The rows a job needs to be enqueued; `created` is false when an active job already existed. */
 export type InsertedJob = Pick<VrJob, 'id' | 'productRef' | 'status' | 'generation'> & { created: boolean };
-
-type Run = (query: SQL) => Promise<Record<string, unknown>[]>;
-
-const dialect = new PgDialect();
-
-/** Runs drizzle SQL on either kind of transaction, so one insert path serves both. */
-function runnerFor(tx: HostTransaction): Run {
-  if (typeof tx === 'function') {
-    return async (query) => {
-      const { sql: text, params } = dialect.sqlToQuery(query);
-      return [...(await tx.unsafe(text, params as postgres.ParameterOrJSON<never>[]))];
-    };
-  }
-  return async (query) => [...(await tx.execute(query))] as Record<string, unknown>[];
-}
 
 const ACTIVE = sql.raw(`(${ACTIVE_STATUSES.map((s) => `'${s}'`).join(', ')})`);
 
@@ -357,6 +355,11 @@ export function createProducer(options: ProducerOptions): Producer {
       const [job] = await enqueueValidated(deps, [validateListing(input, deps.listingDefaults)], options);
       return job!;
     },
+    markSold: (productRef, options) => requestAction(deps, { productRef, kind: 'mark_sold' }, options),
+    restoreListing: (productRef, options) => requestAction(deps, { productRef, kind: 'restore' }, options),
+    updateListing: (productRef, changes, options) =>
+      requestAction(deps, { productRef, kind: 'update', changes }, options),
+    deleteListing: (productRef, options) => requestAction(deps, { productRef, kind: 'delete' }, options),
     enqueueListings: async (inputs, options) =>
       enqueueValidated(deps, validateListings(inputs, deps.listingDefaults), options),
     close: once(() =>

@@ -1,11 +1,19 @@
 import type { Queue } from 'bullmq';
 import { and, eq, lt } from 'drizzle-orm';
 import type { Config } from '../config.ts';
+import { queueAllWaitingWithIds, requeueAction } from '../db/actions.ts';
 import type { Db } from '../db/client.ts';
 import { markOutcomeUnknown, requeueJob, sendStaleToReview } from '../db/jobs.ts';
-import { vrJobs } from '../db/schema.ts';
+import { vrActions, vrJobs } from '../db/schema.ts';
 import type { Logger } from '../logger.ts';
-import { addCreationJobs, type CreateJobData, creationJobId, creationJobOptions } from '../queues.ts';
+import {
+  actionJobId,
+  addActionJobs,
+  addCreationJobs,
+  type CreateJobData,
+  creationJobId,
+  creationJobOptions,
+} from '../queues.ts';
 import { pruneJobEvents } from '../webhooks/deliveries.ts';
 import { countDuePending, type FlushJobData, requestFlush } from './trigger.ts';
 import { countPendingVerifications, requestVerify } from './verify-job.ts';
@@ -46,7 +54,20 @@ export async function enqueueOutbox(deps: Pick<SweepDeps, 'db' | 'config' | 'cre
     .from(vrJobs)
     .where(eq(vrJobs.status, 'queued'));
   await addCreationJobs(creationQueue(deps), queued);
-  return queued.length;
+  // Actions recorded (or released from waiting for the id) whose jobs Redis may not have.
+  await queueAllWaitingWithIds(deps.db);
+  const actions = await deps.db
+    .select({
+      id: vrActions.id,
+      generation: vrActions.generation,
+      productRef: vrActions.productRef,
+      jobId: vrActions.jobId,
+      status: vrActions.status,
+    })
+    .from(vrActions)
+    .where(eq(vrActions.status, 'queued'));
+  await addActionJobs(creationQueue(deps), actions);
+  return queued.length + actions.length;
 }
 
 /**
@@ -77,6 +98,20 @@ export async function sweep(deps: SweepDeps): Promise<SweepResult> {
     }
     const back = await requeueJob(db, row.id, ['in_progress'], row.error);
     if (back) await addCreationJobs(creationQueue(deps), [back]);
+  }
+
+  // Actions a vanished worker held, whose job Redis no longer has.
+  const heldActions = await db
+    .select()
+    .from(vrActions)
+    .where(and(eq(vrActions.status, 'in_progress'), lt(vrActions.updatedAt, heldSince)));
+  for (const row of heldActions) {
+    const job = await createQueue.getJob(actionJobId(row));
+    const state = job ? await job.getState() : 'missing';
+    if (state === 'active' || state === 'waiting' || state === 'delayed' || state === 'prioritized') continue;
+    recovered += 1;
+    const back = await requeueAction(db, row.id, 'the worker holding it disappeared');
+    if (back) await addActionJobs(creationQueue(deps), [back]);
   }
 
   // Pending too long: a person must look.

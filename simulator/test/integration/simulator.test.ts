@@ -547,7 +547,21 @@ describe('V&R simulator (variant 0, gate on, through a browser-like client)', ()
         dest: 'document',
       });
       assert.equal(saved.status, 302);
+      // Variant 0's edit answer: a 302 to the account.
+      assert.equal(new URL(saved.headers.get('location')!, sim.url).pathname, '/account');
       assert.equal((await simState(sim)).listings.find((l) => l.product_id === id)?.product_price, 1999);
+      // An edit without item_desc keeps the description.
+      const again = await client.get(`/instruments/add_edit_item/${id}`);
+      const againId = /name="unique_id" value="([^"]+)"/.exec(await again.text())![1]!;
+      const kept = await client.fetch(`/instruments/add_edit_item/${id}`, {
+        method: 'POST',
+        body: listingForm(againId, { item_desc: null, price: '1888' }),
+        dest: 'document',
+      });
+      assert.equal(kept.status, 302);
+      const afterKept = (await simState(sim)).listings.find((l) => l.product_id === id)!;
+      assert.equal(afterKept.product_price, 1888);
+      assert.equal(afterKept.product_description, desc);
       assert.equal((await client.get('/instruments/add_edit_item/1')).status, 404);
 
       const stock = async (path: string, productId: number) =>
@@ -624,6 +638,35 @@ describe('V&R simulator (variant 0, gate on, through a browser-like client)', ()
       assert.equal(row(repricedId)?.product_price, '1234');
     } finally {
       await setFaults(sim, { indexDelayMs: INDEX_DELAY_MS });
+    }
+  });
+
+  test('mark sold answers with an empty body (variant 1) or JSON (variant 2), and an edit in variant 1 answers the same page', async () => {
+    for (const variant of [1, 2]) {
+      const other = await startSimulator({ port: 0, catalogRows: 5, variant, indexDelayMs: 0 });
+      try {
+        const client = await BrowserLikeClient.create(other.url);
+        await client.login();
+        const desc = `<p>variant ${variant}</p>`;
+        await publish(client, { item_desc: desc });
+        const id = (await simState(other)).listings.find((l) => l.product_description === desc)!.product_id;
+        const reply = await client.postForm('/ajax/mark_as_sold/1', { product_id: String(id) });
+        assert.equal(await reply.text(), variant === 1 ? '' : '{"success":true}');
+        assert.equal((await simState(other)).listings.find((l) => l.product_id === id)?.sold, true);
+        if (variant === 1) {
+          const page = await client.get(`/instruments/add_edit_item/${id}`);
+          const uniqueId = /name="unique_id" value="([^"]+)"/.exec(await page.text())![1]!;
+          const saved = await client.fetch(`/instruments/add_edit_item/${id}`, {
+            method: 'POST',
+            body: listingForm(uniqueId, { price: '1234' }),
+            dest: 'document',
+          });
+          assert.equal(saved.status, 200);
+          assert.match(await saved.text(), /Your item has been updated/);
+        }
+      } finally {
+        await other.close();
+      }
     }
   });
 
