@@ -30,4 +30,13 @@ export const LOG_EVENT = {
   jobDataNotUpdated: 'job_data_not_updated',
   /** The worker takes jobs again, but the held job could not be brought forward: it waits its delay. */
   heldJobsNotPromoted: 'held_jobs_not_promoted',
+  /**
+   * The circuit breaker tripped: SUSPECT_PAUSE_AFTER listings in a row ended unknown and never
+   * shown (or read back wrong); creation waits for `vr-lister resume`. Logged once, at error level.
+   */
+  creationPaused: 'creation_paused',
+  /** Creation's gate holds a job: `gate` is probation (one at a time) or paused (the breaker). */
+  creationGated: 'creation_gated',
+  /** `vr-lister resume` (or the API) let creation go on after the breaker. */
+  creationResumed: 'creation_resumed',
 } as const;

@@ -18,6 +18,13 @@ export interface CreateJobData {
   outage?: { since: string; delays: number };
   /** Set while V&R wants a person (blocked, or the login refused): released when a session is stored. */
   heldFor?: PersonNeeded;
+  /**
+   * Set while creation's gate holds the job (src/creation/probation.ts): `probation`, one listing
+   * at a time until the site is proven; `paused`, the circuit breaker, released by `vr-lister resume`.
+   */
+  gate?: 'probation' | 'paused';
+  /** The listing this job waits on whose flush it already asked for (one request per listing). */
+  flushAskedFor?: number;
 }
 
 /** BullMQ ids can't be plain integers; the generation makes a manual retry's job new. */

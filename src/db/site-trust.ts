@@ -153,7 +153,7 @@ export async function resumeCreation(db: Executor): Promise<{ trust: SiteTrust; 
 export type LaneDecision =
   | { kind: 'go' }
   /** Not proven yet, and another listing is between its submit and its outcome. */
-  | { kind: 'wait'; reason: string; busyJobId: number }
+  | { kind: 'wait'; reason: string; busyJobId: number; busyStatus: 'in_progress' | 'completed_pending_id' }
   /** The breaker tripped: only `vr-lister resume` lets creation go on. */
   | { kind: 'paused'; reason: string };
 
@@ -183,6 +183,7 @@ export async function enterLane(db: Executor, rowId: number): Promise<LaneDecisi
       return {
         kind: 'wait',
         busyJobId: busy.id,
+        busyStatus: busy.status as 'in_progress' | 'completed_pending_id',
         reason: `probation: V&R is not proven yet, so listings go one at a time; waiting for job ${busy.id} (${busy.status}) to be found or reviewed`,
       } as const;
     }

@@ -4,6 +4,7 @@ import { type Database, type Db, withAdvisoryLock } from '../db/client.ts';
 import { applyResolution, type ResolutionStep } from '../db/jobs.ts';
 import { type VrJob, vrJobs, vrProductLinks, vrResolutionRuns } from '../db/schema.ts';
 import { FIELD_ERRORS_BUT_STORED, recordSiteFact } from '../db/site-facts.ts';
+import { type OutcomeRecorded, recordListingOutcome } from '../db/site-trust.ts';
 import { LOG_EVENT } from '../log-events.ts';
 import type { Logger } from '../logger.ts';
 import { isDatabaseUnavailable } from '../outage.ts';
@@ -305,6 +306,26 @@ async function downloadAndMatch(
   return { outcome: matcher.finish(), stats };
 }
 
+/**
+ * THE place a listing proves the site today: its id was found, and its Publish was judged by the
+ * success text (not an unknown outcome, not field errors after the POST). When read-back lands,
+ * this call moves to after the read-back matched (and a mismatch records 'suspect').
+ */
+export function listingProvenByExport(tx: Db, job: VrJob): Promise<OutcomeRecorded> | undefined {
+  if (job.submitOutcomeUnknown || job.payload.fieldErrorsAfterPost !== undefined || !job.submittedAt) return;
+  return recordListingOutcome(tx, { jobId: job.id, outcome: 'proven' });
+}
+
+/** What an applied step says about the site (probation and the breaker, db/site-trust.ts). */
+function settleSiteTrust(tx: Db, job: VrJob, step: ResolutionStep): Promise<OutcomeRecorded> | undefined {
+  if (step.kind === 'complete') return listingProvenByExport(tx, job);
+  // The Publish left, its answer wasn't the success text, and no export shows it (to review, or
+  // resubmitted under RESUBMIT_UNKNOWN_AFTER_MS).
+  if (step.kind === 'unknown_not_found' || step.kind === 'resubmit')
+    return recordListingOutcome(tx, { jobId: job.id, outcome: 'suspect' });
+  return undefined;
+}
+
 /** Applies every job's step in one transaction, then finishes the run row. */
 async function record(
   db: Db,
@@ -315,6 +336,7 @@ async function record(
   log: Logger,
 ): Promise<FlushResult> {
   const byId = new Map(jobs.map((job) => [job.id, job]));
+  let paused: OutcomeRecorded | undefined;
   const applied = await db.transaction(async (tx) => {
     const rows: [ResolutionStep, VrJob][] = [];
     for (const [id, step] of steps) {
@@ -322,6 +344,8 @@ async function record(
       const job = byId.get(id)!;
       const row = await applyResolution(tx, job, step);
       if (row) rows.push([step, row]);
+      const trust = row && (await settleSiteTrust(tx, job, step));
+      if (trust?.paused) paused = trust;
       if (row && step.kind === 'complete' && job.payload.fieldErrorsAfterPost !== undefined) {
         await recordSiteFact(tx, FIELD_ERRORS_BUT_STORED, {
           value: { jobId: id, vrListingId: step.vrListingId, words: job.payload.fieldErrorsAfterPost },
@@ -331,6 +355,13 @@ async function record(
     }
     return rows;
   });
+  if (paused) {
+    // As loud as a blocked session: one error line; status, watch, the API and /metrics show it.
+    log.error(
+      { event: LOG_EVENT.creationPaused, suspectJobs: paused.trust.suspectJobs },
+      paused.trust.pauseReason ?? 'creation paused',
+    );
+  }
   const result: FlushResult = {
     ...emptyResult(),
     runId: run.id,
