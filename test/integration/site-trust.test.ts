@@ -28,16 +28,14 @@ describe('site trust: probation and the circuit breaker (src/db/site-trust.ts)',
   beforeEach(async () => {
     // Each test starts as a fresh install: no jobs, the site not proven.
     await db().delete(vrJobs);
-    await db()
-      .update(vrSiteTrust)
-      .set({
-        provenAt: null,
-        provenBy: null,
-        suspectStreak: 0,
-        suspectJobs: [],
-        pausedAt: null,
-        pauseReason: null,
-      });
+    await db().update(vrSiteTrust).set({
+      provenAt: null,
+      provenBy: null,
+      suspectStreak: 0,
+      suspectJobs: [],
+      pausedAt: null,
+      pauseReason: null,
+    });
   });
 
   async function row(status: JobStatus, values: Partial<typeof vrJobs.$inferInsert> = {}): Promise<number> {
