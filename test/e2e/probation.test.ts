@@ -96,7 +96,7 @@ describe('probation and the circuit breaker', () => {
       },
       120_000,
     );
-    const [first, second, third] = done as [Row, Row, Row];
+    const [first, second, third] = [...done] as [Row, Row, Row];
     const firstDone = (await settledAt(first.id))!;
     // Nothing else was submitted before the first listing was found: it was alone on the lane.
     for (const other of [second, third])
