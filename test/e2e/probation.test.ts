@@ -117,8 +117,8 @@ describe('probation and the circuit breaker', () => {
   });
 
   test('after 3 listings in a row end unknown and never shown, creation pauses until resume', async () => {
-    // Each Publish hangs (outcome unknown) and V&R never indexes the listing: to review, suspect.
-    sim.setFaults({ hangNextSubmits: 3, neverIndexNext: 3 });
+    // Each Publish is answered 500 (outcome unknown) and no export shows it: to review, suspect.
+    sim.setFaults({ failNextSubmits: 3 });
     await producer.enqueueListings([
       { productRef: 'S-1', brand: 'Fender', model: 'Jaguar', price: 1100 },
       { productRef: 'S-2', brand: 'Fender', model: 'Mustang', price: 900 },
