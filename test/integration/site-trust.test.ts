@@ -12,6 +12,8 @@ import {
   SUSPECT_PAUSE_AFTER,
 } from '../../src/db/site-trust.ts';
 import { validateListing } from '../../src/listing/listing.ts';
+import { buildTestApi } from '../helpers/api.ts';
+import { runCli } from '../helpers/cli.ts';
 import { setupServices, type TestServices } from '../helpers/services.ts';
 
 describe('site trust: probation and the circuit breaker (src/db/site-trust.ts)', () => {
@@ -165,5 +167,39 @@ describe('site trust: probation and the circuit breaker (src/db/site-trust.ts)',
     assert.deepEqual(await enterLane(db(), begun), { kind: 'go' });
     await resumeCreation(db());
     assert.deepEqual(await enterLane(db(), next), { kind: 'go' });
+  });
+
+  test('the pause is as loud as a blocked session: status, watch, the API, /metrics; resume ends it', async () => {
+    for (const jobId of [1, 2, 3]) await recordListingOutcome(db(), { jobId, outcome: 'suspect' });
+    const env = services.env();
+    const status = await runCli(['status'], env);
+    assert.match(status.stdout, /^V&R: 3 listings in a row .*vr-lister resume/m);
+    const statusJson = JSON.parse((await runCli(['status', '--json'], env)).stdout);
+    assert.equal(statusJson.site_state.state, 'suspect');
+    const watch = await runCli(['watch', '--once'], env);
+    assert.match(watch.stdout, /3 listings in a row .*vr-lister resume/);
+    const api = await buildTestApi(services, {
+      redis: services.redis,
+      env: { API_TOKEN: 'test-token-0123456789' },
+    });
+    try {
+      const headers = { authorization: 'Bearer test-token-0123456789' };
+      const site = async () =>
+        (await api.inject({ method: 'GET', url: '/api/vr/resolution-status', headers })).json().site_state;
+      assert.equal((await site()).state, 'suspect');
+      const metrics = (await api.inject({ method: 'GET', url: '/metrics', headers })).body;
+      assert.match(metrics, /vr_lister_vr_session_state\{state="suspect"\} 1/);
+      // A person resumes through the API: the state is what the workers last saw again.
+      const resumed = await api.inject({ method: 'POST', url: '/api/vr/resume', headers, payload: {} });
+      assert.equal(resumed.statusCode, 200, resumed.body);
+      assert.equal(resumed.json().wasPaused, true);
+      assert.equal((await site()).state, 'ok');
+    } finally {
+      await api.close();
+    }
+    // The CLI says when there was nothing to resume.
+    const again = await runCli(['resume', '--json'], env);
+    assert.equal(again.code, 0, again.stderr);
+    assert.deepEqual(JSON.parse(again.stdout), { wasPaused: false, released: 0 });
   });
 });
