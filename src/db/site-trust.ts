@@ -164,6 +164,9 @@ export type LaneDecision =
  * sees it. A row whose submit already began goes on: it is never submitted again, only looked for.
  */
 export async function enterLane(db: Executor, rowId: number): Promise<LaneDecision> {
+  // The usual case once proven: no lock, no write (a pause set just after is met by the next job).
+  const seen = await readSiteTrust(db);
+  if (seen.provenAt && !seen.pausedAt) return { kind: 'go' };
   return db.transaction(async (tx) => {
     const trust = await lockSiteTrust(tx);
     const [own] = await tx
