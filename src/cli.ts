@@ -71,6 +71,8 @@ Commands:
   retry JOB [--resubmit]   put a failed or needs_review job back; --resubmit: you checked that it is
                            not on V&R, submit it again
   link JOB VR_ID           you found the job's listing on V&R: complete the job with that id
+  resume [--json]          let creation go on after the circuit breaker paused it (3 listings in a
+                           row ended unknown and never shown); look at them first (status, jobs)
   health [--worker create|resolve] [--json]
                            exit 0 when Postgres and Redis answer (and such a worker is connected)
   categories [--refresh] [--json]
@@ -147,6 +149,10 @@ async function main(argv: string[]): Promise<void> {
       const { commandLink, commandRetry, commandReview } = await import('./cli/review.ts');
       if (command === 'review') return commandReview(args);
       return command === 'retry' ? commandRetry(args) : commandLink(args);
+    }
+    case 'resume': {
+      const { commandResume } = await import('./cli/resume.ts');
+      return commandResume(args);
     }
     case 'categories': {
       // Loaded on demand: --refresh brings in Playwright.

@@ -40,4 +40,13 @@ export const LOG_EVENT = {
   listingVerified: 'listing_verified',
   /** A read-back could not be done now (V&R unavailable, an unknown page): it stays pending. */
   verificationPending: 'verification_pending',
+  /**
+   * The circuit breaker tripped: SUSPECT_PAUSE_AFTER listings in a row ended unknown and never
+   * shown (or read back wrong); creation waits for `vr-lister resume`. Logged once, at error level.
+   */
+  creationPaused: 'creation_paused',
+  /** Creation's gate holds a job: `gate` is probation (one at a time) or paused (the breaker). */
+  creationGated: 'creation_gated',
+  /** `vr-lister resume` (or the API) let creation go on after the breaker. */
+  creationResumed: 'creation_resumed',
 } as const;

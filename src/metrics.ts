@@ -6,7 +6,7 @@ import { countByStatus } from './db/queries.ts';
 import type { JobStatus } from './db/schema.ts';
 import { withTimeout } from './lifecycle.ts';
 import type { Logger } from './logger.ts';
-import { readSiteState, SITE_STATES, type SiteState } from './vr/site-state.ts';
+import { readSiteState, SITE_STATES, type SiteState, siteStateWithBreaker } from './vr/site-state.ts';
 
 /** Resolution run duration buckets, in seconds: a run is one export download (30 to 60 s on V&R). */
 export const RUN_DURATION_BUCKETS = [1, 5, 15, 30, 60, 120, 300, 600, 1800] as const;
@@ -153,13 +153,13 @@ async function readQueues(deps: MetricsDeps): Promise<Snapshot['queues']> {
 
 async function readSite(deps: MetricsDeps): Promise<SiteState | null> {
   if (!deps.siteState) return null;
-  try {
-    const { redis, queuePrefix } = deps.siteState;
-    return (await withTimeout(readSiteState(redis, queuePrefix), deps.redisTimeoutMs ?? 2_000, 'Redis'))
-      .state;
-  } catch {
-    return null;
-  }
+  const { redis, queuePrefix } = deps.siteState;
+  const fromRedis = withTimeout(
+    readSiteState(redis, queuePrefix),
+    deps.redisTimeoutMs ?? 2_000,
+    'Redis',
+  ).catch(() => null);
+  return (await siteStateWithBreaker(deps.database.db, fromRedis))?.state ?? null;
 }
 
 /**
@@ -202,7 +202,7 @@ export function createMetrics(deps: MetricsDeps) {
   ]);
   define(
     'vr_lister_vr_session_state',
-    'V&R as the workers last saw it: 1 for the current state (ok; blocked: Cloudflare wants a person; login_refused; session_key: VR_SESSION_KEY does not open the stored session; chromium_sandbox)',
+    'V&R as the workers last saw it: 1 for the current state (ok; blocked: Cloudflare wants a person; login_refused; session_key: VR_SESSION_KEY does not open the stored session; chromium_sandbox; suspect: the circuit breaker paused creation until vr-lister resume)',
     'gauge',
     (s) =>
       s.siteState

@@ -23,6 +23,13 @@ export interface CreateJobData {
    * listing's creation job (0 for a product linked without one).
    */
   actionId?: number;
+  /**
+   * Set while creation's gate holds the job (src/creation/probation.ts): `probation`, one listing
+   * at a time until the site is proven; `paused`, the circuit breaker, released by `vr-lister resume`.
+   */
+  gate?: 'probation' | 'paused';
+  /** The listing this job waits on whose flush it already asked for (one request per listing). */
+  flushAskedFor?: number;
 }
 
 /** The name of action jobs on the creation queue: they share its one worker, browser and lane. */

@@ -427,6 +427,22 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
       502: message('V&R or its export failed (unavailable, damaged or cut short): nothing to report'),
     },
   },
+  'POST /api/vr/resume': {
+    summary: 'Let creation go on after the circuit breaker paused it (as `vr-lister resume`)',
+    tags: ['resolution'],
+    response: {
+      200: z.object({
+        wasPaused: z
+          .boolean()
+          .describe('false: creation was not paused (the suspect streak is cleared anyway)'),
+        released: z
+          .number()
+          .int()
+          .nullable()
+          .describe('held jobs brought forward; null: Redis did not answer, they run when their hold ends'),
+      }),
+    },
+  },
   'GET /api/vr/webhooks/deliveries': {
     summary: 'The webhook delivery log, newest first',
     tags: ['webhooks'],

@@ -27,7 +27,7 @@ import type { FlushJobData } from '../resolution/trigger.ts';
 import { safeErrorMessage } from '../safe-errors.ts';
 import type { BrowserSession } from '../vr/browser-session.ts';
 import { openBrowserSession } from '../vr/open-session.ts';
-import { readSiteState } from '../vr/site-state.ts';
+import { readSiteState, siteStateWithBreaker } from '../vr/site-state.ts';
 import type { DeliveryJobData } from '../webhooks/deliveries.ts';
 import { registerActionRoutes } from './actions.ts';
 import { registerAuth } from './auth.ts';
@@ -38,6 +38,7 @@ import { registerInsecureGuard } from './insecure-guard.ts';
 import { registerJobRoutes } from './jobs.ts';
 import { registerLinkRoute } from './link.ts';
 import { registerOpenApi } from './openapi.ts';
+import { registerResumeRoute } from './resume.ts';
 import { registerRetryRoute } from './retry.ts';
 import { registerReviewRoute } from './review.ts';
 import { registerReviewPage } from './review-page.ts';
@@ -209,9 +210,12 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   app.get('/api/vr/resolution-status', async () => {
     const [status, site] = await Promise.all([
       resolutionStatus(database.db),
-      withTimeout(readSiteState(redis, config.queuePrefix), READY_TIMEOUT_MS, 'Redis').catch(() => null),
+      siteStateWithBreaker(
+        database.db,
+        withTimeout(readSiteState(redis, config.queuePrefix), READY_TIMEOUT_MS, 'Redis').catch(() => null),
+      ),
     ]);
-    // What the workers last saw of V&R; never the session itself.
+    // What the workers last saw of V&R, or the breaker's pause; never the session itself.
     return {
       ...status,
       site_state: site ? { state: site.state, message: site.message, since: site.since || null } : null,
@@ -250,6 +254,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   registerReviewRoute(app, ctx, site.baseUrl);
   await registerReviewPage(app, ctx, site.baseUrl);
   registerActionRoutes(app, ctx);
+  registerResumeRoute(app, ctx);
   registerWebhookRoutes(app, ctx, webhookQueue);
   await registerBoard(app, [createQueue, resolveQueue, webhookQueue]);
   return app;

@@ -11,7 +11,12 @@ import { createLogger } from '../logger.ts';
 import { readListingsFile } from '../producer/input-file.ts';
 import type { EnqueuedJob } from '../producer/producer.ts';
 import { CREATE_QUEUE, createRedis, RESOLVE_QUEUE } from '../queues.ts';
-import { readSiteState, type SiteStateRecord, siteStateLine } from '../vr/site-state.ts';
+import {
+  readSiteState,
+  type SiteStateRecord,
+  siteStateLine,
+  siteStateWithBreaker,
+} from '../vr/site-state.ts';
 import { out, positiveInt, producerFromConfig, UsageError, withDatabase } from './common.ts';
 import { progressReporter } from './progress.ts';
 
@@ -70,10 +75,9 @@ async function siteStateFor(config: Config): Promise<SiteStateRecord | null> {
 export async function commandStatus(args: string[]): Promise<void> {
   const { values } = parseArgs({ args, options: jsonOption });
   const config = loadConfig();
-  const [report, site] = await Promise.all([
-    withDatabase(config, ({ db }) => statusReport(db)),
-    siteStateFor(config),
-  ]);
+  const [report, site] = await withDatabase(config, ({ db }) =>
+    Promise.all([statusReport(db), siteStateWithBreaker(db, siteStateFor(config))]),
+  );
   if (values.json) {
     out(JSON.stringify({ ...report, site_state: site }));
     return;

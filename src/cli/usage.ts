@@ -100,6 +100,12 @@ looked for in the export again, never submitted twice, unless you checked V&R an
 You found the job's listing on V&R: the job completes with VR_ID and its product is linked to it.
 Refused when VR_ID is linked to another product, or is above the last complete export's ids.
   --json    print the outcome as one JSON object`,
+  resume: `Usage: vr-lister resume [--json]
+
+The circuit breaker pauses creation after 3 listings in a row ended with an unknown outcome and were
+never shown in an export (they wait in needs_review). Look at them first; then this lets creation go
+on: the pause and the streak are cleared and the held jobs start at once.
+  --json    print {wasPaused, released}`,
   'check-site': `Usage: vr-lister check-site [--json]
 
 Checks V&R against what vr-lister needs, with the stored session, and never changes anything there:

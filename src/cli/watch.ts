@@ -14,7 +14,12 @@ import { JOB_STATUSES, type JobStatus } from '../db/schema.ts';
 import { colorAllowed } from '../logger.ts';
 import { CREATE_QUEUE, type CreateJobData, createRedis, RESOLVE_QUEUE } from '../queues.ts';
 import { FLUSH_JOB, type FlushJobData } from '../resolution/trigger.ts';
-import { readSiteState, type SiteStateRecord, siteStateLine } from '../vr/site-state.ts';
+import {
+  readSiteState,
+  type SiteStateRecord,
+  siteStateLine,
+  siteStateWithBreaker,
+} from '../vr/site-state.ts';
 import { interrupted, out, positiveInt, UsageError } from './common.ts';
 
 /** What `vr-lister watch` shows, and prints as one JSON object per refresh with --json. */
@@ -89,7 +94,10 @@ export function openWatchSources(config: Config): WatchSources {
         listJobs(db, { status: 'in_progress', limit: 1 }),
         createQueue.getActive(0, 0),
         flushSchedule(queue),
-        readSiteState(connection, config.queuePrefix).catch(() => null),
+        siteStateWithBreaker(
+          db,
+          readSiteState(connection, config.queuePrefix).catch(() => null),
+        ),
         trackedIds?.length
           ? listJobs(db, {
               afterId: Math.min(...trackedIds) - 1,

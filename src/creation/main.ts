@@ -119,6 +119,7 @@ export function startCreationProcess({
             signal: AbortSignal.timeout(config.exportTimeoutMs),
           }),
         ),
+      requestFlush: (reason) => requestFlush(resolveQueue, reason, config.flushSettleMs),
       afterCreation: async (jobLogger) => {
         await decideFlush({ ...flushDecision, logger: jobLogger });
       },

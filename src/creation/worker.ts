@@ -10,6 +10,7 @@ import { isSiteUnavailable, NeedsPersonError, PERSON_NEEDED, type PersonNeeded }
 import { type ActionResult, processActionJob } from './actions.ts';
 import { captureEvidence, describeArtifacts, jobArtifactsDir, recordArtifacts } from './artifacts.ts';
 import { type CreationDeps, type CreationResult, createListing, handBack } from './create-listing.ts';
+import { holdAtGate } from './probation.ts';
 
 export interface CreationWorkerDeps extends CreationDeps {
   connection: Redis;
@@ -19,6 +20,8 @@ export interface CreationWorkerDeps extends CreationDeps {
   outages?: CreationOutages;
   /** V&R wants a person: stop taking jobs until a session is stored (see holdForPerson). */
   onHeld?: (kind: PersonNeeded) => void;
+  /** Asks for a flush: a job held by probation waits on a listing that must get resolved. */
+  requestFlush?: (reason: string) => Promise<void>;
 }
 
 /**
@@ -164,6 +167,8 @@ export async function processCreationJob(
   // The browser session logs its launch and login lines with the job's fields.
   return withJobLogger(logger, async () => {
     try {
+      // Probation (one listing at a time until the site is proven) and the breaker's pause.
+      if (token && (await holdAtGate(deps, job, token, logger))) throw new DelayedError();
       await report.step('claiming the job', 5);
       const result = safeResult(await createListing({ ...deps, logger }, job.data.rowId, report));
       const summary =
@@ -173,13 +178,14 @@ export async function processCreationJob(
       await report.step(summary, 100);
       deps.outages?.site.up();
       deps.outages?.database.up();
-      if (job.data.heldFor) await clearMarks(job, logger, 'the held mark');
+      if (job.data.heldFor || job.data.gate) await clearMarks(job, logger, 'the held mark');
       // A definite failure: Bull Board should show it failed, and BullMQ must not retry it.
       if (result.outcome === 'failed') throw new UnrecoverableError(result.reason);
       return result;
     } catch (error) {
       // Whatever is thrown from here lands in Redis (failedReason, stacktrace) and Bull Board.
       if (error instanceof UnrecoverableError) throw sanitiseError(error);
+      if (error instanceof DelayedError) throw error;
       if (error instanceof NeedsPersonError && (await holdForPerson(deps, job, token, error))) {
         throw new DelayedError();
       }

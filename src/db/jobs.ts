@@ -4,7 +4,7 @@
  * guarded by the statuses it may start from: a row that moved on meanwhile (a manual retry, the
  * sweep, a redelivered job) is left alone and the function returns undefined.
  *
- * - creation: claimJob, markSubmitStarted / clearSubmitStarted, markSubmitted, markOutcomeUnknown,
+ * - creation: reserveJob (probation's gate), claimJob, markSubmitStarted / clearSubmitStarted, markSubmitted, markOutcomeUnknown,
  *   releaseClaim, completeFromLink, failJob
  * - resolution: applyResolution (the flush's planned steps), sendStaleToReview (the sweep),
  *   requeueJob (the sweep, for a vanished worker's row)
@@ -63,6 +63,14 @@ export function claimJob(db: Executor, id: number): Promise<VrJob | undefined> {
     from: ['queued', 'in_progress'],
     set: { status: 'in_progress', attempts: sql`${vrJobs.attempts} + 1` },
   });
+}
+
+/**
+ * Probation's gate keeps the lane for this job before it is claimed: queued -> in_progress with no
+ * try used (claimJob then counts the try), so another worker sees the lane taken.
+ */
+export function reserveJob(db: Executor, id: number): Promise<VrJob | undefined> {
+  return move(db, id, { from: ['queued'], set: { status: 'in_progress' } });
 }
 
 /**

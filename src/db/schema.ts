@@ -355,3 +355,20 @@ export const vrActions = pgTable(
 );
 
 export type VrAction = typeof vrActions.$inferSelect;
+/**
+ * Whether the real site has earned trust (docs/design.md, "Probation and the circuit breaker").
+ * One row (id 1): proven for good once one listing went the whole way; the streak of suspect
+ * outcomes since the last proven one; and the pause the breaker set, until `vr-lister resume`.
+ */
+export const vrSiteTrust = pgTable('vr_site_trust', {
+  id: integer('id').primaryKey().default(1),
+  provenAt: ts('proven_at'),
+  /** What proved it: `job <id>`, or a round trip. */
+  provenBy: text('proven_by'),
+  suspectStreak: integer('suspect_streak').notNull().default(0),
+  /** The jobs of the current streak, oldest first. */
+  suspectJobs: jsonb('suspect_jobs').$type<number[]>().notNull().default([]),
+  pausedAt: ts('paused_at'),
+  pauseReason: text('pause_reason'),
+  updatedAt: ts('updated_at').notNull().defaultNow(),
+});

@@ -4,6 +4,7 @@ import { type Database, type Db, withAdvisoryLock } from '../db/client.ts';
 import { applyResolution, type ResolutionStep } from '../db/jobs.ts';
 import { type CandidateDetail, type VrJob, vrJobs, vrProductLinks, vrResolutionRuns } from '../db/schema.ts';
 import { FIELD_ERRORS_BUT_STORED, recordSiteFact } from '../db/site-facts.ts';
+import { type OutcomeRecorded, recordListingOutcome } from '../db/site-trust.ts';
 import { LOG_EVENT } from '../log-events.ts';
 import type { Logger } from '../logger.ts';
 import { isDatabaseUnavailable } from '../outage.ts';
@@ -327,6 +328,16 @@ async function downloadAndMatch(
   return { outcome: matcher.finish(), stats, details };
 }
 
+/** What an applied step says about the site (probation and the breaker, db/site-trust.ts). */
+function settleSiteTrust(tx: Db, job: VrJob, step: ResolutionStep): Promise<OutcomeRecorded> | undefined {
+  // A found listing is settled by its read-back (settleVerification), not here.
+  // The Publish left, its answer wasn't the success text, and no export shows it (to review, or
+  // resubmitted under RESUBMIT_UNKNOWN_AFTER_MS).
+  if (step.kind === 'unknown_not_found' || step.kind === 'resubmit')
+    return recordListingOutcome(tx, { jobId: job.id, outcome: 'suspect' });
+  return undefined;
+}
+
 /** Applies every job's step in one transaction, then finishes the run row. */
 async function record(
   db: Db,
@@ -337,6 +348,7 @@ async function record(
   log: Logger,
 ): Promise<FlushResult> {
   const byId = new Map(jobs.map((job) => [job.id, job]));
+  let paused: OutcomeRecorded | undefined;
   const applied = await db.transaction(async (tx) => {
     const rows: [ResolutionStep, VrJob][] = [];
     for (const [id, step] of steps) {
@@ -344,6 +356,8 @@ async function record(
       const job = byId.get(id)!;
       const row = await applyResolution(tx, job, step);
       if (row) rows.push([step, row]);
+      const trust = row && (await settleSiteTrust(tx, job, step));
+      if (trust?.paused) paused = trust;
       if (row && step.kind === 'complete' && job.payload.fieldErrorsAfterPost !== undefined) {
         await recordSiteFact(tx, FIELD_ERRORS_BUT_STORED, {
           value: { jobId: id, vrListingId: step.vrListingId, words: job.payload.fieldErrorsAfterPost },
@@ -353,6 +367,13 @@ async function record(
     }
     return rows;
   });
+  if (paused) {
+    // As loud as a blocked session: one error line; status, watch, the API and /metrics show it.
+    log.error(
+      { event: LOG_EVENT.creationPaused, suspectJobs: paused.trust.suspectJobs },
+      paused.trust.pauseReason ?? 'creation paused',
+    );
+  }
   const result: FlushResult = {
     ...emptyResult(),
     runId: run.id,

@@ -9,6 +9,7 @@ import type { Config } from '../config.ts';
 import type { Database, Db } from '../db/client.ts';
 import { recordVerification } from '../db/jobs.ts';
 import { type Verification, type VrJob, vrJobEvents, vrJobs } from '../db/schema.ts';
+import { type OutcomeRecorded, provesSite, recordListingOutcome } from '../db/site-trust.ts';
 import { LOG_EVENT } from '../log-events.ts';
 import type { Logger } from '../logger.ts';
 import { JOB_EVENTS_CHANNEL } from '../producer/job-events.ts';
@@ -152,8 +153,18 @@ export async function settleVerification(
   job?: Job,
 ): Promise<VrJob | undefined> {
   const { database, logger } = deps;
+  let paused: OutcomeRecorded | undefined;
   const settled = await database.db.transaction(async (tx) => {
     const updated = await recordVerification(tx, row.id, verification);
+    // What the listing says about the site (probation and the breaker, db/site-trust.ts).
+    const trust = !updated
+      ? undefined
+      : verification.status === 'mismatch'
+        ? await recordListingOutcome(tx, { jobId: row.id, outcome: 'suspect' })
+        : verification.status !== 'pending' && provesSite(updated)
+          ? await recordListingOutcome(tx, { jobId: row.id, outcome: 'proven' })
+          : undefined;
+    if (trust?.paused) paused = trust;
     if (updated && verification.status === 'mismatch') {
       const [event] = await tx
         .insert(vrJobEvents)
@@ -199,7 +210,13 @@ export async function settleVerification(
     logger.info({ ...context, event: LOG_EVENT.listingVerified }, 'listing read back as asked');
   }
   await logOnJob(deps, row, verification, job);
-  // Probation (another branch) is told here: recordListingOutcome(db, { jobId, outcome }).
+  if (paused) {
+    // As loud as a blocked session: one error line; status, watch, the API and /metrics show it.
+    logger.error(
+      { event: LOG_EVENT.creationPaused, suspectJobs: paused.trust.suspectJobs },
+      paused.trust.pauseReason ?? 'creation paused',
+    );
+  }
   return settled;
 }
 

@@ -1,13 +1,17 @@
 import type { Redis } from 'ioredis';
+import type { Executor } from '../db/jobs.ts';
+import { readSiteTrust, type SiteTrust } from '../db/site-trust.ts';
 import { PERSON_NEEDED, type PersonNeeded } from './errors.ts';
 
-export type SiteState = 'ok' | PersonNeeded;
+/** `suspect`: the circuit breaker paused creation (Postgres, db/site-trust.ts) until `vr-lister resume`. */
+export type SiteState = 'ok' | PersonNeeded | 'suspect';
 export const SITE_STATES = [
   'ok',
   'blocked',
   'login_refused',
   'session_key',
   'chromium_sandbox',
+  'suspect',
 ] as const satisfies readonly SiteState[];
 
 /** V&R's state as the workers last saw it, shared through Redis with status, watch, /metrics and the API. */
@@ -50,4 +54,31 @@ export async function readSiteState(redis: Redis, prefix: string): Promise<SiteS
   } catch {
     return OK;
   }
+}
+
+/** The breaker's pause as a state to show, or undefined when creation is not paused. */
+export function pausedSiteState(trust: SiteTrust): SiteStateRecord | undefined {
+  if (!trust.pausedAt) return undefined;
+  return {
+    state: 'suspect',
+    message: trust.pauseReason ?? 'creation is paused: run `vr-lister resume`',
+    since: trust.pausedAt.toISOString(),
+  };
+}
+
+/**
+ * What status, watch, the API and /metrics show: the breaker's pause (kept in Postgres) before what
+ * the workers wrote to Redis. `fromRedis` is the caller's read of Redis, null when it did not answer;
+ * null back only when neither says anything.
+ */
+export async function siteStateWithBreaker(
+  db: Executor,
+  fromRedis: Promise<SiteStateRecord | null>,
+): Promise<SiteStateRecord | null> {
+  const [trust, record] = await Promise.all([
+    // Postgres not answering: the workers' own state is still worth showing.
+    readSiteTrust(db).catch(() => null),
+    fromRedis,
+  ]);
+  return (trust && pausedSiteState(trust)) ?? record;
 }

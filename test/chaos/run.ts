@@ -16,8 +16,10 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { mulberry32, randInt } from '../../simulator/src/prng.ts';
 import { startSimulator } from '../../simulator/src/server.ts';
+import { connectDatabase } from '../../src/db/client.ts';
 import { runMigrations } from '../../src/db/migrate.ts';
 import type { JobView } from '../../src/db/queries.ts';
+import { proveSite } from '../../src/db/site-trust.ts';
 import { createProducer } from '../../src/producer/producer.ts';
 import { CREATE_QUEUE, RESOLVE_QUEUE } from '../../src/queues.ts';
 import { SWEEP_JOB } from '../../src/resolution/sweep-schedule.ts';
@@ -113,6 +115,9 @@ async function main(): Promise<number> {
   const databaseUrl = pg.urlFor('vr_lister_chaos');
   say(`private Redis ${redis.url}, private PostgreSQL on port ${pg.port}`);
   await runMigrations(databaseUrl);
+  // Not a test of probation: the site starts proven, so listings overlap as they would in a run.
+  const trust = connectDatabase(databaseUrl, { max: 1 });
+  await proveSite(trust.db, 'chaos set-up: not a test of probation').finally(() => trust.close());
   const sim = await startSimulator({
     port: 0,
     catalogRows: 300,

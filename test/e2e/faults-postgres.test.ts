@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { type Simulator, startSimulator } from '../../simulator/src/server.ts';
 import { connectDatabase, type Database } from '../../src/db/client.ts';
 import { runMigrations } from '../../src/db/migrate.ts';
+import { proveSite } from '../../src/db/site-trust.ts';
 import { OUTAGE_EVENT } from '../../src/outage.ts';
 import { createProducer, type Producer } from '../../src/producer/producer.ts';
 import { type CliProcess, startCli } from '../helpers/cli.ts';
@@ -39,6 +40,7 @@ describe('Postgres stopped and started again (private cluster)', () => {
     databaseUrl = pg.urlFor('vrl_faults');
     await runMigrations(databaseUrl);
     database = connectDatabase(databaseUrl, { max: 2 });
+    await proveSite(database.db, 'test set-up: not a test of probation');
     queuePrefix = randomName('vrlt_pg');
     sim = await startSimulator({ port: 0, catalogRows: 30, seed: 41, submitLatencyMs: 2_000 });
     producer = createProducer({

@@ -8,6 +8,7 @@ import postgres from 'postgres';
 import { type Config, loadConfig } from '../../src/config.ts';
 import { connectDatabase, type Database } from '../../src/db/client.ts';
 import { MIGRATIONS_FOLDER, runMigrations } from '../../src/db/migrate.ts';
+import { proveSite } from '../../src/db/site-trust.ts';
 import { createProducer, type Producer } from '../../src/producer/producer.ts';
 
 export const PG_ADMIN_URL =
@@ -101,15 +102,23 @@ export interface TestServices {
 export async function setupServices({
   pgAdminUrl = PG_ADMIN_URL,
   redisUrl = REDIS_URL,
+  siteProven = true,
 }: {
   pgAdminUrl?: string;
   redisUrl?: string;
+  /**
+   * The fresh database starts with the site proven (vr_site_trust), so that a test about something
+   * else is not held to probation's one listing at a time. Tests of probation pass false: a fresh
+   * install as a user gets it.
+   */
+  siteProven?: boolean;
 } = {}): Promise<TestServices> {
   const dbName = randomName('vrl_test');
   const databaseUrl = new URL(pgAdminUrl);
   databaseUrl.pathname = `/${dbName}`;
   await createMigratedDatabase(pgAdminUrl, dbName);
   const database = connectDatabase(databaseUrl.toString(), { max: 4 });
+  if (siteProven) await proveSite(database.db, 'test set-up (setupServices): not a test of probation');
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
   const queuePrefix = randomName('vrlt');
   // A creation worker saves evidence there: in the tests, not in the working directory.
