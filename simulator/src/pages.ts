@@ -375,6 +375,24 @@ function editValues(l: Listing): Record<string, string> {
   };
 }
 
+/**
+ * The photos a listing already has, as the edit page shows them: each carries its
+ * `data-product_media_id` (what `delete_item_images[]` names to remove it).
+ */
+export function storedPhotos(l: Listing): string {
+  return l.photos
+    .map(
+      (p, i) =>
+        `<div class="dz-preview dz-complete dz-image-preview existing_media" data-product_media_id="${mediaId(l, i)}"><span class="dz-filename">${escapeHtml(p.name)}</span><a href="javascript:void(0)" class="dz-remove">Remove file</a></div>`,
+    )
+    .join('');
+}
+
+/** A stored photo's media id: stable per listing and position. */
+export function mediaId(l: Listing, index: number): number {
+  return l.product_id * 100 + index + 1;
+}
+
 function decadeOptions(): string {
   const opts = ['<option value="">Select decade</option>'];
   for (let d = 2020; d >= 1800; d -= 10) opts.push(`<option value="${d}">${d}'s</option>`);
@@ -505,7 +523,7 @@ ${
 <div id="dropzone"${cls('photos', 'dropzone')}${e.attrs('photos')}><div class="dz-default dz-message"><span>Drop photos here or click to upload (JPEG, up to 20 photos, 10 MB in all)</span></div></div>${e.after('photos')}</div>`
     : ''
 }
-<div id="uploaded_media"></div>
+<div id="uploaded_media">${o.editing ? storedPhotos(o.editing) : ''}</div>
 ${has('publish') ? '<p class="publish_row"><a href="javascript:void(0)" id="submit_step_1" class="btn btn_publish">Publish item</a></p>' : ''}
 </form>
 <script src="/js/add_item.js"></script>`;

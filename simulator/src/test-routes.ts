@@ -1,6 +1,6 @@
 /** The `/__sim/*` test routes: outside the gate, never on the real site. */
 import { type CategoryNode, resolveCategory } from 'vr-lister/site-data';
-import type { Source } from './catalog.ts';
+import { REGIONS, type Region, type Source } from './catalog.ts';
 import type { SiteContext } from './context.ts';
 import { HttpError, type Req, type Res, readJson, send, sendJson } from './http.ts';
 import { SAMPLE_JPEG } from './pages.ts';
@@ -115,6 +115,25 @@ function handListing(body: Record<string, unknown>, tree: readonly CategoryNode[
   if (year && !/^\d{4}$/.test(year)) throw new HttpError(400, 'product_year must have 4 digits');
   const category = resolveCategory(tree, str('category_name', false).trim() || DEFAULT_HAND_CATEGORY);
   if (!category.ok) throw new HttpError(400, `category_name ${category.message}`);
+  const fees: Partial<Record<Region, number>> = {};
+  const givenFees = body.shipping_fees ?? {};
+  if (typeof givenFees !== 'object' || givenFees === null || Array.isArray(givenFees))
+    throw new HttpError(400, 'shipping_fees must be an object of fees per region');
+  for (const [region, fee] of Object.entries(givenFees)) {
+    if (!REGIONS.includes(region as Region))
+      throw new HttpError(400, `shipping_fees.${region}: unknown region`);
+    if (typeof fee !== 'number' || !Number.isInteger(fee) || fee < 0)
+      throw new HttpError(400, `shipping_fees.${region} must be a whole number, 0 or more`);
+    fees[region as Region] = fee;
+  }
+  const photoCount = Number(body.photo_count ?? 0);
+  if (!Number.isInteger(photoCount) || photoCount < 0 || photoCount > 20)
+    throw new HttpError(400, 'photo_count must be a whole number from 0 to 20');
+  const processing = str('processing_time', false).trim() || '3 Days';
+  if (!/^\d{1,3} (Days|Weeks|Months)$/.test(processing))
+    throw new HttpError(400, 'processing_time must be like "3 Days" (Days, Weeks or Months)');
+  if (body.local_pickup !== undefined && typeof body.local_pickup !== 'boolean')
+    throw new HttpError(400, 'local_pickup must be true or false');
   return {
     brand_name: str('brand_name', true),
     category_name: category.path,
@@ -128,15 +147,21 @@ function handListing(body: Record<string, unknown>, tree: readonly CategoryNode[
     call_price: false,
     buy_now: true,
     show_vat: false,
-    local_pickup: false,
+    local_pickup: body.local_pickup === true,
     available_for_shipment: true,
-    shipping_fees: {},
-    processing_time: '3 Days',
+    shipping_fees: fees,
+    processing_time: processing,
     offer_discount: '0',
     discounted_price: '',
     external_url: '',
     product_order: '0',
-    photos: [],
+    photos: Array.from({ length: photoCount }, (_, i) => ({
+      file_unique_id: `hand${i}`,
+      name: `photo-${i + 1}.jpg`,
+      stored_name: `hand${i}.jpg`,
+      bytes: SAMPLE_JPEG.length,
+      type: 'image/jpeg',
+    })),
     video_url: '',
     external_link: '',
     source: 'hand' as const,
