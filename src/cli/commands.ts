@@ -5,6 +5,7 @@ import { connectDatabase } from '../db/client.ts';
 import { runMigrations } from '../db/migrate.ts';
 import { jobView, listJobs, statusReport } from '../db/queries.ts';
 import { JOB_STATUSES, type JobStatus } from '../db/schema.ts';
+import { listSiteFacts } from '../db/site-facts.ts';
 import { withTimeout } from '../lifecycle.ts';
 import { validateListings } from '../listing/listing.ts';
 import { createLogger } from '../logger.ts';
@@ -14,6 +15,7 @@ import { CREATE_QUEUE, createRedis, RESOLVE_QUEUE } from '../queues.ts';
 import { readSiteState, type SiteStateRecord, siteStateLine } from '../vr/site-state.ts';
 import { out, positiveInt, producerFromConfig, UsageError, withDatabase } from './common.ts';
 import { progressReporter } from './progress.ts';
+import { factsLearnedLines } from './round-trip.ts';
 
 const jsonOption = { json: { type: 'boolean', default: false } } as const;
 
@@ -70,12 +72,12 @@ async function siteStateFor(config: Config): Promise<SiteStateRecord | null> {
 export async function commandStatus(args: string[]): Promise<void> {
   const { values } = parseArgs({ args, options: jsonOption });
   const config = loadConfig();
-  const [report, site] = await Promise.all([
-    withDatabase(config, ({ db }) => statusReport(db)),
+  const [[report, facts], site] = await Promise.all([
+    withDatabase(config, ({ db }) => Promise.all([statusReport(db), listSiteFacts(db)])),
     siteStateFor(config),
   ]);
   if (values.json) {
-    out(JSON.stringify({ ...report, site_state: site }));
+    out(JSON.stringify({ ...report, site_state: site, site_facts: facts }));
     return;
   }
   // First, and loud: nothing moves until a person acts.
@@ -90,6 +92,8 @@ export async function commandStatus(args: string[]): Promise<void> {
       ? `last resolution        #${last.id} ${last.finishedAt}: ${last.matched ?? 0} matched, ${last.unmatched ?? 0} unmatched, ${last.rowsScanned ?? 0} rows${last.error ? `, error: ${last.error}` : ''}`
       : 'last resolution        none yet',
   );
+  const learned = factsLearnedLines(facts);
+  if (learned.length) out(`\n${learned.join('\n')}`);
 }
 
 export async function commandJobs(args: string[]): Promise<void> {
