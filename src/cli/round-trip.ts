@@ -256,22 +256,26 @@ export async function roundTrip(
     facts.publishedText = await publishedTextOf(page);
     return `"${facts.publishedText}" (model "${texts.model}", price ${opts.price}, ${opts.category})`;
   });
-  await run('found in export', async () => {
-    const { result, exports } = await pollExport(session, opts, ours, (look) => {
-      const candidates = look.rows.filter((r) => r.productId > baselineId);
-      if (candidates.length > 1)
-        fail(
-          `${candidates.length} rows carry our nonce (${candidates.map((r) => r.productId).join(', ')}): not guessing`,
-        );
-      if (look.contentType) facts.exportContentType = look.contentType;
-      return candidates[0] ? { row: candidates[0], at: look.startedAt } : undefined;
-    });
-    if (!result) fail(`not in the export after ${exports} export(s) over ${opts.waitMs} ms (--wait-ms)`);
-    vrListingId = result.row.productId;
-    facts.indexingDelayMs = Math.max(0, result.at - publishedAt);
-    facts.markerSurvives = htmlToText(result.row.description).includes(texts.marker);
-    return `id ${vrListingId} after ${facts.indexingDelayMs} ms (${exports} export(s)); marker ${facts.markerSurvives ? 'survives' : 'LOST'} in product_description`;
-  });
+  await run(
+    'found in export',
+    async () => {
+      const { result, exports } = await pollExport(session, opts, ours, (look) => {
+        const candidates = look.rows.filter((r) => r.productId > baselineId);
+        if (candidates.length > 1)
+          fail(
+            `${candidates.length} rows carry our nonce (${candidates.map((r) => r.productId).join(', ')}): not guessing`,
+          );
+        if (look.contentType) facts.exportContentType = look.contentType;
+        return candidates[0] ? { row: candidates[0], at: look.startedAt } : undefined;
+      });
+      if (!result) fail(`not in the export after ${exports} export(s) over ${opts.waitMs} ms (--wait-ms)`);
+      vrListingId = result.row.productId;
+      facts.indexingDelayMs = Math.max(0, result.at - publishedAt);
+      facts.markerSurvives = htmlToText(result.row.description).includes(texts.marker);
+      return `id ${vrListingId} after ${facts.indexingDelayMs} ms (${exports} export(s)); marker ${facts.markerSurvives ? 'survives' : 'LOST'} in product_description`;
+    },
+    published,
+  ); // a POST left: looked for even after a failed verdict, so that it can be deleted
   await run('read back', async () => {
     const read = await openEditPage(session, String(vrListingId));
     if (read.kind !== 'found') fail(`the edit page of ${vrListingId}: ${read.detail}`);

@@ -45,6 +45,32 @@ describe('vr-lister check-site --round-trip', () => {
       VR_PAGE_TIMEOUT_MS: '15000',
     });
 
+  test('a Publish answered with field errors yet stored: fails naming the check, finds the listing all the same and deletes it', async () => {
+    const live = () =>
+      sim
+        .state()
+        .listings.filter((l) => !l.deleted)
+        .map((l) => l.product_id);
+    const before = live();
+    sim.setFaults({ fieldErrorsAfterStoreNext: 1 });
+    const result = await runCli(['check-site', '--round-trip', '--json', '--wait-ms', '60000'], env());
+    assert.equal(result.code, 1, result.stdout + result.stderr);
+    const report = JSON.parse(result.stdout) as Report;
+    assert.equal(report.ok, false);
+    const check = (name: string) => report.checks.find((c) => c.name === name)!;
+    assert.equal(check('publish').ok, false);
+    assert.match(check('publish').detail, /field errors after the POST .*saved .*publish\.png/);
+    assert.equal(check('found in export').ok, true, check('found in export').detail);
+    assert.match(check('read back').detail, /not run: "publish" failed/);
+    assert.equal(check('delete').ok, true, check('delete').detail);
+    assert.equal(check('gone from export').ok, true);
+    assert.equal(report.facts.deleted, true);
+    assert.equal(typeof report.facts.indexingDelayMs, 'number');
+    assert.deepEqual(live(), before, 'the test listing was deleted');
+    const facts = new Map((await listSiteFacts(services.database.db)).map((f) => [f.key, f.value]));
+    assert.equal(facts.has(SITE_PROVEN), false, 'a failed round trip proves nothing');
+  });
+
   test('publishes a test listing, finds it, reads it back, deletes it; the facts are stored and shown', async () => {
     const live = () =>
       sim
@@ -52,6 +78,7 @@ describe('vr-lister check-site --round-trip', () => {
         .listings.filter((l) => !l.deleted)
         .map((l) => l.product_id);
     const before = live();
+    const known = new Set(sim.state().listings.map((l) => l.product_id));
     const result = await runCli(
       ['check-site', '--round-trip', '--json', '--price', '45678', '--wait-ms', '60000'],
       env(),
@@ -80,8 +107,8 @@ describe('vr-lister check-site --round-trip', () => {
 
     // The one listing it made was a test listing, at the asked price, and it is gone again.
     const state = sim.state();
-    assert.equal(state.counters.submissions, 1);
-    const made = state.listings.filter((l) => !before.includes(l.product_id));
+    assert.equal(state.counters.submissions, 2);
+    const made = state.listings.filter((l) => !known.has(l.product_id));
     assert.equal(made.length, 1);
     assert.match(made[0]!.product_model_name, /TEST LISTING by vr-lister check-site --round-trip/);
     assert.equal(made[0]!.product_price, 45678);
@@ -106,6 +133,6 @@ describe('vr-lister check-site --round-trip', () => {
     const alone = await runCli(['check-site', '--wait-ms', '5'], env());
     assert.equal(alone.code, 2);
     assert.match(alone.stderr, /--wait-ms goes with --round-trip/);
-    assert.equal(sim.state().counters.submissions, 1);
+    assert.equal(sim.state().counters.submissions, 2);
   });
 });
