@@ -103,6 +103,7 @@ describe('vr-lister check-site --round-trip', () => {
     assert.match(report.facts.publishedText ?? '', /published and live/i);
     assert.equal(report.facts.markerSurvives, true);
     assert.equal(report.facts.feesStored, true);
+    assert.match(report.facts.exportContentType ?? '', /text\/csv/);
     assert.equal(report.facts.deleted, true);
 
     // The one listing it made was a test listing, at the asked price, and it is gone again.
