@@ -66,6 +66,9 @@ Commands:
                            JSON cookie list, or Netscape cookies.txt) as the session every worker uses
   check-site [--json]      check V&R against what vr-lister needs (reachable, login, brand check, the
                            add form's elements, the category tree, the export); changes nothing
+  check-site --round-trip [--price N] [--category PATH] [--brand B] [--wait-ms N]
+                           opt-in: publish one test listing, wait for it in the export, read it
+                           back, delete it; stores what it learnt about V&R
   review [--json]          the jobs in needs_review: why, their candidates beside what we asked (with
                            links to V&R), their evidence, and the two commands that decide them
   retry JOB [--resubmit]   put a failed or needs_review job back; --resubmit: you checked that it is

@@ -1,27 +1,30 @@
-import { chmod, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Page } from 'playwright-core';
 import { loadConfig, requireVrSite } from '../config.ts';
-import { privateDir, redactedHtml } from '../creation/artifacts.ts';
 import { connectDatabase } from '../db/client.ts';
+import { listSiteFacts } from '../db/site-facts.ts';
 import { createLogger } from '../logger.ts';
 import { normalizeHeaderName, REQUIRED_COLUMNS, scanExport } from '../resolution/export-stream.ts';
 import { checkBrand } from '../vr/brand-check.ts';
 import type { BrowserSession } from '../vr/browser-session.ts';
-import { type CategoryNode, categoryKey, shippedCategoryTree } from '../vr/categories.ts';
+import { type CategoryNode, categoryKey, resolveCategory, shippedCategoryTree } from '../vr/categories.ts';
 import { downloadExport } from '../vr/export-download.ts';
 import { openBrowserSession } from '../vr/open-session.ts';
 import { tinymceReady, topLevel } from '../vr/page-scripts/cascade.ts';
 import { readPageSession } from '../vr/page-session.ts';
-import { out, UsageError } from './common.ts';
+import { out, positiveInt, UsageError } from './common.ts';
+import { CheckFailed, fail, formatCheck, type SiteCheck, saveEvidence } from './site-checks.ts';
 
-export interface SiteCheck {
-  name: string;
-  ok: boolean;
-  ms: number;
-  detail: string;
-}
+export type { SiteCheck } from './site-checks.ts';
+
+import {
+  factsLearnedLines,
+  ROUND_TRIP_DEFAULTS,
+  type RoundTripReport,
+  roundTrip,
+  suggestedFlushSettleMs,
+} from './round-trip.ts';
 
 export interface SiteCheckReport {
   ok: boolean;
@@ -31,37 +34,6 @@ export interface SiteCheckReport {
 const FORM_PATH = '/instruments/add_edit_item';
 const NONSENSE_BRAND = 'Zqxj Nonexistent Brand 7731';
 const FORM_WAIT_MS = 15_000;
-
-/** A check that failed: `detail` is what it saw. */
-class CheckFailed extends Error {}
-
-function fail(detail: string): never {
-  throw new CheckFailed(detail);
-}
-
-/** Where a failing check's evidence goes: the screenshot and the page's HTML, password fields emptied. */
-async function saveEvidence(
-  page: Page | undefined,
-  dir: string,
-  name: string,
-  secrets: readonly string[],
-): Promise<string[]> {
-  if (!page || page.isClosed()) return [];
-  const base = join(dir, name.replace(/[^a-z0-9]+/gi, '-').toLowerCase());
-  await privateDir(dir);
-  const saved: string[] = [];
-  await page
-    .screenshot({ path: `${base}.png`, fullPage: true, timeout: 10_000 })
-    .then(() => chmod(`${base}.png`, 0o600))
-    .then(() => saved.push(`${base}.png`))
-    .catch(() => {}); // a page that can't be shot still gets its HTML saved
-  const html = await redactedHtml(page, secrets).catch(() => undefined);
-  if (typeof html === 'string') {
-    await writeFile(`${base}.html`, html, { mode: 0o600 });
-    saved.push(`${base}.html`);
-  }
-  return saved;
-}
 
 /** Differences between two trees, by path: what the live form lacks, and what it has that we don't. */
 export function compareCategoryTrees(
@@ -278,18 +250,45 @@ export async function checkSite(
   return { ok: checks.every((c) => c.ok), checks };
 }
 
-function formatCheck(check: SiteCheck, width: number): string {
-  return `${check.ok ? '✓' : '✗'} ${check.name.padEnd(width)} ${`${check.ms} ms`.padStart(9)}  ${check.detail}`;
+/** A price from --price: a positive number with at most two decimals. */
+function priceOption(value: string): number {
+  if (!/^\d+(\.\d{1,2})?$/.test(value) || !(Number(value) > 0))
+    throw new UsageError(`--price must be a positive amount such as 99999, got "${value}"`);
+  return Number(value);
 }
 
-/** `vr-lister check-site [--json]`: exit 0 only when every check passes. */
+/**
+ * `vr-lister check-site [--json]`: exit 0 only when every check passes. With `--round-trip`, the
+ * opt-in run that publishes one test listing and deletes it (see round-trip.ts).
+ */
 export async function commandCheckSite(args: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
     args,
-    options: { json: { type: 'boolean', default: false } },
+    options: {
+      json: { type: 'boolean', default: false },
+      'round-trip': { type: 'boolean', default: false },
+      price: { type: 'string' },
+      category: { type: 'string' },
+      brand: { type: 'string' },
+      'wait-ms': { type: 'string' },
+    },
     allowPositionals: true,
   });
   if (positionals.length) throw new UsageError(`unexpected arguments: ${positionals.join(' ')}`);
+  const roundTripOnly = (['price', 'category', 'brand', 'wait-ms'] as const).filter(
+    (o) => values[o] !== undefined,
+  );
+  if (!values['round-trip'] && roundTripOnly.length)
+    throw new UsageError(`--${roundTripOnly[0]} goes with --round-trip`);
+  const price = values.price === undefined ? ROUND_TRIP_DEFAULTS.price : priceOption(values.price);
+  const waitMs =
+    values['wait-ms'] === undefined
+      ? ROUND_TRIP_DEFAULTS.waitMs
+      : positiveInt(values['wait-ms'], '--wait-ms');
+  const category = values.category ?? ROUND_TRIP_DEFAULTS.category;
+  const resolved = resolveCategory(shippedCategoryTree(), category);
+  if (!resolved.ok) throw new UsageError(`--category: ${resolved.message}`);
+  const brand = values.brand?.trim() || ROUND_TRIP_DEFAULTS.brand;
   const config = loadConfig();
   const site = requireVrSite(config);
   const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
@@ -297,24 +296,49 @@ export async function commandCheckSite(args: string[]): Promise<void> {
   const session = openBrowserSession({ config, site, database, logger });
   const artifactsDir = resolve(
     config.artifactsDir,
-    `check-site-${new Date().toISOString().replace(/[:.]/g, '-')}`,
+    `check-site-${values['round-trip'] ? 'round-trip-' : ''}${new Date().toISOString().replace(/[:.]/g, '-')}`,
   );
-  let report: SiteCheckReport;
+  const onCheck = values.json ? undefined : (check: SiteCheck) => out(formatCheck(check, 16));
+  let report: SiteCheckReport | RoundTripReport;
+  let facts: Awaited<ReturnType<typeof listSiteFacts>> = [];
   try {
-    report = await checkSite(session, {
-      exportTimeoutMs: config.exportTimeoutMs,
-      artifactsDir,
-      secrets: [site.password],
-      onCheck: values.json ? undefined : (check) => out(formatCheck(check, 16)),
-    });
+    report = values['round-trip']
+      ? await roundTrip(session, database.db, {
+          price,
+          category: resolved.path,
+          brand,
+          shippingFees: config.listingDefaults.shippingFees ?? ROUND_TRIP_DEFAULTS.shippingFees,
+          waitMs,
+          exportTimeoutMs: config.exportTimeoutMs,
+          pageTimeoutMs: config.pageTimeoutMs,
+          submitTimeoutMs: config.submitTimeoutMs,
+          artifactsDir,
+          secrets: [site.password],
+          onCheck,
+        })
+      : await checkSite(session, {
+          exportTimeoutMs: config.exportTimeoutMs,
+          artifactsDir,
+          secrets: [site.password],
+          onCheck,
+        });
+    if (!values.json) facts = await listSiteFacts(database.db);
   } finally {
     await session.close();
     await database.close();
   }
   if (values.json) out(JSON.stringify(report));
-  else
+  else {
     out(
       report.ok ? '\nAll checks passed.' : `\n${report.checks.filter((c) => !c.ok).length} check(s) failed.`,
     );
+    const delay = 'facts' in report ? (report as RoundTripReport).facts.indexingDelayMs : null;
+    if (delay !== null)
+      out(
+        `V&R showed the listing in its export ${(delay / 1000).toFixed(1)} s after Publish: suggested FLUSH_SETTLE_MS=${suggestedFlushSettleMs(delay)} (now ${config.flushSettleMs}).`,
+      );
+    const lines = factsLearnedLines(facts);
+    if (lines.length) out(`\n${lines.join('\n')}`);
+  }
   if (!report.ok) process.exitCode = 1;
 }

@@ -5,6 +5,7 @@ import { connectDatabase } from '../db/client.ts';
 import { runMigrations } from '../db/migrate.ts';
 import { jobView, listJobs, statusReport } from '../db/queries.ts';
 import { JOB_STATUSES, type JobStatus } from '../db/schema.ts';
+import { listSiteFacts } from '../db/site-facts.ts';
 import { withTimeout } from '../lifecycle.ts';
 import { validateListings } from '../listing/listing.ts';
 import { createLogger } from '../logger.ts';
@@ -19,6 +20,7 @@ import {
 } from '../vr/site-state.ts';
 import { out, positiveInt, producerFromConfig, UsageError, withDatabase } from './common.ts';
 import { progressReporter } from './progress.ts';
+import { factsLearnedLines } from './round-trip.ts';
 
 const jsonOption = { json: { type: 'boolean', default: false } } as const;
 
@@ -75,11 +77,14 @@ async function siteStateFor(config: Config): Promise<SiteStateRecord | null> {
 export async function commandStatus(args: string[]): Promise<void> {
   const { values } = parseArgs({ args, options: jsonOption });
   const config = loadConfig();
-  const [report, site] = await withDatabase(config, ({ db }) =>
-    Promise.all([statusReport(db), siteStateWithBreaker(db, siteStateFor(config))]),
+  const [[report, facts], site] = await withDatabase(config, ({ db }) =>
+    Promise.all([
+      Promise.all([statusReport(db), listSiteFacts(db)]),
+      siteStateWithBreaker(db, siteStateFor(config)),
+    ]),
   );
   if (values.json) {
-    out(JSON.stringify({ ...report, site_state: site }));
+    out(JSON.stringify({ ...report, site_state: site, site_facts: facts }));
     return;
   }
   // First, and loud: nothing moves until a person acts.
@@ -100,6 +105,8 @@ export async function commandStatus(args: string[]): Promise<void> {
   );
   for (const m of v.mismatches)
     out(`  MISMATCH job ${m.jobId} ${m.productRef} (V&R ${m.vrListingId ?? '-'}): ${m.fields.join(', ')}`);
+  const learned = factsLearnedLines(facts);
+  if (learned.length) out(`\n${learned.join('\n')}`);
 }
 
 export async function commandJobs(args: string[]): Promise<void> {

@@ -106,13 +106,23 @@ The circuit breaker pauses creation after 3 listings in a row ended with an unkn
 never shown in an export (they wait in needs_review). Look at them first; then this lets creation go
 on: the pause and the streak are cleared and the held jobs start at once.
   --json    print {wasPaused, released}`,
-  'check-site': `Usage: vr-lister check-site [--json]
+  'check-site': `Usage: vr-lister check-site [--json] [--round-trip [--price N] [--category PATH] [--brand B] [--wait-ms N]]
 
 Checks V&R against what vr-lister needs, with the stored session, and never changes anything there:
 reachable and not blocked, logged in, the brand check, the add form's elements (category cascade,
 TinyMCE, Dropzone input, shipping rows, Publish link), the category tree, the export. Exit 0 only
 when every check passes; a failure names the check, what it saw, and the screenshot and HTML saved.
-  --json    print {ok, checks: [{name, ok, ms, detail}]}`,
+  --json    print {ok, checks: [{name, ok, ms, detail}]}
+
+  --round-trip   opt-in, on the live account: publish ONE listing marked as a test, wait for it in
+                 the export (measuring the indexing delay), read it back on its edit page, delete it
+                 and confirm it gone. Facts learnt are stored and shown by check-site and status;
+                 --json adds facts: {publishedText, indexingDelayMs, markerSurvives,
+                 exportContentType, feesStored, deleted}
+  --price N      the test listing's price (default 99999)
+  --category P   a leaf of the category tree (default Guitars>Electric solid body)
+  --brand B      (default Fender)
+  --wait-ms N    how long the export may take to show it, and to drop it (default 600000)`,
   categories: `Usage: vr-lister categories [--refresh] [--json]
 
 V&R's category tree, as the listings' \`category\` must name it: one leaf path a line

@@ -16,7 +16,7 @@ import type { CreateJobData } from '../queues.ts';
 import { scanExport } from '../resolution/export-stream.ts';
 import { safeErrorMessage } from '../safe-errors.ts';
 import { SESSION_EXPIRED } from '../vr/browser-session.ts';
-import { fetchInPage } from '../vr/in-page-fetch.ts';
+import { postFromItemsPage } from '../vr/items-page.ts';
 import { readPageSession } from '../vr/page-session.ts';
 import { type ActionResult, ActionUnclearError } from './action-result.ts';
 import { updateOnEditPage } from './action-update.ts';
@@ -26,7 +26,6 @@ export { type ActionResult, ActionUnclearError } from './action-result.ts';
 import type { CreationDeps } from './create-listing.ts';
 
 /** The page whose AJAX calls mark sold and delete (V&R's seller list): the Referer V&R sees. */
-export const ITEMS_PAGE = '/account/items';
 /** How long an action waits for an earlier one on the same listing before looking again. */
 export const ORDER_WAIT_MS = 2_000;
 
@@ -42,20 +41,11 @@ async function exportView(deps: CreationDeps, vrListingId: number): Promise<Expo
   return found;
 }
 
-/** POSTs one of the seller list's AJAX calls from that page, as V&R's own script does. */
-async function postFromItemsPage(deps: CreationDeps, path: string, vrListingId: number): Promise<string> {
-  return deps.browser.withLogin(async (page: Page) => {
-    await deps.browser.goto(page, ITEMS_PAGE);
-    if (!(await readPageSession(page)).loggedIn) return SESSION_EXPIRED;
-    const reply = await fetchInPage(page, {
-      path,
-      form: { product_id: String(vrListingId) },
-      timeoutMs: deps.config.pageTimeoutMs,
-    });
-    if (reply.error) throw new ActionUnclearError(`${path}: ${reply.error}`);
-    // true, false, empty or JSON: all seen, none proof. Kept for the evidence only.
-    return `HTTP ${reply.status} ${JSON.stringify(reply.text.trim().slice(0, 80))}`;
-  });
+/** One of the seller list's AJAX calls; its reply is kept for the evidence only. */
+async function postFromItems(deps: CreationDeps, path: string, vrListingId: number): Promise<string> {
+  const reply = await postFromItemsPage(deps.browser, path, vrListingId, deps.config.pageTimeoutMs);
+  if (reply.error) throw new ActionUnclearError(`${path}: ${reply.error}`);
+  return `HTTP ${reply.status} ${JSON.stringify(reply.text.trim().slice(0, 80))}`;
 }
 
 /** `GET /instruments/add_edit_item/<id>` answers 404: the listing is gone (another account's is "forbidden"). */
@@ -84,7 +74,7 @@ async function setSold(
       return { outcome: 'done', evidence: `export: product_sold ${want} (before sending)` };
   }
   const path = sold ? `/ajax/mark_as_sold/${Math.random()}` : `/ajax/restore_from_sold/${Math.random()}`;
-  const reply = await postFromItemsPage(deps, path, vrListingId);
+  const reply = await postFromItems(deps, path, vrListingId);
   const after = await exportView(deps, vrListingId);
   if (!after.present) return { outcome: 'failed', reason: `listing ${vrListingId} is not in the V&R export` };
   if (after.sold === sold)
@@ -103,7 +93,7 @@ async function deleteListing(
   // Repeated only once V&R confirms the listing is still there: never a blind second delete.
   if (action.attempts > 1 && !(await exportView(deps, vrListingId)).present)
     return { outcome: 'done', evidence: 'export lacks the listing (before sending)' };
-  const reply = await postFromItemsPage(deps, '/ajax/delete_item', vrListingId);
+  const reply = await postFromItems(deps, '/ajax/delete_item', vrListingId);
   if (await editPageGone(deps, vrListingId))
     return { outcome: 'done', evidence: `edit page answers 404; V&R replied ${reply}` };
   if (!(await exportView(deps, vrListingId)).present)

@@ -2,10 +2,10 @@
  * Runs a reconcile (see reconcile.ts): reads our listings from Postgres, downloads one export
  * through the browser session as a flush does, and compares them. Writes nothing.
  */
-import { and, desc, eq, isNotNull, isNull } from 'drizzle-orm';
+import { and, asc, desc, eq, isNotNull, isNull, ne } from 'drizzle-orm';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/client.ts';
-import { vrJobs, vrProductLinks, vrResolutionRuns } from '../db/schema.ts';
+import { vrActions, vrJobs, vrProductLinks, vrResolutionRuns } from '../db/schema.ts';
 import { LOG_EVENT } from '../log-events.ts';
 import type { Logger } from '../logger.ts';
 import type { BrowserSession } from '../vr/browser-session.ts';
@@ -14,7 +14,7 @@ import { scanExport } from './export-stream.ts';
 import {
   createReconciler,
   type Expected,
-  NOTHING_EXPECTED,
+  type ExpectedState,
   type OurListing,
   type ReconcileReport,
   surpriseCounts,
@@ -28,7 +28,7 @@ export interface ReconcileDeps {
   config: Config;
   /**
    * What vr-lister itself asked V&R for, per product (sold, deleted, a new price): not reported as
-   * a surprise. Default: nothing expected.
+   * a surprise. Default: what vr_actions asked (expectedFromActions).
    */
   expected?: Expected;
 }
@@ -80,6 +80,29 @@ async function lastCompleteExport(db: Db) {
 }
 
 /**
+ * What our own actions asked of V&R (vr_actions, done or still on their way; a failed one asked
+ * nothing that stuck), per product, the latest of each kind winning: sold by mark_sold and
+ * unsold by restore, deleted, and the price of the last update that set one.
+ */
+export async function expectedFromActions(db: Db): Promise<Expected> {
+  const rows = await db
+    .select({ productRef: vrActions.productRef, kind: vrActions.kind, changes: vrActions.changes })
+    .from(vrActions)
+    .where(ne(vrActions.status, 'failed'))
+    .orderBy(asc(vrActions.id));
+  const byRef = new Map<string, ExpectedState>();
+  for (const { productRef, kind, changes } of rows) {
+    const state = byRef.get(productRef) ?? {};
+    if (kind === 'mark_sold') state.sold = true;
+    else if (kind === 'restore') state.sold = false;
+    else if (kind === 'delete') state.deleted = true;
+    else if (kind === 'update' && typeof changes?.price === 'number') state.price = changes.price;
+    byRef.set(productRef, state);
+  }
+  return (productRef) => byRef.get(productRef);
+}
+
+/**
  * Downloads one export and compares it with our listings. Throws, reporting nothing, when the
  * export is damaged (ExportFormatError) or looks cut short (SuspectExportError): half an export
  * would make every listing in the other half look deleted.
@@ -88,7 +111,7 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
   const { db, session, config } = deps;
   const ours = await loadOurListings(db);
   const lastComplete = await lastCompleteExport(db);
-  const reconciler = createReconciler(ours, deps.expected ?? NOTHING_EXPECTED);
+  const reconciler = createReconciler(ours, deps.expected ?? (await expectedFromActions(db)));
   const download = await downloadExport(session, {
     timeoutMs: config.exportTimeoutMs,
     signal: AbortSignal.timeout(config.exportTimeoutMs),
