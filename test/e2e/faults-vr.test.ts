@@ -86,7 +86,7 @@ describe('V&R down for maintenance (every route answers 503)', () => {
       async () => {
         for (const id of jobIds) {
           const job = await queue.getJob(id);
-          if ((job?.data.outage?.delays ?? 0) < 5) return false;
+          if ((job?.data.outage?.delays ?? 0) <= 2) return false;
         }
         return true;
       },
@@ -151,7 +151,7 @@ describe('V&R down for maintenance (every route answers 503)', () => {
   });
 
   test('a hung Publish whose listing V&R does not index is listed once, and goes to a person naming the exports and evidence', async () => {
-    const sim = await startSimulator({ port: 0, catalogRows: 30, seed: 23 });
+    const sim = await startSimulator({ port: 0, catalogRows: 30, seed: 23, ...FAST_SITE });
     stops.push(() => sim.close());
     const fast = {
       FLUSH_SETTLE_MS: '200',
@@ -205,7 +205,7 @@ describe('V&R down for maintenance (every route answers 503)', () => {
   });
 
   test('field errors after a POST that stored the listing: completed with its id, never submitted twice, the wrong verdict a site fact', async () => {
-    const sim = await startSimulator({ port: 0, catalogRows: 30, seed: 25 });
+    const sim = await startSimulator({ port: 0, catalogRows: 30, seed: 25, ...FAST_SITE });
     const fast = {
       FLUSH_SETTLE_MS: '200',
       RESOLUTION_BACKOFF_MS: '200',
@@ -259,7 +259,7 @@ describe('V&R down for maintenance (every route answers 503)', () => {
   });
 
   test('field errors after a POST, and a later export without the listing: failed with V&R’s words, the mark cleared', async () => {
-    const sim = await startSimulator({ port: 0, catalogRows: 30, seed: 26 });
+    const sim = await startSimulator({ port: 0, catalogRows: 30, seed: 26, ...FAST_SITE });
     const fast = {
       FLUSH_SETTLE_MS: '200',
       RESOLUTION_BACKOFF_MS: '200',
@@ -319,7 +319,14 @@ describe('V&R down for maintenance (every route answers 503)', () => {
   });
 
   test('a 503 after Publish is an unknown outcome: never resubmitted while down; with RESUBMIT_UNKNOWN_AFTER_MS, resubmitted once, only after that time and the exports', async () => {
-    const sim = await startSimulator({ port: 0, catalogRows: 30, seed: 22, submitLatencyMs: 1_500 });
+    const sim = await startSimulator({
+      port: 0,
+      catalogRows: 30,
+      seed: 22,
+      // FAST_SITE scales every latency: a 1.5 s submit, time to take the site down while it is in flight.
+      submitLatencyMs: 1_500 / FAST_SITE.timeScale,
+      ...FAST_SITE,
+    });
     stops.push(() => sim.close());
     const fast = {
       FLUSH_SETTLE_MS: '200',
@@ -327,7 +334,7 @@ describe('V&R down for maintenance (every route answers 503)', () => {
       CREATE_BACKOFF_MS: '100',
       OUTAGE_RETRY_MAX_MS: '300',
       SWEEP_INTERVAL_MS: '1000',
-      RESUBMIT_UNKNOWN_AFTER_MS: '15000',
+      RESUBMIT_UNKNOWN_AFTER_MS: '8000',
       QUEUE_PREFIX: `${services.queuePrefix}-b`,
     };
     const creation = startCreationProcess({
@@ -389,7 +396,7 @@ describe('V&R down for maintenance (every route answers 503)', () => {
     );
     assert.ok(cleanExportsBeforeResubmit >= 3, `resubmitted after ${cleanExportsBeforeResubmit} exports`);
     const resubmittedAfterMs = Date.now() - submittedAt.getTime();
-    assert.ok(resubmittedAfterMs >= 15_000, `resubmitted ${resubmittedAfterMs} ms after the submit`);
+    assert.ok(resubmittedAfterMs >= 8_000, `resubmitted ${resubmittedAfterMs} ms after the submit`);
     const done = await waitFor(
       'resolved',
       async () => {
