@@ -18,6 +18,7 @@ import { readSiteState } from '../../src/vr/site-state.ts';
 import { buildTestApi } from '../helpers/api.ts';
 import { runCli } from '../helpers/cli.ts';
 import { setupServices, TEST_LISTING_DEFAULTS, type TestServices, waitFor } from '../helpers/services.ts';
+import { FAST_SITE } from '../helpers/sim-timing.ts';
 
 /**
  * What creation does when the page is not what it expects, and what is refused before anything is
@@ -76,6 +77,7 @@ describe('creation evidence and refusals', () => {
       seed: 5,
       username: 'seller',
       password: PASSWORD,
+      ...FAST_SITE,
       ...options,
     });
     sims.push(s);
