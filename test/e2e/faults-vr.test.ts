@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Queue } from 'bullmq';
+import type { Browser } from 'playwright-core';
 import { type Simulator, startSimulator } from '../../simulator/src/server.ts';
 import { type RunningProcess, startCreationProcess } from '../../src/creation/main.ts';
 import { LOG_EVENT } from '../../src/log-events.ts';
@@ -13,6 +14,7 @@ import { startResolutionProcess } from '../../src/resolution/main.ts';
 import { suspectExport } from '../../src/resolution/suspect-export.ts';
 import type { BrowserSession } from '../../src/vr/browser-session.ts';
 import { openBrowserSession } from '../../src/vr/open-session.ts';
+import { launchSessionChromium } from '../helpers/chromium.ts';
 import { captureLogs, outageLines, WARN } from '../helpers/log-capture.ts';
 import { setupServices, TEST_LISTING_DEFAULTS, type TestServices, waitFor } from '../helpers/services.ts';
 import { FAST_SITE } from '../helpers/sim-timing.ts';
@@ -44,9 +46,12 @@ describe('V&R down for maintenance (every route answers 503)', () => {
   let producer: Producer;
   let queue: Queue<CreateJobData>;
   const stops: (() => Promise<unknown>)[] = [];
+  // One Chromium for the file's processes: each opens its own context on it.
+  let browser: Browser;
 
   before(async () => {
     services = await setupServices();
+    browser = await launchSessionChromium();
     // Two attempts per job: a policy that spent attempts on the outage would fail both jobs.
     producer = createProducerFor(services, services.queuePrefix, 2);
     stops.push(() => producer.close());
@@ -56,6 +61,7 @@ describe('V&R down for maintenance (every route answers 503)', () => {
   after(async () => {
     for (const stop of stops.reverse()) await stop().catch(() => {});
     await queue.close();
+    await browser?.close();
     await services.cleanup();
   });
 
@@ -73,6 +79,7 @@ describe('V&R down for maintenance (every route answers 503)', () => {
       }),
       site: site(sim),
       logger: logs.logger,
+      browser,
     });
     stops.push(() => creation.stop());
     const row = rowsOf(services);
@@ -133,7 +140,7 @@ describe('V&R down for maintenance (every route answers 503)', () => {
       OUTAGE_GIVE_UP_MS: '1500',
       FLUSH_SETTLE_MS: '600000',
     });
-    const creation = startCreationProcess({ config, site: site(sim), logger: silentLogger });
+    const creation = startCreationProcess({ config, site: site(sim), logger: silentLogger, browser });
     stops.push(() => creation.stop());
     const giveUp = createProducerFor(services, prefix, 2);
     stops.push(() => giveUp.close());
@@ -165,12 +172,14 @@ describe('V&R down for maintenance (every route answers 503)', () => {
       config: services.config(fast),
       site: site(sim),
       logger: silentLogger,
+      browser,
     });
     stops.push(() => creation.stop());
     const resolution = startResolutionProcess({
       config: services.config(fast),
       site: site(sim),
       logger: silentLogger,
+      browser,
     });
     stops.push(() => resolution.stop());
     const row = rowsOf(services);
@@ -217,11 +226,13 @@ describe('V&R down for maintenance (every route answers 503)', () => {
       config: services.config(fast),
       site: site(sim),
       logger: silentLogger,
+      browser,
     });
     const resolution = startResolutionProcess({
       config: services.config(fast),
       site: site(sim),
       logger: silentLogger,
+      browser,
     });
     const producerF = createProducerFor(services, fast.QUEUE_PREFIX);
     try {
@@ -271,11 +282,13 @@ describe('V&R down for maintenance (every route answers 503)', () => {
       config: services.config(fast),
       site: site(sim),
       logger: silentLogger,
+      browser,
     });
     const resolution = startResolutionProcess({
       config: services.config(fast),
       site: site(sim),
       logger: silentLogger,
+      browser,
     });
     const producerR = createProducerFor(services, fast.QUEUE_PREFIX);
     try {
@@ -341,6 +354,7 @@ describe('V&R down for maintenance (every route answers 503)', () => {
       config: services.config(fast),
       site: site(sim),
       logger: silentLogger,
+      browser,
     });
     stops.push(() => creation.stop());
     const resolutionLogs = captureLogs();
@@ -348,6 +362,7 @@ describe('V&R down for maintenance (every route answers 503)', () => {
       config: services.config(fast),
       site: site(sim),
       logger: resolutionLogs.logger,
+      browser,
     });
     stops.push(() => resolution.stop());
     const row = rowsOf(services);
@@ -438,15 +453,18 @@ describe('exports that time out, arrive cut short or arrive suspiciously small',
   let sim: Simulator;
   let creation: RunningProcess;
   let producer: Producer;
+  let browser: Browser;
 
   before(async () => {
     services = await setupServices();
+    browser = await launchSessionChromium();
     sim = await startSimulator({ port: 0, catalogRows: 200, seed: 23, ...FAST_SITE });
     producer = services.producer();
     creation = startCreationProcess({
       config: services.config({ FLUSH_SETTLE_MS: '600000' }),
       site: site(sim),
       logger: silentLogger,
+      browser,
     });
   });
 
@@ -454,6 +472,7 @@ describe('exports that time out, arrive cut short or arrive suspiciously small',
   after(async () => {
     await creation.stop();
     await exportSession?.close();
+    await browser?.close();
     await sim.close();
     await services.cleanup();
   });
@@ -465,6 +484,7 @@ describe('exports that time out, arrive cut short or arrive suspiciously small',
       site: site(sim),
       database: services.database,
       logger: silentLogger,
+      browser,
     });
     return runFlush(
       {
