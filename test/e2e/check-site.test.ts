@@ -7,7 +7,6 @@ import { type Simulator, startSimulator } from '../../simulator/src/server.ts';
 import { chromiumArgs } from '../../src/vr/chromium-launcher.ts';
 import { runCli } from '../helpers/cli.ts';
 import { setupServices, type TestServices } from '../helpers/services.ts';
-import { FAST_SITE } from '../helpers/sim-timing.ts';
 
 interface Report {
   ok: boolean;
@@ -56,7 +55,7 @@ describe('vr-lister check-site', () => {
     });
 
   test('passes every check against the simulator behind its Cloudflare gate, and changes nothing', async () => {
-    const sim = await startSimulator({ cloudflare: 'auto', cloudflareHeadlessBlock: true, ...FAST_SITE });
+    const sim = await startSimulator({ cloudflare: 'auto', cloudflareHeadlessBlock: true });
     sims.push(sim);
     const before = sim.state().listings.length;
     const result = await runCli(['check-site', '--json'], env(sim.url));
@@ -95,7 +94,7 @@ describe('vr-lister check-site', () => {
       .flat()
       .find((a) => a?.family === 'IPv4' && !a.internal)?.address;
     assert.ok(address, 'this machine has a non-loopback IPv4 address');
-    const sim = await startSimulator({ cloudflare: 'auto', host: address, ...FAST_SITE });
+    const sim = await startSimulator({ cloudflare: 'auto', host: address });
     sims.push(sim);
     assert.ok(sim.url.startsWith(`http://${address}:`));
     const result = await runCli(['check-site', '--json'], env(sim.url));
@@ -111,7 +110,7 @@ describe('vr-lister check-site', () => {
   });
 
   test('fails naming the check, with exit 1, when the add form lacks the Publish link', async () => {
-    const sim = await startSimulator({ cloudflare: 'auto', dropElements: ['publish'], ...FAST_SITE });
+    const sim = await startSimulator({ cloudflare: 'auto', dropElements: ['publish'] });
     sims.push(sim);
     const result = await runCli(['check-site', '--json'], env(sim.url));
     assert.equal(result.code, 1);
