@@ -453,18 +453,15 @@ describe('exports that time out, arrive cut short or arrive suspiciously small',
   let sim: Simulator;
   let creation: RunningProcess;
   let producer: Producer;
-  let browser: Browser;
 
   before(async () => {
     services = await setupServices();
-    browser = await launchSessionChromium();
     sim = await startSimulator({ port: 0, catalogRows: 200, seed: 23, ...FAST_SITE });
     producer = services.producer();
     creation = startCreationProcess({
       config: services.config({ FLUSH_SETTLE_MS: '600000' }),
       site: site(sim),
       logger: silentLogger,
-      browser,
     });
   });
 
@@ -472,7 +469,6 @@ describe('exports that time out, arrive cut short or arrive suspiciously small',
   after(async () => {
     await creation.stop();
     await exportSession?.close();
-    await browser?.close();
     await sim.close();
     await services.cleanup();
   });
@@ -484,7 +480,6 @@ describe('exports that time out, arrive cut short or arrive suspiciously small',
       site: site(sim),
       database: services.database,
       logger: silentLogger,
-      browser,
     });
     return runFlush(
       {
