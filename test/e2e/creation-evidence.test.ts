@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { Queue } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import { unzipSync } from 'fflate';
+import type { Browser } from 'playwright-core';
 import { type Simulator, type SimulatorOptions, startSimulator } from '../../simulator/src/server.ts';
 import { startCreationProcess } from '../../src/creation/main.ts';
 import type { JobArtifact, JobPayload } from '../../src/db/schema.ts';
@@ -16,8 +17,10 @@ import { CREATE_QUEUE } from '../../src/queues.ts';
 import { SessionStore } from '../../src/vr/session-store.ts';
 import { readSiteState } from '../../src/vr/site-state.ts';
 import { buildTestApi } from '../helpers/api.ts';
+import { launchSessionChromium } from '../helpers/chromium.ts';
 import { runCli } from '../helpers/cli.ts';
 import { setupServices, TEST_LISTING_DEFAULTS, type TestServices, waitFor } from '../helpers/services.ts';
+import { FAST_SITE } from '../helpers/sim-timing.ts';
 
 /**
  * What creation does when the page is not what it expects, and what is refused before anything is
@@ -52,9 +55,12 @@ describe('creation evidence and refusals', () => {
   let artifactsDir: string;
   let api: FastifyInstance;
   const sims: Simulator[] = [];
+  // One Chromium for the file's workers: each opens its own context (and its trace) on it.
+  let browser: Browser;
 
   before(async () => {
     services = await setupServices();
+    browser = await launchSessionChromium();
     artifactsDir = await mkdtemp(join(tmpdir(), 'vr-evidence-'));
     api = await buildTestApi(services, {
       env: { API_TOKEN: TOKEN, ARTIFACTS_DIR: artifactsDir },
@@ -63,6 +69,7 @@ describe('creation evidence and refusals', () => {
   });
 
   after(async () => {
+    await browser?.close();
     await api.close();
     await Promise.all(sims.map((s) => s.close()));
     await services.cleanup();
@@ -76,6 +83,7 @@ describe('creation evidence and refusals', () => {
       seed: 5,
       username: 'seller',
       password: PASSWORD,
+      ...FAST_SITE,
       ...options,
     });
     sims.push(s);
@@ -88,6 +96,7 @@ describe('creation evidence and refusals', () => {
       config: services.config({ CREATE_BACKOFF_MS: '200', ARTIFACTS_DIR: artifactsDir, ...env }),
       site: { baseUrl: s.url, username: 'seller', password },
       logger: silentLogger,
+      browser,
     });
   }
 

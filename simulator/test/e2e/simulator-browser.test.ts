@@ -14,6 +14,7 @@ import { parse } from 'csv-parse/sync';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { EXPORT_COLUMNS } from 'vr-lister/site-data';
 import { launchTestChromium } from '../../../test/helpers/chromium.ts';
+import { FAST_SITE } from '../../../test/helpers/sim-timing.ts';
 import { type SimState, type Simulator, startSimulator, VARIANTS } from '../../src/server.ts';
 import { GATED_ROUTES } from '../helpers/sim-http.ts';
 
@@ -61,7 +62,13 @@ describe('simulator pages in Chromium', () => {
 
   for (const variant of VARIANTS) {
     test(`variant ${variant.id}: a person lists an item through the gate, the pop-up, the cascade and Dropzone`, async () => {
-      const sim = await startSimulator({ catalogRows: 30, seed: 5, variant: variant.id, ajaxLatencyMs: 30 });
+      const sim = await startSimulator({
+        catalogRows: 30,
+        seed: 5,
+        variant: variant.id,
+        ajaxLatencyMs: 30 / FAST_SITE.timeScale,
+        ...FAST_SITE,
+      });
       const context = await browser.newContext({ baseURL: sim.url, acceptDownloads: true });
       try {
         const page = await context.newPage();
@@ -299,7 +306,7 @@ describe('simulator pages in Chromium', () => {
 
   test('server-side errors are tied to fields in every variant (a POST past the page checks)', async () => {
     for (const variant of VARIANTS) {
-      const sim = await startSimulator({ catalogRows: 5, variant: variant.id });
+      const sim = await startSimulator({ catalogRows: 5, variant: variant.id, ...FAST_SITE });
       const context = await browser.newContext({ baseURL: sim.url });
       try {
         const page = await context.newPage();
@@ -344,7 +351,7 @@ describe('simulator pages in Chromium', () => {
   });
 
   test('Dropzone refuses a 21st photo and more than 10 MB in all, in the page', async () => {
-    const sim = await startSimulator({ catalogRows: 5 });
+    const sim = await startSimulator({ catalogRows: 5, ...FAST_SITE });
     const context = await browser.newContext({ baseURL: sim.url });
     try {
       const page = await context.newPage();
@@ -388,7 +395,7 @@ describe('simulator pages in Chromium', () => {
   });
 
   test('Node fetch and context.request get 403 cf-mitigated: challenge on every route, even with a valid cookie', async () => {
-    const sim = await startSimulator({ catalogRows: 5 });
+    const sim = await startSimulator({ catalogRows: 5, ...FAST_SITE });
     const context: BrowserContext = await browser.newContext({ baseURL: sim.url });
     try {
       const page = await context.newPage();
@@ -439,7 +446,7 @@ describe('simulator pages in Chromium', () => {
   });
 
   test('gate off: Node fetch reaches the site', async () => {
-    const sim = await startSimulator({ catalogRows: 5, cloudflare: 'off' });
+    const sim = await startSimulator({ catalogRows: 5, cloudflare: 'off', ...FAST_SITE });
     try {
       const res = await fetch(`${sim.url}/`);
       assert.equal(res.status, 200);
@@ -507,7 +514,7 @@ describe('simulator pages in Chromium', () => {
   });
 
   test('headless block: navigator.webdriver is refused; a browser that hides it passes', async () => {
-    const sim = await startSimulator({ catalogRows: 5, cloudflareHeadlessBlock: true });
+    const sim = await startSimulator({ catalogRows: 5, cloudflareHeadlessBlock: true, ...FAST_SITE });
     const stealthy = await launchTestChromium({
       extraArgs: ['--disable-blink-features=AutomationControlled'],
     });
@@ -559,6 +566,7 @@ describe('simulator pages in Chromium', () => {
     const sim = await startSimulator({
       catalogRows: 5,
       dropElements: ['publish', 'tinymce', 'dropzone', 'shipping', 'categories'],
+      ...FAST_SITE,
     });
     const context = await browser.newContext({ baseURL: sim.url });
     try {
