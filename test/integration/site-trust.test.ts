@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { eq } from 'drizzle-orm';
-import { claimJob } from '../../src/db/jobs.ts';
-import { type JobStatus, vrJobs, vrSiteTrust } from '../../src/db/schema.ts';
+import { claimJob, PENDING_VERIFICATION } from '../../src/db/jobs.ts';
+import { type JobStatus, type Verification, vrJobs, vrSiteTrust } from '../../src/db/schema.ts';
 import {
   enterLane,
   proveSite,
@@ -12,6 +12,8 @@ import {
   SUSPECT_PAUSE_AFTER,
 } from '../../src/db/site-trust.ts';
 import { validateListing } from '../../src/listing/listing.ts';
+import { silentLogger } from '../../src/logger.ts';
+import { settleVerification } from '../../src/resolution/verify-job.ts';
 import { buildTestApi } from '../helpers/api.ts';
 import { runCli } from '../helpers/cli.ts';
 import { setupServices, type TestServices } from '../helpers/services.ts';
@@ -144,6 +146,45 @@ describe('site trust: probation and the circuit breaker (src/db/site-trust.ts)',
     const b = await row('queued');
     const decisions = await Promise.all([enterLane(db(), a), enterLane(db(), b)]);
     assert.deepEqual(decisions.map((d) => d.kind).sort(), ['go', 'wait']);
+  });
+
+  test('the read-back settles it: a found listing proves the site only once read back matching; mismatches are suspects, and 3 pause creation', async () => {
+    const settle = (id: number, verification: Verification) =>
+      db()
+        .select()
+        .from(vrJobs)
+        .where(eq(vrJobs.id, id))
+        .then(([found]) =>
+          settleVerification({ database: services.database, logger: silentLogger }, found!, verification),
+        );
+    const found = (vrListingId: number) =>
+      row('completed', {
+        vrListingId,
+        submittedAt: new Date(),
+        verification: PENDING_VERIFICATION,
+      });
+    const mismatch: Verification = {
+      status: 'mismatch',
+      differences: [{ field: 'shipping.fees.uk', asked: 25, found: null }],
+      checkedAt: new Date().toISOString(),
+    };
+
+    // Found but not read back yet: not proven, and probation still waits for it.
+    const first = await found(5001);
+    assert.equal((await readSiteTrust(db())).provenAt, null);
+    const next = await row('queued');
+    const waiting = await enterLane(db(), next);
+    assert.equal(waiting.kind === 'wait' && waiting.busyJobId, first, 'waits for the read-back');
+    await settle(first, { status: 'ok', differences: [], checkedAt: new Date().toISOString() });
+    assert.ok((await readSiteTrust(db())).provenAt, 'read back matching: proven');
+    assert.deepEqual(await enterLane(db(), next), { kind: 'go' });
+
+    // Three mismatches in a row pause creation.
+    for (const [i, vrListingId] of [5002, 5003, 5004].entries()) {
+      await settle(await found(vrListingId), mismatch);
+      assert.equal(!!(await readSiteTrust(db())).pausedAt, i === 2, `after ${i + 1} mismatch(es)`);
+    }
+    assert.equal((await enterLane(db(), await row('queued'))).kind, 'paused');
   });
 
   test('the gate, proven: every job goes at once', async () => {
