@@ -106,6 +106,40 @@ The circuit breaker pauses creation after 3 listings in a row ended with an unkn
 never shown in an export (they wait in needs_review). Look at them first; then this lets creation go
 on: the pause and the streak are cleared and the held jobs start at once.
   --json    print {wasPaused, released}`,
+  sold: `Usage: vr-lister sold REF... [--json]
+
+Marks each product's V&R listing sold. Every REF is checked first (an unknown one, or a listing
+that failed or is in review, is refused and nothing is written); a listing whose V&R id isn't known
+yet waits for it. Done only once V&R's export shows it sold; asking again does nothing.
+  --json    print the actions as JSON`,
+  restore: `Usage: vr-lister restore REF... [--json]
+
+Takes each product's V&R listing back from sold, as \`sold\` does the other way (done once the
+export shows it unsold).
+  --json    print the actions as JSON`,
+  update: `Usage: vr-lister update REF [--price N] [--processing-time T] [--fee REGION=N]... [--local-pickup on|off] [--description HTML]
+
+Changes the listing on V&R through its edit page, only the fields given (the description is left
+out unless given), and reads the edit page back: done only when V&R shows the new values.
+  --price N               the new price
+  --processing-time T     e.g. "3 Days", "2 Weeks"
+  --fee REGION=N          a region's shipping fee (uk, europe, usa, world); repeatable
+  --local-pickup on|off   local pickup
+  --description HTML      a new description
+  --json                  print the action as JSON`,
+  delete: `Usage: vr-lister delete REF... [--yes] [--json]
+
+Deletes each product's listing from V&R (it asks first on a terminal; elsewhere --yes is required).
+Done once the edit page answers 404 or the export lacks it; a delete is never repeated blind.
+  --yes     don't ask
+  --json    print the actions as JSON`,
+  actions: `Usage: vr-lister actions [--status S] [--json] [--limit N]
+
+The actions asked on listings (sold, restore, update, delete), newest first, with their status:
+queued, waiting_for_id, in_progress, done or failed.
+  --status S   only those with status S
+  --limit N    at most N (1000)
+  --json       print a JSON array of {id, productRef, kind, status, vrListingId, error}`,
   'check-site': `Usage: vr-lister check-site [--json] [--round-trip [--price N] [--category PATH] [--brand B] [--wait-ms N]]
 
 Checks V&R against what vr-lister needs, with the stored session, and never changes anything there:

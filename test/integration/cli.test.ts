@@ -165,9 +165,11 @@ describe('vr-lister CLI', () => {
       'resolutionAttempts',
       'status',
       'submittedAt',
+      'verification',
       'vrListingId',
     ]);
     assert.equal(list[0].vrListingId, null);
+    assert.equal(list[0].verification, null, 'no read-back before an id');
     const [row] = await services.database.sql`select payload from vr_jobs where product_ref = 'CSV-2'`;
     assert.deepEqual(row!.payload.listing, {
       productRef: 'CSV-2',

@@ -50,12 +50,14 @@ describe('producer', () => {
     assert.deepEqual(
       tables.map((t) => t.table_name),
       [
+        'vr_actions',
         'vr_job_events',
         'vr_jobs',
         'vr_product_links',
         'vr_resolution_runs',
         'vr_sessions',
         'vr_site_facts',
+        'vr_site_trust',
         'vr_webhook_deliveries',
       ],
     );
