@@ -113,7 +113,9 @@ export function markOutcomeUnknown(db: Executor, id: number, reason: string): Pr
 
 /**
  * The page after a Publish POST showed field errors: maybe a rejection, maybe not (V&R may have
- * stored it anyway). Resolution decides from one export taken after the indexing allowance.
+ * stored it anyway). Resolution decides from one export taken after the indexing allowance. Its
+ * outcome is unknown: the matcher must not assume the listing exists (a look-alike someone else
+ * listed would otherwise be taken for it).
  */
 export function markFieldErrorsAfterPost(
   db: Executor,
@@ -126,7 +128,7 @@ export function markFieldErrorsAfterPost(
     from: CREATING,
     set: {
       ...awaitingId(
-        false,
+        true,
         `V&R showed field errors after the POST (${fieldErrorsAfterPost}): waiting for an export to tell`,
       ),
       payload: { ...payload, fieldErrorsAfterPost },

@@ -93,8 +93,14 @@ export function planResolution(
       steps.set(jobId, { kind: 'wait', nextResolutionAt });
       continue;
     }
-    if (job.payload.fieldErrorsAfterPost !== undefined && couldBeInExport && !candidates.length) {
-      // Field errors after the POST, and an export that would show the listing doesn't: rejected.
+    if (
+      job.payload.fieldErrorsAfterPost !== undefined &&
+      couldBeInExport &&
+      !candidates.length &&
+      !outcome.lookAlikesSeen?.includes(jobId)
+    ) {
+      // Field errors after the POST, and an export that would show the listing doesn't (no row
+      // that could be it): rejected.
       steps.set(jobId, {
         kind: 'rejected',
         reason: `V&R rejected the listing (field errors after the POST, and the export of ${exportRequestedAt.toISOString()} does not show it): ${job.payload.fieldErrorsAfterPost}`,

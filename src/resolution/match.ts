@@ -65,6 +65,11 @@ export interface MatchOutcome {
   duplicates: Array<{ jobId: number; vrListingIds: number[] }>;
   /** Nothing certain yet: the job waits for the next export. */
   unmatched: number[];
+  /**
+   * Of the unmatched, the jobs whose look-alikes are in this export, too few to pair (one of them
+   * may be theirs): their absence is not proven. Left out when none.
+   */
+  lookAlikesSeen?: number[];
 }
 
 export interface MatcherOptions {
@@ -412,6 +417,7 @@ export function createMatcher(options: MatcherOptions): Matcher {
       if (rows.length < group.jobs.length && !standsOnReserved) {
         // Fewer rows than jobs: can't tell which listing is still missing from the export; wait.
         unmatched(group);
+        if (rows.length) (outcome.lookAlikesSeen ??= []).push(...group.jobs.map(({ job }) => job.id));
         continue;
       }
       // Pairing by count is sound only when all of ours are in this export: else a stranger's

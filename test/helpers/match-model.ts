@@ -72,6 +72,8 @@ function lookAlike(row: ExportRow, p: Product): boolean {
   );
 }
 
+export type SubmitOutcome = 'known' | 'landed' | 'lost' | 'rejected' | 'rejected_landed';
+
 export type Step =
   | {
       kind: 'ours';
@@ -81,8 +83,12 @@ export type Step =
       delay: number;
       /** Time from V&R creating the listing to our worker seeing Publish answer. */
       lag: number;
-      /** `lost`/`landed`: the submit's outcome is unknown to us, and it did not / did reach V&R. */
-      outcome: 'known' | 'landed' | 'lost';
+      /**
+       * `lost`/`landed`: the submit's outcome is unknown to us, and it did not / did reach V&R.
+       * `rejected`/`rejected_landed`: the page after the POST showed field errors, and V&R did not /
+       * did store the listing anyway.
+       */
+      outcome: SubmitOutcome;
       idGap: number;
     }
   | { kind: 'stranger'; product: number; variant: Variant; delay: number; idGap: number }
@@ -118,7 +124,16 @@ const step: fc.Arbitrary<Step> = fc.oneof(
       marker: fc.boolean(),
       delay: fc.integer({ min: 0, max: ALLOWANCE_MS }),
       lag: fc.integer({ min: 0, max: 50 }),
-      outcome: fc.constantFrom('known', 'known', 'known', 'known', 'landed', 'lost'),
+      outcome: fc.constantFrom<SubmitOutcome>(
+        'known',
+        'known',
+        'known',
+        'known',
+        'landed',
+        'lost',
+        'rejected',
+        'rejected_landed',
+      ),
       idGap,
     }),
   },
@@ -245,7 +260,7 @@ export function runHistory(h: History): { resolved: number; review: number } {
 
   for (const s of h.before) addStranger(s.product, s.variant, 0, s.idGap, now - 10 * ALLOWANCE_MS);
 
-  const submit = (m: ModelJob, outcome: 'known' | 'landed' | 'lost', lag: number, gap: number) => {
+  const submit = (m: ModelJob, outcome: SubmitOutcome, lag: number, gap: number) => {
     if (runsMax === null && linked.size === 0 && h.baseline) {
       // The baseline: one export before the first submit.
       runsMax = Math.max(0, ...visibleAt(now).map((l) => l.id));
@@ -263,9 +278,13 @@ export function runHistory(h: History): { resolved: number; review: number } {
     const marker = m.ref ? markerFor(DEFAULT_MARKER_TEMPLATE, m.ref) : null;
     const html = descriptionWithMarker(listing, marker);
     const criteria = buildMatchCriteria(listing, prod.brand, html, marker, lastKnown());
-    m.job.payload = { listing, matchCriteria: criteria };
+    m.job.payload = {
+      listing,
+      matchCriteria: criteria,
+      ...(outcome.startsWith('rejected') ? { fieldErrorsAfterPost: 'price: is below the minimum' } : {}),
+    };
     m.job.submitStartedAt = new Date(now);
-    if (outcome !== 'lost') {
+    if (outcome !== 'lost' && outcome !== 'rejected') {
       const id = newId(gap);
       listings.push({
         id,
@@ -282,6 +301,7 @@ export function runHistory(h: History): { resolved: number; review: number } {
     m.job.status = 'completed_pending_id';
     m.job.submittedAt = new Date(now);
     m.job.nextResolutionAt = new Date(now);
+    // As creation records it: field errors after a POST leave the outcome unknown too.
     m.job.submitOutcomeUnknown = outcome !== 'known';
   };
 
@@ -330,6 +350,23 @@ export function runHistory(h: History): { resolved: number; review: number } {
       requestedAt,
       new Date(now),
     );
+    for (const [id, step] of steps) {
+      if (step.kind !== 'rejected') continue;
+      // Field errors after a POST are a rejection only on proof: an export taken after the
+      // indexing allowance that doesn't show the listing.
+      const m = jobs.find((j) => j.job.id === id)!;
+      if (m.job.payload.fieldErrorsAfterPost === undefined)
+        throw new WrongIdError(`job ${id} was failed as rejected without field errors after its POST`);
+      if (now - m.job.submittedAt!.getTime() < config.flushSettleMs)
+        throw new WrongIdError(
+          `job ${id} was failed as rejected by an export taken before the indexing allowance`,
+        );
+      const shown = exported.find((l) => l.owner === id);
+      if (shown)
+        throw new WrongIdError(
+          `job ${id} was failed as rejected, but its listing ${shown.id} is in the export`,
+        );
+    }
     for (const [id, step] of steps) {
       const m = jobs.find((j) => j.job.id === id)!;
       // The flush's own transition, replayed on the model's row (unset fields are left alone, as in SQL).

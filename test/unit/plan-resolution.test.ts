@@ -110,7 +110,7 @@ describe('planResolution: field errors after a POST are a rejection only once an
     const job = unknownJob('Ref: SKU-7', 0);
     return {
       ...job,
-      submitOutcomeUnknown: false,
+      submitOutcomeUnknown: true, // as markFieldErrorsAfterPost records it
       payload: { ...job.payload, fieldErrorsAfterPost: 'price: Please enter a price' },
     };
   };
@@ -154,6 +154,16 @@ describe('planResolution: field errors after a POST are a rejection only once an
     };
     assert.notEqual(
       planResolution([withErrors()], unclear, config, requestedAt, requestedAt).get(7)!.kind,
+      'rejected',
+    );
+  });
+
+  test('look-alikes too few to pair (one may be it) are not proof of absence either', () => {
+    const config = loadConfig({ FLUSH_SETTLE_MS: '1000' });
+    const requestedAt = new Date(SUBMITTED.getTime() + 5_000);
+    const tooFew = { matched: [], ambiguous: [], duplicates: [], unmatched: [7], lookAlikesSeen: [7] };
+    assert.notEqual(
+      planResolution([withErrors()], tooFew, config, requestedAt, requestedAt).get(7)!.kind,
       'rejected',
     );
   });
