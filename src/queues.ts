@@ -40,23 +40,15 @@ export function actionJobId(row: { id: number; generation: number }): string {
 }
 
 /** Adds action jobs for queued vr_actions rows. Re-adding an existing job id is a no-op in BullMQ. */
-export async function addActionJobs(
-  deps: { queue: Queue<CreateJobData>; jobOptions: JobsOptions; queueTimeoutMs: number },
+export function addActionJobs(
+  deps: AddJobsDeps,
   rows: { id: number; generation: number; productRef: string; jobId: number | null; status: string }[],
 ): Promise<void> {
-  const queued = rows.filter((row) => row.status === 'queued');
-  if (!queued.length) return;
-  await withTimeout(
-    deps.queue.addBulk(
-      queued.map((row) => ({
-        name: ACTION_JOB,
-        data: { rowId: row.jobId ?? 0, productRef: row.productRef, actionId: row.id },
-        opts: { ...deps.jobOptions, jobId: actionJobId(row) },
-      })),
-    ),
-    deps.queueTimeoutMs,
-    'Redis',
-  );
+  return addQueuedJobs(deps, rows, (row) => ({
+    name: ACTION_JOB,
+    data: { rowId: row.jobId ?? 0, productRef: row.productRef, actionId: row.id },
+    jobId: actionJobId(row),
+  }));
 }
 
 /** BullMQ ids can't be plain integers; the generation makes a manual retry's job new. */
@@ -84,22 +76,36 @@ export function createRedis(url: string, { forProducer = false } = {}): Redis {
   return new Redis(url, options);
 }
 
-/** Adds creation jobs for queued rows. Re-adding an existing job id is a no-op in BullMQ. */
-export async function addCreationJobs(
-  deps: { queue: Queue<CreateJobData>; jobOptions: JobsOptions; queueTimeoutMs: number },
-  rows: { id: number; generation: number; productRef: string; status: string }[],
+type AddJobsDeps = { queue: Queue<CreateJobData>; jobOptions: JobsOptions; queueTimeoutMs: number };
+
+/** Adds one job per row still queued, within the Redis deadline. */
+async function addQueuedJobs<R extends { status: string }>(
+  deps: AddJobsDeps,
+  rows: R[],
+  job: (row: R) => { name: string; data: CreateJobData; jobId: string },
 ): Promise<void> {
   const queued = rows.filter((row) => row.status === 'queued');
   if (!queued.length) return;
   await withTimeout(
     deps.queue.addBulk(
-      queued.map((row) => ({
-        name: 'create-listing',
-        data: { rowId: row.id, productRef: row.productRef },
-        opts: { ...deps.jobOptions, jobId: creationJobId(row) },
-      })),
+      queued.map((row) => {
+        const { name, data, jobId } = job(row);
+        return { name, data, opts: { ...deps.jobOptions, jobId } };
+      }),
     ),
     deps.queueTimeoutMs,
     'Redis',
   );
+}
+
+/** Adds creation jobs for queued rows. Re-adding an existing job id is a no-op in BullMQ. */
+export function addCreationJobs(
+  deps: AddJobsDeps,
+  rows: { id: number; generation: number; productRef: string; status: string }[],
+): Promise<void> {
+  return addQueuedJobs(deps, rows, (row) => ({
+    name: 'create-listing',
+    data: { rowId: row.id, productRef: row.productRef },
+    jobId: creationJobId(row),
+  }));
 }

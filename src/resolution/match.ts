@@ -417,7 +417,12 @@ export function createMatcher(options: MatcherOptions): Matcher {
       if (rows.length < group.jobs.length && !standsOnReserved) {
         // Fewer rows than jobs: can't tell which listing is still missing from the export; wait.
         unmatched(group);
-        if (rows.length) (outcome.lookAlikesSeen ??= []).push(...group.jobs.map(({ job }) => job.id));
+        if (rows.length) {
+          outcome.lookAlikesSeen = [
+            ...(outcome.lookAlikesSeen ?? []),
+            ...group.jobs.map(({ job }) => job.id),
+          ];
+        }
         continue;
       }
       // Pairing by count is sound only when all of ours are in this export: else a stranger's
