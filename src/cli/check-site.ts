@@ -14,7 +14,7 @@ import { openBrowserSession } from '../vr/open-session.ts';
 import { tinymceReady, topLevel } from '../vr/page-scripts/cascade.ts';
 import { readPageSession } from '../vr/page-session.ts';
 import { out, positiveInt, UsageError } from './common.ts';
-import { CheckFailed, fail, formatCheck, type SiteCheck, saveEvidence } from './site-checks.ts';
+import { checkRunner, fail, formatCheck, type SiteCheck } from './site-checks.ts';
 
 export type { SiteCheck } from './site-checks.ts';
 
@@ -110,33 +110,7 @@ export async function checkSite(
     onCheck?: (check: SiteCheck) => void;
   },
 ): Promise<SiteCheckReport> {
-  const checks: SiteCheck[] = [];
-  let stoppedBy: string | undefined;
-  const run = async (name: string, fn: () => Promise<string>, needed = false): Promise<boolean> => {
-    const started = Date.now();
-    let check: SiteCheck;
-    if (stoppedBy) check = { name, ok: false, ms: 0, detail: `not run: "${stoppedBy}" failed` };
-    else {
-      try {
-        check = { name, ok: true, ms: 0, detail: await fn() };
-      } catch (error) {
-        const seen = error instanceof CheckFailed ? error.message : (error as Error).message.split('\n')[0]!;
-        const page = await session.page().catch(() => undefined);
-        const files = await saveEvidence(page, opts.artifactsDir, name, opts.secrets ?? []);
-        check = {
-          name,
-          ok: false,
-          ms: 0,
-          detail: `${seen}${page && !page.isClosed() ? ` (at ${page.url()})` : ''}${files.length ? `; saved ${files.join(', ')}` : ''}`,
-        };
-        if (needed) stoppedBy = name;
-      }
-      check.ms = Date.now() - started;
-    }
-    checks.push(check);
-    opts.onCheck?.(check);
-    return check.ok;
-  };
+  const { checks, run } = checkRunner(session, opts);
 
   await run(
     'site reachable',
@@ -153,7 +127,7 @@ export async function checkSite(
       }
       return `HTTP ${status}, "${state.title}", not blocked${session.challengesPassed ? ' (challenge passed)' : ''}`;
     },
-    true,
+    { stopsOthers: true },
   );
   await run(
     'logged in',
@@ -162,7 +136,7 @@ export async function checkSite(
       await session.ensureLoggedIn();
       return `as ${session.site.username} (${session.logins > before ? 'logged in now' : 'stored session'})`;
     },
-    true,
+    { stopsOthers: true },
   );
   await run('brand check', async () => {
     const fender = await checkBrand(session, 'Fender');

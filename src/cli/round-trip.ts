@@ -19,7 +19,7 @@ import { resolveCategory, shippedCategoryTree } from '../vr/categories.ts';
 import { openEditPage } from '../vr/edit-page.ts';
 import { downloadExport } from '../vr/export-download.ts';
 import { ITEMS_PAGE, postFromItemsPage } from '../vr/items-page.ts';
-import { CheckFailed, fail, type SiteCheck, saveEvidence } from './site-checks.ts';
+import { checkRunner, fail, type SiteCheck } from './site-checks.ts';
 
 /**
  * `check-site --round-trip`: the one command that publishes (and then deletes) a listing, to learn
@@ -144,7 +144,6 @@ export async function roundTrip(
   db: Executor,
   opts: RoundTripOptions,
 ): Promise<RoundTripReport> {
-  const checks: SiteCheck[] = [];
   const facts: RoundTripFacts = {
     publishedText: null,
     indexingDelayMs: null,
@@ -153,32 +152,7 @@ export async function roundTrip(
     feesStored: null,
     deleted: false,
   };
-  let stoppedBy: string | undefined;
-  const run = async (name: string, fn: () => Promise<string>, always = false): Promise<boolean> => {
-    const started = Date.now();
-    let check: SiteCheck;
-    if (stoppedBy && !always) check = { name, ok: false, ms: 0, detail: `not run: "${stoppedBy}" failed` };
-    else {
-      try {
-        check = { name, ok: true, ms: 0, detail: await fn() };
-      } catch (error) {
-        const seen = error instanceof CheckFailed ? error.message : (error as Error).message.split('\n')[0]!;
-        const page = await session.page().catch(() => undefined);
-        const files = await saveEvidence(page, opts.artifactsDir, name, opts.secrets ?? []);
-        check = {
-          name,
-          ok: false,
-          ms: 0,
-          detail: `${seen}${files.length ? `; saved ${files.join(', ')}` : ''}`,
-        };
-        stoppedBy ??= name;
-      }
-      check.ms = Date.now() - started;
-    }
-    checks.push(check);
-    opts.onCheck?.(check);
-    return check.ok;
-  };
+  const { checks, run } = checkRunner(session, { ...opts, everyFailureStops: true });
 
   const nonce = `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
   const texts = testListingTexts(nonce);
@@ -259,7 +233,7 @@ export async function roundTrip(
       facts.markerSurvives = htmlToText(result.row.description).includes(texts.marker);
       return `id ${vrListingId} after ${facts.indexingDelayMs} ms (${exports} export(s)); marker ${facts.markerSurvives ? 'survives' : 'LOST'} in product_description`;
     },
-    published,
+    { always: published },
   ); // a POST left: looked for even after a failed verdict, so that it can be deleted
   await run('read back', async () => {
     const read = await openEditPage(session, String(vrListingId));
@@ -296,7 +270,7 @@ export async function roundTrip(
           );
         return `deleted ${id}: the edit page says ${read.detail}`;
       },
-      true,
+      { always: true },
     );
     if (checks.at(-1)?.ok)
       await run(
@@ -312,7 +286,7 @@ export async function roundTrip(
           facts.deleted = true;
           return `not in the export (${exports} export(s))`;
         },
-        true,
+        { always: true },
       );
   } else if (published) {
     checks.push({
