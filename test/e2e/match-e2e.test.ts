@@ -110,6 +110,8 @@ describe('marker off: identical look-alikes and a flush racing the indexing dela
       RESOLUTION_BACKOFF_MS: '300',
       CREATE_BACKOFF_MS: '200',
       SWEEP_INTERVAL_MS: '600000',
+      // No read-back jobs on the resolution queue: the racing flush below must start at once.
+      VERIFY_LISTINGS: 'off',
       LOG_LEVEL: 'info',
     });
     const creation = startCli(['worker', 'create'], env);
