@@ -10,7 +10,7 @@ import { startResolutionProcess } from '../../src/resolution/main.ts';
 import { type CliProcess, startCli } from '../helpers/cli.ts';
 import { parseLogLines } from '../helpers/log-capture.ts';
 import { setupServices, type TestServices, waitFor } from '../helpers/services.ts';
-import { FAST_SITE } from '../helpers/sim-timing.ts';
+import { FAST_SITE, realMs } from '../helpers/sim-timing.ts';
 
 describe('creation worker process', () => {
   let services: TestServices;
@@ -88,7 +88,13 @@ describe('creation worker process', () => {
 
   test('SIGTERM during a job: the job finishes and the process exits 0', async () => {
     sim.setFaults({ hangNextSubmits: 0 });
-    const slow = await startSimulator({ port: 0, catalogRows: 10, seed: 4, submitLatencyMs: 2_000 });
+    const slow = await startSimulator({
+      port: 0,
+      catalogRows: 10,
+      seed: 4,
+      submitLatencyMs: realMs(2_000),
+      ...FAST_SITE,
+    });
     try {
       await producer.enqueueListing({ productRef: 'TERM-1', brand: 'Gibson', model: 'SG', price: 1800 });
       const process = startCli(
@@ -128,7 +134,8 @@ describe('creation worker process', () => {
       catalogRows: 20,
       seed: 5,
       submitFailRate: 0.3,
-      indexDelayMs: 100,
+      indexDelayMs: realMs(100),
+      ...FAST_SITE,
     });
     t.after(() => flaky.close());
     const config = services.config({

@@ -14,7 +14,9 @@ import { setupServices, type TestServices, waitFor } from '../helpers/services.t
  * indexing delay. No job may end with an id that isn't its own listing's.
  */
 
-const INDEX_DELAY_MS = 400;
+// Wide enough that the racing flush (started the moment the second amp is submitted) requests its
+// export inside it on a loaded machine: at 400 ms it once came too late, and the race didn't happen.
+const INDEX_DELAY_MS = 2_000;
 const PEDAL = {
   brand: 'Fender',
   model: 'Blender Fuzz',
@@ -105,7 +107,7 @@ describe('marker off: identical look-alikes and a flush racing the indexing dela
       VR_REF_MARKER: 'off',
       // The allowance covers the indexing delay. A batch flush now waits out the newest listing's
       // allowance, so it no longer races on its own: the test starts the racing flush itself.
-      FLUSH_SETTLE_MS: '600',
+      FLUSH_SETTLE_MS: String(INDEX_DELAY_MS + 200),
       MAX_BATCH_SIZE: '10',
       RESOLUTION_BACKOFF_MS: '300',
       CREATE_BACKOFF_MS: '200',

@@ -40,7 +40,7 @@ describe('probation and the circuit breaker', () => {
 
   before(async () => {
     // A fresh install: the site is not proven.
-    services = await setupServices({ siteProven: false });
+    services = await setupServices({ siteProven: false, readBack: true });
     sim = await startSimulator({ port: 0, catalogRows: 20, seed: 23, ...FAST_SITE });
     browser = await launchSessionChromium();
     producer = services.producer();

@@ -9,6 +9,7 @@ import { RESOLVE_QUEUE } from '../../src/queues.ts';
 import { startResolutionProcess } from '../../src/resolution/main.ts';
 import { type FlushJobData, requestFlush } from '../../src/resolution/trigger.ts';
 import { setupServices, type TestServices, waitFor } from '../helpers/services.ts';
+import { FAST_SITE, realMs } from '../helpers/sim-timing.ts';
 
 const FAST = {
   FLUSH_SETTLE_MS: '400',
@@ -113,7 +114,13 @@ describe('resolution', () => {
 
   before(async () => {
     services = await setupServices();
-    sim = await startSimulator({ port: 0, catalogRows: 300, seed: 11, indexDelayMs: 150 });
+    sim = await startSimulator({
+      port: 0,
+      catalogRows: 300,
+      seed: 11,
+      indexDelayMs: realMs(150),
+      ...FAST_SITE,
+    });
     producer = services.producer();
   });
 
@@ -243,12 +250,12 @@ describe('resolution', () => {
   });
 
   test('indexing slower than the first flush: found by a later one; never indexed: failed after 3 tries', async () => {
-    sim.setFaults({ indexDelayMs: 1_500 });
+    sim.setFaults({ indexDelayMs: realMs(1_500) });
     await producer.enqueueListings([{ productRef: 'SLOW-1', brand: 'Vox', model: 'AC15', price: 600 }]);
     const workers = startWorkers();
     try {
       await waitFor('SLOW-1 settled', async () => settled(await jobs('SLOW')), 60_000);
-      sim.setFaults({ indexDelayMs: 150, neverIndexNext: 1 });
+      sim.setFaults({ indexDelayMs: realMs(150), neverIndexNext: 1 });
       await producer.enqueueListings([{ productRef: 'NEVER-1', brand: 'Vox', model: 'AC4', price: 300 }]);
       await waitFor('NEVER-1 settled', async () => settled(await jobs('NEVER')), 60_000);
     } finally {
@@ -282,7 +289,7 @@ describe('resolution', () => {
     t.after(() => queue.close());
     // Drain whatever the creation worker scheduled, then make the next download slow.
     await queue.obliterate({ force: true });
-    sim.setFaults({ exportLatencyMs: 1_500 });
+    sim.setFaults({ exportLatencyMs: realMs(1_500) });
     const resolution = startResolutionProcess({ config, site, logger: silentLogger });
     try {
       await requestFlush(queue, 'first');

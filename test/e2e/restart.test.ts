@@ -8,6 +8,7 @@ import { type CliProcess, runCli, startCli } from '../helpers/cli.ts';
 import { parseLogLines } from '../helpers/log-capture.ts';
 import { checkOutcome, fetchFormListings, listingsFor } from '../helpers/outcome.ts';
 import { setupServices, type TestServices, waitFor } from '../helpers/services.ts';
+import { FAST_SITE, realMs } from '../helpers/sim-timing.ts';
 
 const COUNT = 15;
 
@@ -19,14 +20,16 @@ describe('restarting one worker process at a time during a run', () => {
 
   before(async () => {
     services = await setupServices();
-    // Slow enough that a restart lands mid-listing and mid-download.
+    // Slow enough that a restart lands mid-listing and mid-download; the page's other waits (the
+    // editor's start-up) fast.
     sim = await startSimulator({
       port: 0,
       catalogRows: 200,
       seed: 15,
-      submitLatencyMs: 300,
-      exportLatencyMs: 2_000,
-      indexDelayMs: 500,
+      submitLatencyMs: realMs(300),
+      exportLatencyMs: realMs(2_000),
+      indexDelayMs: realMs(500),
+      ...FAST_SITE,
     });
     producer = services.producer();
   });

@@ -21,7 +21,7 @@ describe('read-back: each found listing is compared with its V&R edit page', () 
   const children: CliProcess[] = [];
 
   before(async () => {
-    services = await setupServices();
+    services = await setupServices({ readBack: true });
     // The Cloudflare-like gate is on (its default, `auto`): every page goes through the browser.
     sim = await startSimulator({ port: 0, catalogRows: 30, seed: 23, ...FAST_SITE });
   });

@@ -103,6 +103,7 @@ export async function setupServices({
   pgAdminUrl = PG_ADMIN_URL,
   redisUrl = REDIS_URL,
   siteProven = true,
+  readBack = false,
 }: {
   pgAdminUrl?: string;
   redisUrl?: string;
@@ -112,6 +113,11 @@ export async function setupServices({
    * install as a user gets it.
    */
   siteProven?: boolean;
+  /**
+   * Read-back after every flush (VERIFY_LISTINGS) is off unless a test is about it: a flow test
+   * would otherwise wait on an edit page per listing it never checks. A test's own env overrides it.
+   */
+  readBack?: boolean;
 } = {}): Promise<TestServices> {
   const dbName = randomName('vrl_test');
   const databaseUrl = new URL(pgAdminUrl);
@@ -129,6 +135,7 @@ export async function setupServices({
     QUEUE_PREFIX: queuePrefix,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     ARTIFACTS_DIR: artifactsDir,
+    VERIFY_LISTINGS: readBack ? 'on' : 'off',
     ...TEST_LISTING_ENV,
   };
   const env = (overrides: Record<string, string> = {}) => ({ ...baseEnv, ...overrides });
