@@ -315,27 +315,37 @@ export async function captureEvidence(options: CaptureOptions): Promise<SavedArt
   }
   const session = await sessionValues(context);
   if (!page.isClosed()) {
+    // Side by side: on a page whose Publish request still hangs both wait out their timeout, and
+    // one after the other held up the lane twice as long.
     const png = join(dir, `${stem}.png`);
-    try {
-      await page.screenshot({ path: png, fullPage: true, timeout: EVIDENCE_STEP_TIMEOUT_MS });
-      await chmod(png, PRIVATE_FILE);
-      saved.push({ name: `${stem}.png`, step: options.step, at });
-    } catch {
-      // A crashed or navigating page: the HTML and the trace may still be had.
-      await rm(png, { force: true }).catch(() => {});
-    }
-    try {
-      // A page whose Publish request still hangs never answers an evaluate: don't wait on it.
-      const html = await withTimeout(
-        redactedHtml(page, secrets, session),
-        EVIDENCE_STEP_TIMEOUT_MS,
-        'the page',
-      );
-      await writeFile(join(dir, `${stem}.html`), html, { mode: PRIVATE_FILE });
-      saved.push({ name: `${stem}.html`, step: options.step, at });
-    } catch {
-      // As above.
-    }
+    const screenshot = async () => {
+      try {
+        await page.screenshot({ path: png, fullPage: true, timeout: EVIDENCE_STEP_TIMEOUT_MS });
+        await chmod(png, PRIVATE_FILE);
+        return true;
+      } catch {
+        // A crashed or navigating page: the HTML and the trace may still be had.
+        await rm(png, { force: true }).catch(() => {});
+        return false;
+      }
+    };
+    const html = async () => {
+      try {
+        // A page whose Publish request still hangs never answers an evaluate: don't wait on it.
+        const text = await withTimeout(
+          redactedHtml(page, secrets, session),
+          EVIDENCE_STEP_TIMEOUT_MS,
+          'the page',
+        );
+        await writeFile(join(dir, `${stem}.html`), text, { mode: PRIVATE_FILE });
+        return true;
+      } catch {
+        return false; // as above
+      }
+    };
+    const [pngSaved, htmlSaved] = await Promise.all([screenshot(), html()]);
+    if (pngSaved) saved.push({ name: `${stem}.png`, step: options.step, at });
+    if (htmlSaved) saved.push({ name: `${stem}.html`, step: options.step, at });
   }
   if (trace) {
     try {
