@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Queue } from 'bullmq';
+import type { Browser } from 'playwright-core';
 import { type SimListing, type Simulator, startSimulator } from '../../simulator/src/server.ts';
 import { startCreationProcess } from '../../src/creation/main.ts';
 import { silentLogger } from '../../src/logger.ts';
@@ -8,6 +9,7 @@ import type { Producer } from '../../src/producer/producer.ts';
 import { RESOLVE_QUEUE } from '../../src/queues.ts';
 import { startResolutionProcess } from '../../src/resolution/main.ts';
 import { type FlushJobData, requestFlush } from '../../src/resolution/trigger.ts';
+import { launchSessionChromium } from '../helpers/chromium.ts';
 import { setupServices, type TestServices, waitFor } from '../helpers/services.ts';
 import { FAST_SITE, realMs } from '../helpers/sim-timing.ts';
 
@@ -111,9 +113,12 @@ describe('resolution', () => {
   let services: TestServices;
   let sim: Simulator;
   let producer: Producer;
+  // One Chromium for the file: each worker a context of its own in it, as the faults tests do.
+  let browser: Browser;
 
   before(async () => {
     services = await setupServices();
+    browser = await launchSessionChromium();
     sim = await startSimulator({
       port: 0,
       catalogRows: 300,
@@ -125,6 +130,7 @@ describe('resolution', () => {
   });
 
   after(async () => {
+    await browser?.close();
     await sim.close();
     await services.cleanup();
   });
@@ -132,8 +138,8 @@ describe('resolution', () => {
   function startWorkers(overrides: Record<string, string> = {}) {
     const config = services.config({ ...FAST, ...overrides });
     const site = { baseUrl: sim.url, username: 'demo', password: 'demo' };
-    const creation = startCreationProcess({ config, site, logger: silentLogger });
-    const resolution = startResolutionProcess({ config, site, logger: silentLogger });
+    const creation = startCreationProcess({ config, site, logger: silentLogger, browser });
+    const resolution = startResolutionProcess({ config, site, logger: silentLogger, browser });
     return { stop: () => Promise.all([creation.stop(), resolution.stop()]) };
   }
 
@@ -194,7 +200,7 @@ describe('resolution', () => {
     // listings to be older than ours: only the evidence can tell them apart.
     const config = services.config({ ...FAST, VR_REF_MARKER: 'off' });
     const site = { baseUrl: sim.url, username: 'demo', password: 'demo' };
-    const creation = startCreationProcess({ config, site, logger: silentLogger });
+    const creation = startCreationProcess({ config, site, logger: silentLogger, browser });
     const handMade: number[] = [];
     try {
       await waitFor('5 submitted', async () => (await jobs('NM')).filter((j) => j.submitted_at).length >= 5);
@@ -214,7 +220,7 @@ describe('resolution', () => {
     } finally {
       await creation.stop();
     }
-    const resolution = startResolutionProcess({ config, site, logger: silentLogger });
+    const resolution = startResolutionProcess({ config, site, logger: silentLogger, browser });
     try {
       await waitFor('every job settled', async () => settled(await jobs('NM')), 120_000);
     } finally {
@@ -275,7 +281,7 @@ describe('resolution', () => {
     sim.setFaults({ indexDelayMs: 0 });
     const config = services.config({ ...FAST, FLUSH_SETTLE_MS: '0' });
     const site = { baseUrl: sim.url, username: 'demo', password: 'demo' };
-    const creation = startCreationProcess({ config, site, logger: silentLogger });
+    const creation = startCreationProcess({ config, site, logger: silentLogger, browser });
     t.after(() => creation.stop()); // stop() runs once: also when the test fails before it
     await producer.enqueueListings([
       { productRef: 'TRIG-1', brand: 'Epiphone', model: 'Casino', price: 900 },
@@ -290,7 +296,7 @@ describe('resolution', () => {
     // Drain whatever the creation worker scheduled, then make the next download slow.
     await queue.obliterate({ force: true });
     sim.setFaults({ exportLatencyMs: realMs(1_500) });
-    const resolution = startResolutionProcess({ config, site, logger: silentLogger });
+    const resolution = startResolutionProcess({ config, site, logger: silentLogger, browser });
     try {
       await requestFlush(queue, 'first');
       await waitFor('a flush running', async () => (await queue.getJobCounts('active')).active === 1);
