@@ -19,6 +19,7 @@ import { SESSION_EXPIRED } from '../vr/browser-session.ts';
 import { NeedsPersonError, PERSON_NEEDED } from '../vr/errors.ts';
 import { postFromItemsPage } from '../vr/items-page.ts';
 import { readPageSession } from '../vr/page-session.ts';
+import { replacePhotosOnEditPage } from './action-photos.ts';
 import { type ActionAttempt, type ActionResult, ActionUnclearError } from './action-result.ts';
 import { updateOnEditPage } from './action-update.ts';
 import type { CreationDeps } from './create-listing.ts';
@@ -128,6 +129,8 @@ export async function runAction(
       return deleteListing(deps, action, vrListingId, attempt);
     case 'update':
       return updateOnEditPage(deps, action, vrListingId, attempt);
+    case 'replace_photos':
+      return replacePhotosOnEditPage(deps, action, vrListingId, attempt);
   }
 }
 
