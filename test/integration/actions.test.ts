@@ -77,12 +77,10 @@ describe('asking for actions on listings: bad input, unknown and refused listing
         list[index] = bad;
         return { changes: { photos: list }, field: `changes.photos.${index}` };
       }),
-      fc
-        .integer({ min: 21, max: 40 })
-        .map((count) => ({
-          changes: { photos: Array.from({ length: count }, (_, i) => good(i)) },
-          field: 'changes.photos',
-        })),
+      fc.integer({ min: 21, max: 40 }).map((count) => ({
+        changes: { photos: Array.from({ length: count }, (_, i) => good(i)) },
+        field: 'changes.photos',
+      })),
       fc.constant({ changes: { photos: [] }, field: 'changes.photos' }),
       fc.constant({ changes: {}, field: 'changes.photos' }),
       fc
