@@ -49,6 +49,8 @@ Commands:
   update REF [--price N] [--processing-time T] [--fee REGION=N]... [--local-pickup on|off]
          [--description HTML] [--json]
                            change a listing on V&R (only the fields given)
+  photos REF URL... [--json]
+                           replace every photo of a listing on V&R with these (1 to 20 image URLs)
   delete REF... [--yes] [--json]
                            delete listings from V&R (asks on a terminal; --yes otherwise)
   actions [--status S] [--json] [--limit N]
@@ -128,10 +130,12 @@ async function main(argv: string[]): Promise<void> {
     case 'sold':
     case 'restore':
     case 'update':
+    case 'photos':
     case 'delete':
     case 'actions': {
       const actions = await import('./cli/actions.ts');
       if (command === 'update') return actions.commandUpdate(args);
+      if (command === 'photos') return actions.commandPhotos(args);
       if (command === 'delete') return actions.commandDelete(args);
       if (command === 'actions') return actions.commandActions(args);
       return actions.commandStock(command, args);

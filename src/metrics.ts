@@ -271,7 +271,7 @@ export function createMetrics(deps: MetricsDeps) {
   );
   define(
     'vr_lister_actions_total',
-    'Actions on listings (mark_sold, restore, update, delete) that ended, per kind and outcome (done, failed)',
+    'Actions on listings (mark_sold, restore, update, delete, replace_photos) that ended, per kind and outcome (done, failed)',
     'counter',
     (s) => s.actions.map(({ kind, outcome, count }) => ({ labels: { kind, outcome }, value: count })),
   );

@@ -19,6 +19,11 @@ export interface Photo {
   bytes: number;
   /** Sniffed from the bytes: image/jpeg, image/png, image/gif, image/webp or application/octet-stream. */
   type: string;
+  /**
+   * The stored photo's id, as the edit page shows it (`data-product_media_id`) and
+   * `delete_item_images[]` names it; given by the store when the photo is stored.
+   */
+  media_id?: number;
 }
 
 export interface Listing {

@@ -3,8 +3,9 @@ import { randomBytes } from 'node:crypto';
 import type { CategoryNode } from 'vr-lister/site-data';
 import type { SiteContext } from './context.ts';
 import { formPage, sendMaintenance } from './context.ts';
-import { checkPublish, MAX_PHOTO_BYTES_TOTAL, sniffImageType } from './form-rules.ts';
+import { checkPublish, MAX_PHOTO_BYTES_TOTAL, MAX_PHOTOS, sniffImageType } from './form-rules.ts';
 import {
+  formStrings,
   HTML,
   MAX_UPLOAD_BYTES,
   type Req,
@@ -15,7 +16,7 @@ import {
   send,
   sendJson,
 } from './http.ts';
-import { categoryOptions, INTERNAL_ERROR_PAGE, notFoundPage, USER_ID } from './pages.ts';
+import { categoryOptions, INTERNAL_ERROR_PAGE, mediaId, notFoundPage, USER_ID } from './pages.ts';
 import type { Session } from './state.ts';
 
 export async function publish(ctx: SiteContext, req: Req, res: Res, session: Session): Promise<void> {
@@ -160,7 +161,11 @@ export async function editForm(ctx: SiteContext, res: Res, id: number): Promise<
   send(res, 200, HTML, formPage(ctx, { editing: listing }));
 }
 
-/** `POST /instruments/add_edit_item/<id>`: the same checks as Publish; success answers 302. */
+/**
+ * `POST /instruments/add_edit_item/<id>`: the same checks as Publish; success answers 302 (or the
+ * same page with a message, by variant). Photos: `delete_item_images[]` removes stored ones, new
+ * uploads (`file_unique_id[]`) are added; at most 20 and 10 MB in all, as on the add form.
+ */
 export async function saveEdit(ctx: SiteContext, req: Req, res: Res, id: number): Promise<void> {
   const { store } = ctx;
   const form = await readForm(req);
@@ -186,10 +191,29 @@ export async function saveEdit(ctx: SiteContext, req: Req, res: Res, id: number)
     return;
   }
   const { source: _source, ...fields } = checked.listing;
-  // Photos are kept unless the edit sends its own; the description unless item_desc is sent.
+  // The stored photos stay unless named in delete_item_images[] (their data-product_media_id); the
+  // photos uploaded with the edit are added after them. The description stays unless item_desc is sent.
+  const deleted = new Set(
+    formStrings(form, 'delete_item_images[]')
+      .map((v) => v.trim())
+      .filter(Boolean),
+  );
+  const remaining = listing.photos.filter((_p, i) => !deleted.has(String(mediaId(listing, i))));
+  const photos = [...remaining, ...fields.photos];
+  const photoError =
+    photos.length > MAX_PHOTOS
+      ? `You can upload at most ${MAX_PHOTOS} photos.`
+      : photos.reduce((n, p) => n + p.bytes, 0) > MAX_PHOTO_BYTES_TOTAL
+        ? 'Your photos are larger than 10 MB in all.'
+        : undefined;
+  if (photoError) {
+    send(res, 200, HTML, formPage(ctx, { editing: listing, errors: new Map([['photos', photoError]]) }));
+    return;
+  }
+  const photosChanged = remaining.length < listing.photos.length || fields.photos.length > 0;
   const kept = {
     ...fields,
-    photos: fields.photos.length > 0 ? fields.photos : listing.photos,
+    photos: photosChanged ? photos : listing.photos,
     product_description: form.has('item_desc') ? fields.product_description : listing.product_description,
   };
   const saved = store.updateListing(id, kept)!;

@@ -388,9 +388,9 @@ export function storedPhotos(l: Listing): string {
     .join('');
 }
 
-/** A stored photo's media id: stable per listing and position. */
+/** A stored photo's media id: the store's, else (a photo stored before ids were given) by position. */
 export function mediaId(l: Listing, index: number): number {
-  return l.product_id * 100 + index + 1;
+  return l.photos[index]?.media_id ?? l.product_id * 100 + index + 1;
 }
 
 function decadeOptions(): string {

@@ -31,6 +31,8 @@ export interface SimPhoto {
   name: string;
   bytes: number;
   type: string;
+  /** Its `data-product_media_id` on the edit page. */
+  media_id: number | null;
 }
 
 export interface SimListing {
@@ -198,6 +200,12 @@ export function createStore(o: StoreOptions): Store {
   const sessions = new Map<string, Session>();
   const uploads = new Map<string, StoredUpload>();
   const issuedForms = new Set<string>();
+  let lastMediaId = 700_000;
+  /** Each photo stored gets its media id once (kept by later edits). */
+  const withMediaIds = (photos: readonly Photo[]): Photo[] =>
+    photos.map((p) => (p.media_id === undefined ? { ...p, media_id: ++lastMediaId } : p));
+  const imageUrls = (id: number, photos: readonly Photo[]) =>
+    photos.map((p) => `https://www.vintageandrare.com/uploads/products/${id}/${p.media_id}/original.jpg`);
 
   function isLoggedIn(s: Session | undefined, now = Date.now()): s is Session & { username: string } {
     if (!s?.username || s.expired || s.loggedInAt === undefined) return false;
@@ -211,6 +219,7 @@ export function createStore(o: StoreOptions): Store {
       name: p.name,
       bytes: p.bytes,
       type: p.type,
+      media_id: p.media_id ?? null,
     }));
     return {
       product_id: l.product_id,
@@ -323,12 +332,12 @@ export function createStore(o: StoreOptions): Store {
         faults.neverIndexNext--;
         visibleFrom = Number.POSITIVE_INFINITY;
       }
+      const photos = withMediaIds(fields.photos);
       const listing: Listing = {
         ...fields,
+        photos,
         product_id: id,
-        image_urls: fields.photos.map(
-          (_photo, i) => `https://www.vintageandrare.com/uploads/products/${id}/${id * 20 + i}/original.jpg`,
-        ),
+        image_urls: imageUrls(id, photos),
         created_at: new Date(now).toISOString(),
         visible_from: visibleFrom,
       };
@@ -338,7 +347,12 @@ export function createStore(o: StoreOptions): Store {
     updateListing(id, patch) {
       const at = listings.findIndex((l) => l.product_id === id && !l.deleted);
       if (at < 0) return undefined;
-      const next = { ...listings[at]!, ...patch };
+      const current = listings[at]!;
+      const next = { ...current, ...patch };
+      if (patch.photos && patch.photos !== current.photos) {
+        next.photos = withMediaIds(patch.photos);
+        next.image_urls = imageUrls(id, next.photos);
+      }
       listings[at] = next;
       return next;
     },

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ACTION_KINDS, ACTION_STATUSES } from '../db/schema.ts';
-import { actionChangesSchema } from '../listing/action.ts';
+import { actionChangesSchema, photoChangesSchema } from '../listing/action.ts';
 import { SITE_STATES } from '../vr/site-state.ts';
 import { actionsQuery } from './actions.ts';
 import {
@@ -268,7 +268,10 @@ const actionView = z.object({
   kind: z.enum(ACTION_KINDS),
   status: z.enum(ACTION_STATUSES),
   vrListingId: z.number().int().nullable().describe("the listing's V&R id, once known"),
-  changes: z.record(z.string(), z.unknown()).nullable().describe('what an update changes'),
+  changes: z
+    .record(z.string(), z.unknown())
+    .nullable()
+    .describe('what an update changes, or the photos replace_photos sets'),
   attempts: z.number().int(),
   error: z.string().nullable(),
   evidence: z.string().nullable().describe('what V&R showed when the action was judged done'),
@@ -277,14 +280,38 @@ const actionView = z.object({
   doneAt: isoTime.nullable(),
 });
 
+/**
+ * An action's body, by kind: `update` takes `changes` (the fields to change), `replace_photos`
+ * takes `changes.photos`, the other kinds nothing. A body whose kind matches is checked against
+ * that kind's schema alone, so each error names its field.
+ */
+const actionBody = z.discriminatedUnion('kind', [
+  z.strictObject(
+    { kind: z.enum(['mark_sold', 'restore', 'delete'] satisfies (typeof ACTION_KINDS)[number][]) },
+    {
+      error: (issue) =>
+        issue.code === 'unrecognized_keys'
+          ? 'is only for update and replace_photos (changes), or not a field at all'
+          : undefined,
+    },
+  ),
+  z.strictObject({ kind: z.literal('update'), changes: actionChangesSchema.optional() }),
+  z.strictObject({ kind: z.literal('replace_photos'), changes: photoChangesSchema }),
+]);
+
 /** The listing actions (src/api/actions.ts). */
 const ACTION_ROUTE_DOCS: Record<string, RouteDoc> = {
   'POST /api/vr/listings/:productRef/actions': {
-    summary: 'Mark a listing sold, restore it, change it or delete it on V&R',
+    summary: 'Mark a listing sold, restore it, change it, replace its photos or delete it on V&R',
     tags: ['actions'],
     params: z.object({ productRef: z.string().meta({ examples: ['SKU-1'] }) }),
-    body: z.strictObject({ kind: z.enum(ACTION_KINDS), changes: actionChangesSchema.optional() }),
-    bodyExamples: [{ kind: 'mark_sold' }, { kind: 'update', changes: { price: 1199 } }, { kind: 'delete' }],
+    body: actionBody,
+    bodyExamples: [
+      { kind: 'mark_sold' },
+      { kind: 'update', changes: { price: 1199 } },
+      { kind: 'replace_photos', changes: { photos: ['https://shop.example/photos/sku-1-front.jpg'] } },
+      { kind: 'delete' },
+    ],
     response: {
       202: actionView
         .extend({

@@ -134,6 +134,18 @@ export async function commandUpdate(args: string[]): Promise<void> {
   await ask([ref], values.json === true, (producer) => producer.updateListing(ref, changes));
 }
 
+/** `vr-lister photos REF URL... [--json]`: replaces every photo of the listing with these. */
+export async function commandPhotos(args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: { json: { type: 'boolean' } },
+    allowPositionals: true,
+  });
+  if (positionals.length < 2) throw new UsageError('usage: vr-lister photos REF URL... [--json]');
+  const [ref, ...photos] = positionals as [string, ...string[]];
+  await ask([ref], values.json === true, (producer) => producer.replacePhotos(ref, photos));
+}
+
 /** One object per action in `actions --json`. */
 export function actionSummary(a: ActionView) {
   return {

@@ -127,6 +127,14 @@ out unless given), and reads the edit page back: done only when V&R shows the ne
   --local-pickup on|off   local pickup
   --description HTML      a new description
   --json                  print the action as JSON`,
+  photos: `Usage: vr-lister photos REF URL... [--json]
+
+Replaces every photo of the product's V&R listing with the photos at these URLs, in this order (1
+to 20, checked as a listing's images: http(s), no user name or password). The worker downloads
+and converts them as for a new listing (JPEG, 10 MB in all), uploads them on the listing's edit
+page and removes the old ones there; done only when the edit page shows exactly these many photos
+and none of the old.
+  --json    print the action as JSON`,
   delete: `Usage: vr-lister delete REF... [--yes] [--json]
 
 Deletes each product's listing from V&R (it asks first on a terminal; elsewhere --yes is required).
@@ -135,7 +143,7 @@ Done once the edit page answers 404 or the export lacks it; a delete is never re
   --json    print the actions as JSON`,
   actions: `Usage: vr-lister actions [--status S] [--json] [--limit N]
 
-The actions asked on listings (sold, restore, update, delete), newest first, with their status:
+The actions asked on listings (sold, restore, update, photos, delete), newest first, with their status:
 queued, waiting_for_id, in_progress, done or failed.
   --status S   only those with status S
   --limit N    at most N (1000)

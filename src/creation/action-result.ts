@@ -8,3 +8,12 @@ export type ActionResult =
 export class ActionUnclearError extends Error {
   override name = 'ActionUnclearError';
 }
+
+/**
+ * One attempt at an action, as it goes: `sent` turns true just before anything that may change the
+ * listing goes to V&R (a POST of the seller list, the edit form's submit). An attempt stopped by an
+ * outage or a hold before that is not counted (releaseAction's refund).
+ */
+export interface ActionAttempt {
+  sent: boolean;
+}

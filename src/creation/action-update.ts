@@ -10,7 +10,7 @@ import { descriptionText } from '../listing/normalize.ts';
 import { SESSION_EXPIRED } from '../vr/browser-session.ts';
 import { editPagePath, openEditPage, readStoredListing, type StoredListing } from '../vr/edit-page.ts';
 import { readPageSession } from '../vr/page-session.ts';
-import { type ActionResult, ActionUnclearError } from './action-result.ts';
+import { type ActionAttempt, type ActionResult, ActionUnclearError } from './action-result.ts';
 import type { CreationDeps } from './create-listing.ts';
 
 /** The asked fields the edit page does not show yet, as `field: found` (empty when all match). */
@@ -44,7 +44,7 @@ const SET_DESCRIPTION = `(html) => {
 }`;
 
 /** The description is not sent: the editor goes, and the field loses its name. */
-const DROP_DESCRIPTION = `() => {
+export const DROP_DESCRIPTION = `() => {
   if (window.tinymce && window.tinymce.remove) { try { window.tinymce.remove('#item_desc'); } catch (e) {} }
   const field = document.querySelector('[name="item_desc"]');
   if (field) field.removeAttribute('name');
@@ -70,10 +70,37 @@ async function fillChanges(page: Page, changes: ActionChanges, stored: StoredLis
   else await page.evaluate(`(${DROP_DESCRIPTION})()`);
 }
 
+/**
+ * Opens the listing's edit page in the session's page, lets `fill` change it (given what the page
+ * stored), then clicks `a#submit_step_1` and waits for V&R's answer: either is success, a 302 to the
+ * account or the same page with a message; the caller reads the edit page back for the proof.
+ * `attempt.sent` turns true just before the click. Returns what the page stored before the fill.
+ */
+export async function submitEditForm(
+  deps: CreationDeps,
+  vrListingId: number,
+  attempt: ActionAttempt,
+  fill: (page: Page, stored: StoredListing) => Promise<void>,
+): Promise<StoredListing> {
+  return deps.browser.withLogin(async (page: Page) => {
+    await deps.browser.goto(page, editPagePath(vrListingId));
+    if (!(await readPageSession(page)).loggedIn) return SESSION_EXPIRED;
+    const stored = await readStoredListing(page);
+    await fill(page, stored);
+    attempt.sent = true;
+    await Promise.all([
+      page.waitForNavigation({ waitUntil: 'domcontentloaded', timeout: deps.config.pageTimeoutMs }),
+      page.locator('a#submit_step_1').click(),
+    ]);
+    return stored;
+  });
+}
+
 export async function updateOnEditPage(
   deps: CreationDeps,
   action: VrAction,
   vrListingId: number,
+  attempt: ActionAttempt = { sent: false },
 ): Promise<ActionResult> {
   const changes = action.changes ?? {};
   const before = await openEditPage(deps.browser, String(vrListingId));
@@ -81,18 +108,7 @@ export async function updateOnEditPage(
   // Already as asked (an earlier attempt landed): nothing is sent.
   if (differences(changes, before.listing).length === 0)
     return { outcome: 'done', evidence: 'edit page already shows the asked values' };
-  await deps.browser.withLogin(async (page: Page) => {
-    await deps.browser.goto(page, editPagePath(vrListingId));
-    if (!(await readPageSession(page)).loggedIn) return SESSION_EXPIRED;
-    const stored = await readStoredListing(page);
-    await fillChanges(page, changes, stored);
-    // Either answer is success: a 302 to the account, or the same page with a message.
-    await Promise.all([
-      page.waitForNavigation({ waitUntil: 'domcontentloaded', timeout: deps.config.pageTimeoutMs }),
-      page.locator('a#submit_step_1').click(),
-    ]);
-    return true;
-  });
+  await submitEditForm(deps, vrListingId, attempt, (page, stored) => fillChanges(page, changes, stored));
   const after = await openEditPage(deps.browser, String(vrListingId));
   if (after.kind !== 'found') return { outcome: 'failed', reason: after.detail };
   const left = differences(changes, after.listing);

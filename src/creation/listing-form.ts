@@ -195,7 +195,7 @@ export const isUpload = (request: Request) =>
  * One photo at a time through Dropzone's current hidden file input (re-created after each use),
  * each confirmed by its `file_unique_id[]` in the form before the next.
  */
-async function uploadPhotos(page: Page, images: ImageFile[], t: FormTimeouts): Promise<void> {
+export async function uploadPhotos(page: Page, images: ImageFile[], t: FormTimeouts): Promise<void> {
   for (const [index, image] of images.entries()) {
     const input = page.locator('input[type="file"].dz-hidden-input').last();
     if ((await input.count()) === 0) {

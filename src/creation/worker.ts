@@ -2,14 +2,21 @@ import { DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { LOG_EVENT } from '../log-events.ts';
 import { type Logger, withJobLogger } from '../logger.ts';
-import { isConnectionError, isDatabaseUnavailable, type Outage, trackOutage } from '../outage.ts';
+import { isConnectionError, isDatabaseUnavailable } from '../outage.ts';
 import { ACTION_JOB, CREATE_QUEUE, type CreateJobData } from '../queues.ts';
 import { safeErrorMessage, safeErrorText, sanitiseError, throwingSafely } from '../safe-errors.ts';
-import { BLOCKED_RECHECK_MS } from '../vr/browser-session.ts';
-import { isSiteUnavailable, NeedsPersonError, PERSON_NEEDED, type PersonNeeded } from '../vr/errors.ts';
+import { NeedsPersonError, PERSON_NEEDED, type PersonNeeded } from '../vr/errors.ts';
 import { type ActionResult, processActionJob } from './actions.ts';
 import { captureEvidence, describeArtifacts, jobArtifactsDir, recordArtifacts } from './artifacts.ts';
 import { type CreationDeps, type CreationResult, createListing, handBack } from './create-listing.ts';
+import {
+  type CreationOutages,
+  clearMarks,
+  creationOutages,
+  holdJob,
+  outageReason,
+  waitOutOutage,
+} from './job-waits.ts';
 import { holdAtGate } from './probation.ts';
 
 export interface CreationWorkerDeps extends CreationDeps {
@@ -24,67 +31,11 @@ export interface CreationWorkerDeps extends CreationDeps {
   requestFlush?: (reason: string) => Promise<void>;
 }
 
-/**
- * How long a job held for a person (the login refused, the session key, the sandbox) waits, unless a
- * stored session releases it first.
- */
-export const LOGIN_REFUSED_HOLD_MS = 3_600_000;
-
-export interface CreationOutages {
-  site: Outage;
-  database: Outage;
-  redis: Outage;
-}
-
-export function creationOutages(logger: CreationDeps['logger']): CreationOutages {
-  return {
-    site: trackOutage(logger, 'V&R', 'creation jobs wait and retry without using up their attempts'),
-    database: trackOutage(logger, 'Postgres', 'creation jobs wait and retry without using up their attempts'),
-    redis: trackOutage(logger, 'Redis', 'the creation worker waits for it to come back'),
-  };
-}
-
-/** Which outage, if any, an error from a creation attempt comes from. */
-function outageOf(error: unknown): 'site' | 'database' | undefined {
-  if (isDatabaseUnavailable(error)) return 'database';
-  if (isSiteUnavailable(error)) return 'site';
-  return undefined;
-}
+export { type CreationOutages, creationOutages, LOGIN_REFUSED_HOLD_MS } from './job-waits.ts';
 
 /**
- * V&R down for its nightly maintenance, or Postgres restarting, says nothing about the listing:
- * the job waits (capped exponential backoff) and its attempts are kept for real failures, for up
- * to OUTAGE_GIVE_UP_MS. Returns the delay, or undefined when the job should fail the usual way.
- */
-async function waitOutOutage(
-  deps: CreationWorkerDeps,
-  job: Job<CreateJobData>,
-  token: string | undefined,
-  error: unknown,
-  reason: string,
-): Promise<number | undefined> {
-  const kind = outageOf(error);
-  if (!kind || !token) return undefined;
-  const now = Date.now();
-  const outage = job.data.outage ?? { since: new Date(now).toISOString(), delays: 0 };
-  if (now - Date.parse(outage.since) > deps.config.outageGiveUpMs) return undefined;
-  // The row goes back to queued (or, if a submit had begun, to resolution: never a second submit).
-  const status = await handBack(deps.db, job.data.rowId, reason, false).catch(() => 'unknown' as const);
-  if (status === 'completed_pending_id') return undefined;
-  const delay = Math.min(
-    deps.config.outageRetryMaxMs,
-    Math.max(100, deps.config.createBackoffMs) * 2 ** Math.min(outage.delays, 30),
-  );
-  await job.updateData({ ...job.data, outage: { since: outage.since, delays: outage.delays + 1 } });
-  await job.moveToDelayed(now + delay, token);
-  deps.outages?.[kind].down(error, { waitMs: delay });
-  return delay;
-}
-
-/**
- * Blocked by Cloudflare, or the login refused: a person must act, and the listing is not at fault.
- * The job goes back to waiting without using up a try (the row to `queued`), its Bull Board log
- * says what to run, and the worker stops taking jobs until a new session is stored.
+ * Blocked by Cloudflare, or the login refused: held as job-waits.ts's holdJob does, the row back to
+ * `queued`. A refused login keeps the page V&R answered with as the job's evidence.
  */
 async function holdForPerson(
   deps: CreationWorkerDeps,
@@ -114,27 +65,10 @@ async function holdForPerson(
       said = `${said} (${describeArtifacts(job.data.rowId, saved)})`;
     }
   }
-  const status = await handBack(deps.db, job.data.rowId, said, false).catch(() => 'unknown' as const);
-  if (status === 'completed_pending_id') return false;
-  const { outage: _outage, ...data } = job.data;
-  await job.updateData({ ...data, heldFor: kind });
-  // A copy for Bull Board: handBack wrote the same words to vr_jobs.error.
-  await job.log(said).catch(() => {});
-  await job.moveToDelayed(
-    Date.now() + (kind === 'blocked' ? BLOCKED_RECHECK_MS : LOGIN_REFUSED_HOLD_MS),
-    token,
-  );
-  deps.onHeld?.(kind);
-  return true;
-}
-
-/** Drops a job's held or outage mark from its data: a later wait then starts afresh. */
-async function clearMarks(job: Job<CreateJobData>, logger: Logger, what: string): Promise<void> {
-  await job
-    .updateData({ rowId: job.data.rowId, productRef: job.data.productRef })
-    .catch((error) =>
-      logger.warn({ err: error, event: LOG_EVENT.jobDataNotUpdated }, `could not clear ${what} on the job`),
-    );
+  return holdJob(deps, job, token, kind, said, async () => {
+    const status = await handBack(deps.db, job.data.rowId, said, false).catch(() => 'unknown' as const);
+    return status !== 'completed_pending_id';
+  });
 }
 
 /** What vr_jobs.error, the job's log lines and Redis get: one line, no cookie (src/safe-errors.ts). */
@@ -189,13 +123,14 @@ export async function processCreationJob(
       if (error instanceof NeedsPersonError && (await holdForPerson(deps, job, token, error))) {
         throw new DelayedError();
       }
-      const waited = await waitOutOutage(
-        deps,
-        job,
-        token,
-        error,
-        `waiting for ${outageOf(error) === 'site' ? 'V&R' : 'Postgres'} to come back: ${errorMessage(error)}`,
-      );
+      const waitReason = outageReason(error, errorMessage(error));
+      const waited = await waitOutOutage(deps, job, token, error, async () => {
+        // The row goes back to queued (or, if a submit had begun, to resolution: never a second submit).
+        const status = await handBack(deps.db, job.data.rowId, waitReason, false).catch(
+          () => 'unknown' as const,
+        );
+        return status !== 'completed_pending_id';
+      });
       if (waited !== undefined) {
         // A copy for Bull Board: the outage itself is logged by its tracker.
         await job.log(`unavailable, next try in ${waited} ms: ${errorMessage(error)}`).catch(() => {});

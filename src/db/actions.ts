@@ -6,7 +6,7 @@
  *
  *   waiting_for_id ──(the listing gets its id: queueWaitingActions)──► queued
  *   queued ──claimAction──► in_progress ──completeAction──► done
- *                              │  └──releaseAction (unclear, retried)──► queued
+ *                              │  └──releaseAction (unclear, retried; an outage waits)──► queued
  *                              └──failAction──► failed
  */
 import { and, eq, inArray, lt, sql } from 'drizzle-orm';
@@ -62,9 +62,35 @@ export function completeAction(db: Executor, id: number, evidence: string): Prom
   });
 }
 
-/** The outcome is unclear or V&R was unavailable: BullMQ's next attempt of the same job takes it again. */
-export function releaseAction(db: Executor, id: number, reason: string): Promise<VrAction | undefined> {
-  return move(db, id, ['in_progress'], { status: 'queued', error: safeErrorText(reason) });
+/**
+ * The outcome is unclear, or V&R (or Postgres) was unavailable: the job's next attempt takes it
+ * again. With `refund` (an outage or a hold met before anything was sent to V&R) the attempt is
+ * not counted: `attempts` counts the tries that may have changed something, and a later try that
+ * finds it above 1 looks at V&R before sending anything.
+ */
+export function releaseAction(
+  db: Executor,
+  id: number,
+  reason: string,
+  { refund = false }: { refund?: boolean } = {},
+): Promise<VrAction | undefined> {
+  return move(db, id, ['in_progress'], {
+    status: 'queued',
+    error: safeErrorText(reason),
+    ...(refund ? { attempts: sql`greatest(${vrActions.attempts} - 1, 0)` } : {}),
+  });
+}
+
+/**
+ * What an attempt saw before it sent something it can't prove at once (replace_photos: the photos
+ * the edit page showed), kept in `evidence` so that a later attempt can tell whether it landed.
+ */
+export function noteActionEvidence(
+  db: Executor,
+  id: number,
+  evidence: string,
+): Promise<VrAction | undefined> {
+  return move(db, id, ['in_progress'], { evidence: safeErrorText(evidence) });
 }
 
 /** V&R refused it, or the tries ran out without V&R showing it. */

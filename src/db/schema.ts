@@ -302,7 +302,7 @@ export const vrSiteFacts = pgTable('vr_site_facts', {
 });
 
 /** What can be done to a listing once it is on V&R (issue 24). */
-export const ACTION_KINDS = ['mark_sold', 'restore', 'update', 'delete'] as const;
+export const ACTION_KINDS = ['mark_sold', 'restore', 'update', 'delete', 'replace_photos'] as const;
 export type ActionKind = (typeof ACTION_KINDS)[number];
 
 export const ACTION_STATUSES = ['queued', 'waiting_for_id', 'in_progress', 'done', 'failed'] as const;
@@ -311,13 +311,18 @@ export type ActionStatus = (typeof ACTION_STATUSES)[number];
 /** Statuses of an action still to run: later actions on the same listing wait for these. */
 export const OPEN_ACTION_STATUSES = ['queued', 'waiting_for_id', 'in_progress'] as const;
 
-/** The fields an `update` may change (what the edit form allows); only those given are touched. */
+/**
+ * The fields an `update` may change (what the edit form allows); only those given are touched. A
+ * `replace_photos` carries `photos` alone.
+ */
 export interface ActionChanges {
   price?: number;
   description?: string;
   shipping?: { fees?: { uk?: number; europe?: number; usa?: number; world?: number }; localPickup?: boolean };
   /** As a listing gives it, normalised (`3 Days`). */
   processingTime?: string;
+  /** `replace_photos`: the new photos' URLs, in order (validated as a listing's `images`). */
+  photos?: string[];
 }
 
 export const actionStatusEnum = pgEnum('vr_action_status', ACTION_STATUSES);

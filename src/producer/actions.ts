@@ -1,5 +1,6 @@
 /**
- * Asking for an action on a listing after its id (mark sold, restore, update, delete): validated,
+ * Asking for an action on a listing after its id (mark sold, restore, update, delete, replace
+ * photos): validated,
  * recorded in vr_actions before it is queued (in the host's transaction when given, the outbox adding
  * its job after the commit), then added to the creation queue, whose one worker runs it on the V&R
  * lane beside creation.
@@ -8,7 +9,7 @@ import type { Queue } from 'bullmq';
 import { sql } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import type { ActionChanges, ActionKind, ActionStatus } from '../db/schema.ts';
-import { type ActionChangesInput, validateAction } from '../listing/action.ts';
+import { type ActionChangesInput, type PhotoChangesInput, validateAction } from '../listing/action.ts';
 import type { Logger } from '../logger.ts';
 import { addActionJobs, type CreateJobData, OUTBOX_CHANNEL } from '../queues.ts';
 import { type HostTransaction, type Run, runnerFor } from './host-tx.ts';
@@ -83,7 +84,7 @@ export interface ActionDeps {
 export interface ActionRequest {
   productRef: unknown;
   kind: unknown;
-  changes?: ActionChangesInput | unknown;
+  changes?: ActionChangesInput | PhotoChangesInput | unknown;
 }
 
 const iso = (v: unknown) => (v === null || v === undefined ? null : new Date(v as string).toISOString());

@@ -136,6 +136,15 @@ export interface Producer {
     options?: EnqueueOptions,
   ): Promise<RequestedAction>;
   deleteListing(productRef: string, options?: EnqueueOptions): Promise<RequestedAction>;
+  /**
+   * Replaces every photo of the listing with these (http(s) URLs, 1 to 20, as a listing's
+   * `images`): done once the edit page shows exactly these many, none of the old.
+   */
+  replacePhotos(
+    productRef: string,
+    photos: readonly string[],
+    options?: EnqueueOptions,
+  ): Promise<RequestedAction>;
   close(): Promise<void>;
 }
 
@@ -360,6 +369,8 @@ export function createProducer(options: ProducerOptions): Producer {
     updateListing: (productRef, changes, options) =>
       requestAction(deps, { productRef, kind: 'update', changes }, options),
     deleteListing: (productRef, options) => requestAction(deps, { productRef, kind: 'delete' }, options),
+    replacePhotos: (productRef, photos, options) =>
+      requestAction(deps, { productRef, kind: 'replace_photos', changes: { photos } }, options),
     enqueueListings: async (inputs, options) =>
       enqueueValidated(deps, validateListings(inputs, deps.listingDefaults), options),
     close: once(() =>

@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { Queue } from 'bullmq';
 import { type Simulator, startSimulator } from '../../simulator/src/server.ts';
+import { OUTAGE_EVENT } from '../../src/outage.ts';
 import type { Producer } from '../../src/producer/producer.ts';
+import { actionJobId, CREATE_QUEUE, type CreateJobData } from '../../src/queues.ts';
 import { type CliProcess, cliArgs, runCli, startCli, startProcess } from '../helpers/cli.ts';
+import { type PhotoServer, startPhotoServer } from '../helpers/photo-server.ts';
 import { setupServices, type TestServices, waitFor } from '../helpers/services.ts';
 
 interface SimListing {
@@ -12,16 +16,35 @@ interface SimListing {
   product_description: string;
   sold: boolean;
   deleted: boolean;
+  photos: { file_unique_id: string; name: string; type: string; media_id: number | null }[];
+}
+
+/** The creation worker's JSON log lines (LOG_LEVEL=warn) in `text`. */
+function logLines(text: string): Record<string, unknown>[] {
+  return text
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .flatMap((line) => {
+      try {
+        return [JSON.parse(line) as Record<string, unknown>];
+      } catch {
+        return [];
+      }
+    });
 }
 
 describe('actions on listings after their id, with real worker processes and the gate', () => {
   let services: TestServices;
   let sim: Simulator;
   let producer: Producer;
+  let photos: PhotoServer;
+  let queue: Queue<CreateJobData>;
   const children: CliProcess[] = [];
 
   before(async () => {
     services = await setupServices();
+    photos = await startPhotoServer();
+    queue = new Queue(CREATE_QUEUE, { connection: services.redis, prefix: services.queuePrefix });
     // Variant 1: the AJAX calls answer with an empty body, and an edit answers with the same page.
     // A slow edit POST, so that a kill during an update can land while V&R is still answering it.
     sim = await startSimulator({
@@ -38,6 +61,8 @@ describe('actions on listings after their id, with real worker processes and the
   after(async () => {
     for (const { child } of children) if (child.exitCode === null) child.kill('SIGKILL');
     await sim.close();
+    await photos.close();
+    await queue.close();
     await services.cleanup();
   });
 
@@ -50,13 +75,20 @@ describe('actions on listings after their id, with real worker processes and the
       SWEEP_INTERVAL_MS: '2000',
       WORKER_LOCK_MS: '3000',
       CREATE_BACKOFF_MS: '200',
+      // An outage's waits: 200 ms doubling up to 400 ms.
+      OUTAGE_RETRY_MAX_MS: '400',
+      IMAGE_ALLOW_HOSTS: '127.0.0.1',
     });
   const cli = (args: string[]) => runCli(args, env());
   const simListings = async (): Promise<SimListing[]> =>
     ((await (await fetch(`${sim.url}/__sim/state`)).json()) as { listings: SimListing[] }).listings;
   /** The creation worker in a process group of its own, so that it and its Chromium can be killed at once. */
   const startCreation = () => {
-    const proc = startProcess('setsid', [process.execPath, ...cliArgs(), 'worker', 'create'], env());
+    // Its warnings are read (the outage's one line): only this process logs at warn.
+    const proc = startProcess('setsid', [process.execPath, ...cliArgs(), 'worker', 'create'], {
+      ...env(),
+      LOG_LEVEL: 'warn',
+    });
     children.push(proc);
     return proc;
   };
@@ -193,5 +225,120 @@ describe('actions on listings after their id, with real worker processes and the
     assert.equal((await byModel('Action Model ACT-SOLD')).product_price, 555);
     // Applied once: one edit POST reached V&R, however the kill fell.
     assert.equal((await simState()).counters.edits - editsBefore, 1);
+  });
+  test('V&R down (503 everywhere) during an action: it waits without using its tries, one warning, and completes once V&R is back', async () => {
+    const logsFrom = creation.output().length;
+    sim.setFaults({ down: true });
+    try {
+      const asked = await cli(['update', 'ACT-PRICE', '--price', '888', '--json']);
+      assert.equal(asked.code, 0, asked.stderr);
+      const [{ id }] = JSON.parse(asked.stdout) as [{ id: number }];
+      const [{ generation }] = (await services.database
+        .sql`select generation from vr_actions where id = ${id}`) as [{ generation: number }];
+      const jobId = actionJobId({ id, generation });
+      // More waits than CREATE_ATTEMPTS (5): BullMQ's tries would all be gone by now.
+      await waitFor(
+        'the action to have waited out more tries than CREATE_ATTEMPTS',
+        async () => ((await queue.getJob(jobId))?.data.outage?.delays ?? 0) >= 7,
+        120_000,
+      );
+      const job = (await queue.getJob(jobId))!;
+      assert.equal(job.attemptsMade, 0, 'no BullMQ attempt used up by the outage');
+      assert.notEqual(await job.getState(), 'failed');
+      const [waiting] = await services.database
+        .sql`select status, attempts, error from vr_actions where id = ${id}`;
+      assert.ok(['queued', 'in_progress'].includes(waiting!.status), waiting!.status);
+      assert.ok(Number(waiting!.attempts) <= 1, `attempts ${waiting!.attempts} during the outage`);
+      assert.match(waiting!.error ?? '', /waiting for V&R to come back: .*503/);
+      sim.setFaults({ down: false });
+
+      const done = await waitFor(
+        'the update done once V&R is back',
+        async () => {
+          const [r] = await services.database
+            .sql`select status, attempts, error, evidence from vr_actions where id = ${id}`;
+          if (r!.status === 'failed') throw new Error(`the update failed: ${r!.error}`);
+          return r!.status === 'done' ? r : undefined;
+        },
+        120_000,
+      );
+      // Only the try that went through counts: the outage's tries were given back.
+      assert.equal(Number(done.attempts), 1);
+      assert.match(done.evidence, /edit page shows the asked values/);
+      assert.equal((await byModel('Action Model ACT-PRICE')).product_price, 888);
+      const outage = logLines(creation.output().slice(logsFrom));
+      const downs = outage.filter((l) => l.event === OUTAGE_EVENT.down && l.dependency === 'V&R');
+      assert.equal(downs.length, 1, 'one warning for the whole outage');
+      assert.equal(outage.filter((l) => l.event === 'creation_attempt_failed').length, 0);
+    } finally {
+      sim.setFaults({ down: false });
+    }
+  });
+
+  test('replace_photos: a listing with 2 photos gets 3 new ones; V&R then holds exactly those 3', async () => {
+    await producer.enqueueListing({
+      productRef: 'ACT-PHOTOS',
+      brand: 'Fender',
+      model: 'Action Model ACT-PHOTOS',
+      price: 1500,
+      description: '<p>Kept text for ACT-PHOTOS</p>',
+      images: [`${photos.url}/small.jpg`, `${photos.url}/photo.png`],
+    });
+    await waitFor(
+      'ACT-PHOTOS completed',
+      async () => {
+        const [row] = await services.database
+          .sql`select status from vr_jobs where product_ref = 'ACT-PHOTOS'`;
+        return row?.status === 'completed';
+      },
+      240_000,
+    );
+    const before = await byModel('Action Model ACT-PHOTOS');
+    assert.equal(before.photos.length, 2);
+
+    const asked = await cli([
+      'photos',
+      'ACT-PHOTOS',
+      `${photos.url}/photo.webp`,
+      `${photos.url}/photo.png`,
+      `${photos.url}/small.jpg`,
+      '--json',
+    ]);
+    assert.equal(asked.code, 0, asked.stderr);
+    const [{ id, kind }] = JSON.parse(asked.stdout) as [{ id: number; kind: string }];
+    assert.equal(kind, 'replace_photos');
+    const done = await waitFor(
+      'the photos replaced',
+      async () => {
+        const [r] = await services.database
+          .sql`select status, attempts, error, evidence from vr_actions where id = ${id}`;
+        if (r!.status === 'failed') throw new Error(`replace_photos failed: ${r!.error}`);
+        return r!.status === 'done' ? r : undefined;
+      },
+      180_000,
+    );
+    assert.match(done.evidence, /edit page shows 3 new photo/);
+
+    const after = await byModel('Action Model ACT-PHOTOS');
+    assert.equal(after.photos.length, 3);
+    // New uploads, none of the old: other ids, in the asked order, all JPEG (the WebP converted).
+    const oldIds = new Set(before.photos.flatMap((p) => [p.file_unique_id, String(p.media_id)]));
+    for (const p of after.photos) {
+      assert.ok(!oldIds.has(p.file_unique_id), `old photo ${p.file_unique_id} still there`);
+      assert.ok(!oldIds.has(String(p.media_id)), `old media id ${p.media_id} still there`);
+    }
+    assert.deepEqual(
+      after.photos.map((p) => [p.name, p.type]),
+      [
+        ['photo.jpg', 'image/jpeg'],
+        ['photo-2.jpg', 'image/jpeg'],
+        ['small.jpg', 'image/jpeg'],
+      ],
+    );
+    // Nothing else changed: the description was left out of the edit.
+    assert.match(after.product_description, /Kept text for ACT-PHOTOS/);
+    assert.equal(after.product_price, 1500);
+    const listed = JSON.parse((await cli(['actions', '--json'])).stdout) as { id: number; status: string }[];
+    assert.equal(listed.find((a) => a.id === id)?.status, 'done');
   });
 });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import fc from 'fast-check';
 import { connectApiRedis } from '../../src/api/main.ts';
-import { InvalidActionError } from '../../src/listing/action.ts';
+import { InvalidActionError, validateAction } from '../../src/listing/action.ts';
 import { silentLogger } from '../../src/logger.ts';
 import { ActionRefusedError, UnknownListingError } from '../../src/producer/actions.ts';
 import type { Producer } from '../../src/producer/producer.ts';
@@ -59,6 +59,71 @@ describe('asking for actions on listings: bad input, unknown and refused listing
         );
       }),
       { numRuns: 60 },
+    );
+    assert.equal(await actionCount(), 0);
+  });
+
+  test('replace_photos: a bad photo URL, too many or none, or an unknown field: the field is named, nothing written', async () => {
+    const good = (i: number) => `https://shop.example/photos/${i}.jpg`;
+    const badUrl = fc.oneof(
+      fc.constantFrom('ftp://shop.example/a.jpg', 'file:///etc/passwd', 'not a url', 'javascript:alert(1)'),
+      fc.webUrl({ validSchemes: ['https'] }).map((u) => u.replace('https://', 'https://user:secret@')),
+      fc.oneof(fc.integer(), fc.boolean(), fc.constant(null)),
+    );
+    const badPhotos = fc.oneof(
+      fc.tuple(fc.integer({ min: 1, max: 20 }), fc.nat(), badUrl).map(([count, at, bad]) => {
+        const index = at % count;
+        const list: unknown[] = Array.from({ length: count }, (_, i) => good(i));
+        list[index] = bad;
+        return { changes: { photos: list }, field: `changes.photos.${index}` };
+      }),
+      fc.integer({ min: 21, max: 40 }).map((count) => ({
+        changes: { photos: Array.from({ length: count }, (_, i) => good(i)) },
+        field: 'changes.photos',
+      })),
+      fc.constant({ changes: { photos: [] }, field: 'changes.photos' }),
+      fc.constant({ changes: {}, field: 'changes.photos' }),
+      fc
+        .oneof(fc.string(), fc.constant(null))
+        .map((photos) => ({ changes: { photos }, field: 'changes.photos' })),
+      fc
+        .string({ minLength: 1, maxLength: 12 })
+        .filter((k) => !['photos', '__proto__'].includes(k))
+        .map((key) => ({
+          changes: { photos: [good(0)], [key]: 1 },
+          field: `changes.${key}`,
+          photosOk: true,
+        })),
+    );
+    await fc.assert(
+      fc.asyncProperty(badPhotos, async (bad) => {
+        const { changes, field } = bad;
+        const named = (error: unknown) =>
+          error instanceof InvalidActionError && error.errors.some((e) => e.field === field);
+        // The whole changes object, as the API passes it on.
+        assert.throws(() => validateAction({ productRef: 'LIVE-1', kind: 'replace_photos', changes }), named);
+        if (!('photosOk' in bad))
+          await assert.rejects(
+            () => producer.replacePhotos('LIVE-1', (changes as { photos: string[] }).photos),
+            named,
+          );
+      }),
+      { numRuns: 80 },
+    );
+    // 21 photos: the limit is named.
+    await assert.rejects(
+      () =>
+        producer.replacePhotos(
+          'LIVE-1',
+          Array.from({ length: 21 }, (_, i) => good(i)),
+        ),
+      /changes\.photos must have at most 20 images/,
+    );
+    // Photos are not something an update changes, nor a mark_sold.
+    await assert.rejects(
+      () => producer.updateListing('LIVE-1', { photos: [good(0)] } as never),
+      (error: unknown) =>
+        error instanceof InvalidActionError && error.errors.some((e) => e.field === 'changes.photos'),
     );
     assert.equal(await actionCount(), 0);
   });
@@ -123,6 +188,34 @@ describe('asking for actions on listings: bad input, unknown and refused listing
       assert.equal(bad.statusCode, 400);
       const fields = (bad.json() as { errors: { field: string }[] }).errors.map((e) => e.field).sort();
       assert.deepEqual(fields, ['changes.colour', 'changes.price']);
+      const tooMany = await app.inject({
+        method: 'POST',
+        url: '/api/vr/listings/LIVE-1/actions',
+        headers: auth,
+        payload: {
+          kind: 'replace_photos',
+          changes: { photos: Array.from({ length: 21 }, (_, i) => `https://shop.example/${i}.jpg`) },
+        },
+      });
+      assert.equal(tooMany.statusCode, 400);
+      assert.deepEqual(
+        (tooMany.json() as { errors: { field: string }[] }).errors.map((e) => e.field),
+        ['changes.photos'],
+      );
+      const badUrl = await app.inject({
+        method: 'POST',
+        url: '/api/vr/listings/LIVE-1/actions',
+        headers: auth,
+        payload: {
+          kind: 'replace_photos',
+          changes: { photos: ['https://shop.example/1.jpg', 'ftp://x/2.jpg'] },
+        },
+      });
+      assert.equal(badUrl.statusCode, 400);
+      assert.deepEqual(
+        (badUrl.json() as { errors: { field: string }[] }).errors.map((e) => e.field),
+        ['changes.photos.1'],
+      );
       const unknown = await app.inject({
         method: 'POST',
         url: '/api/vr/listings/NOPE-API/actions',
@@ -143,6 +236,22 @@ describe('asking for actions on listings: bad input, unknown and refused listing
       const action = asked.json() as { id: number; status: string; created: boolean };
       assert.equal(action.status, 'waiting_for_id');
       assert.equal(action.created, true);
+      const photos = await app.inject({
+        method: 'POST',
+        url: '/api/vr/listings/LIVE-1/actions',
+        headers: auth,
+        payload: { kind: 'replace_photos', changes: { photos: ['https://shop.example/new-1.jpg'] } },
+      });
+      assert.equal(photos.statusCode, 202, photos.body);
+      const replacing = photos.json() as { kind: string; status: string; changes: { photos: string[] } };
+      assert.deepEqual(
+        { kind: replacing.kind, status: replacing.status, changes: replacing.changes },
+        {
+          kind: 'replace_photos',
+          status: 'waiting_for_id',
+          changes: { photos: ['https://shop.example/new-1.jpg'] },
+        },
+      );
       const one = await app.inject({ url: `/api/vr/actions/${action.id}`, headers: auth });
       assert.equal((one.json() as { id: number }).id, action.id);
       const list = await app.inject({ url: '/api/vr/actions?status=waiting_for_id', headers: auth });
