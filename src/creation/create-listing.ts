@@ -33,7 +33,14 @@ import {
   jobArtifactsDir,
   recordArtifacts,
 } from './artifacts.ts';
-import { FORM_PATH, FormMarkupError, type FormValues, openForm } from './form-page.ts';
+import {
+  FORM_PATH,
+  FormMarkupError,
+  type FormValues,
+  keepAnsweredForm,
+  openForm,
+  takeAnsweredForm,
+} from './form-page.ts';
 import { fillForm } from './listing-form.ts';
 import { describeFieldErrors, publish } from './publish.ts';
 
@@ -276,6 +283,8 @@ export async function createListing(
       () => browser.page(),
       () =>
         browser.withLogin(async (p) => {
+          // The fresh form the last good Publish was answered with, when the page still holds it.
+          if (await takeAnsweredForm(p)) return p;
           const opened = await openForm(p, browser.url(FORM_PATH));
           return opened === SESSION_EXPIRED ? SESSION_EXPIRED : p;
         }),
@@ -375,6 +384,8 @@ export async function createListing(
   }
   switch (outcome.kind) {
     case 'published': {
+      // V&R answered with a fresh form: the next listing is filled in it (takeAnsweredForm).
+      keepAnsweredForm(page);
       await endStepTrace(page.context());
       await Promise.all([markSubmitted(db, rowId), report.step(PUBLISHED_STEP, 90)]);
       return { outcome: 'submitted' };

@@ -76,6 +76,50 @@ export function firstLine(error: unknown): string {
 }
 
 /**
+ * How long the form V&R answered a Publish with stays good for the next listing. V&R answers a good
+ * Publish with a fresh add form (the "published and live" message above it): the next listing is
+ * filled in that one instead of loading another (a form page each listing, 5 s at the real site's
+ * timings). A form older than this is loaded afresh.
+ */
+export const FORM_REUSE_MS = 60_000;
+
+/** Pages holding the fresh form a good Publish was answered with, and when it was answered. */
+const answeredForms = new WeakMap<Page, number>();
+
+/** The page holds the form V&R answered a good Publish with (publish.ts said published). */
+export function keepAnsweredForm(page: Page): void {
+  answeredForms.set(page, Date.now());
+}
+
+/**
+ * Takes the form a good Publish was answered with, when the page still holds it: a new document
+ * (not the one Publish was clicked in), at FORM_PATH, with the form on it, young enough. Used
+ * once; false when anything is off (the caller loads the form as usual).
+ */
+export async function takeAnsweredForm(page: Page): Promise<boolean> {
+  const at = answeredForms.get(page);
+  answeredForms.delete(page);
+  if (at === undefined || Date.now() - at > FORM_REUSE_MS || page.isClosed()) return false;
+  try {
+    if (new URL(page.url()).pathname !== FORM_PATH) return false;
+    await page.waitForLoadState('domcontentloaded');
+    // Sent together (the page runs them in order): the probe and the banner's handler do no harm
+    // on a page that turns out not to be fresh, which is loaded afresh anyway.
+    const [fresh] = await Promise.all([
+      page.evaluate(
+        () => Boolean(document.querySelector('form#frm_step1')) && window.__vrBeforePublish !== true,
+      ),
+      installSettleProbe(page),
+      keepConsentAway(page),
+    ]);
+    return fresh;
+  } catch {
+    // A page that can't answer: the form is loaded afresh.
+    return false;
+  }
+}
+
+/**
  * Opens the add form. The form itself says we are in; a page without it and without a Logout link
  * means the session is gone (whatever the URL); a logged-in page without the form is unexpected.
  */

@@ -13,8 +13,7 @@ import {
   waitSettled,
 } from './form-page.ts';
 import {
-  chooseOption,
-  type FoundOption,
+  choosePath,
   fillFields,
   fillShipping,
   hasUpload,
@@ -24,6 +23,7 @@ import {
   rowsGone,
   rowsShownOrSettled,
   setDescription,
+  startBrand,
 } from './page-scripts/form.ts';
 
 /**
@@ -43,40 +43,26 @@ import {
 // Categories
 
 async function chooseCategory(page: Page, levels: FormCategoryLevel[], t: FormTimeouts): Promise<void> {
-  const path: string[] = [];
-  for (const [level, node] of levels.entries()) {
-    const choose = { level, id: node.id, name: node.name, onlyFound: false };
-    let found: FoundOption;
-    if (level === 0) {
-      found = await page.evaluate(chooseOption, choose);
-    } else {
-      // The sub-level appears once its parent is chosen (the real page loads it): our option is
-      // chosen the moment it is there.
-      try {
-        const handle = await page.waitForFunction(
-          chooseOption,
-          { ...choose, onlyFound: true },
-          { timeout: t.stepMs, polling: 15 },
-        );
-        found = (await handle.jsonValue()) as FoundOption;
-      } catch {
-        found = await page.evaluate(chooseOption, choose);
-      }
-    }
-    if (!found) {
-      throw new FormMarkupError(
-        level === 0
-          ? 'the add form has no category select (categ_level_0)'
-          : `no sub-level (categ_level_${level}) appeared under ${path.join('>')} within ${t.stepMs} ms`,
-      );
-    }
-    if (!found.found) {
-      throw new VrRejectedError(
-        `category: V&R's form offers no "${node.name}" ${level === 0 ? 'at the top level' : `under ${path.join('>')}`}; it offers ${found.offered.join(', ')} (the shipped tree may be out of date: vr-lister categories --refresh)`,
-      );
-    }
-    path.push(node.name);
+  // One round trip: each sub-level's option is chosen in the page the moment it is there.
+  const { chosen, found } = await page.evaluate(choosePath, {
+    levels: levels.map((l) => ({ id: l.id, name: l.name })),
+    waitMs: t.stepMs,
+    pollMs: 15,
+  });
+  if (chosen === levels.length) return;
+  const level = chosen;
+  const node = levels[level]!;
+  const path = levels.slice(0, level).map((l) => l.name);
+  if (!found) {
+    throw new FormMarkupError(
+      level === 0
+        ? 'the add form has no category select (categ_level_0)'
+        : `no sub-level (categ_level_${level}) appeared under ${path.join('>')} within ${t.stepMs} ms`,
+    );
   }
+  throw new VrRejectedError(
+    `category: V&R's form offers no "${node.name}" ${level === 0 ? 'at the top level' : `under ${path.join('>')}`}; it offers ${found.offered.join(', ')} (the shipped tree may be out of date: vr-lister categories --refresh)`,
+  );
 }
 
 /**
@@ -96,32 +82,29 @@ async function checkCategoryLeaf(page: Page, levels: FormCategoryLevel[]): Promi
 // Brand
 
 async function typeBrand(page: Page, values: FormValues, t: FormTimeouts): Promise<void> {
-  const brand = page.locator('input[name="recipient_name"]');
-  if ((await brand.count()) === 0)
-    throw new FormMarkupError('the add form has no brand field (recipient_name)');
   // All but the last character set quietly, the last one typed: the page sees the events a person's
   // last keystroke makes (keydown, input, keyup) with the whole name, and asks for suggestions once.
   const name = values.brandName;
-  await brand.evaluate(
-    (input: HTMLInputElement, head: string) => {
-      input.focus();
-      input.value = head;
-    },
-    name.slice(0, -1),
-  );
-  await brand.pressSequentially(name.slice(-1));
-  // Our suggestion is picked the moment it shows; without one, once the page has settled.
-  let result: PickedBrand;
+  const focused = await page.evaluate(startBrand, name.slice(0, -1));
+  if (!focused) throw new FormMarkupError('the add form has no brand field (recipient_name)');
+  await page.keyboard.type(name.slice(-1));
+  // Our suggestion is picked the moment it shows; without one, once the page has settled. Waited
+  // for in the page: one round trip.
+  let result: PickedBrand | null;
   try {
-    const handle = await page.waitForFunction(
-      pickSuggestion,
-      { id: values.brandId, name, quietMs: QUIET_MS },
-      { timeout: t.stepMs, polling: 15 },
-    );
-    result = (await handle.jsonValue()) as PickedBrand;
+    result = await page.evaluate(pickSuggestion, {
+      id: values.brandId,
+      name,
+      quietMs: QUIET_MS,
+      waitMs: t.stepMs,
+      pollMs: 15,
+    });
   } catch (error) {
+    throw new FormMarkupError(`the brand suggestions could not be read: ${firstLine(error)}`);
+  }
+  if (!result) {
     throw new FormMarkupError(
-      `the add form kept loading while the brand was typed (still busy after ${t.stepMs} ms): ${firstLine(error)}`,
+      `the add form kept loading while the brand was typed (still busy after ${t.stepMs} ms)`,
     );
   }
   if (!result.value?.trim()) throw new FormMarkupError('the brand field was empty after typing the brand');
@@ -272,8 +255,12 @@ export async function fillForm(page: Page, values: FormValues, timeouts: FormTim
   });
   // observed where it is awaited (setDescription)
   tinymceReady.catch(() => {});
-  await installSettleProbe(page);
+  // Installed before the categories are chosen (the page runs the two in order), without a round
+  // trip of its own; already there when openForm installed it.
+  const probe = installSettleProbe(page);
+  probe.catch(() => {}); // awaited just below; this only keeps an early rejection handled
   await chooseCategory(page, values.category, timeouts);
+  await probe;
   // The fields before the brand: the shipping rows they show come while the brand is typed.
   await fillPlainFields(page, values);
   await typeBrand(page, values, timeouts);

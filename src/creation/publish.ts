@@ -150,19 +150,23 @@ export async function publish(
     if (status >= 400) return { kind: 'unknown', reason: `Publish answered HTTP ${status}` };
 
     // 3. The page it leads to: the text says published; a late message gets settleMs after load.
+    // A form POST answers with a new document: the one Publish was clicked in says nothing (it may
+    // show an earlier listing's late "published and live" toast while the answer is on its way).
+    const answeredInPlace = request.resourceType() !== 'document';
+    const says = (p: { published: boolean; marked: boolean }) =>
+      p.published && !(p.marked && (before.published || !answeredInPlace));
     let loadedAt: number | undefined;
     const answerDeadline = Date.now() + remaining;
     for (;;) {
       const glance = await page.evaluate(glanceAt, PUBLISHED).catch(() => undefined);
       if (glance) {
-        if (glance.published && !(glance.marked && before.published)) return { kind: 'published' };
-        const loaded =
-          glance.ready !== 'loading' && (!glance.marked || request.resourceType() !== 'document');
+        if (says(glance)) return { kind: 'published' };
+        const loaded = glance.ready !== 'loading' && (!glance.marked || answeredInPlace);
         if (loaded) loadedAt ??= Date.now();
         const now =
           loadedAt !== undefined && Date.now() - loadedAt >= t.settleMs ? await readTexts(page) : undefined;
         if (now) {
-          if (now.published && !(now.marked && before.published)) return { kind: 'published' };
+          if (says(now)) return { kind: 'published' };
           const errors = fieldErrors(before, now);
           if (now.form && errors.length) return { kind: 'rejected', errors, posted: true };
           return {

@@ -8,37 +8,65 @@ import '../../vr/page-scripts/globals.ts';
 export type FoundOption = { found: string | null; offered: string[] } | null;
 
 /**
- * Finds an option of `categ_level_<level>` by id, else by name (case- and space-insensitive), and
- * chooses it as a person would (the select changes and says so: input, change), in one round trip.
- * Null while the level isn't there; `found: null` (nothing chosen) when it lacks our option, or
- * null then too with `onlyFound` (waiting for the option to show).
+ * The whole category path in one round trip: each level's option chosen as a person would (the select changes and says so: input, change), the
+ * moment it shows (a sub-level appears once its parent is chosen: the real page loads it), waiting
+ * on the page's own changes up to `waitMs` per level. `chosen`: the levels chosen; `found`, for the
+ * level that stopped it: null when the level never appeared, `found: null` with what it offered.
  */
-export function chooseOption(a: {
-  level: number;
-  id: number;
-  name: string;
-  onlyFound: boolean;
-}): FoundOption {
+export async function choosePath(a: {
+  levels: Array<{ id: number; name: string }>;
+  waitMs: number;
+  pollMs: number;
+}): Promise<{ chosen: number; found: FoundOption }> {
   const h = {
     key(s: unknown) {
       return String(s || '')
         .toLowerCase()
         .replace(/\s+/g, '');
     },
+    changed(ms: number) {
+      return new Promise<void>((resolve) => {
+        const observer = new MutationObserver(() => {
+          observer.disconnect();
+          clearTimeout(timer);
+          resolve();
+        });
+        const timer = setTimeout(() => {
+          observer.disconnect();
+          resolve();
+        }, ms);
+        observer.observe(document.body, { subtree: true, childList: true, attributes: true });
+      });
+    },
+    choose(level: number, node: { id: number; name: string }, onlyFound: boolean): FoundOption {
+      const select = document.querySelector<HTMLSelectElement>(`select[name="categ_level_${level}"]`);
+      if (!select) return null;
+      const options = [...select.options].filter((o) => o.value !== '');
+      const option =
+        options.find((o) => o.value === String(node.id)) ||
+        options.find((o) => h.key(o.textContent) === h.key(node.name));
+      if (!option)
+        return onlyFound ? null : { found: null, offered: options.map((o) => (o.textContent || '').trim()) };
+      select.focus();
+      select.value = option.value;
+      select.dispatchEvent(new Event('input', { bubbles: true }));
+      select.dispatchEvent(new Event('change', { bubbles: true }));
+      return { found: option.value, offered: [] };
+    },
   };
-  const select = document.querySelector<HTMLSelectElement>(`select[name="categ_level_${a.level}"]`);
-  if (!select) return null;
-  const options = [...select.options].filter((o) => o.value !== '');
-  const option =
-    options.find((o) => o.value === String(a.id)) ||
-    options.find((o) => h.key(o.textContent) === h.key(a.name));
-  if (!option)
-    return a.onlyFound ? null : { found: null, offered: options.map((o) => (o.textContent || '').trim()) };
-  select.focus();
-  select.value = option.value;
-  select.dispatchEvent(new Event('input', { bubbles: true }));
-  select.dispatchEvent(new Event('change', { bubbles: true }));
-  return { found: option.value, offered: [] };
+  for (const [level, node] of a.levels.entries()) {
+    let found = h.choose(level, node, level > 0);
+    if (level > 0) {
+      const deadline = performance.now() + a.waitMs;
+      while (!found && performance.now() < deadline) {
+        await h.changed(Math.min(a.pollMs, Math.max(1, deadline - performance.now())));
+        found = h.choose(level, node, true);
+      }
+      if (!found) found = h.choose(level, node, false);
+    }
+    if (!found?.found) return { chosen: level, found };
+  }
+  return { chosen: a.levels.length, found: null };
 }
 
 export interface PickedBrand {
@@ -48,36 +76,78 @@ export interface PickedBrand {
 }
 
 /**
+ * Focuses the brand field and sets all of the name but its last character, quietly (the last one is
+ * typed); false when the form has no brand field.
+ */
+export function startBrand(head: string): boolean {
+  const input = document.querySelector<HTMLInputElement>('input[name="recipient_name"]');
+  if (!input) return false;
+  input.focus();
+  input.value = head;
+  return true;
+}
+
+/**
  * Picks the suggestion for our brand wherever the page put the list: any element whose onclick
  * calls `set_autosuggest_brands('Name', id)` (whitespace varies), matched by id, else by name.
  * Without it: null (still waiting) until the page has settled for `quietMs` (page-settle's rule),
- * then the brand id is set as picking it would have.
+ * then the brand id is set as picking it would have. With `waitMs`, waits in the page that long
+ * for either (on the page's changes, else every `pollMs`); null after it.
  */
-export function pickSuggestion(a: { id: number; name: string; quietMs: number }): PickedBrand | null {
+export async function pickSuggestion(a: {
+  id: number;
+  name: string;
+  quietMs: number;
+  waitMs?: number;
+  pollMs?: number;
+}): Promise<PickedBrand | null> {
   const h = {
     key(s: unknown) {
       return String(s || '')
         .toLowerCase()
         .replace(/\s+/g, '');
     },
+    changed(ms: number) {
+      return new Promise<void>((resolve) => {
+        const observer = new MutationObserver(() => {
+          observer.disconnect();
+          clearTimeout(timer);
+          resolve();
+        });
+        const timer = setTimeout(() => {
+          observer.disconnect();
+          resolve();
+        }, ms);
+        observer.observe(document.body, { subtree: true, childList: true, attributes: true });
+      });
+    },
+    pick(): PickedBrand | null {
+      const call = /set_autosuggest_brands\(\s*(['"])((?:\\.|(?!\1).)*)\1\s*,\s*(\d+)\s*\)/;
+      const items = [...document.querySelectorAll<HTMLElement>('[onclick*="set_autosuggest_brands"]')]
+        .map((el) => ({ el, m: call.exec(el.getAttribute('onclick') || '') }))
+        .filter((x): x is { el: HTMLElement; m: RegExpExecArray } => x.m !== null);
+      const item =
+        items.find((x) => Number(x.m[3]) === a.id) || items.find((x) => h.key(x.m[2]) === h.key(a.name));
+      if (!item) {
+        // Waiting for the suggestions, or for the page to settle without them.
+        const p = window.__vrProbe;
+        if (!(!p || (p.pending === 0 && performance.now() - p.last >= a.quietMs))) return null;
+      }
+      if (item) item.el.click();
+      const brandId = document.querySelector<HTMLInputElement>('input[name="brand_make_id"]');
+      // What picking the suggestion would have set, when the list didn't offer it.
+      if (brandId && !brandId.value) brandId.value = String(a.id);
+      const input = document.querySelector<HTMLInputElement>('input[name="recipient_name"]');
+      return { picked: Boolean(item), offered: items.length, value: input ? input.value : null };
+    },
   };
-  const call = /set_autosuggest_brands\(\s*(['"])((?:\\.|(?!\1).)*)\1\s*,\s*(\d+)\s*\)/;
-  const items = [...document.querySelectorAll<HTMLElement>('[onclick*="set_autosuggest_brands"]')]
-    .map((el) => ({ el, m: call.exec(el.getAttribute('onclick') || '') }))
-    .filter((x): x is { el: HTMLElement; m: RegExpExecArray } => x.m !== null);
-  const item =
-    items.find((x) => Number(x.m[3]) === a.id) || items.find((x) => h.key(x.m[2]) === h.key(a.name));
-  if (!item) {
-    // Waiting for the suggestions, or for the page to settle without them.
-    const p = window.__vrProbe;
-    if (!(!p || (p.pending === 0 && performance.now() - p.last >= a.quietMs))) return null;
+  const deadline = performance.now() + (a.waitMs ?? 0);
+  let picked = h.pick();
+  while (!picked && performance.now() < deadline) {
+    await h.changed(Math.min(a.pollMs ?? 15, Math.max(1, deadline - performance.now())));
+    picked = h.pick();
   }
-  if (item) item.el.click();
-  const brandId = document.querySelector<HTMLInputElement>('input[name="brand_make_id"]');
-  // What picking the suggestion would have set, when the list didn't offer it.
-  if (brandId && !brandId.value) brandId.value = String(a.id);
-  const input = document.querySelector<HTMLInputElement>('input[name="recipient_name"]');
-  return { picked: Boolean(item), offered: items.length, value: input ? input.value : null };
+  return picked;
 }
 
 export interface InPageFields {
