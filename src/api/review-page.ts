@@ -126,10 +126,14 @@ ${body}
 }
 
 /** The short message after a redirect: built from ids only, never from text a link could carry. */
+/** A job or listing id as the form sends it: digits only, or nothing (an unknown id is refused, not parsed). */
+const idDigits = (raw: string | undefined): string | undefined =>
+  raw !== undefined && /^\d{1,15}$/.test(raw) ? raw : undefined;
+
 function noticeFrom(
   query: Record<string, string | undefined>,
 ): { text: string; refused: boolean } | undefined {
-  const job = /^\d{1,15}$/.test(query.job ?? '') ? query.job : undefined;
+  const job = idDigits(query.job);
   if (!job) return undefined;
   if (query.done === 'linked' && /^\d{1,19}$/.test(query.vr ?? ''))
     return { text: `Job ${job} completed with V&R listing ${query.vr}.`, refused: false };
@@ -186,7 +190,7 @@ export async function registerReviewPage(
       });
       return undefined;
     }
-    const id = /^\d{1,15}$/.test(request.params.id) ? Number(request.params.id) : 0;
+    const id = Number(idDigits(request.params.id) ?? 0);
     if (id < 1) {
       await refuse(reply, 400, 'the job id must be a positive whole number');
       return undefined;
@@ -213,7 +217,7 @@ export async function registerReviewPage(
         sendArtifact(
           ctx,
           {
-            id: /^\d{1,15}$/.test(request.params.id) ? Number(request.params.id) : 0,
+            id: Number(idDigits(request.params.id) ?? 0),
             name: request.params.name,
           },
           reply,
@@ -225,7 +229,7 @@ export async function registerReviewPage(
       const id = await accept(request, reply);
       if (id === undefined) return reply;
       const raw = String((request.body as Record<string, unknown>).vrListingId ?? '').trim();
-      const vrListingId = /^\d{1,15}$/.test(raw) ? Number(raw) : 0;
+      const vrListingId = Number(idDigits(raw) ?? 0);
       if (vrListingId < 1)
         return refuse(reply, 400, `vrListingId: must be a V&R id (a positive whole number)`);
       const outcome = await linkRow(ctx, id, vrListingId);

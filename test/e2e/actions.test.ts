@@ -8,6 +8,7 @@ import { actionJobId, CREATE_QUEUE, type CreateJobData } from '../../src/queues.
 import { type CliProcess, cliArgs, runCli, startCli, startProcess } from '../helpers/cli.ts';
 import { type PhotoServer, startPhotoServer } from '../helpers/photo-server.ts';
 import { setupServices, type TestServices, waitFor } from '../helpers/services.ts';
+import { FAST_SITE, realMs } from '../helpers/sim-timing.ts';
 
 interface SimListing {
   product_id: number;
@@ -53,7 +54,8 @@ describe('actions on listings after their id, with real worker processes and the
       seed: 24,
       variant: 1,
       cloudflare: 'auto',
-      submitLatencyMs: 2_000,
+      submitLatencyMs: realMs(2_000),
+      ...FAST_SITE,
     });
     producer = services.producer();
   });
