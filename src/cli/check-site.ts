@@ -5,11 +5,10 @@ import { loadConfig, requireVrSite } from '../config.ts';
 import { connectDatabase } from '../db/client.ts';
 import { listSiteFacts } from '../db/site-facts.ts';
 import { createLogger } from '../logger.ts';
-import { normalizeHeaderName, REQUIRED_COLUMNS, scanExport } from '../resolution/export-stream.ts';
+import { downloadAndScan, normalizeHeaderName, REQUIRED_COLUMNS } from '../resolution/export-stream.ts';
 import { checkBrand } from '../vr/brand-check.ts';
 import type { BrowserSession } from '../vr/browser-session.ts';
 import { type CategoryNode, categoryKey, resolveCategory, shippedCategoryTree } from '../vr/categories.ts';
-import { downloadExport } from '../vr/export-download.ts';
 import { openBrowserSession } from '../vr/open-session.ts';
 import { tinymceReady, topLevel } from '../vr/page-scripts/cascade.ts';
 import { readPageSession } from '../vr/page-session.ts';
@@ -206,20 +205,15 @@ export async function checkSite(
   });
   await run('export', async () => {
     const started = Date.now();
-    const download = await downloadExport(session, {
-      timeoutMs: opts.exportTimeoutMs,
-      signal: AbortSignal.timeout(opts.exportTimeoutMs),
+    const stats = await downloadAndScan(session, opts.exportTimeoutMs, () => {}, {
+      checkHeader(header) {
+        const names = new Set(header.map(normalizeHeaderName));
+        const missing = REQUIRED_COLUMNS.filter((c) => !names.has(c));
+        if (missing.length)
+          fail(`the export's header lacks ${missing.join(', ')} (it has ${header.join(', ')})`);
+      },
     });
-    try {
-      const names = new Set(download.header.map(normalizeHeaderName));
-      const missing = REQUIRED_COLUMNS.filter((c) => !names.has(c));
-      if (missing.length)
-        fail(`the export's header lacks ${missing.join(', ')} (it has ${download.header.join(', ')})`);
-      const stats = await scanExport(download.stream(), () => {});
-      return `downloaded in two steps in ${((Date.now() - started) / 1000).toFixed(1)} s: ${stats.rows} rows, highest id ${stats.maxProductId}, ${(stats.bytes / 1024).toFixed(0)} KB, header has ${REQUIRED_COLUMNS.join(', ')}`;
-    } finally {
-      await download.discard();
-    }
+    return `downloaded in two steps in ${((Date.now() - started) / 1000).toFixed(1)} s: ${stats.rows} rows, highest id ${stats.maxProductId}, ${(stats.bytes / 1024).toFixed(0)} KB, header has ${REQUIRED_COLUMNS.join(', ')}`;
   });
   return { ok: checks.every((c) => c.ok), checks };
 }

@@ -12,12 +12,11 @@ import {
 } from '../db/site-facts.ts';
 import { SHIPPING_REGIONS, type ShippingFees } from '../listing/listing.ts';
 import { htmlToText } from '../listing/normalize.ts';
-import { type ExportRow, scanExport } from '../resolution/export-stream.ts';
+import { downloadAndScan, type ExportRow } from '../resolution/export-stream.ts';
 import { checkBrand } from '../vr/brand-check.ts';
 import { type BrowserSession, SESSION_EXPIRED } from '../vr/browser-session.ts';
 import { resolveCategory, shippedCategoryTree } from '../vr/categories.ts';
 import { openEditPage } from '../vr/edit-page.ts';
-import { downloadExport } from '../vr/export-download.ts';
 import { ITEMS_PAGE, postFromItemsPage } from '../vr/items-page.ts';
 import { checkRunner, fail, type SiteCheck } from './site-checks.ts';
 
@@ -103,19 +102,11 @@ async function exportRows(
   };
   context.on('response', onResponse);
   try {
-    const download = await downloadExport(session, {
-      timeoutMs: opts.exportTimeoutMs,
-      signal: AbortSignal.timeout(opts.exportTimeoutMs),
-    });
     const rows: ExportRow[] = [];
-    try {
-      const stats = await scanExport(download.stream(), (row) => {
-        if (pick(row)) rows.push(row);
-      });
-      return { rows, maxProductId: stats.maxProductId, contentType, startedAt };
-    } finally {
-      await download.discard();
-    }
+    const stats = await downloadAndScan(session, opts.exportTimeoutMs, (row) => {
+      if (pick(row)) rows.push(row);
+    });
+    return { rows, maxProductId: stats.maxProductId, contentType, startedAt };
   } finally {
     context.off('response', onResponse);
   }

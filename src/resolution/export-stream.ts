@@ -12,6 +12,8 @@
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { CsvError, type Info, parse } from 'csv-parse';
+import type { BrowserSession } from '../vr/browser-session.ts';
+import { downloadExport } from '../vr/export-download.ts';
 
 export interface ExportRow {
   productId: number;
@@ -290,4 +292,23 @@ export async function scanExport(
   }
   checker.end();
   return { bytes, rows: checker.rows, maxProductId: checker.maxProductId };
+}
+
+/**
+ * One export, downloaded to disk (downloadExport) and streamed through `onRow`, the file deleted
+ * whatever happens. `checkHeader` sees the header row before any data row (check-site's columns).
+ */
+export async function downloadAndScan(
+  session: BrowserSession,
+  timeoutMs: number,
+  onRow: (row: ExportRow) => void,
+  opts: ScanExportOptions & { checkHeader?: (header: string[]) => void } = {},
+): Promise<ExportStats> {
+  const download = await downloadExport(session, { timeoutMs, signal: AbortSignal.timeout(timeoutMs) });
+  try {
+    opts.checkHeader?.(download.header);
+    return await scanExport(download.stream(), onRow, opts);
+  } finally {
+    await download.discard();
+  }
 }

@@ -10,8 +10,7 @@ import type { Logger } from '../logger.ts';
 import { isDatabaseUnavailable } from '../outage.ts';
 import type { BrowserSession } from '../vr/browser-session.ts';
 import { isSiteUnavailable, NeedsPersonError } from '../vr/errors.ts';
-import { downloadExport } from '../vr/export-download.ts';
-import { type ExportStats, scanExport } from './export-stream.ts';
+import { downloadAndScan, type ExportStats } from './export-stream.ts';
 import { candidateFloor, createMatcher, inExportBy, type MatchOutcome, type PendingJob } from './match.ts';
 import {
   type ExportCounts,
@@ -316,19 +315,10 @@ async function downloadAndMatch(
     indexingAllowanceMs: config.flushSettleMs,
   });
   // Saved to disk by Chromium and streamed from there: memory stays flat whatever the export's size.
-  const download = await downloadExport(session, {
-    timeoutMs: config.exportTimeoutMs,
-    signal: AbortSignal.timeout(config.exportTimeoutMs),
+  // Rows at or below every job's last known id are counted (for the completeness check) but not decoded.
+  const stats = await downloadAndScan(session, config.exportTimeoutMs, (row) => matcher.offer(row), {
+    minProductId: candidateFloor(context.pending),
   });
-  let stats: ExportStats;
-  try {
-    // Rows at or below every job's last known id are counted (for the completeness check) but not decoded.
-    stats = await scanExport(download.stream(), (row) => matcher.offer(row), {
-      minProductId: candidateFloor(context.pending),
-    });
-  } finally {
-    await download.discard();
-  }
   const suspicion = suspectExport(stats, context.lastComplete, context.recent);
   if (suspicion) throw new SuspectExportError(suspicion, stats);
   return { outcome: matcher.finish(), stats, details };

@@ -9,8 +9,7 @@ import { vrActions, vrJobs, vrProductLinks, vrResolutionRuns } from '../db/schem
 import { LOG_EVENT } from '../log-events.ts';
 import type { Logger } from '../logger.ts';
 import type { BrowserSession } from '../vr/browser-session.ts';
-import { downloadExport } from '../vr/export-download.ts';
-import { scanExport } from './export-stream.ts';
+import { downloadAndScan } from './export-stream.ts';
 import {
   createReconciler,
   type Expected,
@@ -112,16 +111,7 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
   const ours = await loadOurListings(db);
   const lastComplete = await lastCompleteExport(db);
   const reconciler = createReconciler(ours, deps.expected ?? (await expectedFromActions(db)));
-  const download = await downloadExport(session, {
-    timeoutMs: config.exportTimeoutMs,
-    signal: AbortSignal.timeout(config.exportTimeoutMs),
-  });
-  let stats: Awaited<ReturnType<typeof scanExport>>;
-  try {
-    stats = await scanExport(download.stream(), (row) => reconciler.offer(row));
-  } finally {
-    await download.discard();
-  }
+  const stats = await downloadAndScan(session, config.exportTimeoutMs, (row) => reconciler.offer(row));
   // No streak of identical exports is kept here: the flush's runs decide when a smaller shop is real.
   const suspicion = suspectExport(stats, lastComplete, []);
   if (suspicion) throw new SuspectExportError(suspicion, stats);
