@@ -8,11 +8,10 @@ import { and, asc, eq, sql } from 'drizzle-orm';
 import type { Config } from '../config.ts';
 import type { Database, Db } from '../db/client.ts';
 import { recordVerification } from '../db/jobs.ts';
-import { type Verification, type VrJob, vrJobEvents, vrJobs } from '../db/schema.ts';
+import { type Verification, type VrJob, vrJobs } from '../db/schema.ts';
 import { type OutcomeRecorded, provesSite, recordListingOutcome } from '../db/site-trust.ts';
 import { LOG_EVENT } from '../log-events.ts';
 import type { Logger } from '../logger.ts';
-import { JOB_EVENTS_CHANNEL } from '../producer/job-events.ts';
 import { type CreateJobData, creationJobId } from '../queues.ts';
 import type { BrowserSession } from '../vr/browser-session.ts';
 import { EditPageMarkupError, openEditPage } from '../vr/edit-page.ts';
@@ -142,8 +141,8 @@ async function readBack(deps: VerifyDeps, row: VrJob): Promise<Verification> {
 }
 
 /**
- * Where a verification result is settled: the one place a read-back's outcome is written (with the
- * `listing.mismatch` event, in one transaction) and told (the log line, the job's Bull Board log).
+ * Where a verification result is settled: the one place a read-back's outcome is written (a mismatch's
+ * `listing.mismatch` event is written by a trigger in the same transaction, drizzle/0007) and told (the log line, the job's Bull Board log).
  * Returns the row, or undefined when the job's verification was no longer pending.
  */
 export async function settleVerification(
@@ -165,33 +164,6 @@ export async function settleVerification(
           ? await recordListingOutcome(tx, { jobId: row.id, outcome: 'proven' })
           : undefined;
     if (trust?.paused) paused = trust;
-    if (updated && verification.status === 'mismatch') {
-      const [event] = await tx
-        .insert(vrJobEvents)
-        .values({
-          jobId: updated.id,
-          productRef: updated.productRef,
-          event: 'listing.mismatch',
-          job: {
-            id: updated.id,
-            productRef: updated.productRef,
-            status: 'completed',
-            vrListingId: updated.vrListingId,
-            error: updated.error,
-            candidates: updated.payload.candidates ?? [],
-            verification,
-          },
-        })
-        .returning({ id: vrJobEvents.id });
-      // As the vr_jobs trigger does (drizzle/0002): the webhook worker and onResult wake at commit.
-      const note = JSON.stringify({
-        id: event!.id,
-        jobId: updated.id,
-        productRef: updated.productRef,
-        status: 'completed',
-      });
-      await tx.execute(sql`select pg_notify(${JOB_EVENTS_CHANNEL}, ${note})`);
-    }
     return updated;
   });
   if (!settled) return undefined;
