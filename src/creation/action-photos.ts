@@ -19,9 +19,10 @@ import { PHOTOS_MAX_TOTAL_BYTES, type PreparedPhoto, preparePhotos } from '../im
 import { openEditPage, type StoredListing } from '../vr/edit-page.ts';
 import type { ActionAttempt, ActionResult } from './action-result.ts';
 import { ActionUnclearError } from './action-result.ts';
-import { DROP_DESCRIPTION, submitEditForm } from './action-update.ts';
+import { submitEditForm } from './action-update.ts';
 import type { CreationDeps } from './create-listing.ts';
 import { uploadPhotos } from './listing-form.ts';
+import { dropDescription, markPhotosDeleted } from './page-scripts/edit.ts';
 
 const BEFORE = 'photos before: ';
 
@@ -49,18 +50,6 @@ export function photoDifferences(stored: StoredListing, count: number, old: read
   if (kept.length) out.push(`old photo(s) still there (${kept.join(', ')})`);
   return out;
 }
-
-/** Runs in the page: one hidden `delete_item_images[]` per photo to remove, in form#frm_step1. */
-const MARK_DELETED = `(ids) => {
-  const form = document.querySelector('form#frm_step1');
-  for (const id of ids) {
-    const input = document.createElement('input');
-    input.type = 'hidden';
-    input.name = 'delete_item_images[]';
-    input.value = id;
-    form.appendChild(input);
-  }
-}`;
 
 /** A photo's error names it as the action's field (`changes.photos.N`), not a listing's (`images.N`). */
 function asActionField(message: string): string {
@@ -99,8 +88,8 @@ export async function replacePhotosOnEditPage(
       // Written before the submit: a retry must know which photos were there before.
       await noteActionEvidence(deps.db, action.id, photosBeforeEvidence(old));
       await uploadPhotos(page, images, { stepMs: deps.config.pageTimeoutMs });
-      await page.evaluate(`(${MARK_DELETED})(${JSON.stringify(stored.photoMediaIds)})`);
-      await page.evaluate(`(${DROP_DESCRIPTION})()`);
+      await page.evaluate(markPhotosDeleted, stored.photoMediaIds);
+      await page.evaluate(dropDescription);
     });
   } catch (error) {
     // A photo that can never be used, or V&R refusing one: nothing was submitted.

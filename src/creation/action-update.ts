@@ -4,6 +4,7 @@
  * update repeated after an unclear outcome changes nothing twice. `item_desc` is left out of the
  * POST unless the description changes: re-sending it broke the description's HTML for the origin.
  */
+
 import type { Page } from 'playwright-core';
 import type { ActionChanges, VrAction } from '../db/schema.ts';
 import { descriptionText } from '../listing/normalize.ts';
@@ -12,6 +13,7 @@ import { editPagePath, openEditPage, readStoredListing, type StoredListing } fro
 import { readPageSession } from '../vr/page-session.ts';
 import { type ActionAttempt, type ActionResult, ActionUnclearError } from './action-result.ts';
 import type { CreationDeps } from './create-listing.ts';
+import { dropDescription, setDescription } from './page-scripts/edit.ts';
 
 /** The asked fields the edit page does not show yet, as `field: found` (empty when all match). */
 export function differences(changes: ActionChanges, stored: StoredListing): string[] {
@@ -37,19 +39,6 @@ export function differences(changes: ActionChanges, stored: StoredListing): stri
   return out;
 }
 
-const SET_DESCRIPTION = `(html) => {
-  const ed = window.tinymce && window.tinymce.get && window.tinymce.get('item_desc');
-  if (ed) { ed.setContent(html); if (typeof ed.save === 'function') ed.save(); }
-  else document.querySelector('textarea[name="item_desc"]').value = html;
-}`;
-
-/** The description is not sent: the editor goes, and the field loses its name. */
-export const DROP_DESCRIPTION = `() => {
-  if (window.tinymce && window.tinymce.remove) { try { window.tinymce.remove('#item_desc'); } catch (e) {} }
-  const field = document.querySelector('[name="item_desc"]');
-  if (field) field.removeAttribute('name');
-}`;
-
 async function fillChanges(page: Page, changes: ActionChanges, stored: StoredListing): Promise<void> {
   if (changes.price !== undefined) await page.locator('#price').fill(String(changes.price));
   if (changes.processingTime !== undefined) {
@@ -65,9 +54,8 @@ async function fillChanges(page: Page, changes: ActionChanges, stored: StoredLis
   }
   if (changes.shipping?.localPickup !== undefined)
     await page.locator('[name="local_pickup"]').setChecked(changes.shipping.localPickup);
-  if (changes.description !== undefined)
-    await page.evaluate(`(${SET_DESCRIPTION})(${JSON.stringify(changes.description)})`);
-  else await page.evaluate(`(${DROP_DESCRIPTION})()`);
+  if (changes.description !== undefined) await page.evaluate(setDescription, changes.description);
+  else await page.evaluate(dropDescription);
 }
 
 /**

@@ -34,6 +34,7 @@ declare global {
         | { initialized?: boolean; setContent(html: string): void; save?: () => void; getContent(): string }
         | null
         | undefined;
+      remove?: (selector: string) => void;
     };
   }
   interface XMLHttpRequest {
