@@ -73,6 +73,20 @@ export async function countDuePending(
   };
 }
 
+/**
+ * A batch flush asked for while the previous one was starting (before its run row, so the listings
+ * it took still counted as a full batch) runs after it and finds a few. While creation still works,
+ * each listing it ends asks again (decideFlush), so that flush can wait for a full batch or the drain
+ * (and the sweep is behind both).
+ */
+export async function batchTakenAlready(db: Db, createQueue: Queue, maxBatchSize: number): Promise<boolean> {
+  const { due } = await countDuePending(db);
+  if (due >= maxBatchSize) return false;
+  // Only jobs about to run: a drain asked for before this flush started was folded into it.
+  const creating = await createQueue.getJobCounts('waiting', 'prioritized');
+  return (creating.waiting ?? 0) + (creating.prioritized ?? 0) > 0;
+}
+
 export interface FlushDecisionDeps {
   db: Db;
   createQueue: Queue;

@@ -16,7 +16,7 @@ import { OutboxListener } from './outbox-listener.ts';
 import { runScheduledReconcile } from './reconcile-check.ts';
 import { enqueueOutbox, sweep } from './sweep.ts';
 import { RECONCILE_JOB, SWEEP_JOB, SweepSchedule } from './sweep-schedule.ts';
-import { FLUSH_JOB, type FlushJobData, scheduleRetryFlush } from './trigger.ts';
+import { batchTakenAlready, FLUSH_JOB, type FlushJobData, scheduleRetryFlush } from './trigger.ts';
 import { requestVerify, runVerify, VERIFY_JOB } from './verify-job.ts';
 
 export interface ResolutionWorkerDeps {
@@ -77,6 +77,15 @@ export function startResolutionWorker(deps: ResolutionWorkerDeps): { worker: Wor
           await job.log('retry skipped: the creation queue is busy and will trigger a flush');
           return { skipped: true };
         }
+      }
+      if (
+        job.data.reason === 'batch' &&
+        (await batchTakenAlready(deps.database.db, createQueue, config.maxBatchSize))
+      ) {
+        await job.log(
+          'batch skipped: the flush before took it, and the creation queue will trigger the next',
+        );
+        return { skipped: true };
       }
       await job.log(`flush requested: ${job.data.reason}`);
       const result = await runFlush({ ...deps, logger: log }, job.data.reason);
