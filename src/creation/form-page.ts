@@ -4,7 +4,7 @@ import type { ShippingFees } from '../listing/listing.ts';
 import { SESSION_EXPIRED } from '../vr/browser-session.ts';
 import { isRetryableStatus, VrUnavailableError } from '../vr/errors.ts';
 import { keepConsentAway, readPageSession } from '../vr/page-session.ts';
-import { installSettleProbe, waitPageSettled } from '../vr/page-settle.ts';
+import { installSettleProbe, QUIET_MS, waitPageSettled } from '../vr/page-settle.ts';
 
 /**
  * The V&R add-listing form (`/instruments/add_edit_item`, `form#frm_step1`): what the form filler
@@ -57,9 +57,6 @@ export interface FormTimeouts {
   /** One page step (a sub-level appearing, an upload, TinyMCE getting ready). */
   stepMs: number;
 }
-
-/** How long the form must be still (no request of its own, no change) to count as settled. */
-export const QUIET_MS = 40;
 
 export async function waitSettled(page: Page, what: string, timeoutMs: number): Promise<void> {
   try {

@@ -1,7 +1,7 @@
 import type { Page, Request } from 'playwright-core';
 import { isRetryableStatus, VrRejectedError, VrUnavailableError } from '../vr/errors.ts';
 import { readLevel, tinymceReady as tinymceIsReady } from '../vr/page-scripts/cascade.ts';
-import { installSettleProbe } from '../vr/page-settle.ts';
+import { installSettleProbe, QUIET_MS } from '../vr/page-settle.ts';
 import {
   type FormCategoryLevel,
   FormMarkupError,
@@ -9,7 +9,6 @@ import {
   type FormValues,
   firstLine,
   type ImageFile,
-  QUIET_MS,
   waitSettled,
 } from './form-page.ts';
 import {

@@ -1,7 +1,7 @@
 import type { Page, Request } from 'playwright-core';
 import { withTimeout } from '../lifecycle.ts';
-import { installSettleProbe, isPageSettled } from '../vr/page-settle.ts';
-import { FORM_PATH, FormMarkupError, PUBLISHED_TEXT, QUIET_MS } from './form-page.ts';
+import { installSettleProbe, isPageSettled, QUIET_MS } from '../vr/page-settle.ts';
+import { FORM_PATH, FormMarkupError, PUBLISHED_TEXT } from './form-page.ts';
 import { isUpload } from './listing-form.ts';
 import { glance as glanceAt, type PageTexts, pageTexts } from './page-scripts/publish.ts';
 

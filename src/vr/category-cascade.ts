@@ -1,7 +1,7 @@
 import type { Page } from 'playwright-core';
 import { type CategoryNode, parseCategoryTree } from './categories.ts';
 import { chooseLevel, type LevelOption, readLevel as levelOptions } from './page-scripts/cascade.ts';
-import { installSettleProbe, waitPageSettled } from './page-settle.ts';
+import { installSettleProbe, QUIET_MS, waitPageSettled } from './page-settle.ts';
 
 /**
  * Reads V&R's category tree from the add form's cascade, as a person would see it: on load only
@@ -23,9 +23,6 @@ export interface CascadeOptions {
   /** Called after each top-level category, for progress lines. */
   onTopLevel?: (name: string, done: number, of: number) => void;
 }
-
-/** Quiet time after the last request or change before a level counts as settled. */
-const QUIET_MS = 100;
 
 type RawOption = LevelOption;
 

@@ -10,6 +10,12 @@ export async function installSettleProbe(page: Page): Promise<void> {
   await page.evaluate(installProbe);
 }
 
+/**
+ * How long the page must be still (no request of its own, no change) to count as settled: for the
+ * form filler and the cascade reader alike, since they wait on the same page for the same things.
+ */
+export const QUIET_MS = 40;
+
 /** Whether the page is settled right now (false when the page can't answer). */
 export async function isPageSettled(page: Page, quietMs: number): Promise<boolean> {
   return Boolean(await page.evaluate(settled, quietMs).catch(() => false));
