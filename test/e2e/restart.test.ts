@@ -10,7 +10,8 @@ import { checkOutcome, fetchFormListings, listingsFor } from '../helpers/outcome
 import { setupServices, type TestServices, waitFor } from '../helpers/services.ts';
 import { FAST_SITE, realMs } from '../helpers/sim-timing.ts';
 
-const COUNT = 15;
+// Enough that each restart lands mid-run with listings after it (15 before: more form fills, no more cases).
+const COUNT = 10;
 
 describe('restarting one worker process at a time during a run', () => {
   let services: TestServices;
@@ -64,7 +65,7 @@ describe('restarting one worker process at a time during a run', () => {
 
   const submitted = async () => (await fetchFormListings(sim.url)).length;
 
-  test('all 15 listings complete once with their own id while each worker is restarted alone', async () => {
+  test('all 10 listings complete once with their own id while each worker is restarted alone', async () => {
     const refs = Array.from({ length: COUNT }, (_, i) => `RESTART-${i}`);
     await producer.enqueueListings(
       refs.map((productRef, i) => ({
@@ -78,13 +79,13 @@ describe('restarting one worker process at a time during a run', () => {
     let resolution = start('resolve');
 
     // The creation worker: SIGTERM (it finishes its listing and exits 0), then a new one.
-    await waitFor('3 listings on V&R', async () => (await submitted()) >= 3, 120_000);
+    await waitFor('2 listings on V&R', async () => (await submitted()) >= 2, 120_000);
     creation.child.kill('SIGTERM');
     assert.equal((await creation.exited).code, 0, creation.output().slice(-3000));
     creation = start('create');
 
     // SIGKILL while it is working on a listing, then a new one.
-    await waitFor('7 listings on V&R', async () => (await submitted()) >= 7, 120_000);
+    await waitFor('5 listings on V&R', async () => (await submitted()) >= 5, 120_000);
     const formsFilled = () =>
       parseLogLines(creation.output()).filter(
         (l) => l.event === LOG_EVENT.jobStep && l.step === FORM_FILLED_STEP,
