@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /**
- * Runs the integration and e2e tiers as one node:test run, their files interleaved (`npm test`).
+ * Runs the integration and e2e tiers as one node:test run, their files interleaved
+ * (`npm run test:services`, and `npm run test:coverage`; `npm test` still runs them one after the other).
  *
  * Why: the e2e tier keeps both cores busy (Chromium), while the integration tier mostly waits on
  * Postgres, Redis and child processes. Run one after the other, the integration tier's waiting was

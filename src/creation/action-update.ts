@@ -4,7 +4,6 @@
  * update repeated after an unclear outcome changes nothing twice. `item_desc` is left out of the
  * POST unless the description changes: re-sending it broke the description's HTML for the origin.
  */
-
 import type { Page } from 'playwright-core';
 import type { ActionChanges, VrAction } from '../db/schema.ts';
 import { descriptionText } from '../listing/normalize.ts';
