@@ -10,18 +10,18 @@ import { htmlWithoutPasswords } from '../vr/page-scripts/session.ts';
 
 /**
  * Evidence of a page a creation step didn't expect (the form not appearing, a selector missing, an
- * unknown Publish verdict, a refused login): a screenshot, the page's HTML and the step's Playwright
+ * unknown Publish verdict, a refused login): a screenshot, the page's HTML and the listing's Playwright
  * trace, saved under `ARTIFACTS_DIR/<job id>/` and recorded in `vr_jobs.artifacts`.
  *
- * Usage, around one step:
+ * Usage, around one listing:
  *
- *   await beginStepTrace(page.context(), 'publish');
- *   ...the step...
- *   // on an unexpected page:
+ *   await beginListingTrace(page.context(), 'listing 42');
+ *   ...its steps...
+ *   // on an unexpected page (the trace holds the listing up to here):
  *   const saved = await captureEvidence({ page, dir: jobArtifactsDir(root, jobId), step: 'publish', secrets: [password] });
  *   await recordArtifacts(db, jobId, saved);
  *   // otherwise:
- *   await endStepTrace(page.context());
+ *   await endListingTrace(page.context());
  *
  * Nothing here may leak the V&R password or session: the password field is emptied in the saved
  * HTML; every secret (as typed, URL-encoded, form-encoded, JSON-escaped once and twice, HTML-escaped)
@@ -47,31 +47,46 @@ function traceState(context: BrowserContext) {
 }
 
 /**
- * Starts recording a step: every action, its arguments and the network, no DOM snapshots nor screencast (cheap
- * enough to run on every listing). A chunk still open from an earlier step is dropped first.
+ * Starts recording a listing: every action, its arguments and the network, no DOM snapshots nor
+ * screencast (cheap enough to run on every listing). One chunk per listing, not per step: each
+ * chunk costs the browser a round trip to start and another to stop. A chunk still open from an
+ * earlier listing is dropped first.
  */
-export async function beginStepTrace(context: BrowserContext, step: string): Promise<void> {
+export async function beginListingTrace(context: BrowserContext, title: string): Promise<void> {
   const state = traceState(context);
   if (state.open !== undefined) {
     await context.tracing.stopChunk().catch(() => {}); // a chunk the browser lost: nothing to keep
     state.open = undefined;
   }
-  if (!state.started) {
-    // No DOM snapshots (they cost ~100 ms a listing at Publish): the HTML and the screenshot carry the page.
-    await context.tracing.start({ snapshots: false, screenshots: false, title: step });
-    state.started = true;
-  } else {
-    await context.tracing.startChunk({ title: step });
-  }
-  state.open = step;
+  await startChunk(context, state, title);
 }
 
-/** Ends a step that went as expected: its trace is dropped. */
-export async function endStepTrace(context: BrowserContext): Promise<void> {
+/**
+ * Keeps a step inside the listing's trace: free when the context is recording, and starts a chunk
+ * when it is not (a context made during the listing, such as one adopting a newer session).
+ */
+export async function continueListingTrace(context: BrowserContext, title: string): Promise<void> {
+  const state = traceState(context);
+  if (state.open === undefined) await startChunk(context, state, title);
+}
+
+async function startChunk(context: BrowserContext, state: ReturnType<typeof traceState>, title: string) {
+  if (!state.started) {
+    // No DOM snapshots (they cost ~100 ms a listing at Publish): the HTML and the screenshot carry the page.
+    await context.tracing.start({ snapshots: false, screenshots: false, title });
+    state.started = true;
+  } else {
+    await context.tracing.startChunk({ title });
+  }
+  state.open = title;
+}
+
+/** Ends a listing that went as expected: its trace is dropped. */
+export async function endListingTrace(context: BrowserContext): Promise<void> {
   const state = chunks.get(context);
   if (state?.open === undefined) return;
   state.open = undefined;
-  await context.tracing.stopChunk().catch(() => {}); // the step went well: its trace is dropped anyway
+  await context.tracing.stopChunk().catch(() => {}); // the listing went well: its trace is dropped anyway
 }
 
 /** A job's folder of evidence. */
@@ -276,7 +291,7 @@ export interface CaptureOptions {
 }
 
 /**
- * Saves the screenshot, the HTML and the open step's trace (if beginStepTrace was called). Each
+ * Saves the screenshot, the HTML and the listing's trace so far (if beginListingTrace was called). Each
  * file that could be written is returned; a page already closed still gets its trace saved. Never
  * throws: evidence must not turn one failure into another.
  */

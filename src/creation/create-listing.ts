@@ -26,10 +26,11 @@ import { type BrowserSession, SESSION_EXPIRED } from '../vr/browser-session.ts';
 import { resolveCategory, shippedCategoryTree } from '../vr/categories.ts';
 import { VrLoginError, VrRejectedError } from '../vr/errors.ts';
 import {
-  beginStepTrace,
+  beginListingTrace,
   captureEvidence,
+  continueListingTrace,
   describeArtifacts,
-  endStepTrace,
+  endListingTrace,
   jobArtifactsDir,
   recordArtifacts,
 } from './artifacts.ts';
@@ -176,9 +177,9 @@ function formPlan(
 }
 
 /**
- * Runs one step of the form with its Playwright trace recording. When the step meets a page it
- * doesn't expect (FormMarkupError), the screenshot, HTML and trace are saved, recorded on the job,
- * and named in the error; otherwise the trace is dropped.
+ * Runs one step of the form inside the listing's trace (beginListingTrace). When the step meets a
+ * page it doesn't expect (FormMarkupError), the screenshot, HTML and trace are saved, recorded on
+ * the job, and named in the error; on any other error the trace is dropped.
  */
 async function traced<T>(
   deps: CreationDeps,
@@ -187,18 +188,17 @@ async function traced<T>(
   page: () => Promise<Page>,
   run: () => Promise<T>,
 ): Promise<T> {
-  const context = (await page()).context();
   // A step runs untraced rather than not at all; a browser gone fails the step itself.
-  await beginStepTrace(context, step).catch(() => {});
+  await continueListingTrace((await page()).context(), `listing ${rowId}`).catch(() => {});
   try {
-    const result = await run();
-    await endStepTrace(context);
-    return result;
+    return await run();
   } catch (error) {
     // A refused login keeps its trace open: the worker saves it with the page (holdForPerson).
     if (error instanceof VrLoginError) throw error;
     if (!(error instanceof FormMarkupError)) {
-      await endStepTrace(context);
+      await page()
+        .then((p) => endListingTrace(p.context()))
+        .catch(() => {}); // the error below is the one to report
       throw error;
     }
     const evidence = await saveEvidence(deps, rowId, step, await page());
@@ -289,6 +289,8 @@ export async function createListing(
           return opened === SESSION_EXPIRED ? SESSION_EXPIRED : p;
         }),
     );
+  // As in traced(): untraced rather than not at all.
+  await beginListingTrace((await browser.page()).context(), `listing ${rowId}`).catch(() => {});
   // The brand check is an AJAX request beside the page: the form loads meanwhile. Logged in first,
   // so that the two never log in at the same time.
   await traced(
@@ -364,8 +366,7 @@ export async function createListing(
     markSubmitStarted(db, rowId, { ...row.payload, matchCriteria: criteria }),
   ]);
 
-  // As in traced(): untraced rather than not at all.
-  await beginStepTrace(page.context(), 'publish').catch(() => {});
+  await continueListingTrace(page.context(), `listing ${rowId}`).catch(() => {}); // as in traced()
   let nothingSent: string | undefined;
   let outcome: Awaited<ReturnType<typeof publish>>;
   try {
@@ -386,12 +387,12 @@ export async function createListing(
     case 'published': {
       // V&R answered with a fresh form: the next listing is filled in it (takeAnsweredForm).
       keepAnsweredForm(page);
-      await endStepTrace(page.context());
+      await endListingTrace(page.context());
       await Promise.all([markSubmitted(db, rowId), report.step(PUBLISHED_STEP, 90)]);
       return { outcome: 'submitted' };
     }
     case 'rejected': {
-      await endStepTrace(page.context());
+      await endListingTrace(page.context());
       if (outcome.posted) {
         // A POST left: field errors beside it prove nothing until an export lacks the listing.
         const words = describeFieldErrors(outcome.errors);

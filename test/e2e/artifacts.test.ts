@@ -9,9 +9,10 @@ import { unzipSync } from 'fflate';
 import type { Browser } from 'playwright-core';
 import {
   artifactPath,
-  beginStepTrace,
+  beginListingTrace,
   captureEvidence,
-  endStepTrace,
+  continueListingTrace,
+  endListingTrace,
   isArtifactName,
   jobArtifactsDir,
   pruneArtifacts,
@@ -71,7 +72,7 @@ describe('evidence of an unexpected page', () => {
     const context = await browser.newContext();
     t.after(() => context.close());
     const page = await context.newPage();
-    await beginStepTrace(context, 'login');
+    await beginListingTrace(context, 'login');
     await page.goto(`${base}/`);
     await page.fill('#pass', PASSWORD);
     // The value as an attribute too, as some pages echo it back.
@@ -103,7 +104,7 @@ describe('evidence of an unexpected page', () => {
     t.after(() => context.close());
     const page = await context.newPage();
     await page.goto(`${base}/`);
-    await beginStepTrace(context, 'login');
+    await beginListingTrace(context, 'login');
     await page.fill('#pass', PASSWORD);
     await Promise.all([page.waitForURL('**/do_login'), page.click('#go')]);
     const saved = await captureEvidence({
@@ -122,14 +123,16 @@ describe('evidence of an unexpected page', () => {
     for (const [name, data] of Object.entries(entries)) assert.deepEqual(leaks(data), [], name);
   });
 
-  test('a step that went well leaves nothing; the next step traces again', async (t) => {
+  test('a listing that went well leaves nothing; the next listing traces all its steps', async (t) => {
     const context = await browser.newContext();
     t.after(() => context.close());
     const page = await context.newPage();
-    await beginStepTrace(context, 'open-form');
+    await beginListingTrace(context, 'listing 1');
     await page.goto(`${base}/`);
-    await endStepTrace(context);
-    await beginStepTrace(context, 'publish');
+    await endListingTrace(context);
+    await beginListingTrace(context, 'listing 2');
+    await page.goto(`${base}/first-step`);
+    await continueListingTrace(context, 'listing 2'); // a later step: the same chunk
     await page.goto(`${base}/again`);
     const dir = jobArtifactsDir(root, 14);
     const saved = await captureEvidence({ page, dir, step: 'publish', secrets: [PASSWORD] });
@@ -138,7 +141,27 @@ describe('evidence of an unexpected page', () => {
     const all = Object.values(entries)
       .map((d) => Buffer.from(d).toString('utf8'))
       .join('\n');
+    assert.match(all, /\/first-step/);
     assert.match(all, /\/again/);
+  });
+
+  test("a step on a context made during the listing starts that context's trace", async (t) => {
+    const context = await browser.newContext();
+    t.after(() => context.close());
+    const page = await context.newPage();
+    await continueListingTrace(context, 'listing 3');
+    await page.goto(`${base}/adopted`);
+    const dir = jobArtifactsDir(root, 16);
+    const saved = await captureEvidence({ page, dir, step: 'fill-form', secrets: [PASSWORD] });
+    const trace = saved.find((a) => a.name.endsWith('.trace.zip'));
+    assert.ok(trace, 'the trace was saved');
+    const entries = unzipSync(new Uint8Array(await readFile(join(dir, trace.name))));
+    assert.match(
+      Object.values(entries)
+        .map((d) => Buffer.from(d).toString('utf8'))
+        .join('\n'),
+      /\/adopted/,
+    );
   });
 
   test('the session stays out: cookie lists, storage states and cookie values; files 0600 in 0700', async (t) => {
@@ -153,7 +176,7 @@ describe('evidence of an unexpected page', () => {
       { name: 'cf_clearance', value: clearance, url: base },
     ]);
     await page.evaluate(() => localStorage.setItem('token', 'local-storage-secret-42'));
-    await beginStepTrace(context, 'open-form');
+    await beginListingTrace(context, 'open-form');
     // What a traced step may do: read the cookies, store the session, send them with a request.
     await context.cookies();
     await context.storageState();
