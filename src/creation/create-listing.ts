@@ -1,5 +1,5 @@
 import { eq, sql } from 'drizzle-orm';
-import type { Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/client.ts';
 import {
@@ -253,7 +253,10 @@ export async function createListing(
     return { outcome: 'outcome_unknown', reason };
   }
 
+  // The context this listing's trace records in, once it does: a listing that fails drops it.
+  let tracing: BrowserContext | undefined;
   const fail = async (reason: string): Promise<CreationResult> => {
+    if (tracing) await endListingTrace(tracing);
     await failJob(db, rowId, reason);
     return { outcome: 'failed', reason };
   };
@@ -289,8 +292,8 @@ export async function createListing(
           return opened === SESSION_EXPIRED ? SESSION_EXPIRED : p;
         }),
     );
-  // As in traced(): untraced rather than not at all.
-  await beginListingTrace((await browser.page()).context(), `listing ${rowId}`).catch(() => {});
+  tracing = (await browser.page()).context();
+  await beginListingTrace(tracing, `listing ${rowId}`).catch(() => {}); // as in traced(): untraced rather than not at all
   // The brand check is an AJAX request beside the page: the form loads meanwhile. Logged in first,
   // so that the two never log in at the same time.
   await traced(
