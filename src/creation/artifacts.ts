@@ -15,7 +15,7 @@ import { htmlWithoutPasswords } from '../vr/page-scripts/session.ts';
  *
  * Usage, around one listing:
  *
- *   await beginListingTrace(page.context(), 'listing 42');
+ *   await beginListingTrace(page.context(), jobId);
  *   ...its steps...
  *   // on an unexpected page (the trace holds the listing up to here):
  *   const saved = await captureEvidence({ page, dir: jobArtifactsDir(root, jobId), step: 'publish', secrets: [password] });
@@ -52,25 +52,26 @@ function traceState(context: BrowserContext) {
  * chunk costs the browser a round trip to start and another to stop. A chunk still open from an
  * earlier listing is dropped first.
  */
-export async function beginListingTrace(context: BrowserContext, title: string): Promise<void> {
+export async function beginListingTrace(context: BrowserContext, jobId: number): Promise<void> {
   const state = traceState(context);
   if (state.open !== undefined) {
     await context.tracing.stopChunk().catch(() => {}); // a chunk the browser lost: nothing to keep
     state.open = undefined;
   }
-  await startChunk(context, state, title);
+  await startChunk(context, state, jobId);
 }
 
 /**
  * Keeps a step inside the listing's trace: free when the context is recording, and starts a chunk
  * when it is not (a context made during the listing, such as one adopting a newer session).
  */
-export async function continueListingTrace(context: BrowserContext, title: string): Promise<void> {
+export async function continueListingTrace(context: BrowserContext, jobId: number): Promise<void> {
   const state = traceState(context);
-  if (state.open === undefined) await startChunk(context, state, title);
+  if (state.open === undefined) await startChunk(context, state, jobId);
 }
 
-async function startChunk(context: BrowserContext, state: ReturnType<typeof traceState>, title: string) {
+async function startChunk(context: BrowserContext, state: ReturnType<typeof traceState>, jobId: number) {
+  const title = `listing ${jobId}`;
   if (!state.started) {
     // No DOM snapshots (they cost ~100 ms a listing at Publish): the HTML and the screenshot carry the page.
     await context.tracing.start({ snapshots: false, screenshots: false, title });

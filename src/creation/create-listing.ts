@@ -189,7 +189,7 @@ async function traced<T>(
   run: () => Promise<T>,
 ): Promise<T> {
   // A step runs untraced rather than not at all; a browser gone fails the step itself.
-  await continueListingTrace((await page()).context(), `listing ${rowId}`).catch(() => {});
+  await continueListingTrace((await page()).context(), rowId).catch(() => {});
   try {
     return await run();
   } catch (error) {
@@ -293,7 +293,7 @@ export async function createListing(
         }),
     );
   tracing = (await browser.page()).context();
-  await beginListingTrace(tracing, `listing ${rowId}`).catch(() => {}); // as in traced(): untraced rather than not at all
+  await beginListingTrace(tracing, rowId).catch(() => {}); // as in traced(): untraced rather than not at all
   // The brand check is an AJAX request beside the page: the form loads meanwhile. Logged in first,
   // so that the two never log in at the same time.
   await traced(
@@ -369,7 +369,7 @@ export async function createListing(
     markSubmitStarted(db, rowId, { ...row.payload, matchCriteria: criteria }),
   ]);
 
-  await continueListingTrace(page.context(), `listing ${rowId}`).catch(() => {}); // as in traced()
+  await continueListingTrace(page.context(), rowId).catch(() => {}); // as in traced()
   let nothingSent: string | undefined;
   let outcome: Awaited<ReturnType<typeof publish>>;
   try {

@@ -72,7 +72,7 @@ describe('evidence of an unexpected page', () => {
     const context = await browser.newContext();
     t.after(() => context.close());
     const page = await context.newPage();
-    await beginListingTrace(context, 'login');
+    await beginListingTrace(context, 12);
     await page.goto(`${base}/`);
     await page.fill('#pass', PASSWORD);
     // The value as an attribute too, as some pages echo it back.
@@ -104,7 +104,7 @@ describe('evidence of an unexpected page', () => {
     t.after(() => context.close());
     const page = await context.newPage();
     await page.goto(`${base}/`);
-    await beginListingTrace(context, 'login');
+    await beginListingTrace(context, 13);
     await page.fill('#pass', PASSWORD);
     await Promise.all([page.waitForURL('**/do_login'), page.click('#go')]);
     const saved = await captureEvidence({
@@ -127,12 +127,12 @@ describe('evidence of an unexpected page', () => {
     const context = await browser.newContext();
     t.after(() => context.close());
     const page = await context.newPage();
-    await beginListingTrace(context, 'listing 1');
+    await beginListingTrace(context, 1);
     await page.goto(`${base}/`);
     await endListingTrace(context);
-    await beginListingTrace(context, 'listing 2');
+    await beginListingTrace(context, 2);
     await page.goto(`${base}/first-step`);
-    await continueListingTrace(context, 'listing 2'); // a later step: the same chunk
+    await continueListingTrace(context, 2); // a later step: the same chunk
     await page.goto(`${base}/again`);
     const dir = jobArtifactsDir(root, 14);
     const saved = await captureEvidence({ page, dir, step: 'publish', secrets: [PASSWORD] });
@@ -149,7 +149,7 @@ describe('evidence of an unexpected page', () => {
     const context = await browser.newContext();
     t.after(() => context.close());
     const page = await context.newPage();
-    await continueListingTrace(context, 'listing 3');
+    await continueListingTrace(context, 3);
     await page.goto(`${base}/adopted`);
     const dir = jobArtifactsDir(root, 16);
     const saved = await captureEvidence({ page, dir, step: 'fill-form', secrets: [PASSWORD] });
@@ -176,7 +176,7 @@ describe('evidence of an unexpected page', () => {
       { name: 'cf_clearance', value: clearance, url: base },
     ]);
     await page.evaluate(() => localStorage.setItem('token', 'local-storage-secret-42'));
-    await beginListingTrace(context, 'open-form');
+    await beginListingTrace(context, 15);
     // What a traced step may do: read the cookies, store the session, send them with a request.
     await context.cookies();
     await context.storageState();
