@@ -323,8 +323,13 @@ export async function captureEvidence(options: CaptureOptions): Promise<SavedArt
   if (state?.open !== undefined) {
     state.open = undefined;
     trace = join(dir, `${stem}.trace.zip`);
-    await context.tracing.stopChunk({ path: trace }).catch(async () => {
-      // The browser went away with the trace; remove any part written.
+    // Bounded like the rest: a browser busy with a hung Publish must not hold the lane.
+    await withTimeout(
+      context.tracing.stopChunk({ path: trace }),
+      EVIDENCE_STEP_TIMEOUT_MS,
+      'the trace',
+    ).catch(async () => {
+      // The browser went away with the trace, or never wrote it; remove any part written.
       await rm(trace!, { force: true }).catch(() => {});
       trace = undefined;
     });

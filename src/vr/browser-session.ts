@@ -1,5 +1,6 @@
 import type { BrowserContext, Page, Response } from 'playwright-core';
 import type { VrSite } from '../config.ts';
+import { withTimeout } from '../lifecycle.ts';
 import { LOG_EVENT } from '../log-events.ts';
 import { jobLoggerOr, type Logger } from '../logger.ts';
 import { ChallengeWatch, ClearanceClock, onChallenge, waitOutChallenge } from './challenge.ts';
@@ -288,8 +289,8 @@ export class BrowserSession {
   async discardPage(): Promise<void> {
     const page = this.#page;
     this.#page = undefined;
-    // already gone is fine
-    await page?.close().catch(() => {});
+    // Already gone is fine; a page whose request hangs may take long to close: not waited past 10 s.
+    if (page) await withTimeout(page.close(), 10_000, 'closing the page').catch(() => {});
   }
 
   async close(): Promise<void> {

@@ -15,7 +15,7 @@ import { suspectExport } from '../../src/resolution/suspect-export.ts';
 import type { BrowserSession } from '../../src/vr/browser-session.ts';
 import { openBrowserSession } from '../../src/vr/open-session.ts';
 import { launchSessionChromium } from '../helpers/chromium.ts';
-import { captureLogs, outageLines, WARN } from '../helpers/log-capture.ts';
+import { captureLogs, lastLines, outageLines, WARN } from '../helpers/log-capture.ts';
 import { setupServices, TEST_LISTING_DEFAULTS, type TestServices, waitFor } from '../helpers/services.ts';
 import { FAST_SITE } from '../helpers/sim-timing.ts';
 
@@ -128,6 +128,10 @@ describe('V&R down for maintenance (every route answers 503)', () => {
       assert.equal(onVr(sim, ref).length, 1, `${ref} listed once`);
     }
     assert.equal(outageLines(logs.lines, 'V&R', OUTAGE_EVENT.up).length, 1);
+    // The tests share one database and its stored V&R session: stopped here, or this worker would
+    // adopt (and replace) the next test's session for its own site.
+    await creation.stop();
+    await sim.close();
   });
 
   test('past OUTAGE_GIVE_UP_MS the tries count again, and the job fails with the reason', async () => {
@@ -159,11 +163,14 @@ describe('V&R down for maintenance (every route answers 503)', () => {
     );
     assert.match(failed.error ?? '', /gave up after 2 attempts: .*503/);
     assert.equal(sim.state('form').listings.length, 0);
+    await creation.stop(); // as in the test above
+    await sim.close();
   });
 
   test('a hung Publish whose listing V&R does not index is listed once, and goes to a person naming the exports and evidence', async () => {
     const sim = await startSimulator({ port: 0, catalogRows: 30, seed: 23, ...FAST_SITE });
     stops.push(() => sim.close());
+    const logs = captureLogs();
     const fast = {
       FLUSH_SETTLE_MS: '200',
       VERIFY_LISTINGS: 'off',
@@ -176,14 +183,14 @@ describe('V&R down for maintenance (every route answers 503)', () => {
     const creation = startCreationProcess({
       config: services.config(fast),
       site: site(sim),
-      logger: silentLogger,
+      logger: logs.logger,
       browser,
     });
     stops.push(() => creation.stop());
     const resolution = startResolutionProcess({
       config: services.config(fast),
       site: site(sim),
-      logger: silentLogger,
+      logger: logs.logger,
       browser,
     });
     stops.push(() => resolution.stop());
@@ -200,6 +207,7 @@ describe('V&R down for maintenance (every route answers 503)', () => {
         return r?.status === 'needs_review' ? r : undefined;
       },
       120_000,
+      () => `${JSON.stringify(sim.state().counters)}\n${lastLines(logs.lines)}`,
     );
     assert.equal(review.submit_outcome_unknown, true);
     assert.match(review.error ?? '', /outcome is unknown .*not found in 3 V&R exports requested between/);

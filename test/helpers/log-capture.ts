@@ -25,6 +25,14 @@ export function captureLogs(level = 'debug'): {
 
 export const WARN = 40;
 
+/** The last `n` lines, one per line, for a failure's message. */
+export function lastLines(lines: LogLine[], n = 40): string {
+  return lines
+    .slice(-n)
+    .map(({ level, msg, time, pid, hostname, ...rest }) => `${level} ${msg} ${JSON.stringify(rest)}`)
+    .join('\n');
+}
+
 /** The pino JSON lines in a child process's output (other lines are skipped). */
 export function parseLogLines(output: string): LogLine[] {
   return output.split('\n').flatMap((line) => {

@@ -189,11 +189,16 @@ export async function deleteKeys(redis: Redis, pattern: string): Promise<void> {
   } while (cursor !== '0');
 }
 
-/** Polls until `check` returns a truthy value; fails with `what` after `timeoutMs` (not a timing assert). */
+/**
+ * Polls until `check` returns a truthy value; fails with `what` after `timeoutMs` (not a timing
+ * assert), and with what `explain` says then (the processes' last log lines, say): CI keeps only
+ * the failure's message.
+ */
 export async function waitFor<T>(
   what: string,
   check: () => Promise<T> | T,
   timeoutMs = 60_000,
+  explain?: () => string,
 ): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
@@ -205,7 +210,8 @@ export async function waitFor<T>(
       last = error;
     }
     if (Date.now() > deadline) {
-      throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+      const why = last ? `: ${(last as Error).message}` : '';
+      throw new Error(`timed out waiting for ${what}${why}${explain ? `\n${explain()}` : ''}`);
     }
     await new Promise((r) => setTimeout(r, 100));
   }
