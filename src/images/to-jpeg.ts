@@ -1,7 +1,19 @@
-import sharp, { type Metadata } from 'sharp';
+import type { Metadata, Sharp, SharpOptions } from 'sharp';
 
-// Photos are converted one after another: libvips' cache would only hold on to memory.
-sharp.cache(false);
+let loadingSharp: Promise<(input: Buffer, options: SharpOptions) => Sharp> | undefined;
+
+/**
+ * sharp, imported at the first photo: it takes about 0.2 s of CPU to load, which the processes
+ * that never convert a photo need not pay.
+ */
+function loadSharp() {
+  loadingSharp ??= import('sharp').then(({ default: sharp }) => {
+    // Photos are converted one after another: libvips' cache would only hold on to memory.
+    sharp.cache(false);
+    return sharp;
+  });
+  return loadingSharp;
+}
 
 /** Pixels a photo may have: a 100-megapixel camera's; more is a decompression bomb, not a photo. */
 export const MAX_PHOTO_PIXELS = 100_000_000;
@@ -101,6 +113,7 @@ export function decodeTooLarge(metadata: Metadata): string | undefined {
  * OutOfTimeError when the deadline passes.
  */
 export async function toJpeg(source: Buffer, deadline: Deadline): Promise<Buffer> {
+  const sharp = await loadSharp();
   const metadata = await withinDeadline(deadline, () => sharp(source, input).metadata());
   const tooLarge = decodeTooLarge(metadata);
   if (tooLarge) throw new UnconvertiblePhotoError(tooLarge);
@@ -128,6 +141,7 @@ export async function toJpeg(source: Buffer, deadline: Deadline): Promise<Buffer
 
 /** One photo scaled so that its longest side is `scale` of what it was. */
 async function scaledDown(photo: Buffer, scale: number, deadline: Deadline): Promise<Buffer> {
+  const sharp = await loadSharp();
   const { width = 1, height = 1 } = await withinDeadline(deadline, () => sharp(photo, input).metadata());
   const side = Math.max(16, Math.floor(Math.max(width, height) * scale));
   return withinDeadline(deadline, (seconds) =>

@@ -1,4 +1,4 @@
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { chromiumEnvironment, ROOT_SANDBOX, sandboxFailure, sandboxPossible } from '../chromium.ts';
 import { LOG_EVENT } from '../log-events.ts';
 import type { Logger } from '../logger.ts';
@@ -85,7 +85,10 @@ export async function launchChromium(o: LaunchOptions, logger: Logger, said: Set
   }
 }
 
-function launch(o: LaunchOptions, sandbox: boolean): Promise<Browser> {
+async function launch(o: LaunchOptions, sandbox: boolean): Promise<Browser> {
+  // Imported when a browser is launched: playwright-core takes about 0.6 s of CPU to load, which
+  // the processes that never launch one (the API, most CLI commands) need not pay.
+  const { chromium } = await import('playwright-core');
   return chromium.launch({
     executablePath: o.chromiumPath,
     headless: !o.headed,

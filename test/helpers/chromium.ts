@@ -1,4 +1,4 @@
-import { type Browser, chromium, type LaunchOptions } from 'playwright-core';
+import type { Browser, LaunchOptions } from 'playwright-core';
 import { sandboxPossible } from '../../src/chromium.ts';
 import { chromiumArgs } from '../../src/vr/chromium-launcher.ts';
 
@@ -15,10 +15,11 @@ export const TEST_CHROMIUM_ARGS = [
 ];
 
 /** A headless Chromium for tests that drive a page themselves; `extraArgs` come after the usual ones. */
-export function launchTestChromium({
+export async function launchTestChromium({
   extraArgs = [],
   ...options
 }: LaunchOptions & { extraArgs?: string[] } = {}): Promise<Browser> {
+  const { chromium } = await import('playwright-core'); // as the product's launcher: only when used
   return chromium.launch({
     executablePath: TEST_CHROMIUM_PATH,
     headless: true,
@@ -31,7 +32,8 @@ export function launchTestChromium({
  * A Chromium launched as BrowserSession launches its own (no automation flag, the product's
  * arguments), for a file's sessions and processes to share through their `browser` option.
  */
-export function launchSessionChromium(): Promise<Browser> {
+export async function launchSessionChromium(): Promise<Browser> {
+  const { chromium } = await import('playwright-core');
   return chromium.launch({
     executablePath: TEST_CHROMIUM_PATH,
     headless: true,
