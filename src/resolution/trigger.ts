@@ -49,9 +49,15 @@ export async function scheduleRetryFlush(queue: Queue<FlushJobData>, delayMs: nu
   );
 }
 
+/**
+ * `runningSince`: when the flush a worker holds now was taken (BullMQ's processedOn), which may be
+ * before its run row exists; the listings submitted before either are that flush's.
+ */
 export async function countDuePending(
   db: Db,
+  runningSince: Date | null = null,
 ): Promise<{ due: number; pending: number; dueAfterRunning: number; newestSubmittedAt: Date | null }> {
+  const takenBefore = runningSince?.toISOString() ?? '-infinity';
   const [row] = await db
     .select({
       pending: sql<number>`count(*)::int`,
@@ -59,9 +65,9 @@ export async function countDuePending(
       newest: sql<Date | string | null>`max(${vrJobs.submittedAt})`,
       // Due listings a flush that is downloading right now will not see: submitted after it began.
       dueAfterRunning: sql<number>`(count(*) filter (where ${lte(vrJobs.nextResolutionAt, sql`now()`)}
-        and ${vrJobs.submittedAt} > coalesce((select r.started_at from ${vrResolutionRuns} r
+        and ${vrJobs.submittedAt} > greatest(coalesce((select r.started_at from ${vrResolutionRuns} r
           where r.id = (select max(id) from ${vrResolutionRuns} where kind = 'flush')
-          and r.finished_at is null), '-infinity')))::int`,
+          and r.finished_at is null), '-infinity'), ${takenBefore}::timestamptz)))::int`,
     })
     .from(vrJobs)
     .where(and(eq(vrJobs.status, 'completed_pending_id')));
@@ -73,11 +79,18 @@ export async function countDuePending(
   };
 }
 
+/** When the earliest flush a worker holds now was taken, or null when none runs. */
+export async function runningFlushSince(queue: Queue<FlushJobData>): Promise<Date | null> {
+  const taken = (await queue.getActive())
+    .filter((job) => job.name === FLUSH_JOB && job.processedOn)
+    .map((job) => job.processedOn!);
+  return taken.length ? new Date(Math.min(...taken)) : null;
+}
+
 /**
- * A batch flush asked for while the previous one was starting (before its run row, so the listings
- * it took still counted as a full batch) runs after it and finds a few. While creation still works,
- * each listing it ends asks again (decideFlush), so that flush can wait for a full batch or the drain
- * (and the sweep is behind both).
+ * A batch flush asked for as the previous one was taken (decideFlush read the queue just before)
+ * runs after it and finds a few. While creation still works, each listing it ends asks again
+ * (decideFlush), so that flush can wait for a full batch or the drain (and the sweep is behind both).
  */
 export async function batchTakenAlready(db: Db, createQueue: Queue, maxBatchSize: number): Promise<boolean> {
   const { due } = await countDuePending(db);
@@ -101,8 +114,12 @@ export interface FlushDecisionDeps {
  * a full batch flushes now; an empty creation queue flushes once V&R has had time to index.
  */
 export async function decideFlush(deps: FlushDecisionDeps): Promise<'batch' | 'drain' | 'none'> {
-  const { due, dueAfterRunning, pending, newestSubmittedAt } = await countDuePending(deps.db);
-  // While a flush downloads, the listings it took are still pending: they don't fill another batch.
+  const { due, dueAfterRunning, pending, newestSubmittedAt } = await countDuePending(
+    deps.db,
+    await runningFlushSince(deps.resolveQueue),
+  );
+  // While a flush runs, the listings it took are still pending: they don't fill another batch. It
+  // takes every listing submitted before a worker picked it up, before it has written its run row.
   if (dueAfterRunning >= deps.maxBatchSize) {
     // An export requested before the newest listing's indexing allowance is up can't hold it, and a
     // group of identical listings is only paired when all of them are in the export (match.ts): so
