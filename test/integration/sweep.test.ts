@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { Queue } from 'bullmq';
+import { Queue, Worker } from 'bullmq';
 import { vrJobs } from '../../src/db/schema.ts';
 import { validateListing } from '../../src/listing/listing.ts';
 import { silentLogger } from '../../src/logger.ts';
 import { CREATE_QUEUE, type CreateJobData, RESOLVE_QUEUE } from '../../src/queues.ts';
 import { sweep } from '../../src/resolution/sweep.ts';
-import type { FlushJobData } from '../../src/resolution/trigger.ts';
-import { deleteKeys, setupServices, type TestServices } from '../helpers/services.ts';
+import { decideFlush, type FlushJobData } from '../../src/resolution/trigger.ts';
+import { deleteKeys, setupServices, type TestServices, waitFor } from '../helpers/services.ts';
 
-describe('sweep', () => {
+describe('the sweep, and the flush trigger (decideFlush)', () => {
   let services: TestServices;
   let createQueue: Queue<CreateJobData>;
   let resolveQueue: Queue<FlushJobData>;
@@ -134,5 +134,61 @@ describe('sweep', () => {
       deliveries.map((d) => d.product_ref),
       ['EV-PENDING'],
     );
+  });
+
+  const decide = () =>
+    decideFlush({
+      db: services.database.db,
+      createQueue,
+      resolveQueue,
+      maxBatchSize: 10,
+      flushSettleMs: 0,
+      logger: silentLogger,
+    });
+
+  /** `n` listings submitted at `submittedAt`, waiting for their id and due now. */
+  async function submitted(prefix: string, n: number, submittedAt: Date) {
+    for (let i = 0; i < n; i++) {
+      await insert(`${prefix}-${i}`, {
+        status: 'completed_pending_id',
+        submittedAt,
+        nextResolutionAt: submittedAt,
+      });
+    }
+  }
+
+  test('the listings a flush was taken with do not fill another batch before its run row exists; newer ones do', async () => {
+    // The earlier tests' jobs (queued listings, the sweep's flush) are not this test's.
+    await deleteKeys(services.redis, `${services.queuePrefix}:*`);
+    await submitted('FIRST', 10, new Date(Date.now() - 5_000));
+    assert.equal(await decide(), 'batch');
+    // A resolution worker takes the flush and holds it, as one does while it waits for its lock or
+    // starts Chromium: no run row yet.
+    let release = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const connection = services.redis.duplicate({ maxRetriesPerRequest: null });
+    const worker = new Worker<FlushJobData>(RESOLVE_QUEUE, () => held, {
+      connection,
+      prefix: services.queuePrefix,
+    });
+    try {
+      const taken = await waitFor('the flush taken', async () => (await resolveQueue.getActive())[0]);
+      assert.equal(taken.data.reason, 'batch');
+      // The next listing ends: the ten are the running flush's; the queue is empty, so a drain.
+      assert.equal(await decide(), 'drain');
+
+      await submitted('LATER', 10, new Date());
+      assert.equal(
+        await decide(),
+        'batch',
+        'ten submitted after the flush was taken are a batch of their own',
+      );
+    } finally {
+      release();
+      await worker.close();
+      connection.disconnect();
+    }
   });
 });
