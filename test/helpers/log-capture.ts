@@ -25,11 +25,11 @@ export function captureLogs(level = 'debug'): {
 
 export const WARN = 40;
 
-/** The last `n` lines, one per line, for a failure's message. */
+/** The last `n` lines, one per line (with their time), for a failure's message. */
 export function lastLines(lines: LogLine[], n = 40): string {
   return lines
     .slice(-n)
-    .map(({ level, msg, time, pid, hostname, ...rest }) => `${level} ${msg} ${JSON.stringify(rest)}`)
+    .map(({ level, msg, pid, hostname, ...rest }) => `${level} ${msg} ${JSON.stringify(rest)}`)
     .join('\n');
 }
 
