@@ -23,6 +23,17 @@ import { launchTestChromium } from '../helpers/chromium.ts';
 const PASSWORD = 'S3cret pass&word/ü';
 
 /** Every form the password could take in a file: the test fails if any is found. */
+/** A saved trace's files, by name. */
+async function traceEntries(path: string): Promise<Record<string, Uint8Array>> {
+  return unzipSync(new Uint8Array(await readFile(path)));
+}
+
+/** A saved trace's files as one text, to look for a request in. */
+const traceText = (entries: Record<string, Uint8Array>) =>
+  Object.values(entries)
+    .map((d) => Buffer.from(d).toString('utf8'))
+    .join('\n');
+
 function leaks(bytes: Buffer | Uint8Array): string[] {
   const text = Buffer.from(bytes).toString('latin1');
   const utf8 = Buffer.from(bytes).toString('utf8');
@@ -91,7 +102,7 @@ describe('evidence of an unexpected page', () => {
     assert.deepEqual(leaks(Buffer.from(html)), []);
     const png = await readFile(join(dir, saved[0]!.name));
     assert.equal(png.subarray(1, 4).toString(), 'PNG');
-    const entries = unzipSync(new Uint8Array(await readFile(join(dir, saved[2]!.name))));
+    const entries = await traceEntries(join(dir, saved[2]!.name));
     assert.ok(
       Object.keys(entries).some((n) => n.endsWith('.trace')),
       'a Playwright trace',
@@ -115,11 +126,8 @@ describe('evidence of an unexpected page', () => {
     });
     const trace = saved.find((a) => a.name.endsWith('.trace.zip'));
     assert.ok(trace);
-    const entries = unzipSync(new Uint8Array(await readFile(join(jobArtifactsDir(root, 13), trace.name))));
-    const all = Object.values(entries)
-      .map((d) => Buffer.from(d).toString('utf8'))
-      .join('\n');
-    assert.match(all, /do_login/, 'the login request was traced');
+    const entries = await traceEntries(join(jobArtifactsDir(root, 13), trace.name));
+    assert.match(traceText(entries), /do_login/, 'the login request was traced');
     for (const [name, data] of Object.entries(entries)) assert.deepEqual(leaks(data), [], name);
   });
 
@@ -137,10 +145,7 @@ describe('evidence of an unexpected page', () => {
     const dir = jobArtifactsDir(root, 14);
     const saved = await captureEvidence({ page, dir, step: 'publish', secrets: [PASSWORD] });
     assert.equal(saved.length, 3);
-    const entries = unzipSync(new Uint8Array(await readFile(join(dir, saved[2]!.name))));
-    const all = Object.values(entries)
-      .map((d) => Buffer.from(d).toString('utf8'))
-      .join('\n');
+    const all = traceText(await traceEntries(join(dir, saved[2]!.name)));
     assert.match(all, /\/first-step/);
     assert.match(all, /\/again/);
   });
@@ -155,13 +160,7 @@ describe('evidence of an unexpected page', () => {
     const saved = await captureEvidence({ page, dir, step: 'fill-form', secrets: [PASSWORD] });
     const trace = saved.find((a) => a.name.endsWith('.trace.zip'));
     assert.ok(trace, 'the trace was saved');
-    const entries = unzipSync(new Uint8Array(await readFile(join(dir, trace.name))));
-    assert.match(
-      Object.values(entries)
-        .map((d) => Buffer.from(d).toString('utf8'))
-        .join('\n'),
-      /\/adopted/,
-    );
+    assert.match(traceText(await traceEntries(join(dir, trace.name))), /\/adopted/);
   });
 
   test('the session stays out: cookie lists, storage states and cookie values; files 0600 in 0700', async (t) => {
@@ -188,7 +187,7 @@ describe('evidence of an unexpected page', () => {
       const path = join(dir, a.name);
       assert.equal(((await stat(path)).mode & 0o777).toString(8), '600', a.name);
       const files = a.name.endsWith('.zip')
-        ? Object.entries(unzipSync(new Uint8Array(await readFile(path))))
+        ? Object.entries(await traceEntries(path))
         : [[a.name, await readFile(path)] as const];
       for (const [name, data] of files) {
         const text = Buffer.from(data).toString('utf8');
@@ -198,11 +197,8 @@ describe('evidence of an unexpected page', () => {
       }
     }
     assert.equal(((await stat(dir)).mode & 0o777).toString(8), '700');
-    const trace = Object.entries(unzipSync(new Uint8Array(await readFile(join(dir, saved[2]!.name)))));
-    const events = trace
-      .filter(([n]) => n.endsWith('.trace'))
-      .map(([, d]) => Buffer.from(d).toString('utf8'))
-      .join('\n');
+    const trace = Object.entries(await traceEntries(join(dir, saved[2]!.name)));
+    const events = traceText(Object.fromEntries(trace.filter(([n]) => n.endsWith('.trace'))));
     assert.match(events, /"cookies":"\[redacted\]"/, 'the cookies() result is replaced whole');
   });
 
