@@ -46,6 +46,9 @@ const onOff = z
 
 const HOUR = 3_600_000;
 
+/** Debian's and Ubuntu's full Chromium; the Dockerfile installs it there too. */
+export const DEFAULT_CHROMIUM_PATH = '/usr/bin/chromium';
+
 /** `uk=75,europe=50,usa=100,world=150`: a whole fee per region, each region once. */
 export function parseShippingFees(value: string): ShippingFees {
   const fees: ShippingFees = {};
@@ -195,7 +198,7 @@ const envSchema = z.object({
   API_INSECURE: onOff.default(false),
   API_REQUEST_TIMEOUT_MS: int(100, 10 * 60_000).default(60_000),
   API_MAX_CONNECTIONS: int(1, 100_000).default(500),
-  CHROMIUM_PATH: z.string().trim().min(1).default('/usr/bin/chromium'),
+  CHROMIUM_PATH: z.string().trim().min(1).default(DEFAULT_CHROMIUM_PATH),
   VR_REF_MARKER: onOff.default(true),
   VERIFY_LISTINGS: onOff.default(true),
   VR_REF_MARKER_TEMPLATE: z

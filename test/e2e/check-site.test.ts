@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { after, before, describe, test } from 'node:test';
 import { type Simulator, startSimulator } from '../../simulator/src/server.ts';
+import { DEFAULT_CHROMIUM_PATH } from '../../src/config.ts';
 import { chromiumArgs } from '../../src/vr/chromium-launcher.ts';
 import { runCli } from '../helpers/cli.ts';
 import { setupServices, type TestServices } from '../helpers/services.ts';
@@ -101,7 +102,11 @@ describe('vr-lister check-site', () => {
     const sim = await startSimulator({ cloudflare: 'auto', host: address, ...SITE });
     sims.push(sim);
     assert.ok(sim.url.startsWith(`http://${address}:`));
-    const result = await runCli(['check-site', '--json'], env(sim.url));
+    // On the product's full Chromium: the headless shell the other tests run ignores the flag.
+    const result = await runCli(['check-site', '--json'], {
+      ...env(sim.url),
+      CHROMIUM_PATH: DEFAULT_CHROMIUM_PATH,
+    });
     const report = JSON.parse(result.stdout) as Report;
     assert.equal(result.code, 0, result.stdout + result.stderr);
     assert.ok(report.ok);

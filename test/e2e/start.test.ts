@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { DEFAULT_CHROMIUM_PATH } from '../../src/config.ts';
 import { PUBLISHED_STEP } from '../../src/creation/create-listing.ts';
 import { LOG_EVENT } from '../../src/log-events.ts';
 import { type CliProcess, runCli, startCli } from '../helpers/cli.ts';
@@ -24,6 +25,8 @@ describe('vr-lister start, then npm run demo, as a person would on a fresh clone
     services = await setupServices();
     // The defaults of `npm start`, on this file's database and queue prefix; logs at info, as JSON.
     env = services.env({ API_PORT: '0', LOG_LEVEL: 'info' });
+    // npm start's own browser too (full Chromium), not the headless shell the other tests run.
+    delete env.CHROMIUM_PATH;
     system = startCli(['start'], env);
     await waitFor('the start banner', () => /Stop:/.test(system.output()), 120_000);
     api = /API:\s+(http:\/\/127\.0\.0\.1:\d+)\s/.exec(system.output())![1]!;
@@ -128,6 +131,9 @@ describe('vr-lister start, then npm run demo, as a person would on a fresh clone
         event,
       );
     }
+    // npm start's own default browser, full Chromium (the other tests run the headless shell).
+    const launches = lines.filter((l) => l.event === LOG_EVENT.browserLaunch);
+    assert.ok(launches.length >= 1 && launches.every((l) => l.chromium === DEFAULT_CHROMIUM_PATH));
     // Lines from the browser and the flush decision, written while a job runs, name the job too.
     for (const event of [LOG_EVENT.browserLaunch, LOG_EVENT.loggedIn, LOG_EVENT.flushScheduled]) {
       const flushScheduled = event === LOG_EVENT.flushScheduled;

@@ -10,6 +10,7 @@ import { connectDatabase, type Database } from '../../src/db/client.ts';
 import { MIGRATIONS_FOLDER, runMigrations } from '../../src/db/migrate.ts';
 import { proveSite } from '../../src/db/site-trust.ts';
 import { createProducer, type Producer } from '../../src/producer/producer.ts';
+import { TEST_CHROMIUM_PATH } from './chromium.ts';
 
 export const PG_ADMIN_URL =
   process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -136,6 +137,7 @@ export async function setupServices({
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     ARTIFACTS_DIR: artifactsDir,
     VERIFY_LISTINGS: readBack ? 'on' : 'off',
+    CHROMIUM_PATH: TEST_CHROMIUM_PATH,
     ...TEST_LISTING_ENV,
   };
   const env = (overrides: Record<string, string> = {}) => ({ ...baseEnv, ...overrides });
