@@ -62,14 +62,23 @@ describe('vr-lister start, then npm run demo, as a person would on a fresh clone
     }));
     const enqueue = await runCli(['enqueue', '-'], env, JSON.stringify(listings));
     assert.equal(enqueue.code, 0, enqueue.stderr);
-    const jobs = await waitFor(
+    // Waited for in Postgres (a CLI start per poll cost about a second of CPU), then read once
+    // through `vr-lister jobs --json`.
+    await waitFor(
       'every listing resolved',
       async () => {
-        const result = await runCli(['jobs', '--json'], env);
-        const list = JSON.parse(result.stdout) as { status: string; vrListingId: string | null }[];
-        return list.length === 3 && list.every((j) => j.status === 'completed') ? list : undefined;
+        const [{ n }] = await services.database.sql<[{ n: number }]>`
+          select count(*)::int as n from vr_jobs where status = 'completed'`;
+        return n === 3;
       },
       180_000,
+    );
+    const result = await runCli(['jobs', '--json'], env);
+    assert.equal(result.code, 0, result.stderr);
+    const jobs = JSON.parse(result.stdout) as { status: string; vrListingId: string | null }[];
+    assert.deepEqual(
+      jobs.map((j) => j.status),
+      ['completed', 'completed', 'completed'],
     );
     assert.equal(new Set(jobs.map((j) => j.vrListingId)).size, 3);
     assert.equal((await fetch(`${api}/api/vr/resolution-status`)).status, 401);

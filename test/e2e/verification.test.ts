@@ -71,27 +71,28 @@ describe('read-back: each found listing is compared with its V&R edit page', () 
     const resolve = startCli(['worker', 'resolve'], env());
     children.push(create, resolve);
 
-    const views = await waitFor(
+    // Waited for in Postgres (a CLI start per poll cost about a second of CPU), then read once
+    // through `vr-lister jobs --json`.
+    await waitFor(
       'every job completed and read back',
       async () => {
-        const all = await jobsJson();
-        return all.length === 3 &&
-          all.every(
-            (j) => j.status === 'completed' && ['ok', 'mismatch'].includes(j.verification?.status ?? ''),
-          )
-          ? all
-          : undefined;
+        const [{ n }] = await services.database.sql<[{ n: number }]>`
+          select count(*)::int as n from vr_jobs
+          where status = 'completed' and verification ->> 'status' in ('ok', 'mismatch')`;
+        return n === 3;
       },
       180_000,
     );
-    const mismatched = views!.filter((j) => j.verification!.status === 'mismatch');
+    const views = await jobsJson();
+    assert.equal(views.length, 3, JSON.stringify(views));
+    const mismatched = views.filter((j) => j.verification!.status === 'mismatch');
     assert.equal(mismatched.length, 1, JSON.stringify(views));
     const [bad] = mismatched;
     assert.deepEqual(bad!.verification!.differences, [
       { field: 'shipping.fees.uk', asked: 40, found: null },
       { field: 'shipping.fees.world', asked: 150, found: null },
     ]);
-    for (const job of views!.filter((j) => j !== bad)) {
+    for (const job of views.filter((j) => j !== bad)) {
       assert.deepEqual(job.verification!.differences, [], job.productRef);
       assert.ok(job.verification!.checkedAt, 'read at a known time');
     }
@@ -205,14 +206,16 @@ describe('read-back: each found listing is compared with its V&R edit page', () 
     );
     assert.equal((await view()).verification?.status, 'pending', 'an outage is no verdict');
     sim.setFaults({ down: false });
-    const done = await waitFor(
+    await waitFor(
       'the read-back settled',
       async () => {
-        const v = await view();
-        return v.verification?.status === 'pending' ? undefined : v;
+        const [row] = await services.database.sql<{ status: string }[]>`
+          select verification ->> 'status' as status from vr_jobs where id = ${job!.id}`;
+        return row?.status !== 'pending';
       },
       120_000,
     );
+    const done = await view();
     assert.deepEqual(done!.verification?.differences, []);
     assert.equal(done!.verification?.status, 'ok');
     resolve.child.kill('SIGTERM');
