@@ -216,8 +216,8 @@ describe('read-back: each found listing is compared with its V&R edit page', () 
       120_000,
     );
     const done = await view();
-    assert.deepEqual(done!.verification?.differences, []);
-    assert.equal(done!.verification?.status, 'ok');
+    assert.deepEqual(done.verification?.differences, []);
+    assert.equal(done.verification?.status, 'ok');
     resolve.child.kill('SIGTERM');
     await resolve.exited;
   });
